@@ -1,0 +1,116 @@
+/**
+ * Every S3 key the pipeline reads or writes is built here, so the layout of each bucket lives in one place.
+ *
+ *   landing     <domain>/<dataset>/<any name>                       (producers' uploads)
+ *   bronze      <domain>/<dataset>/ingest_date=YYYY-MM-DD/<sha256>.<ext>
+ *   silver      <domain>/<dataset>/dt=<partition>/part-<source id>.parquet
+ *               _manifests/<domain>/<dataset>/<source id>.json
+ *   quarantine  rows/<domain>/<dataset>/<source id>.ndjson          (rejected rows)
+ *               files/<domain>/<dataset>/<source id>/<name>          (rejected whole files, with .reason.json)
+ *               unknown/<original key>                               (uploads for no known dataset)
+ */
+import { createHash } from 'node:crypto';
+
+/**
+ * S3 event notifications URL-encode object keys, with '+' for a space. Decode exactly that way:
+ * `decodeURIComponent` alone would leave '+' and turn an encoded '%2B' into '+', then into ' '.
+ */
+export function decodeEventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/** The reverse of `decodeEventKey`: how S3 writes a key into an event. */
+export function encodeEventKey(key: string): string {
+  return encodeURIComponent(key)
+    .replace(/%20/g, '+')
+    .replace(/%2F/g, '/')
+    .replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Why a name was refused; `undefined` when it is safe to use as one path segment. */
+export function unsafeSegmentReason(name: string): string | undefined {
+  if (name.length === 0) return 'is empty';
+  if (name.length > 255) return 'is longer than 255 characters';
+  if (name === '.' || name === '..') return 'is a relative path segment';
+  if (/[/\\]/.test(name)) return 'contains a path separator';
+  if (/%/.test(name)) return 'contains a percent-encoded sequence';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what is refused
+  if (/[\u0000-\u001f\u007f]/.test(name)) return 'contains a control character';
+  return undefined;
+}
+
+export type SourceFormat = 'csv' | 'ndjson' | 'json';
+
+/** File extension of a bronze object: the format, plus .gz when the bytes are gzip. */
+export function bronzeExtension(format: SourceFormat, gzip: boolean): string {
+  return gzip ? `${format}.gz` : format;
+}
+
+export function isoDate(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}
+
+/** Bronze is content-addressed: the same bytes delivered twice on a day get the same key. */
+export function bronzeKey(p: {
+  domain: string;
+  dataset: string;
+  receivedAt: Date;
+  sha256: string;
+  extension: string;
+}): string {
+  return `${p.domain}/${p.dataset}/ingest_date=${isoDate(p.receivedAt)}/${p.sha256}.${p.extension}`;
+}
+
+/** Marker recording that content with this hash already landed (value: the bronze key). */
+export function bronzeContentIndexKey(domain: string, dataset: string, sha256: string): string {
+  return `_index/sha256/${domain}/${dataset}/${sha256}`;
+}
+
+/** Marker recording the bronze key a client's Idempotency-Key resolved to. */
+export function idempotencyIndexKey(domain: string, dataset: string, idempotencyKey: string): string {
+  const h = createHash('sha256').update(idempotencyKey).digest('hex');
+  return `_index/idempotency/${domain}/${dataset}/${h}`;
+}
+
+/** Keys under `_` (indexes, manifests) are pipeline bookkeeping, never data. */
+export function isBookkeepingKey(key: string): boolean {
+  return key.startsWith('_');
+}
+
+/**
+ * A stable id for a bronze object. It depends on the bucket and key only (bronze keys are
+ * content-addressed and never rewritten), so a redelivered, duplicated or out-of-order event for the same
+ * object maps onto the same silver files and overwrites them instead of adding copies.
+ */
+export function sourceId(bucket: string, key: string): string {
+  return createHash('sha256').update(`${bucket}\u0000${key}`).digest('hex').slice(0, 32);
+}
+
+export function silverPartitionPrefix(domain: string, dataset: string, partition: string): string {
+  return `${domain}/${dataset}/dt=${partition}/`;
+}
+
+export function silverFileKey(domain: string, dataset: string, partition: string, id: string): string {
+  return `${silverPartitionPrefix(domain, dataset, partition)}part-${id}.parquet`;
+}
+
+export function manifestKey(domain: string, dataset: string, id: string): string {
+  return `_manifests/${domain}/${dataset}/${id}.json`;
+}
+
+export function quarantineRowsKey(domain: string, dataset: string, id: string): string {
+  return `rows/${domain}/${dataset}/${id}.ndjson`;
+}
+
+export function quarantineFileKey(domain: string, dataset: string, id: string, name: string): string {
+  return `files/${domain}/${dataset}/${id}/${name}`;
+}
+
+export function quarantineUnknownKey(originalKey: string): string {
+  return `unknown/${originalKey}`;
+}
+
+/** Hive partition value of a date: `YYYY-MM-DD` for day granularity, `YYYY-MM` for month. */
+export function partitionValue(isoDay: string, granularity: 'day' | 'month'): string {
+  return granularity === 'day' ? isoDay : isoDay.slice(0, 7);
+}
