@@ -9,6 +9,12 @@
  */
 import type { ContractColumn, DatasetContract } from '../shared/dataset-contract';
 
+/**
+ * Longest record accepted (longer ones are rejected as 'parse' rows). DuckDB sizes its read buffer at 16x
+ * this, so it is also what bounds the engine's memory per scan: 2 MiB -> 32 MiB buffers.
+ */
+export const MAX_LINE_BYTES = 2 * 1024 * 1024;
+
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const jsonPath = (name: string): string => sqlString(`$."${name.replace(/["\\]/g, (c) => `\\${c}`)}"`);
 
@@ -202,18 +208,22 @@ function piiExpr(c: ContractColumn, salt: string): string {
   }
 }
 
-export interface ReadOptions {
-  /** A name for the rejects table of this scan (each pass uses its own). */
-  readonly rejectsTable: string;
-}
+/** The temp table holding one validated row per source record, in file order (so `rowid` is the ordinal). */
+const STAGED = 'staged';
+const REJECTS = 'rejects';
+const LOSERS = 'losers';
 
 /**
- * Builds every statement the transform runs for one file. The relation `validated` has, per source row:
- * `_rn` (the record's ordinal among parsed records), raw/normalized/typed values, `_violation`, and
- * `_unknown` (JSON: number of unknown keys in the record).
+ * Builds every statement the transform runs for one file.
+ *
+ * The file is read once, in parallel, into the temp table `staged`: typed values, `_violation`, `_extra`,
+ * `_blank` (NDJSON blank lines), and the raw values of rejected rows only. DuckDB preserves insertion order,
+ * so `rowid` is the record's ordinal. Every later statement reads that table: counts, duplicate losers
+ * (a small anti-join set instead of a window over every row), partitioned Parquet, quarantine.
  */
 export class SilverSql {
   private readonly hasHeader: boolean;
+  private readonly json: boolean;
 
   constructor(
     private readonly contract: DatasetContract,
@@ -222,41 +232,46 @@ export class SilverSql {
     private readonly lineage: LineageValues,
   ) {
     this.hasHeader = contract.source.format === 'csv' && contract.source.csv.header;
+    this.json = contract.source.format !== 'csv';
   }
 
-  /** The line a record started on, as DuckDB counts rejected lines (the header is line 1). */
-  get headerLines(): number {
-    return this.hasHeader ? 1 : 0;
-  }
-
-  private readExpr(o: ReadOptions): string {
+  private readExpr(): string {
     const { contract, file } = this;
     const path = sqlString(file.path);
-    const rejects = `store_rejects = true, rejects_table = ${sqlString(o.rejectsTable)}, rejects_scan = ${sqlString(`${o.rejectsTable}_scan`)}`;
+    const rejects = `store_rejects = true, rejects_table = '${REJECTS}', rejects_scan = '${REJECTS}_scan'`;
     if (contract.source.format === 'csv') {
       const csv = contract.source.csv;
-      const width = Math.max(
-        file.header.length,
-        ...[...this.mapping.sources.values()].map((p) => (typeof p === 'number' ? p + 1 : 0)),
-      );
-      const cols = Array.from({ length: width }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
-      return `SELECT row_number() OVER () AS _rn, * FROM read_csv(${path}, header = ${csv.header}, auto_detect = false,
+      const cols = Array.from({ length: this.csvWidth() }, (_, i) => `'c${i}': 'VARCHAR'`).join(', ');
+      return `SELECT false AS _blank, * FROM read_csv(${path}, header = ${csv.header}, auto_detect = false,
         delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, escape = ${sqlString(csv.escape ?? csv.quote)},
-        columns = {${cols}}, max_line_size = 8388608, ${rejects})`;
+        columns = {${cols}}, max_line_size = ${MAX_LINE_BYTES}, ${rejects})`;
     }
     if (contract.source.format === 'ndjson') {
       // One record a line. \x01 cannot appear raw in valid JSON, so as a "delimiter" it never splits a record.
-      return `SELECT _rn, _j FROM (SELECT row_number() OVER () AS _rn, line AS _j FROM read_csv(${path}, header = false,
+      // Blank lines stay in (flagged) so that rowid + 1 is the line number.
+      return `SELECT (line IS NULL OR trim(line) = '') AS _blank, line AS _j FROM read_csv(${path}, header = false,
         auto_detect = false, columns = {'line': 'VARCHAR'}, delim = '\u0001', quote = '', escape = '',
-        max_line_size = 8388608, ${rejects})) WHERE _j IS NOT NULL AND trim(_j) <> ''`;
+        max_line_size = ${MAX_LINE_BYTES}, ${rejects})`;
     }
-    return `SELECT row_number() OVER () AS _rn, json::VARCHAR AS _j FROM read_json_objects(${path}, format = 'array')`;
+    return `SELECT false AS _blank, json::VARCHAR AS _j FROM read_json_objects(${path}, format = 'array')`;
+  }
+
+  /** Fields per CSV record: the header's, or as many as the contract's positions need. */
+  private csvWidth(): number {
+    const positions = [...this.mapping.sources.values()].map((p) => (typeof p === 'number' ? p + 1 : 0));
+    return Math.max(this.file.header.length, this.contract.columns.length, ...positions);
+  }
+
+  /** A rejected row's raw value of a column, as stored in `_raw`. */
+  private rawRef(c: ContractColumn): string {
+    if (this.json) return `_raw.r_${c.name}`;
+    const pos = this.mapping.sources.get(c.name);
+    return pos === undefined ? 'NULL::VARCHAR' : `_raw.c${pos}`;
   }
 
   private rawColumns(): string[] {
     const { contract, mapping } = this;
-    const json = contract.source.format !== 'csv';
-    if (json) {
+    if (this.json) {
       const paths = contract.columns.map((c) => jsonPath(mapping.sources.get(c.name) as string)).join(', ');
       return [
         `CASE WHEN _json_ok THEN json_extract_string(_j, [${paths}]) END AS _vals`,
@@ -272,41 +287,68 @@ export class SilverSql {
   /** JSON: the record minus every declared key (RFC 7396 merge patch with nulls removes keys). */
   private extraJsonExpr(): string {
     const known = this.contract.columns.map(
-      (c) => `${sqlString(String(this.mapping.sources.get(c.name)))}: NULL`,
+      (c) => `${sqlString(String(this.mapping.sources.get(c.name)))}, NULL`,
     );
-    return `json_merge_patch(_j, json_object(${known.length ? known.map((k) => k.replace(': ', ', ')).join(', ') : ''}))`;
+    return `json_merge_patch(_j, json_object(${known.join(', ')}))`;
   }
 
-  /** The validated relation, as a subquery. */
-  validated(o: ReadOptions): string {
-    const { contract, mapping } = this;
-    const json = contract.source.format !== 'csv';
-    const jsonOk = json ? `, (json_valid(_j) AND json_type(_j) = 'OBJECT') AS _json_ok` : '';
+  /** The validated relation, as a subquery (read once, into `staged`). */
+  private validated(): string {
+    const { contract, mapping, json } = this;
+    const jsonOk = json ? `, (NOT _blank AND json_valid(_j) AND json_type(_j) = 'OBJECT') AS _json_ok` : '';
     const extra = json
       ? `, CASE WHEN _json_ok THEN nullif(${this.extraJsonExpr()}::VARCHAR, '{}') END AS _extra`
       : mapping.unknown.length
         ? `, json_object(${mapping.unknown.map((u) => `${sqlString(u.name)}, c${u.position}`).join(', ')})::VARCHAR AS _extra`
         : ', NULL::VARCHAR AS _extra';
-    const src = `SELECT *${jsonOk} FROM (${this.readExpr(o)})`;
-    const withRaw = `SELECT _rn${json ? ', _j, _json_ok' : ''}, ${this.rawColumns().join(', ')}${extra} FROM (${src})`;
+    const src = `SELECT *${jsonOk} FROM (${this.readExpr()})`;
+    const withRaw = `SELECT *, ${this.rawColumns().join(', ')}${extra} FROM (${src})`;
     const withNorm = `SELECT *, ${contract.columns.map((c) => `${normalizeExpr(c)} AS ${norm(c)}`).join(', ')} FROM (${withRaw})`;
     const withTyped = `SELECT *, ${contract.columns.map((c) => `${castExpr(c)} AS ${typed(c)}`).join(', ')} FROM (${withNorm})`;
     const whens = contract.columns.flatMap((c) =>
       columnRules(c).map((r) => `WHEN ${r.when} THEN ${sqlString(`${c.name}|${r.rule}`)}`),
     );
     const parse = json ? `WHEN NOT _json_ok THEN 'record|parse' ` : '';
-    return `(SELECT *, CASE ${parse}${whens.join(' ')} END AS _violation FROM (${withTyped}))`;
+    return `(SELECT *, CASE WHEN _blank THEN NULL ${parse}${whens.join(' ')} END AS _violation FROM (${withTyped}))`;
   }
 
-  /** Pass 1: rows per violation (NULL = valid) and, for JSON, rows carrying unknown keys. */
-  countSql(o: ReadOptions): string {
-    return `SELECT _violation AS violation, count(*)::BIGINT AS n, count(*) FILTER (WHERE _extra IS NOT NULL)::BIGINT AS with_unknown
-      FROM ${this.validated(o)} GROUP BY ALL`;
+  /** Reads and validates the file into `staged`. Raw values are kept for rejected rows only. */
+  stageSql(): string {
+    const typedCols = this.contract.columns.map((c) => typed(c)).join(', ');
+    // CSV keeps every field of a rejected row (unknown ones too), so the quarantine shows what was sent.
+    const rawStruct = this.json
+      ? `{${this.contract.columns.map((c) => `${sqlString(`r_${c.name}`)}: ${raw(c)}`).join(', ')}}`
+      : `{${Array.from({ length: this.csvWidth() }, (_, i) => `'c${i}': c${i}`).join(', ')}}`;
+    const jsonText = this.json ? `, CASE WHEN _violation IS NOT NULL THEN _j END AS _j` : '';
+    return `CREATE TEMP TABLE ${STAGED} AS SELECT _blank, _violation, ${typedCols}, _extra,
+      CASE WHEN _violation IS NOT NULL THEN ${rawStruct} END AS _raw${jsonText} FROM ${this.validated()}`;
   }
 
-  /** Structural rejects (wrong column count, bad quoting) DuckDB recorded during a scan. */
-  rejectsSql(o: ReadOptions): string {
-    return `SELECT DISTINCT line::BIGINT AS line, error_type, csv_line, error_message FROM ${o.rejectsTable} ORDER BY line`;
+  /** Rows per violation (NULL = valid), and rows carrying unknown fields. */
+  countSql(): string {
+    return `SELECT _violation AS violation, count(*)::BIGINT AS n, count(_extra)::BIGINT AS with_unknown
+      FROM ${STAGED} WHERE NOT _blank GROUP BY ALL`;
+  }
+
+  /** Structural rejects (wrong column count, bad quoting, over-long line) DuckDB recorded during the read. */
+  rejectsSql(): string {
+    if (this.contract.source.format === 'json')
+      return 'SELECT NULL::BIGINT AS line, NULL AS error_type WHERE false';
+    return `SELECT DISTINCT line::BIGINT AS line, error_type, csv_line, error_message FROM ${REJECTS} ORDER BY line`;
+  }
+
+  /**
+   * Rows that lose de-duplication: same primary key as another valid row, and not the latest (ties: the
+   * later record wins). Found among duplicated keys only, so the window runs over a handful of rows.
+   */
+  losersSql(): string {
+    const pk = this.contract.primaryKey.map((name) => `"t_${name}"`);
+    const latest = this.contract.latestBy ? `"t_${this.contract.latestBy}" DESC NULLS LAST, ` : '';
+    const valid = `_violation IS NULL AND NOT _blank`;
+    return `CREATE TEMP TABLE ${LOSERS} AS SELECT rowid AS rid FROM ${STAGED}
+      SEMI JOIN (SELECT ${pk.join(', ')} FROM ${STAGED} WHERE ${valid} GROUP BY ALL HAVING count(*) > 1) AS d USING (${pk.join(', ')})
+      WHERE ${valid}
+      QUALIFY row_number() OVER (PARTITION BY ${pk.join(', ')} ORDER BY ${latest}rowid DESC) > 1`;
   }
 
   /** Columns of silver, in contract order, then lineage columns. */
@@ -333,57 +375,75 @@ export class SilverSql {
 
   private partitionExpr(): string {
     const { column, granularity } = this.contract.partition;
-    const c = this.contract.columns.find((x) => x.name === column) as ContractColumn;
-    return `strftime(${typed(c)}, ${sqlString(granularity === 'day' ? '%Y-%m-%d' : '%Y-%m')})`;
+    return `strftime("t_${column}", ${sqlString(granularity === 'day' ? '%Y-%m-%d' : '%Y-%m')})`;
   }
 
-  /** Pass 2: valid rows, one per primary key (latest wins, then the later record), partitioned Parquet. */
-  silverCopySql(o: ReadOptions, outDir: string): string {
-    const pk = this.contract.primaryKey.map((name) => typed({ name } as ContractColumn)).join(', ');
-    const latest = this.contract.latestBy
-      ? `${typed({ name: this.contract.latestBy } as ContractColumn)} DESC NULLS LAST, `
-      : '';
+  /** Valid rows minus the losers, as zstd Parquet, one Hive partition directory per partition value. */
+  silverCopySql(outDir: string): string {
     const select = this.silverColumns().map((c) => `${c.expr} AS "${c.name}"`);
     return `COPY (
-      SELECT ${select.join(', ')}, ${this.partitionExpr()} AS dt FROM ${this.validated(o)}
-      WHERE _violation IS NULL
-      QUALIFY row_number() OVER (PARTITION BY ${pk} ORDER BY ${latest}_rn DESC) = 1
+      SELECT ${select.join(', ')}, ${this.partitionExpr()} AS dt FROM ${STAGED}
+      WHERE _violation IS NULL AND NOT _blank AND rowid NOT IN (SELECT rid FROM ${LOSERS})
     ) TO ${sqlString(outDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (dt), OVERWRITE true, RETURN_FILES true)`;
   }
 
   /**
-   * Pass 3: every rejected row as one NDJSON line: where it came from (line), what it broke (column, rule,
-   * message), and the original values. Line numbers are DuckDB's record-based ones: the ordinal of a
-   * parsed record is shifted by the structural rejects before it (an ASOF join on their positions).
-   * `counted` is the earlier scan whose rejects table is complete; this scan records into its own.
+   * Every rejected row as one NDJSON line: where it came from (line), what it broke (column, rule,
+   * message) and its original values. Line numbers count records as DuckDB does (the header is line 1):
+   * a row's ordinal among parsed records is shifted by the structural rejects before it, found with an
+   * ASOF join on their positions.
    */
-  quarantineCopySql(o: ReadOptions, counted: ReadOptions, outFile: string, sourceKey: string): string {
-    const { contract } = this;
-    const h = this.headerLines;
-    const json = contract.source.format !== 'csv';
+  quarantineCopySql(outFile: string, sourceKey: string): string {
+    const { contract, json } = this;
+    const h = this.hasHeader ? 1 : 0;
+    const r = (c: ContractColumn) => this.rawRef(c);
     const messages = contract.columns.flatMap((c) =>
-      columnRules(c).map((r) => `WHEN ${sqlString(`${c.name}|${r.rule}`)} THEN ${r.message}`),
+      columnRules(c).map(
+        (rule) => `WHEN ${sqlString(`${c.name}|${rule.rule}`)} THEN ${rule.message.replaceAll(raw(c), r(c))}`,
+      ),
     );
     const record = json
-      ? `CASE WHEN _json_ok THEN _j::JSON END`
-      : `json_object(${contract.columns.map((c) => `${sqlString(c.from ?? c.name)}, ${raw(c)}`).join(', ')})`;
-    const valueExpr = `CASE split_part(_violation, '|', 1) ${contract.columns.map((c) => `WHEN ${sqlString(c.name)} THEN ${raw(c)}`).join(' ')} END`;
-    const lineExpr = json ? '_rn' : `_rn + coalesce(rk.j, 0) + ${h}`;
-    const bad = `SELECT ${sqlString(sourceKey)} AS source_key, ${lineExpr}::BIGINT AS line,
+      ? `CASE WHEN json_valid(_j) THEN _j::JSON END`
+      : `json_object(${this.csvFieldNames()
+          .map((name, i) => `${sqlString(name)}, _raw.c${i}`)
+          .join(', ')})`;
+    const valueExpr = `CASE split_part(_violation, '|', 1) ${contract.columns.map((c) => `WHEN ${sqlString(c.name)} THEN ${r(c)}`).join(' ')} END`;
+    const text = json ? '_j' : this.csvTextExpr();
+    const hasRejects = contract.source.format !== 'json';
+    const line = hasRejects ? `rowid + 1 + coalesce(rk.j, 0) + ${h}` : 'rowid + 1';
+    const bad = `SELECT ${sqlString(sourceKey)} AS source_key, (${line})::BIGINT AS line,
         split_part(_violation, '|', 1) AS "column", split_part(_violation, '|', 2) AS rule,
         CASE _violation WHEN 'record|parse' THEN 'not a JSON object' ${messages.join(' ')} END AS message,
-        ${json ? `CASE WHEN NOT _json_ok THEN _j ELSE ${valueExpr} END` : valueExpr} AS value,
-        ${record} AS record, ${json ? '_j' : 'NULL::VARCHAR'} AS text
-      FROM ${this.validated(o)} AS v
-      ${json ? '' : 'ASOF LEFT JOIN rk ON v._rn > rk.k'}
+        ${json ? `CASE WHEN _violation = 'record|parse' THEN _j ELSE ${valueExpr} END` : valueExpr} AS value,
+        ${record} AS record, ${text} AS text
+      FROM ${STAGED} AS v ${hasRejects ? 'ASOF LEFT JOIN rk ON v.rowid + 1 > rk.k' : ''}
       WHERE _violation IS NOT NULL`;
+    if (!hasRejects) return `COPY (${bad} ORDER BY line) TO ${sqlString(outFile)} (FORMAT json)`;
     const parse = `SELECT ${sqlString(sourceKey)}, line, NULL, 'parse', error_type || ': ' || error_message, NULL, NULL::JSON, csv_line
-      FROM (${this.rejectsSql(counted)})`;
-    // Only CSV needs the rejects' positions, to shift record ordinals back to line numbers.
-    const rk = json
-      ? ''
-      : `WITH rj AS (SELECT DISTINCT line - ${h} AS q FROM ${counted.rejectsTable}),
-         rk AS (SELECT q - j AS k, max(j) AS j FROM (SELECT q, row_number() OVER (ORDER BY q) AS j FROM rj) GROUP BY 1) `;
+      FROM (${this.rejectsSql()})`;
+    const rk = `WITH rj AS (SELECT DISTINCT line - ${h} AS q FROM ${REJECTS}),
+      rk AS (SELECT q - j AS k, max(j) AS j FROM (SELECT q, row_number() OVER (ORDER BY q) AS j FROM rj) GROUP BY 1) `;
     return `COPY (${rk}SELECT * FROM (${bad}) UNION ALL ${parse} ORDER BY line) TO ${sqlString(outFile)} (FORMAT json)`;
+  }
+
+  /** Names for the fields of a CSV record: the header's, or the contract's in order when there is none. */
+  private csvFieldNames(): string[] {
+    const names = this.file.header.length
+      ? [...this.file.header]
+      : this.contract.columns.map((c) => c.from ?? c.name);
+    while (names.length < this.csvWidth()) names.push(`column${names.length + 1}`);
+    return names;
+  }
+
+  /** The record as CSV text again (fields quoted where needed), for people fixing the source. */
+  private csvTextExpr(): string {
+    const { delimiter, quote } = this.contract.source.csv;
+    const q = sqlString(quote);
+    const fields = this.csvFieldNames().map((_, i) => {
+      const v = `_raw.c${i}`;
+      return `CASE WHEN ${v} IS NULL THEN '' WHEN contains(${v}, ${sqlString(delimiter)}) OR contains(${v}, ${q}) OR contains(${v}, chr(10)) OR contains(${v}, chr(13))
+        THEN ${q} || replace(${v}, ${q}, ${q} || ${q}) || ${q} ELSE ${v} END`;
+    });
+    return `concat_ws(${sqlString(delimiter)}, ${fields.join(', ')})`;
   }
 }

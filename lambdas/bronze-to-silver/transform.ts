@@ -33,9 +33,9 @@ import {
 } from '../shared/object-keys';
 import {
   type ColumnMapping,
+  MAX_LINE_BYTES,
   mapCsvHeader,
   mapJsonKeys,
-  type ReadOptions,
   SilverSql,
   sqlString,
 } from './silver-sql';
@@ -197,17 +197,15 @@ export class BronzeToSilver {
         contract.source.format === 'csv' ? mapCsvHeader(contract, header) : mapJsonKeys(contract);
       checkMapping(contract, mapping, header);
       const sql = new SilverSql(contract, { path: local, header }, mapping, lineage);
-      const counted: ReadOptions = { rejectsTable: 'rejects_count' };
 
-      const counts = await runFileQuery(conn, sql.countSql(counted));
-      const rejects = await queryRows<{
-        line: bigint;
-        error_type: string;
-        csv_line: string;
-        error_message: string;
-      }>(
+      await runFileQuery(conn, sql.stageSql());
+      const counts = await queryRows<{ violation: string | null; n: bigint; with_unknown: bigint }>(
         conn,
-        contract.source.format === 'json' ? 'SELECT NULL AS line WHERE false' : sql.rejectsSql(counted),
+        sql.countSql(),
+      );
+      const rejects = await queryRows<{ line: bigint; error_type: string; error_message: string }>(
+        conn,
+        sql.rejectsSql(),
       );
       timer.lap('validate');
       const fatal = rejects.find((r) => WHOLE_FILE_ERRORS.has(r.error_type));
@@ -220,7 +218,7 @@ export class BronzeToSilver {
       const byReason: Record<string, number> = {};
       let valid = 0;
       let withUnknown = 0;
-      for (const row of counts as { violation: string | null; n: bigint; with_unknown: bigint }[]) {
+      for (const row of counts) {
         withUnknown += Number(row.with_unknown);
         if (row.violation === null) valid += Number(row.n);
         else byReason[row.violation] = Number(row.n);
@@ -237,7 +235,12 @@ export class BronzeToSilver {
       }
 
       const outDir = join(work, 'silver');
-      const files = valid > 0 ? await this.writeSilver(conn, sql, outDir) : [];
+      let files: string[] = [];
+      if (valid > 0) {
+        await conn.run(sql.losersSql());
+        const copied = await queryRows<{ Files: string[] }>(conn, sql.silverCopySql(outDir));
+        files = copied[0]?.Files ?? [];
+      }
       timer.lap('write');
       const outputs = await this.uploadSilver(conn, contract, id, outDir, files);
       timer.lap('upload');
@@ -245,10 +248,7 @@ export class BronzeToSilver {
       let quarantine: Manifest['quarantine'];
       if (quarantined > 0) {
         const qFile = join(work, 'quarantine.ndjson');
-        await runFileQuery(
-          conn,
-          sql.quarantineCopySql({ rejectsTable: 'rejects_quarantine' }, counted, qFile, obj.key),
-        );
+        await conn.run(sql.quarantineCopySql(qFile, obj.key));
         const key = quarantineRowsKey(contract.domain, contract.dataset, id);
         await this.uploadFile(config.quarantineBucket, key, qFile, 'application/x-ndjson');
         quarantine = { bucket: config.quarantineBucket, key, rows: quarantined };
@@ -267,11 +267,6 @@ export class BronzeToSilver {
         quarantine,
       };
     });
-  }
-
-  private async writeSilver(conn: DuckDBConnection, sql: SilverSql, outDir: string): Promise<string[]> {
-    const rows = await runFileQuery(conn, sql.silverCopySql({ rejectsTable: 'rejects_silver' }, outDir));
-    return (rows[0]?.Files as string[] | undefined) ?? [];
   }
 
   private async uploadSilver(
@@ -445,7 +440,7 @@ async function readHeader(
     conn,
     `SELECT * FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, null_padding = true,
       delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, escape = ${sqlString(csv.escape ?? csv.quote)},
-      columns = {${cols}}, max_line_size = 8388608, ignore_errors = true, parallel = false) LIMIT 1`,
+      columns = {${cols}}, max_line_size = ${MAX_LINE_BYTES}, ignore_errors = true, parallel = false) LIMIT 1`,
   );
   const first = rows[0];
   if (!first) throw new FileRejection('empty', 'the file has no header');

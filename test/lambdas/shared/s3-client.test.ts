@@ -43,7 +43,11 @@ describe('createS3Client', () => {
     });
     expect(await client.config.requestChecksumCalculation()).toBe('WHEN_REQUIRED');
     expect(await client.config.responseChecksumValidation()).toBe('WHEN_REQUIRED');
-    expect(await client.config.endpoint?.()).toMatchObject({ hostname: '127.0.0.1', port: 9, protocol: 'http:' });
+    expect(await client.config.endpoint?.()).toMatchObject({
+      hostname: '127.0.0.1',
+      port: 9,
+      protocol: 'http:',
+    });
     expect(client.config.forcePathStyle).toBe(true);
     client.destroy();
   });

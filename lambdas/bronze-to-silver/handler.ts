@@ -1,0 +1,52 @@
+/**
+ * The bronze-to-silver Lambda: an SQS batch of bronze ObjectCreated events in, a partial batch response out.
+ *
+ * Configuration, the S3 client, the contracts and the engine are set up once per Lambda instance, at
+ * module load, so a missing variable or a broken contract fails loudly on the first invocation.
+ */
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { ContractRegistry } from '../shared/dataset-contract';
+import { Engine } from '../shared/duckdb-engine';
+import { ENV, positiveInt, readEnv } from '../shared/env';
+import { createS3Client } from '../shared/s3-client';
+import { processBatch } from './sqs-batch';
+import { BronzeToSilver } from './transform';
+
+const settings = readEnv({
+  silverBucket: { name: ENV.SILVER_BUCKET },
+  quarantineBucket: { name: ENV.QUARANTINE_BUCKET },
+  contractsDir: { name: ENV.CONTRACTS_DIR },
+  piiSalt: { name: ENV.PII_HASH_SALT },
+  scratchDir: { name: ENV.SCRATCH_DIR, default: tmpdir() },
+  maxDecompressedBytes: { name: ENV.MAX_DECOMPRESSED_BYTES, default: String(4 * 1024 ** 3) },
+  engineMemoryLimit: { name: ENV.ENGINE_MEMORY_LIMIT, default: '512MB' },
+  engineThreads: { name: ENV.ENGINE_THREADS, default: String(cpus().length) },
+});
+
+const contracts = ContractRegistry.fromDirectory(settings.contractsDir);
+const s3 = createS3Client();
+const transform: Promise<BronzeToSilver> = Engine.create({
+  memoryLimit: settings.engineMemoryLimit,
+  threads: positiveInt(ENV.ENGINE_THREADS, settings.engineThreads),
+  tempDirectory: join(settings.scratchDir, 'duckdb-spill'),
+}).then(
+  (engine) =>
+    new BronzeToSilver({
+      s3,
+      engine,
+      contracts,
+      config: {
+        silverBucket: settings.silverBucket,
+        quarantineBucket: settings.quarantineBucket,
+        scratchDir: settings.scratchDir,
+        maxDecompressedBytes: positiveInt(ENV.MAX_DECOMPRESSED_BYTES, settings.maxDecompressedBytes),
+        piiSalt: settings.piiSalt,
+      },
+    }),
+);
+
+export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
+  return processBatch(await transform, event);
+}

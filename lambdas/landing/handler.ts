@@ -1,0 +1,124 @@
+/**
+ * The landing Lambda: translates its two event kinds into `landing.ts` calls and results into answers.
+ *
+ *  - `apiHandler`: API Gateway REST proxy, `POST /datasets/{dataset}/records`.
+ *  - `s3Handler`: ObjectCreated notifications from the landing bucket.
+ *  - `handler`: either, told apart by the event's shape (one function may serve both doors).
+ *
+ * Configuration, the S3 client and the contracts are read once per Lambda instance, at module load: a
+ * missing variable or a broken contract fails the first invocation loudly, not a file half-way through.
+ */
+import type {
+  APIGatewayProxyEvent,
+  APIGatewayProxyResult,
+  Context,
+  S3Event,
+  S3EventRecord,
+} from 'aws-lambda';
+import { ContractRegistry } from '../shared/dataset-contract';
+import { ENV, positiveInt, readEnv } from '../shared/env';
+import { decodeEventKey } from '../shared/object-keys';
+import { createS3Client } from '../shared/s3-client';
+import { type LandingConfig, LandingError, landApiRequest, landS3Object } from './landing';
+
+const settings = readEnv({
+  landingBucket: { name: ENV.LANDING_BUCKET },
+  bronzeBucket: { name: ENV.BRONZE_BUCKET },
+  quarantineBucket: { name: ENV.QUARANTINE_BUCKET },
+  contractsDir: { name: ENV.CONTRACTS_DIR },
+  maxBodyBytes: { name: ENV.MAX_BODY_BYTES, default: '6291456' },
+});
+
+const config: LandingConfig = {
+  s3: createS3Client(),
+  contracts: ContractRegistry.fromDirectory(settings.contractsDir),
+  landingBucket: settings.landingBucket,
+  bronzeBucket: settings.bronzeBucket,
+  quarantineBucket: settings.quarantineBucket,
+  maxBodyBytes: positiveInt(ENV.MAX_BODY_BYTES, settings.maxBodyBytes),
+};
+
+export async function apiHandler(
+  event: APIGatewayProxyEvent,
+  context: Context,
+): Promise<APIGatewayProxyResult> {
+  const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+  try {
+    const landed = await landApiRequest(config, {
+      dataset: event.pathParameters?.dataset,
+      headers: event.headers,
+      body: requestBody(event),
+      requestId,
+    });
+    const message = landed.duplicate
+      ? 'already landed: nothing new was stored'
+      : 'accepted: stored in bronze';
+    return respond(202, { message, ...landed });
+  } catch (e) {
+    if (e instanceof LandingError) return respond(e.statusCode, { message: e.message });
+    logError('API landing failed', e, { requestId });
+    return respond(500, { message: 'internal error: the request was not stored, retry later', requestId });
+  }
+}
+
+/**
+ * Lands every record, then throws if any failed, so Lambda retries the event (or sends it to the
+ * failure destination). Records that succeeded are safe to redo: their landing object is gone by then.
+ */
+export async function s3Handler(event: S3Event, context: Context): Promise<void> {
+  const records = event.Records ?? [];
+  const failures: string[] = [];
+  for (const record of records) {
+    try {
+      await landRecord(record, context);
+    } catch (e) {
+      const key = record.s3?.object?.key;
+      logError('S3 landing failed', e, { bucket: record.s3?.bucket?.name, key });
+      failures.push(`${key}: ${(e as Error).message}`);
+    }
+  }
+  if (failures.length > 0) {
+    throw new Error(
+      `${failures.length} of ${records.length} uploads failed to land:\n  ${failures.join('\n  ')}`,
+    );
+  }
+}
+
+export async function handler(
+  event: APIGatewayProxyEvent | S3Event,
+  context: Context,
+): Promise<APIGatewayProxyResult | undefined> {
+  if (!('Records' in event)) return apiHandler(event, context);
+  await s3Handler(event, context);
+  return undefined;
+}
+
+async function landRecord(record: S3EventRecord, context: Context): Promise<void> {
+  if (!record.eventName?.startsWith('ObjectCreated:')) return;
+  const bucket = record.s3.bucket.name;
+  // Landing deletes what it reads: refuse to touch any bucket but the one it owns.
+  if (bucket !== config.landingBucket) {
+    throw new Error(`event from bucket '${bucket}', but this function lands from '${config.landingBucket}'`);
+  }
+  const eventTime = new Date(record.eventTime);
+  await landS3Object(config, {
+    bucket,
+    key: decodeEventKey(record.s3.object.key),
+    requestId: record.responseElements?.['x-amz-request-id'] || context.awsRequestId,
+    receivedAt: Number.isNaN(eventTime.getTime()) ? undefined : eventTime,
+  });
+}
+
+function requestBody(event: APIGatewayProxyEvent): Buffer {
+  if (event.body === null || event.body === undefined) return Buffer.alloc(0);
+  return Buffer.from(event.body, event.isBase64Encoded ? 'base64' : 'utf8');
+}
+
+function respond(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function logError(message: string, error: unknown, context: Record<string, unknown>): void {
+  const e = error as Error;
+  console.error(JSON.stringify({ level: 'error', message, ...context, error: e?.message, stack: e?.stack }));
+}
