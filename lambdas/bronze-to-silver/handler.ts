@@ -25,11 +25,15 @@ const settings = readEnv({
   engineThreads: { name: ENV.ENGINE_THREADS, default: String(cpus().length) },
 });
 
+// Parsed here, synchronously: inside the engine's promise a bad value would only surface as an unhandled
+// rejection that kills the runtime, not as an import error naming the variable.
+const maxDecompressedBytes = positiveInt(ENV.MAX_DECOMPRESSED_BYTES, settings.maxDecompressedBytes);
+const engineThreads = positiveInt(ENV.ENGINE_THREADS, settings.engineThreads);
 const contracts = ContractRegistry.fromDirectory(settings.contractsDir);
 const s3 = createS3Client();
 const transform: Promise<BronzeToSilver> = Engine.create({
   memoryLimit: settings.engineMemoryLimit,
-  threads: positiveInt(ENV.ENGINE_THREADS, settings.engineThreads),
+  threads: engineThreads,
   tempDirectory: join(settings.scratchDir, 'duckdb-spill'),
 }).then(
   (engine) =>
@@ -41,11 +45,14 @@ const transform: Promise<BronzeToSilver> = Engine.create({
         silverBucket: settings.silverBucket,
         quarantineBucket: settings.quarantineBucket,
         scratchDir: settings.scratchDir,
-        maxDecompressedBytes: positiveInt(ENV.MAX_DECOMPRESSED_BYTES, settings.maxDecompressedBytes),
+        maxDecompressedBytes,
         piiSalt: settings.piiSalt,
       },
     }),
 );
+// A failed start (e.g. an invalid memory limit) is reported by the first invocation that awaits it, not as
+// an unhandled rejection that would kill the runtime before it can say why.
+transform.catch(() => undefined);
 
 export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
   return processBatch(await transform, event);

@@ -75,7 +75,17 @@ function normalizeExpr(c: ContractColumn): string {
 
 /** Integers must look like integers: DuckDB's own cast would round '1.5' and accept '1e3'. */
 const INTEGER_TEXT = sqlString('^\\s*[+-]?[0-9]+\\s*$');
-const HAS_OFFSET = sqlString('([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$');
+/** Plain decimal notation only: DuckDB's DOUBLE cast also takes '1_000', 'nan' and 'inf'. */
+const DOUBLE_TEXT = sqlString('^\\s*[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?\\s*$');
+/** At most `scale` significant fraction digits: DuckDB's DECIMAL cast rounds '19.999' to 20.00. */
+const decimalText = (scale: number): string =>
+  sqlString(
+    scale === 0
+      ? '^\\s*[+-]?([0-9]+(\\.0*)?|\\.0+)\\s*$'
+      : `^\\s*[+-]?([0-9]+(\\.[0-9]{0,${scale}}0*)?|\\.[0-9]{1,${scale}}0*)\\s*$`,
+  );
+/** An offset after a time of day (a bare date such as '2026-11-01' must not read '-01' as an offset). */
+const HAS_OFFSET = sqlString('[T ][0-9:.,]+\\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$');
 
 export function sqlType(c: ContractColumn): string {
   const t = c.type;
@@ -108,8 +118,9 @@ function castExpr(c: ContractColumn): string {
     case 'int64':
       return `CASE WHEN regexp_matches(${n}, ${INTEGER_TEXT}) THEN try_cast(${n} AS ${sqlType(c)}) END`;
     case 'double':
-      return `(SELECT CASE WHEN isfinite(d) THEN d END FROM (SELECT try_cast(${n} AS DOUBLE) AS d))`;
+      return `CASE WHEN regexp_matches(${n}, ${DOUBLE_TEXT}) THEN (SELECT CASE WHEN isfinite(d) THEN d END FROM (SELECT try_cast(${n} AS DOUBLE) AS d)) END`;
     case 'decimal':
+      return `CASE WHEN regexp_matches(${n}, ${decimalText(c.type.scale)}) THEN try_cast(${n} AS ${sqlType(c)}) END`;
     case 'boolean':
       return `try_cast(${n} AS ${sqlType(c)})`;
     case 'date':
@@ -295,7 +306,10 @@ export class SilverSql {
   /** The validated relation, as a subquery (read once, into `staged`). */
   private validated(): string {
     const { contract, mapping, json } = this;
-    const jsonOk = json ? `, (NOT _blank AND json_valid(_j) AND json_type(_j) = 'OBJECT') AS _json_ok` : '';
+    // CASE, not AND: DuckDB evaluates both sides of an AND, and json_type() throws on malformed JSON.
+    const jsonOk = json
+      ? `, CASE WHEN NOT _blank AND json_valid(_j) THEN json_type(_j) = 'OBJECT' ELSE false END AS _json_ok`
+      : '';
     const extra = json
       ? `, CASE WHEN _json_ok THEN nullif(${this.extraJsonExpr()}::VARCHAR, '{}') END AS _extra`
       : mapping.unknown.length
@@ -330,11 +344,16 @@ export class SilverSql {
       FROM ${STAGED} WHERE NOT _blank GROUP BY ALL`;
   }
 
-  /** Structural rejects (wrong column count, bad quoting, over-long line) DuckDB recorded during the read. */
+  /**
+   * Structural rejects (wrong column count, bad quoting, over-long line) DuckDB recorded during the read,
+   * one per line and error type: DuckDB records TOO MANY COLUMNS once per extra field (the last says how
+   * many fields the line has).
+   */
   rejectsSql(): string {
     if (this.contract.source.format === 'json')
       return 'SELECT NULL::BIGINT AS line, NULL AS error_type WHERE false';
-    return `SELECT DISTINCT line::BIGINT AS line, error_type, csv_line, error_message FROM ${REJECTS} ORDER BY line`;
+    return `SELECT line::BIGINT AS line, error_type, arg_max(csv_line, byte_position) AS csv_line,
+      arg_max(error_message, byte_position) AS error_message FROM ${REJECTS} GROUP BY ALL ORDER BY line`;
   }
 
   /**

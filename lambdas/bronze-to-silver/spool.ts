@@ -95,15 +95,14 @@ class Utf8Guard extends Transform {
 
 /** Offset of the first invalid sequence (only called on the failure path). */
 function firstInvalidUtf8(buf: Buffer): number {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
   let lo = 0;
   let hi = buf.length;
-  // Binary search on prefixes; a prefix may end mid-sequence, so test with stream: true.
+  // Binary search on prefixes. A prefix may end mid-sequence: decoded with stream: true (and never flushed),
+  // that is not an error, so "the prefix has no invalid byte" holds up to the first bad byte and no further.
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     try {
-      decoder.decode(buf.subarray(0, mid + 1), { stream: true });
-      decoder.decode();
+      new TextDecoder('utf-8', { fatal: true }).decode(buf.subarray(0, mid + 1), { stream: true });
       lo = mid + 1;
     } catch {
       hi = mid;
@@ -128,13 +127,25 @@ class StoredBytesProbe extends Transform {
 const asBuffer = (u: Uint8Array): Buffer =>
   Buffer.isBuffer(u) ? u : Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-/** Reads the first chunk so the pipeline can be chosen (gzip or not), then replays it. */
+/** Reads enough chunks to see the gzip magic number, so the pipeline can be chosen, then replays them. */
 async function peek(body: AsyncIterable<Uint8Array>): Promise<{ head: Buffer; stream: Readable }> {
   const it = body[Symbol.asyncIterator]();
-  const first = await it.next();
-  const head = first.done ? Buffer.alloc(0) : asBuffer(first.value);
+  const parts: Buffer[] = [];
+  let size = 0;
+  let ended = false;
+  while (size < GZIP_MAGIC.length) {
+    const next = await it.next();
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    parts.push(asBuffer(next.value));
+    size += next.value.length;
+  }
+  const head = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   async function* replay(): AsyncGenerator<Buffer> {
     if (head.length) yield head;
+    if (ended) return;
     for (;;) {
       const next = await it.next();
       if (next.done) return;

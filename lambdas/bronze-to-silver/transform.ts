@@ -3,7 +3,7 @@
  *
  *   spool (stream, gunzip with cap, UTF-8 check)  ->  header check  ->  DuckDB passes:
  *   1. count rows per rule broken  2. valid rows, de-duplicated, to partitioned Parquet  3. rejected rows to NDJSON
- *   ->  upload  ->  manifest (written last)  ->  delete outputs an earlier run wrote that this one did not.
+ *   ->  upload  ->  delete outputs an earlier run wrote that this one did not  ->  manifest (written last).
  *
  * A problem with the file itself (`FileRejection`) quarantines the whole file and counts as done: retrying
  * cannot fix it. Anything else (S3, the engine running out of disk) is thrown, so the message is retried.
@@ -142,12 +142,14 @@ export class BronzeToSilver {
         finishedAt: this.now().toISOString(),
         engine: `duckdb ${Engine.version}`,
       };
+      // Stale outputs go before the new manifest is written: if a delete fails, the retry still reads the
+      // previous manifest and so still knows which files to delete (deleting a missing key succeeds).
+      await this.deleteStale(previous, manifest);
       await this.putJson(
         this.deps.config.silverBucket,
         manifestKey(contract.domain, contract.dataset, id),
         manifest,
       );
-      await this.deleteStale(previous, manifest);
       return manifest;
     } finally {
       await rm(work, { recursive: true, force: true });

@@ -1,0 +1,199 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
+import { encodeEventKey, manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { withLocalS3 } from '../../support/local-s3';
+
+const BRONZE = 'bronze';
+const SILVER = 'silver';
+const QUARANTINE = 'quarantine';
+const SAMPLES = join(__dirname, '../../../samples');
+const HANDLER = '../../../lambdas/bronze-to-silver/handler';
+
+type Handler = typeof import('../../../lambdas/bronze-to-silver/handler');
+
+/** An S3 ObjectCreated notification as S3 writes it: the key URL-encoded, '+' for a space. */
+function s3Event(bucket: string, key: string): S3Event {
+  return {
+    Records: [
+      {
+        eventVersion: '2.1',
+        eventSource: 'aws:s3',
+        awsRegion: 'us-east-1',
+        eventTime: new Date().toISOString(),
+        eventName: 'ObjectCreated:Put',
+        userIdentity: { principalId: 'landing' },
+        requestParameters: { sourceIPAddress: '127.0.0.1' },
+        responseElements: { 'x-amz-request-id': 'REQ', 'x-amz-id-2': 'ID2' },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'bronze-created',
+          bucket: { name: bucket, ownerIdentity: { principalId: 'owner' }, arn: `arn:aws:s3:::${bucket}` },
+          object: { key: encodeEventKey(key), size: 1, eTag: 'etag', sequencer: '0' },
+        },
+      },
+    ],
+  };
+}
+
+/** An SQS message whose body is the S3 notification, as S3 -> SQS delivers it. */
+const sqsMessage = (messageId: string, body: S3Event): SQSRecord => ({
+  messageId,
+  receiptHandle: `receipt-${messageId}`,
+  body: JSON.stringify(body),
+  attributes: {
+    ApproximateReceiveCount: '1',
+    SentTimestamp: String(Date.now()),
+    SenderId: 's3.amazonaws.com',
+    ApproximateFirstReceiveTimestamp: String(Date.now()),
+  },
+  messageAttributes: {},
+  md5OfBody: 'md5',
+  eventSource: 'aws:sqs',
+  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:bronze-created',
+  awsRegion: 'us-east-1',
+});
+
+const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+describe('bronze-to-silver handler', () => {
+  const s3 = withLocalS3([BRONZE, SILVER, QUARANTINE]);
+  let scratch: string;
+  let handler: Handler['handler'];
+  const variables = (): Record<string, string> => ({
+    MEDALLION_SILVER_BUCKET: SILVER,
+    MEDALLION_QUARANTINE_BUCKET: QUARANTINE,
+    MEDALLION_CONTRACTS_DIR: join(SAMPLES, 'contracts'),
+    MEDALLION_PII_HASH_SALT: 'handler-test-salt',
+    MEDALLION_SCRATCH_DIR: scratch,
+    MEDALLION_ENGINE_MEMORY_LIMIT: '256MB',
+  });
+
+  // The handler reads its configuration at module load: import it once the server and env are ready.
+  beforeAll(async () => {
+    scratch = mkdtempSync(join(tmpdir(), 'medallion-b2s-handler-'));
+    Object.assign(process.env, variables());
+    ({ handler } = await import('../../../lambdas/bronze-to-silver/handler'));
+  });
+  afterAll(() => {
+    for (const name of Object.keys(variables())) delete process.env[name];
+    rmSync(scratch, { recursive: true, force: true });
+  });
+  beforeEach(() => {
+    jest.spyOn(console, 'log').mockImplementation(() => {});
+    jest.spyOn(console, 'warn').mockImplementation(() => {});
+    jest.spyOn(console, 'error').mockImplementation(() => {});
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  const manifestOf = async (dataset: string, key: string) =>
+    JSON.parse(
+      (await s3.get(SILVER, manifestKey('retail', dataset, sourceId(BRONZE, key))))?.toString() ?? 'null',
+    );
+
+  it('transforms the bronze object an S3 event announces, with a space and a + in its key', async () => {
+    const key = 'retail/orders/ingest_date=2026-11-01/orders 2026-11-01+till 7.csv';
+    await s3.put(BRONZE, key, readFileSync(join(SAMPLES, 'data/orders/orders-2026-11-01.csv')));
+
+    const result = await handler(sqsEvent(sqsMessage('m-orders', s3Event(BRONZE, key))));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    const manifest = await manifestOf('orders', key);
+    expect(manifest).toMatchObject({
+      status: 'ok',
+      source: { bucket: BRONZE, key },
+      rows: { in: 44, out: 34, quarantined: 8, duplicates: 2 },
+    });
+    const id = sourceId(BRONZE, key);
+    expect((await s3.keys(SILVER, 'retail/orders/')).filter((k) => k.includes(id))).toEqual([
+      `retail/orders/dt=2026-11-01/part-${id}.parquet`,
+      `retail/orders/dt=2026-11-02/part-${id}.parquet`,
+      `retail/orders/dt=2026-11-03/part-${id}.parquet`,
+    ]);
+    expect(await s3.keys(QUARANTINE, `rows/retail/orders/${id}`)).toHaveLength(1);
+    // The work directory of the file is gone; the engine's spill directory stays.
+    expect(readdirSync(scratch)).toEqual(['duckdb-spill']);
+  });
+
+  it('reports only the message whose bronze object does not exist, and processes the others', async () => {
+    const ndjson = 'retail/customers/ingest_date=2026-11-01/customers.ndjson';
+    const gz = 'retail/orders/ingest_date=2026-11-03/orders-2026-11-03.csv.gz';
+    await s3.put(BRONZE, ndjson, readFileSync(join(SAMPLES, 'data/customers/customers.ndjson')));
+    await s3.put(BRONZE, gz, readFileSync(join(SAMPLES, 'data/orders/orders-2026-11-03.csv.gz')));
+    const missing = 'retail/orders/ingest_date=2026-11-01/never uploaded.csv';
+
+    const result = await handler(
+      sqsEvent(
+        sqsMessage('m-customers', s3Event(BRONZE, ndjson)),
+        sqsMessage('m-missing', s3Event(BRONZE, missing)),
+        sqsMessage('m-gz', s3Event(BRONZE, gz)),
+      ),
+    );
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-missing' }] });
+    expect(await manifestOf('customers', ndjson)).toMatchObject({
+      status: 'ok',
+      rows: { in: 11, out: 10, quarantined: 1, duplicates: 0 },
+    });
+    expect(await manifestOf('orders', gz)).toMatchObject({
+      status: 'ok',
+      rows: { in: 10, out: 10, quarantined: 0, duplicates: 0 },
+    });
+    expect(await manifestOf('orders', missing)).toBeNull();
+  });
+
+  it('counts a file quarantined as a whole as done: the message is not retried', async () => {
+    const key = 'retail/products/ingest_date=2026-11-01/empty products.csv';
+    await s3.put(BRONZE, key, '');
+
+    const result = await handler(sqsEvent(sqsMessage('m-empty', s3Event(BRONZE, key))));
+
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(await manifestOf('products', key)).toMatchObject({ status: 'quarantined', reasonCode: 'empty' });
+    expect(
+      await s3.get(QUARANTINE, `files/retail/products/${sourceId(BRONZE, key)}/empty products.csv`),
+    ).toEqual(Buffer.alloc(0));
+  });
+
+  /** Requires a fresh copy of the handler module with `env` applied (undefined: unset), then restores. */
+  const loadWith = (env: Record<string, string | undefined>) => {
+    const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
+    const apply = (values: Record<string, string | undefined>) => {
+      for (const [name, value] of Object.entries(values)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+    apply(env);
+    try {
+      jest.isolateModules(() => require(HANDLER));
+    } finally {
+      apply(saved);
+    }
+  };
+
+  it.each([
+    'MEDALLION_SILVER_BUCKET',
+    'MEDALLION_QUARANTINE_BUCKET',
+    'MEDALLION_CONTRACTS_DIR',
+    'MEDALLION_PII_HASH_SALT',
+  ])('fails to load, naming the variable, when %s is missing', (name) => {
+    expect(() => loadWith({ [name]: undefined })).toThrow(
+      new RegExp(`missing environment variable\\(s\\): ${name}$`),
+    );
+  });
+
+  it('names every missing variable at once', () => {
+    expect(() =>
+      loadWith({ MEDALLION_SILVER_BUCKET: undefined, MEDALLION_PII_HASH_SALT: undefined }),
+    ).toThrow('missing environment variable(s): MEDALLION_SILVER_BUCKET, MEDALLION_PII_HASH_SALT');
+  });
+
+  it.each([
+    ['MEDALLION_MAX_DECOMPRESSED_BYTES', 'lots'],
+    ['MEDALLION_ENGINE_THREADS', '0'],
+  ])('fails to load, naming the variable, when %s is not a positive integer (%j)', (name, value) => {
+    expect(() => loadWith({ [name]: value })).toThrow(`${name} must be a positive integer, got '${value}'`);
+  });
+});
