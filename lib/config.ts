@@ -1,0 +1,235 @@
+/**
+ * The one typed configuration of a medallion deployment, read from CDK context and validated at synth.
+ *
+ * Where it comes from (later sources win, objects are merged key by key):
+ *   1. the context key `medallion` (an object in cdk.json, or a JSON string);
+ *   2. the context key `medallion:config`: a JSON object, a JSON string, or the path of a JSON file
+ *      (relative to the working directory), e.g. `npx cdk synth -c medallion:config=config/prod.json`.
+ * Every field has a safe default, so an empty configuration synthesizes a retained, locked-down `dev`.
+ *
+ * A bad value fails synth with every problem listed, e.g.
+ *   invalid medallion configuration (context 'medallion:config' = config/prod.json):
+ *     - transform.timeoutSeconds: Too big: expected number to be <=900
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+import { z } from 'zod';
+
+/** The repository root: relative paths in the configuration (contractsDir) are resolved against it. */
+export const PROJECT_ROOT = resolve(__dirname, '..');
+
+/** Context keys read by `readMedallionConfig`. */
+export const CONFIG_CONTEXT_KEY = 'medallion';
+export const CONFIG_OVERRIDE_CONTEXT_KEY = 'medallion:config';
+
+/** Largest raw body the API can pass to Lambda: API Gateway base64-encodes it (binary media types) and
+ * Lambda refuses a synchronous request over 6 MB, so ~4.5 MB of body is the real ceiling. */
+export const MAX_API_BODY_BYTES = 4_500_000;
+
+const positiveInt = () => z.number().int().positive();
+
+/** The retention periods CloudWatch Logs accepts, in days (infinite retention is not offered). */
+const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
+  (d): d is number => typeof d === 'number' && d !== logs.RetentionDays.INFINITE,
+);
+
+const retentionSchema = z
+  .object({
+    /** Uploads are moved out of landing within seconds; what is left failed to land (see the failure
+     * queue). Long enough for an operator to replay it, short enough not to keep a second copy of data. */
+    landingDays: positiveInt().default(14),
+    quarantineDays: positiveInt().default(90),
+    athenaResultsDays: positiveInt().default(30),
+    /** Overwritten and deleted objects stay recoverable this long in every versioned bucket. */
+    noncurrentVersionDays: positiveInt().default(30),
+    /** S3 refuses a transition to STANDARD_IA before 30 days. */
+    bronzeInfrequentAccessDays: positiveInt().min(30).default(30),
+    /** S3 requires 30 days in STANDARD_IA before the next transition (checked below). */
+    bronzeGlacierIrDays: positiveInt().default(90),
+    /** Governance-mode retention of bronze objects when `bronzeObjectLock` is on. */
+    bronzeObjectLockDays: positiveInt().default(365),
+    /** S3 server access logs (the audit trail of every data bucket). */
+    accessLogsDays: positiveInt().default(365),
+    /** CloudWatch log groups of the functions and the API (one of CloudWatch Logs' retention values). */
+    logDays: positiveInt()
+      .refine((d) => LOG_RETENTION_DAYS.includes(d), {
+        message: `must be one of CloudWatch Logs' retention values: ${LOG_RETENTION_DAYS.join(', ')}`,
+      })
+      .default(90),
+  })
+  .strict();
+
+const transformSchema = z
+  .object({
+    /** 3008 MB gives ~2 vCPUs: DuckDB parses and writes in parallel. */
+    memoryMb: z.number().int().min(512).max(10240).default(3008),
+    /** Lambda's maximum; the queue's visibility timeout is derived from it (6x). */
+    timeoutSeconds: z.number().int().min(30).max(900).default(900),
+    /** Caps concurrent transforms (and so S3 and DuckDB load); at least 2, the event source's minimum
+     * maximum-concurrency, which is set to the same value so SQS never hands work to a throttled function. */
+    reservedConcurrency: z.number().int().min(2).max(1000).default(5),
+  })
+  .strict();
+
+const apiSchema = z
+  .object({
+    /** Steady-state requests per second accepted by the stage. */
+    throttleRateLimit: z.number().positive().max(10_000).default(50),
+    throttleBurstLimit: z.number().int().positive().max(5_000).default(100),
+  })
+  .strict();
+
+export const medallionConfigSchema = z
+  .object({
+    /** Names the deployment: the stack is `Medallion-<environment>` and every resource is tagged with it. */
+    environment: z
+      .string()
+      .regex(
+        /^[a-z][a-z0-9-]{0,19}$/,
+        "must be lower-case letters, digits and '-', starting with a letter (max 20)",
+      )
+      .default('dev'),
+    /**
+     * Pins the deployment to one AWS account and region: synth targets them whatever the credentials, so
+     * a deploy with the wrong profile fails instead of creating a second lake. Default: the CLI's
+     * (`CDK_DEFAULT_ACCOUNT`/`CDK_DEFAULT_REGION`, which the CLI derives from the profile or `AWS_REGION`).
+     */
+    account: z
+      .string()
+      .regex(/^\d{12}$/, 'must be a 12-digit AWS account id')
+      .optional(),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as eu-west-1')
+      .optional(),
+    /** Who the alarms e-mail (used by the monitoring slice). */
+    alarmEmail: z.email().optional(),
+    /** Monthly AWS budget of the deployment, in USD (used by the budgets slice). */
+    monthlyBudgetUsd: z.number().positive().default(50),
+    /** Silver must be no older than this after a file lands (used by the monitoring slice). */
+    freshnessSloMinutes: z.number().int().positive().default(60),
+    retention: retentionSchema.default(retentionSchema.parse({})),
+    transform: transformSchema.default(transformSchema.parse({})),
+    api: apiSchema.default(apiSchema.parse({})),
+    /** Largest API request body, in bytes (larger files go through the landing bucket). */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .positive()
+      .max(MAX_API_BODY_BYTES)
+      .default(4 * 1024 * 1024),
+    /** The data contracts shipped with the functions, relative to the repository root. */
+    contractsDir: z.string().min(1).default('samples/contracts'),
+    /** Dev only: buckets and logs are destroyed with the stack (objects included) instead of retained. */
+    allowDestroy: z.boolean().default(false),
+    /** Object Lock (governance mode) on bronze: bronze bytes cannot be overwritten or deleted early. */
+    bronzeObjectLock: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const r = c.retention;
+    if (r.bronzeGlacierIrDays < r.bronzeInfrequentAccessDays + 30) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['retention', 'bronzeGlacierIrDays'],
+        message: `must be at least 30 days after bronzeInfrequentAccessDays (${r.bronzeInfrequentAccessDays}): S3 keeps objects 30 days in STANDARD_IA before the next transition`,
+      });
+    }
+    if (c.allowDestroy && !/^(dev|test|sandbox|ci)/.test(c.environment)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allowDestroy'],
+        message: `is for development only: environment '${c.environment}' must start with dev, test, sandbox or ci`,
+      });
+    }
+    if (c.allowDestroy && c.bronzeObjectLock) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['bronzeObjectLock'],
+        message:
+          'cannot be combined with allowDestroy: locked bronze objects cannot be deleted with the stack',
+      });
+    }
+  });
+
+export type MedallionConfig = z.output<typeof medallionConfigSchema>;
+export type MedallionConfigInput = z.input<typeof medallionConfigSchema>;
+
+/** A mistake in the configuration or the data contracts: the message alone says what to fix. */
+export class MedallionConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MedallionConfigError';
+  }
+}
+
+/** Validates a configuration object; `source` names where it came from in the error. */
+export function parseMedallionConfig(raw: unknown, source = 'configuration'): MedallionConfig {
+  const result = medallionConfigSchema.safeParse(raw ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map(
+    (i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`,
+  );
+  throw new MedallionConfigError(
+    `invalid medallion configuration (${source}):\n  - ${problems.join('\n  - ')}`,
+  );
+}
+
+/** Reads, merges and validates the configuration from a construct's context (normally the App's). */
+export function readMedallionConfig(node: Node): MedallionConfig {
+  const sources: string[] = [];
+  let merged: Record<string, unknown> = {};
+  for (const key of [CONFIG_CONTEXT_KEY, CONFIG_OVERRIDE_CONTEXT_KEY]) {
+    const value = node.tryGetContext(key);
+    if (value === undefined || value === null || value === '') continue;
+    const { object, source } = contextObject(key, value);
+    sources.push(source);
+    merged = deepMerge(merged, object);
+  }
+  return parseMedallionConfig(merged, sources.join(' + ') || 'defaults only');
+}
+
+/** A context value as an object: already one (cdk.json), a JSON string, or a JSON file's path. */
+function contextObject(key: string, value: unknown): { object: Record<string, unknown>; source: string } {
+  if (isPlainObject(value)) return { object: value, source: `context '${key}'` };
+  if (typeof value !== 'string') {
+    throw new MedallionConfigError(`context '${key}' must be an object, a JSON string or a JSON file path`);
+  }
+  const text = value.trim();
+  const fromFile = !text.startsWith('{');
+  const source = fromFile ? `context '${key}' = ${text}` : `context '${key}'`;
+  let json = text;
+  if (fromFile) {
+    const file = isAbsolute(text) ? text : join(process.cwd(), text);
+    if (!existsSync(file)) throw new MedallionConfigError(`${source}: no such file ${file}`);
+    json = readFileSync(file, 'utf8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch (e) {
+    throw new MedallionConfigError(`${source} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw new MedallionConfigError(`${source} must be a JSON object`);
+  return { object: parsed, source };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/** The contracts directory as an absolute path. */
+export function contractsDirectory(config: Pick<MedallionConfig, 'contractsDir'>): string {
+  return isAbsolute(config.contractsDir) ? config.contractsDir : join(PROJECT_ROOT, config.contractsDir);
+}

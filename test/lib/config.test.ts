@@ -1,0 +1,157 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import {
+  contractsDirectory,
+  MedallionConfigError,
+  PROJECT_ROOT,
+  parseMedallionConfig,
+  readMedallionConfig,
+} from '../../lib/config';
+import { createMedallionApp } from '../../lib/medallion-app';
+import { testContext } from './support';
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'medallion-config-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const configOf = (context: Record<string, unknown>) => readMedallionConfig(new App({ context }).node);
+
+describe('defaults', () => {
+  const c = parseMedallionConfig({});
+
+  test('an empty configuration is a retained, unlocked dev deployment', () => {
+    expect(c).toMatchObject({
+      environment: 'dev',
+      allowDestroy: false,
+      bronzeObjectLock: false,
+      contractsDir: 'samples/contracts',
+      maxBodyBytes: 4 * 1024 * 1024,
+      monthlyBudgetUsd: 50,
+      freshnessSloMinutes: 60,
+    });
+    expect(c.alarmEmail).toBeUndefined();
+  });
+
+  test('retention and transform defaults', () => {
+    expect(c.retention).toEqual({
+      landingDays: 14,
+      quarantineDays: 90,
+      athenaResultsDays: 30,
+      noncurrentVersionDays: 30,
+      bronzeInfrequentAccessDays: 30,
+      bronzeGlacierIrDays: 90,
+      bronzeObjectLockDays: 365,
+      accessLogsDays: 365,
+      logDays: 90,
+    });
+    expect(c.transform).toEqual({ memoryMb: 3008, timeoutSeconds: 900, reservedConcurrency: 5 });
+    expect(c.api).toEqual({ throttleRateLimit: 50, throttleBurstLimit: 100 });
+  });
+
+  test('a partial nested object keeps the other defaults', () => {
+    const p = parseMedallionConfig({ transform: { memoryMb: 4096 } });
+    expect(p.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, reservedConcurrency: 5 });
+  });
+
+  test('contractsDir is resolved against the repository root', () => {
+    expect(contractsDirectory(c)).toBe(join(PROJECT_ROOT, 'samples', 'contracts'));
+    expect(contractsDirectory({ contractsDir: '/abs/contracts' })).toBe('/abs/contracts');
+  });
+});
+
+describe('reading from context', () => {
+  test('cdk.json object, then medallion:config merged over it key by key', () => {
+    const c = configOf({
+      medallion: { environment: 'staging', transform: { memoryMb: 2048, reservedConcurrency: 3 } },
+      'medallion:config': JSON.stringify({ transform: { memoryMb: 4096 }, alarmEmail: 'ops@example.com' }),
+    });
+    expect(c.environment).toBe('staging');
+    expect(c.alarmEmail).toBe('ops@example.com');
+    expect(c.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, reservedConcurrency: 3 });
+  });
+
+  test('medallion:config may name a JSON file', () => {
+    const file = join(tmp, 'prod.json');
+    writeFileSync(file, JSON.stringify({ environment: 'prod', monthlyBudgetUsd: 500 }));
+    expect(configOf({ 'medallion:config': file })).toMatchObject({
+      environment: 'prod',
+      monthlyBudgetUsd: 500,
+    });
+  });
+
+  test('a missing file or invalid JSON is reported with its source', () => {
+    expect(() => configOf({ 'medallion:config': join(tmp, 'nope.json') })).toThrow(
+      /medallion:config.*no such file/,
+    );
+    expect(() => configOf({ 'medallion:config': '{not json' })).toThrow(/medallion:config.*not valid JSON/);
+    expect(() => configOf({ medallion: 42 })).toThrow(MedallionConfigError);
+  });
+});
+
+describe('invalid configurations fail with every problem named', () => {
+  const problems = (raw: unknown) => {
+    try {
+      parseMedallionConfig(raw, 'test');
+    } catch (e) {
+      expect(e).toBeInstanceOf(MedallionConfigError);
+      return (e as Error).message;
+    }
+    throw new Error('expected the configuration to be refused');
+  };
+
+  test('several fields at once', () => {
+    const message = problems({
+      environment: 'Prod!',
+      alarmEmail: 'not-an-email',
+      transform: { timeoutSeconds: 901, reservedConcurrency: 1 },
+      maxBodyBytes: 6 * 1024 * 1024,
+      unknownKey: true,
+    });
+    expect(message).toMatch(/^invalid medallion configuration \(test\):/);
+    for (const field of [
+      'environment:',
+      'alarmEmail:',
+      'transform.timeoutSeconds:',
+      'transform.reservedConcurrency:',
+      'maxBodyBytes:',
+      'unknownKey',
+    ]) {
+      expect(message).toContain(field);
+    }
+  });
+
+  test('Glacier IR must come 30 days after STANDARD_IA, which S3 refuses before 30 days', () => {
+    expect(problems({ retention: { bronzeInfrequentAccessDays: 60, bronzeGlacierIrDays: 70 } })).toContain(
+      'retention.bronzeGlacierIrDays: must be at least 30 days after bronzeInfrequentAccessDays (60)',
+    );
+    expect(problems({ retention: { bronzeInfrequentAccessDays: 10 } })).toContain(
+      'retention.bronzeInfrequentAccessDays',
+    );
+  });
+
+  test('log retention must be a CloudWatch Logs value', () => {
+    expect(problems({ retention: { logDays: 45 } })).toMatch(/retention\.logDays: must be one of .*30, 60/);
+  });
+
+  test('allowDestroy is for development environments only, and not with Object Lock', () => {
+    expect(problems({ environment: 'prod', allowDestroy: true })).toContain(
+      'allowDestroy: is for development only',
+    );
+    expect(problems({ allowDestroy: true, bronzeObjectLock: true })).toContain(
+      'bronzeObjectLock: cannot be combined with allowDestroy',
+    );
+    expect(parseMedallionConfig({ environment: 'dev-alice', allowDestroy: true }).allowDestroy).toBe(true);
+  });
+
+  test('a bad configuration fails the app before any resource is built', () => {
+    expect(() =>
+      createMedallionApp({ context: testContext({ 'medallion:config': '{"transform":{"memoryMb":64}}' }) }),
+    ).toThrow(
+      /invalid medallion configuration \(context 'medallion:config'\):\n {2}- transform\.memoryMb: Too small/,
+    );
+  });
+});

@@ -1,0 +1,207 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { LakeStorage, type LakeStorageProps } from '../../lib/lake-storage';
+import { testContext } from './support';
+
+function synth(props?: LakeStorageProps): Template {
+  const app = new App({ context: testContext() });
+  const stack = new Stack(app, 'Test');
+  new LakeStorage(stack, 'Storage', props);
+  return Template.fromStack(stack);
+}
+
+const DATA = ['Landing', 'Bronze', 'Silver', 'Gold', 'Quarantine', 'AthenaResults'];
+const ALL = [...DATA, 'AccessLogs'];
+
+/** Logical ids of the buckets, by construct id (`StorageBronze0211E09C` -> Bronze). */
+function bucketIds(t: Template): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const id of Object.keys(t.findResources('AWS::S3::Bucket'))) {
+    const name = ALL.find((n) => new RegExp(`^Storage${n}[0-9A-F]{8}$`).test(id));
+    if (name) out[name] = id;
+  }
+  return out;
+}
+
+describe('LakeStorage defaults', () => {
+  const t = synth();
+  const ids = bucketIds(t);
+  const bucket = (name: string) => t.findResources('AWS::S3::Bucket')[ids[name]];
+  const rules = (name: string) =>
+    bucket(name).Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+  const keyId = Object.keys(t.findResources('AWS::KMS::Key'))[0];
+
+  test('seven buckets, one KMS key with rotation', () => {
+    t.resourceCountIs('AWS::S3::Bucket', 7);
+    expect(Object.keys(ids).sort()).toEqual([...ALL].sort());
+    t.resourceCountIs('AWS::KMS::Key', 1);
+    t.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test.each(DATA)('%s is encrypted with the lake key (bucket key on)', (name) => {
+    expect(bucket(name).Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [
+        {
+          BucketKeyEnabled: true,
+          ServerSideEncryptionByDefault: {
+            SSEAlgorithm: 'aws:kms',
+            KMSMasterKeyID: { 'Fn::GetAtt': [keyId, 'Arn'] },
+          },
+        },
+      ],
+    });
+  });
+
+  test('the access-logs bucket uses S3-managed keys (log delivery cannot use a KMS key)', () => {
+    expect(bucket('AccessLogs').Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+  });
+
+  test.each(ALL)('%s: versioned, public access blocked, ACLs disabled, retained', (name) => {
+    const b = bucket(name);
+    expect(b.Properties.VersioningConfiguration).toEqual({ Status: 'Enabled' });
+    expect(b.Properties.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(b.Properties.OwnershipControls).toEqual({ Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] });
+    expect(b.DeletionPolicy).toBe('Retain');
+    expect(b.UpdateReplacePolicy).toBe('Retain');
+  });
+
+  test.each(ALL)('%s refuses requests without TLS 1.2', (name) => {
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: ids[name] },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test.each(DATA)('%s logs its requests to the access-logs bucket under its own prefix', (name) => {
+    const prefix = {
+      Landing: 'landing/',
+      Bronze: 'bronze/',
+      Silver: 'silver/',
+      Gold: 'gold/',
+      Quarantine: 'quarantine/',
+      AthenaResults: 'athena-results/',
+    }[name];
+    expect(bucket(name).Properties.LoggingConfiguration).toMatchObject({
+      DestinationBucketName: { Ref: ids.AccessLogs },
+      LogFilePrefix: prefix,
+    });
+  });
+
+  test('log delivery is granted by bucket policy on the access-logs bucket (ACLs are disabled)', () => {
+    t.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: { Ref: ids.AccessLogs },
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Action: 's3:PutObject', Principal: { Service: 'logging.s3.amazonaws.com' } }),
+        ]),
+      },
+    });
+    expect(bucket('AccessLogs').Properties.LoggingConfiguration).toBeUndefined();
+  });
+
+  test.each(ALL)('%s expires noncurrent versions and aborts incomplete uploads after 7 days', (name) => {
+    expect(rules(name)).toContainEqual(
+      expect.objectContaining({
+        NoncurrentVersionExpiration: { NoncurrentDays: 30 },
+        AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 },
+        Status: 'Enabled',
+      }),
+    );
+  });
+
+  test('bronze tiers down to STANDARD_IA at 30 days then GLACIER_IR at 90, and never expires', () => {
+    expect(rules('Bronze')).toContainEqual(
+      expect.objectContaining({
+        Transitions: [
+          { StorageClass: 'STANDARD_IA', TransitionInDays: 30 },
+          { StorageClass: 'GLACIER_IR', TransitionInDays: 90 },
+        ],
+      }),
+    );
+    expect(rules('Bronze').some((r) => 'ExpirationInDays' in r)).toBe(false);
+    expect(rules('Bronze')).toContainEqual(expect.objectContaining({ ExpiredObjectDeleteMarker: true }));
+    expect(bucket('Bronze').Properties.ObjectLockEnabled).toBeUndefined();
+  });
+
+  test.each([
+    ['Landing', 14],
+    ['Quarantine', 90],
+    ['AthenaResults', 30],
+    ['AccessLogs', 365],
+  ])('%s expires current objects after %i days', (name, days) => {
+    expect(rules(name)).toContainEqual(expect.objectContaining({ ExpirationInDays: days }));
+  });
+
+  test.each(['Silver', 'Gold'])('%s keeps current objects', (name) => {
+    expect(rules(name).some((r) => 'ExpirationInDays' in r)).toBe(false);
+  });
+
+  test('the key and nothing else is retained on delete; no auto-delete function', () => {
+    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    t.resourceCountIs('Custom::S3AutoDeleteObjects', 0);
+  });
+
+  test('buckets are tagged with their layer', () => {
+    expect(bucket('Bronze').Properties.Tags).toContainEqual({ Key: 'layer', Value: 'bronze' });
+    expect(bucket('AccessLogs').Properties.Tags).toContainEqual({ Key: 'layer', Value: 'ops' });
+  });
+});
+
+describe('LakeStorage options', () => {
+  test('allowDestroy: buckets and key are destroyed, objects deleted first', () => {
+    const t = synth({ allowDestroy: true });
+    for (const b of Object.values(t.findResources('AWS::S3::Bucket')))
+      expect(b.DeletionPolicy).toBe('Delete');
+    t.hasResource('AWS::KMS::Key', { DeletionPolicy: 'Delete' });
+    t.resourceCountIs('Custom::S3AutoDeleteObjects', 7);
+  });
+
+  test('bronze Object Lock in governance mode, and custom lifecycle days', () => {
+    const t = synth({
+      bronzeObjectLockRetention: Duration.days(400),
+      bronzeInfrequentAccessAfter: Duration.days(45),
+      bronzeGlacierInstantRetrievalAfter: Duration.days(180),
+      landingExpiration: Duration.days(3),
+    });
+    const ids = bucketIds(t);
+    const buckets = t.findResources('AWS::S3::Bucket');
+    expect(buckets[ids.Bronze].Properties.ObjectLockEnabled).toBe(true);
+    expect(buckets[ids.Bronze].Properties.ObjectLockConfiguration).toEqual({
+      ObjectLockEnabled: 'Enabled',
+      Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 400 } },
+    });
+    expect(buckets[ids.Silver].Properties.ObjectLockEnabled).toBeUndefined();
+    expect(buckets[ids.Bronze].Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({
+        Transitions: [
+          { StorageClass: 'STANDARD_IA', TransitionInDays: 45 },
+          { StorageClass: 'GLACIER_IR', TransitionInDays: 180 },
+        ],
+      }),
+    );
+    expect(buckets[ids.Landing].Properties.LifecycleConfiguration.Rules).toContainEqual(
+      expect.objectContaining({ ExpirationInDays: 3 }),
+    );
+  });
+});

@@ -1,0 +1,427 @@
+/**
+ * The whole stack as `cdk synth` builds it (default configuration, sample contracts), asset bundling
+ * skipped. `Template.fromStack` synthesizes the app, so cdk-nag runs here too: a finding fails the suite.
+ */
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { PII_HASH_SALT_SECRET_ARN_ENV } from '../../lib/bronze-to-silver-pipeline';
+import { createMedallionApp } from '../../lib/medallion-app';
+import { flattenReference } from '../../lib/nag';
+import {
+  asArray,
+  identityStatements,
+  logicalId,
+  policyStatements,
+  type Statement,
+  testContext,
+} from './support';
+
+const { stack } = createMedallionApp({
+  context: testContext({ medallion: { account: '111111111111', region: 'eu-west-1' } }),
+});
+const t = Template.fromStack(stack);
+
+const fnId = (prefix: string) => logicalId(t, 'AWS::Lambda::Function', prefix);
+const fn = (prefix: string) => t.findResources('AWS::Lambda::Function')[fnId(prefix)];
+const bucketId = (name: string) => logicalId(t, 'AWS::S3::Bucket', `Storage${name}`);
+const DATASETS = ['retail/customers/', 'retail/orders/', 'retail/products/'];
+
+describe('ingest API', () => {
+  test('POST /datasets/{dataset}/records requires AWS_IAM and validates the path and Content-Type', () => {
+    t.resourceCountIs('AWS::ApiGateway::Method', 1);
+    t.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      AuthorizationType: 'AWS_IAM',
+      RequestParameters: {
+        'method.request.path.dataset': true,
+        'method.request.header.Content-Type': true,
+      },
+      RequestValidatorId: { Ref: logicalId(t, 'AWS::ApiGateway::RequestValidator', 'IngestApiValidator') },
+      Integration: Match.objectLike({
+        Type: 'AWS_PROXY',
+        Uri: Match.objectLike({
+          'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [fnId('IngestApiHandlerFunction'), 'Arn'] }])],
+        }),
+      }),
+    });
+    t.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestParameters: true });
+    const paths = Object.values(t.findResources('AWS::ApiGateway::Resource')).map(
+      (r) => r.Properties.PathPart,
+    );
+    expect(paths).toEqual(['datasets', '{dataset}', 'records']);
+  });
+
+  test('every method of the API requires AWS_IAM', () => {
+    for (const m of Object.values(t.findResources('AWS::ApiGateway::Method'))) {
+      expect(m.Properties.AuthorizationType).toBe('AWS_IAM');
+    }
+  });
+
+  test('the stage is throttled, traced, and logs access and errors but never bodies', () => {
+    t.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'v1',
+      TracingEnabled: true,
+      AccessLogSetting: {
+        DestinationArn: { 'Fn::GetAtt': [logicalId(t, 'AWS::Logs::LogGroup', 'IngestApiAccessLogs'), 'Arn'] },
+        Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
+      },
+      MethodSettings: [
+        {
+          HttpMethod: '*',
+          ResourcePath: '/*',
+          ThrottlingRateLimit: 50,
+          ThrottlingBurstLimit: 100,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+        },
+      ],
+    });
+    t.hasResource('AWS::ApiGateway::Account', { DeletionPolicy: 'Retain' });
+  });
+
+  test('bodies reach the function as bytes (all media types binary), on a regional endpoint', () => {
+    t.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      BinaryMediaTypes: ['*/*'],
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
+  });
+
+  test('the API door runs apiHandler with the body limit and the contracts', () => {
+    const p = fn('IngestApiHandlerFunction').Properties;
+    expect(p).toMatchObject({
+      Handler: 'index.apiHandler',
+      Runtime: 'nodejs24.x',
+      TracingConfig: { Mode: 'Active' },
+      Environment: {
+        Variables: {
+          MEDALLION_BRONZE_BUCKET: { Ref: bucketId('Bronze') },
+          MEDALLION_LANDING_BUCKET: { Ref: bucketId('Landing') },
+          MEDALLION_QUARANTINE_BUCKET: { Ref: bucketId('Quarantine') },
+          MEDALLION_MAX_BODY_BYTES: String(4 * 1024 * 1024),
+          MEDALLION_CONTRACTS_DIR: '/var/task/contracts',
+        },
+      },
+    });
+  });
+});
+
+describe('landing -> bronze', () => {
+  test('every landing upload invokes the landing function (s3Handler)', () => {
+    t.hasResourceProperties('Custom::S3BucketNotifications', {
+      BucketName: { Ref: bucketId('Landing') },
+      NotificationConfiguration: {
+        LambdaFunctionConfigurations: [
+          {
+            Events: ['s3:ObjectCreated:*'],
+            LambdaFunctionArn: { 'Fn::GetAtt': [fnId('BronzeToSilverLandingFunction'), 'Arn'] },
+          },
+        ],
+      },
+    });
+    expect(fn('BronzeToSilverLandingFunction').Properties.Handler).toBe('index.s3Handler');
+  });
+
+  test('failed landings are retried twice, then go to an encrypted failure queue', () => {
+    t.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fnId('BronzeToSilverLandingFunction') },
+      MaximumRetryAttempts: 2,
+      DestinationConfig: {
+        OnFailure: {
+          Destination: {
+            'Fn::GetAtt': [logicalId(t, 'AWS::SQS::Queue', 'BronzeToSilverLandingFailures'), 'Arn'],
+          },
+        },
+      },
+    });
+  });
+});
+
+describe('bronze -> queue -> transform', () => {
+  const queueId = logicalId(t, 'AWS::SQS::Queue', 'BronzeToSilverTransformQueue');
+  const dlqId = logicalId(t, 'AWS::SQS::Queue', 'BronzeToSilverTransformDeadLetters');
+
+  test('one bronze notification per contract, filtered on <domain>/<dataset>/', () => {
+    const notifications = t.findResources('Custom::S3BucketNotifications', {
+      Properties: { BucketName: { Ref: bucketId('Bronze') } },
+    });
+    const configs = Object.values(notifications)[0].Properties.NotificationConfiguration.QueueConfigurations;
+    expect(
+      configs.map((c: { Filter: { Key: { FilterRules: { Value: string }[] } } }) => c.Filter.Key.FilterRules),
+    ).toEqual(DATASETS.map((prefix) => [{ Name: 'prefix', Value: prefix }]));
+    for (const c of configs) {
+      expect(c).toMatchObject({
+        Events: ['s3:ObjectCreated:*'],
+        QueueArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      });
+    }
+  });
+
+  test('the queue is encrypted, TLS-only, redrives to the dead-letter queue after 3 receives', () => {
+    t.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      VisibilityTimeout: 900 * 6,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+      RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [dlqId, 'Arn'] }, maxReceiveCount: 3 },
+    });
+    for (const q of Object.values(t.findResources('AWS::SQS::Queue'))) {
+      expect(q.Properties.SqsManagedSseEnabled).toBe(true);
+    }
+    for (const id of Object.keys(t.findResources('AWS::SQS::Queue'))) {
+      t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  test('S3 may send to the queue only from the bronze bucket', () => {
+    t.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [{ Ref: queueId }],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 's3.amazonaws.com' },
+            Condition: { ArnLike: { 'aws:SourceArn': { 'Fn::GetAtt': [bucketId('Bronze'), 'Arn'] } } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the event source reports batch item failures, in small batches, never beyond reserved concurrency', () => {
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
+      FunctionName: { Ref: fnId('BronzeToSilverTransformFunction') },
+      BatchSize: 5,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+  });
+
+  test('the transform: x86_64, sized from the config, traced, with its environment', () => {
+    const p = fn('BronzeToSilverTransformFunction').Properties;
+    expect(p).toMatchObject({
+      Handler: 'index.handler',
+      Architectures: ['x86_64'],
+      Runtime: 'nodejs24.x',
+      MemorySize: 3008,
+      Timeout: 900,
+      ReservedConcurrentExecutions: 5,
+      EphemeralStorage: { Size: 4096 },
+      TracingConfig: { Mode: 'Active' },
+    });
+    expect(p.Environment.Variables).toEqual({
+      MEDALLION_SILVER_BUCKET: { Ref: bucketId('Silver') },
+      MEDALLION_QUARANTINE_BUCKET: { Ref: bucketId('Quarantine') },
+      MEDALLION_CONTRACTS_DIR: '/var/task/contracts',
+      MEDALLION_SCRATCH_DIR: '/tmp',
+      MEDALLION_ENGINE_MEMORY_LIMIT: '1804MB',
+      MEDALLION_MAX_DECOMPRESSED_BYTES: String(Math.floor(4096 * 1024 * 1024 * 0.4)),
+      [PII_HASH_SALT_SECRET_ARN_ENV]: {
+        Ref: logicalId(t, 'AWS::SecretsManager::Secret', 'BronzeToSilverPiiHashSalt'),
+      },
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+    // The salt itself never appears in the function's configuration.
+    expect(JSON.stringify(p.Environment)).not.toContain('MEDALLION_PII_HASH_SALT"');
+  });
+
+  test('the PII salt is generated in Secrets Manager, encrypted with the lake key, retained', () => {
+    t.hasResource('AWS::SecretsManager::Secret', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false },
+        KmsKeyId: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'StorageKey'), 'Arn'] },
+      },
+    });
+  });
+});
+
+describe('functions', () => {
+  test('each writes only to its own retained log group, with a retention', () => {
+    for (const [id, f] of Object.entries(t.findResources('AWS::Lambda::Function'))) {
+      if (id.startsWith('BucketNotificationsHandler')) continue;
+      const group = t.findResources('AWS::Logs::LogGroup')[f.Properties.LoggingConfig.LogGroup.Ref];
+      expect(group.DeletionPolicy).toBe('Retain');
+      expect(group.Properties.RetentionInDays).toBe(90);
+      const role = f.Properties.Role['Fn::GetAtt'][0];
+      const policy = Object.values(t.findResources('AWS::IAM::Policy')).find((p) =>
+        p.Properties.Roles.some((r: { Ref: string }) => r.Ref === role),
+      );
+      const logStatements = policy?.Properties.PolicyDocument.Statement.filter((s: Statement) =>
+        asArray(s.Action).some((a) => a.startsWith('logs:')),
+      );
+      expect(logStatements).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [f.Properties.LoggingConfig.LogGroup.Ref, 'Arn'] },
+        },
+      ]);
+    }
+  });
+
+  test('no pipeline role uses an AWS managed policy', () => {
+    for (const prefix of [
+      'IngestApiHandlerRole',
+      'BronzeToSilverLandingRole',
+      'BronzeToSilverTransformRole',
+    ]) {
+      const role = t.findResources('AWS::IAM::Role')[logicalId(t, 'AWS::IAM::Role', prefix)];
+      expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
+
+describe('least privilege', () => {
+  const all = identityStatements(t);
+  const actionsOf = (s: Statement) => asArray(s.Action);
+  const dataBuckets = ['Landing', 'Bronze', 'Silver', 'Gold', 'Quarantine', 'AthenaResults'].map(bucketId);
+
+  test("no identity statement allows '*' or any wildcard S3 or KMS action", () => {
+    for (const { statement } of all) {
+      for (const a of actionsOf(statement)) {
+        expect(a).not.toBe('*');
+        if (a.startsWith('s3:') || a.startsWith('kms:')) expect(a).not.toContain('*');
+      }
+    }
+  });
+
+  test("the only statements on Resource '*' are X-Ray's", () => {
+    for (const { statement } of all) {
+      if (asArray(statement.Resource).includes('*')) {
+        expect(actionsOf(statement).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+      }
+    }
+  });
+
+  test('statements on data buckets name a bucket or a prefix of it', () => {
+    for (const { statement } of all) {
+      for (const r of asArray(statement.Resource).map(flattenReference)) {
+        const bucket = dataBuckets.find((b) => r.startsWith(`<${b}.Arn>`));
+        if (!bucket) continue;
+        expect(r).toMatch(new RegExp(`^<${bucket}\\.Arn>(/([a-z0-9_=-]+/)*\\*)?$`));
+      }
+    }
+  });
+
+  /** Resources (flattened) a pipeline policy allows `action` on. */
+  const allowed = (policy: string, action: string) =>
+    policyStatements(t, policy)
+      .filter((s) => actionsOf(s).includes(action))
+      .flatMap((s) => asArray(s.Resource).map(flattenReference))
+      .sort();
+  const objects = (bucket: string, prefixes: string[]) =>
+    prefixes.map((p) => `<${bucketId(bucket)}.Arn>/${p}*`);
+
+  test('API door: bronze data and index prefixes of each contract, list bronze', () => {
+    const p = 'IngestApiHandlerRoleDefaultPolicy';
+    expect(allowed(p, 's3:PutObject')).toEqual(
+      objects('Bronze', [
+        ...DATASETS.map((d) => `_index/idempotency/${d}`),
+        ...DATASETS.map((d) => `_index/sha256/${d}`),
+        ...DATASETS,
+      ]).sort(),
+    );
+    expect(allowed(p, 's3:ListBucket')).toEqual([`<${bucketId('Bronze')}.Arn>`]);
+    expect(allowed(p, 's3:DeleteObject')).toEqual([]);
+  });
+
+  test('S3 door: read/delete landing, write bronze and quarantine/unknown, list landing and bronze', () => {
+    const p = 'BronzeToSilverLandingRoleDefaultPolicy';
+    expect(allowed(p, 's3:DeleteObject')).toEqual([`<${bucketId('Landing')}.Arn>/*`]);
+    expect(allowed(p, 's3:PutObject')).toEqual(
+      [
+        ...objects('Bronze', [...DATASETS.map((d) => `_index/sha256/${d}`), ...DATASETS]),
+        ...objects('Quarantine', ['unknown/']),
+      ].sort(),
+    );
+    expect(allowed(p, 's3:ListBucket')).toEqual(
+      [`<${bucketId('Bronze')}.Arn>`, `<${bucketId('Landing')}.Arn>`].sort(),
+    );
+  });
+
+  test('transform: read bronze datasets, write silver and quarantine prefixes, list silver', () => {
+    const p = 'BronzeToSilverTransformRoleDefaultPolicy';
+    expect(allowed(p, 's3:GetObject')).toEqual(
+      [
+        ...objects('Bronze', DATASETS),
+        ...objects('Silver', [...DATASETS.map((d) => `_manifests/${d}`), ...DATASETS]),
+      ].sort(),
+    );
+    expect(allowed(p, 's3:PutObject')).toEqual(
+      [
+        ...objects('Silver', [...DATASETS.map((d) => `_manifests/${d}`), ...DATASETS]),
+        ...objects('Quarantine', [...DATASETS.map((d) => `files/${d}`), ...DATASETS.map((d) => `rows/${d}`)]),
+      ].sort(),
+    );
+    expect(allowed(p, 's3:ListBucket')).toEqual([`<${bucketId('Silver')}.Arn>`]);
+    expect(allowed(p, 'secretsmanager:GetSecretValue')).toEqual([
+      `<${logicalId(t, 'AWS::SecretsManager::Secret', 'BronzeToSilverPiiHashSalt')}>`,
+    ]);
+  });
+
+  test('the lake key is usable only through S3 (or Secrets Manager for the salt)', () => {
+    for (const { statement } of all) {
+      const kmsActions = actionsOf(statement).filter((a) => a.startsWith('kms:'));
+      if (kmsActions.length === 0) continue;
+      expect(statement.Condition).toEqual({
+        StringEquals: {
+          'kms:ViaService': expect.stringMatching(/^(s3|secretsmanager)\.eu-west-1\.amazonaws\.com$/),
+        },
+      });
+    }
+  });
+});
+
+describe('stack', () => {
+  test('is named after the environment and tags everything with pipeline and environment', () => {
+    expect(stack.stackName).toBe('Medallion-dev');
+    for (const type of ['AWS::S3::Bucket', 'AWS::Lambda::Function', 'AWS::SQS::Queue', 'AWS::KMS::Key']) {
+      for (const r of Object.values(t.findResources(type))) {
+        expect(r.Properties.Tags).toEqual(
+          expect.arrayContaining([
+            { Key: 'pipeline', Value: 'medallion' },
+            { Key: 'environment', Value: 'dev' },
+          ]),
+        );
+      }
+    }
+    expect(fn('BronzeToSilverTransformFunction').Properties.Tags).toEqual(
+      expect.arrayContaining([
+        { Key: 'domain', Value: 'retail' },
+        { Key: 'layer', Value: 'silver' },
+      ]),
+    );
+  });
+
+  test('every stateful resource is retained', () => {
+    for (const type of [
+      'AWS::S3::Bucket',
+      'AWS::KMS::Key',
+      'AWS::Logs::LogGroup',
+      'AWS::SecretsManager::Secret',
+    ]) {
+      for (const r of Object.values(t.findResources(type))) expect(r.DeletionPolicy).toBe('Retain');
+    }
+  });
+
+  test('outputs the API URL and the bucket and queue names', () => {
+    for (const name of [
+      'RecordsUrl',
+      'LandingBucketName',
+      'TransformDeadLetterQueueUrl',
+      'LandingFailureQueueUrl',
+    ]) {
+      t.hasOutput(name, {});
+    }
+  });
+});

@@ -1,0 +1,143 @@
+/**
+ * cdk-nag AwsSolutions over the whole app: zero unacknowledged findings, every acknowledgement carries a
+ * reason, and the acknowledgements are narrow enough that a new wildcard still fails synth.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { createMedallionApp } from '../../lib/medallion-app';
+import { testContext } from './support';
+
+interface Report {
+  pluginReports: {
+    pluginName: string;
+    conclusion: string;
+    violations: { ruleName: string }[];
+    suppressedViolations?: {
+      ruleName: string;
+      acknowledgedId: string;
+      reason: string;
+      violatingConstructs: { constructPath: string }[];
+    }[];
+  }[];
+}
+
+// Created at load time: the describe blocks below build their apps while the file is collected.
+const tmp = mkdtempSync(join(tmpdir(), 'medallion-nag-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+let runs = 0;
+function build(config: Record<string, unknown> = {}) {
+  runs += 1;
+  const outdir = join(tmp, `run-${runs}`);
+  const built = createMedallionApp({ outdir, context: testContext({ medallion: config }) });
+  const report = () =>
+    (JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report).pluginReports.find(
+      (r) => r.pluginName === 'AwsSolutions',
+    );
+  return { ...built, report };
+}
+
+/** Rule ids with the resource part of the IAM5 findings on prefixes reduced to `<prefix>`. */
+const generalized = (rule: string) =>
+  rule
+    .replace(/<([A-Za-z]+?)[0-9A-F]{8}\.Arn>/, '<$1.Arn>')
+    .replace(/^(AwsSolutions-IAM5\[Resource::<[A-Za-z]+\.Arn>\/).+\/\*\]$/, '$1<prefix>/*]');
+
+describe('default configuration', () => {
+  const { app, report } = build();
+
+  test('synthesizes with zero unacknowledged findings', () => {
+    expect(() => app.synth()).not.toThrow();
+    const r = report();
+    expect(r?.conclusion).toBe('success');
+    expect(r?.violations).toEqual([]);
+  });
+
+  test('every acknowledgement names its rule and gives a reason', () => {
+    const suppressed = report()?.suppressedViolations ?? [];
+    expect(suppressed.length).toBeGreaterThan(0);
+    for (const s of suppressed) {
+      expect(s.acknowledgedId).toBe(`AwsSolutions::${s.ruleName}`);
+      expect(s.reason.length).toBeGreaterThan(40);
+    }
+  });
+
+  test('the acknowledged findings are exactly the reviewed ones', () => {
+    const found = new Set((report()?.suppressedViolations ?? []).map((s) => generalized(s.ruleName)));
+    expect([...found].sort()).toEqual(
+      [
+        'AwsSolutions-APIG2',
+        'AwsSolutions-APIG3',
+        'AwsSolutions-COG4',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::<StorageBronze.Arn>/<prefix>/*]',
+        'AwsSolutions-IAM5[Resource::<StorageLanding.Arn>/*]',
+        'AwsSolutions-IAM5[Resource::<StorageQuarantine.Arn>/<prefix>/*]',
+        'AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/<prefix>/*]',
+        'AwsSolutions-SMG4',
+        'AwsSolutions-SQS3',
+      ].sort(),
+    );
+  });
+
+  test('IAM5 on Resource::* is acknowledged only for the X-Ray statements of the three functions', () => {
+    const star = (report()?.suppressedViolations ?? []).filter(
+      (s) => s.ruleName === 'AwsSolutions-IAM5[Resource::*]',
+    );
+    expect(star.flatMap((s) => s.violatingConstructs.map((c) => c.constructPath)).sort()).toEqual([
+      'Medallion-dev/BronzeToSilver/Landing/Role/DefaultPolicy/Resource',
+      'Medallion-dev/BronzeToSilver/Transform/Role/DefaultPolicy/Resource',
+      'Medallion-dev/IngestApi/Handler/Role/DefaultPolicy/Resource',
+    ]);
+  });
+});
+
+describe('the acknowledgements do not hide new findings', () => {
+  test('a wildcard action or a whole-bucket grant on bronze fails synth', () => {
+    const { app, stack } = build();
+    const role = stack.pipeline.transformFunction.role;
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:Get*'],
+        resources: [stack.storage.bronzeBucket.arnForObjects('retail/orders/*')],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:PutObject'],
+        resources: [stack.storage.bronzeBucket.arnForObjects('*')],
+      }),
+    );
+    let message = '';
+    try {
+      app.synth();
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('AwsSolutions-IAM5[Action::s3:Get*]');
+    expect(message).toMatch(/AwsSolutions-IAM5\[Resource::<StorageBronze[0-9A-F]{8}\.Arn>\/\*\]/);
+  });
+});
+
+describe('other configurations pass too', () => {
+  test('allowDestroy (auto-delete custom resources)', () => {
+    const { app, report } = build({ environment: 'dev-test', allowDestroy: true });
+    expect(() => app.synth()).not.toThrow();
+    expect(report()?.violations).toEqual([]);
+  });
+
+  test('bronze Object Lock, alarm e-mail, smaller transform', () => {
+    const { app, report } = build({
+      environment: 'prod',
+      bronzeObjectLock: true,
+      alarmEmail: 'ops@example.com',
+      transform: { memoryMb: 2048, timeoutSeconds: 300, reservedConcurrency: 2 },
+    });
+    expect(() => app.synth()).not.toThrow();
+    expect(report()?.violations).toEqual([]);
+  });
+});
