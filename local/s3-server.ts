@@ -1,15 +1,26 @@
 /**
  * A local S3 server (s3rver) for offline runs and tests, bound to the loopback interface only.
  *
- * s3rver stores objects as plain files under `directory`. Two of its differences from S3 matter here
+ * s3rver stores objects as plain files under `directory`. Three of its differences from S3 matter here
  * and are handled in this wrapper, so pipeline code runs unchanged against both:
  *  - clients must send checksums only when required and sign as S3RVER/S3RVER (`localS3Env` says so);
  *  - it decodes `x-amz-copy-source` with `decodeURI`, which leaves `%2B`, `%3F`, `%23`... encoded, so a
- *    correctly encoded CopyObject of a key holding '+' fails with NoSuchKey. We decode it the way S3 does.
+ *    correctly encoded CopyObject of a key holding '+' fails with NoSuchKey. We decode it the way S3 does;
+ *  - its event records do not say which operation made them (a completed multipart upload and a form POST
+ *    both report `ObjectCreated:Post`), copies carry no ETag, and they are emitted before the request has
+ *    even succeeded. `onEvent` hands them over once the request has succeeded, with the operation and the
+ *    ETag (`s3-event-adapter.ts` then turns them into real S3 records).
  */
-import type { AddressInfo } from 'node:net';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { type AddressInfo, createServer } from 'node:net';
 
-type KoaContext = { headers: Record<string, string | string[] | undefined> };
+type KoaContext = {
+  headers: Record<string, string | string[] | undefined>;
+  method: string;
+  query: Record<string, string | string[] | undefined>;
+  status: number;
+  body: unknown;
+};
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<unknown>;
 
 /** The part of s3rver used here (it ships no type declarations). */
@@ -18,7 +29,49 @@ interface S3rverInstance {
   middleware: KoaMiddleware[];
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
+  on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): void;
 }
+
+/** An event record as s3rver emits it: S3-like, but see `s3-event-adapter.ts` for how it differs. */
+export interface S3rverEventRecord {
+  eventVersion: string;
+  eventSource: string;
+  awsRegion: string;
+  eventTime: string;
+  eventName: string;
+  userIdentity?: { principalId: string };
+  requestParameters?: { sourceIPAddress: string };
+  responseElements?: { 'x-amz-request-id': string; 'x-amz-id-2': string };
+  s3: {
+    s3SchemaVersion?: string;
+    configurationId?: string;
+    bucket: { name: string; ownerIdentity?: { principalId: string }; arn?: string };
+    /** The key as stored: NOT URL-encoded. */
+    object: { key: string; size?: number; eTag?: string; sequencer?: string };
+  };
+}
+
+/** The S3 API operations that produce event notifications. */
+export type S3Operation =
+  | 'PutObject'
+  | 'CopyObject'
+  | 'CompleteMultipartUpload'
+  | 'PostObject'
+  | 'DeleteObject';
+
+/** One s3rver event record, with what the record itself does not tell. */
+export interface LocalS3Event {
+  readonly record: S3rverEventRecord;
+  /** The request that produced it. */
+  readonly operation: S3Operation | undefined;
+  /** The created object's ETag (without quotes), taken from the response when the record has none. */
+  readonly eTag: string | undefined;
+}
+
+export type LocalS3EventListener = (event: LocalS3Event) => void;
+
+/** Events captured during one request, released when it has succeeded. */
+type PendingRequest = { records: S3rverEventRecord[] };
 type S3rverOptions = {
   address: string;
   port: number;
@@ -46,11 +99,39 @@ export interface LocalS3Address {
 
 const LOOPBACK = '127.0.0.1';
 
+/** `start` was asked for a port something else already listens on. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly port: number,
+    readonly address: string,
+    /** What wanted the port, e.g. 'S3'. */
+    readonly service = 'S3',
+  ) {
+    super(`port ${port} on ${address} (${service}) is already in use`);
+    this.name = 'PortInUseError';
+  }
+}
+
 export class LocalS3Server {
   private server: S3rverInstance | undefined;
+  private readonly listeners = new Set<LocalS3EventListener>();
+  private readonly requests = new AsyncLocalStorage<PendingRequest>();
+
+  /**
+   * Calls `listener` with every event notification, after the request that caused it has succeeded but
+   * before its response is sent: a client that sees the response can rely on the listener having run.
+   * The listener runs outside the request's async context; it should only queue work. Returns an
+   * unsubscribe function.
+   */
+  onEvent(listener: LocalS3EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
 
   async start(options: LocalS3StartOptions): Promise<LocalS3Address> {
     if (this.server) throw new Error('local S3 server already started');
+    // s3rver listens without an 'error' handler: a busy port would crash the process, so check first.
+    if (options.port) await assertPortFree(options.port, LOOPBACK);
     const server = new S3rver({
       address: LOOPBACK,
       port: options.port ?? 0,
@@ -59,6 +140,12 @@ export class LocalS3Server {
       configureBuckets: options.buckets.map((name) => ({ name })),
     });
     server.middleware.unshift(decodeCopySourceLikeS3);
+    server.middleware.unshift((ctx, next) => this.captureEvents(ctx, next));
+    server.on('event', (event) => {
+      const pending = this.requests.getStore();
+      if (pending) pending.records.push(...event.Records);
+      else for (const record of event.Records) this.emit({ record, operation: undefined, eTag: undefined });
+    });
     const { port } = await server.run();
     this.server = server;
     return { port, endpoint: `http://${LOOPBACK}:${port}` };
@@ -69,6 +156,62 @@ export class LocalS3Server {
     this.server = undefined;
     await server?.close();
   }
+
+  /** Runs the request with a place to collect its events, and releases them if it succeeded. */
+  private async captureEvents(ctx: KoaContext, next: () => Promise<unknown>): Promise<unknown> {
+    const pending: PendingRequest = { records: [] };
+    const result = await this.requests.run(pending, next);
+    if (pending.records.length > 0 && ctx.status >= 200 && ctx.status < 300) {
+      const operation = operationOf(ctx);
+      const eTag = responseETag(ctx.body);
+      this.requests.exit(() => {
+        for (const record of pending.records) {
+          this.emit({ record, operation, eTag: record.s3.object.eTag ?? eTag });
+        }
+      });
+    }
+    return result;
+  }
+
+  private emit(event: LocalS3Event): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (e) {
+        console.error(`local S3 event listener failed: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+function operationOf(ctx: KoaContext): S3Operation | undefined {
+  switch (ctx.method) {
+    case 'PUT':
+      return ctx.headers['x-amz-copy-source'] === undefined ? 'PutObject' : 'CopyObject';
+    case 'POST':
+      return ctx.query.uploadId === undefined ? 'PostObject' : 'CompleteMultipartUpload';
+    case 'DELETE':
+      return 'DeleteObject';
+    default:
+      return undefined;
+  }
+}
+
+/** The ETag in a CopyObject or CompleteMultipartUpload response (by then rendered as XML), unquoted. */
+function responseETag(body: unknown): string | undefined {
+  const text = typeof body === 'string' ? body : Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
+  const match = text && /<ETag>([^<]*)<\/ETag>/.exec(text);
+  return match ? match[1].replace(/&quot;|"/g, '') : undefined;
+}
+
+function assertPortFree(port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new PortInUseError(port, address) : e),
+    );
+    probe.listen(port, address, () => probe.close(() => resolve()));
+  });
 }
 
 /**

@@ -1,0 +1,267 @@
+/**
+ * An in-process stand-in for an SQS standard queue drained by a Lambda event source mapping with
+ * `ReportBatchItemFailures` and a redrive policy to a dead-letter queue:
+ *
+ *  - messages are delivered to the consumer in batches of up to `batchSize` (default 10), as an `SQSEvent`
+ *    whose records look like Lambda's (messageId, receiptHandle, attributes.ApproximateReceiveCount...);
+ *  - the consumer answers with a partial batch response: the messages it lists in `batchItemFailures`
+ *    come back after `visibilityTimeoutMs`, the others are deleted. A thrown error, or a response naming a
+ *    message that is not in the batch, fails the whole batch (as Lambda does);
+ *  - a message that failed `maxReceiveCount` (default 3) receives is moved to the dead-letter list.
+ *
+ * Every message counts as work in `activity` from `send` until it is deleted or dead-lettered, so
+ * `whenIdle()` resolves only when everything sent has been dealt with.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { Activity } from './activity';
+
+export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
+
+export interface LocalQueueOptions {
+  /** Queue name, used in the records' `eventSourceARN`. */
+  readonly name: string;
+  readonly consumer: QueueConsumer;
+  /** Largest batch handed to the consumer (Lambda's BatchSize); default 10. */
+  readonly batchSize?: number;
+  /** Receives before a failing message is dead-lettered (the redrive policy); default 3. */
+  readonly maxReceiveCount?: number;
+  /** How long a failed message stays invisible before it is delivered again; default 0. */
+  readonly visibilityTimeoutMs?: number;
+  /** How long to wait for more messages before delivering a batch (MaximumBatchingWindow); default 0. */
+  readonly batchWindowMs?: number;
+  /** Batches handed to the consumer at the same time (the function's concurrency); default 1. */
+  readonly concurrency?: number;
+  readonly region?: string;
+  readonly accountId?: string;
+  /** Shared with other local components to wait for all of them at once; default: the queue's own. */
+  readonly activity?: Activity;
+  /** Called once a message is deleted (its processing succeeded). */
+  readonly onDeleted?: (message: QueueMessage) => void;
+  /** Called when a message failed a receive; `willRetry` is false when it is being dead-lettered. */
+  readonly onFailed?: (message: QueueMessage, willRetry: boolean) => void;
+  readonly onDeadLettered?: (dead: DeadLetter) => void;
+}
+
+/** A message as the queue holds it. */
+export interface QueueMessage {
+  readonly messageId: string;
+  readonly body: string;
+  readonly sentTimestamp: number;
+  receiveCount: number;
+  firstReceiveTimestamp?: number;
+  /** Why the last failed receive failed, when the whole batch failed with an error. */
+  lastError?: string;
+}
+
+export interface DeadLetter {
+  readonly messageId: string;
+  readonly body: string;
+  readonly receiveCount: number;
+  readonly sentTimestamp: number;
+  readonly deadLetteredAt: number;
+  readonly lastError?: string;
+}
+
+type Held = QueueMessage & { done: () => void };
+
+export class LocalQueue {
+  readonly name: string;
+  readonly arn: string;
+  private readonly consumer: QueueConsumer;
+  private readonly batchSize: number;
+  private readonly maxReceiveCount: number;
+  private readonly visibilityTimeoutMs: number;
+  private readonly batchWindowMs: number;
+  private readonly concurrency: number;
+  private readonly region: string;
+  private readonly activity: Activity;
+  private readonly own = new Activity();
+  private readonly options: LocalQueueOptions;
+
+  private readonly visible: Held[] = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly invisible = new Set<Held>();
+  private pumpTimer: NodeJS.Timeout | undefined;
+  private batchesInFlight = 0;
+  private closed = false;
+  private readonly dead: DeadLetter[] = [];
+
+  constructor(options: LocalQueueOptions) {
+    this.options = options;
+    this.name = options.name;
+    this.consumer = options.consumer;
+    this.batchSize = positive('batchSize', options.batchSize ?? 10);
+    this.maxReceiveCount = positive('maxReceiveCount', options.maxReceiveCount ?? 3);
+    this.concurrency = positive('concurrency', options.concurrency ?? 1);
+    this.visibilityTimeoutMs = options.visibilityTimeoutMs ?? 0;
+    this.batchWindowMs = options.batchWindowMs ?? 0;
+    this.region = options.region ?? 'us-east-1';
+    this.arn = `arn:aws:sqs:${this.region}:${options.accountId ?? '000000000000'}:${options.name}`;
+    this.activity = options.activity ?? this.own;
+  }
+
+  /** Messages that exhausted their receives, oldest first. */
+  get deadLetters(): readonly DeadLetter[] {
+    return this.dead;
+  }
+
+  /** Messages sent and not yet deleted or dead-lettered. */
+  get depth(): number {
+    return this.own.pending;
+  }
+
+  get idle(): boolean {
+    return this.own.idle;
+  }
+
+  /** Resolves when every message sent so far is deleted or dead-lettered. */
+  whenIdle(): Promise<void> {
+    return this.own.whenIdle();
+  }
+
+  /** Enqueues a message; returns its id. */
+  send(body: string): string {
+    if (this.closed) throw new Error(`queue ${this.name} is closed`);
+    const endShared = this.activity === this.own ? undefined : this.activity.begin();
+    const endOwn = this.own.begin();
+    const message: Held = {
+      messageId: randomUUID(),
+      body,
+      sentTimestamp: Date.now(),
+      receiveCount: 0,
+      done: () => {
+        endOwn();
+        endShared?.();
+      },
+    };
+    this.visible.push(message);
+    this.schedule();
+    return message.messageId;
+  }
+
+  /** Stops delivering; messages still queued are dropped (and no longer count as pending work). */
+  close(): number {
+    this.closed = true;
+    if (this.pumpTimer) clearTimeout(this.pumpTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const dropped = [...this.visible.splice(0), ...this.invisible];
+    this.invisible.clear();
+    for (const m of dropped) m.done();
+    return dropped.length;
+  }
+
+  private schedule(): void {
+    if (this.pumpTimer || this.closed) return;
+    this.pumpTimer = setTimeout(() => {
+      this.pumpTimer = undefined;
+      this.pump();
+    }, this.batchWindowMs);
+  }
+
+  private pump(): void {
+    while (!this.closed && this.batchesInFlight < this.concurrency && this.visible.length > 0) {
+      const batch = this.visible.splice(0, this.batchSize);
+      this.batchesInFlight++;
+      void this.deliver(batch).finally(() => {
+        this.batchesInFlight--;
+        if (this.visible.length > 0) this.schedule();
+      });
+    }
+  }
+
+  private async deliver(batch: Held[]): Promise<void> {
+    const now = Date.now();
+    const records = batch.map((m) => {
+      m.receiveCount++;
+      m.firstReceiveTimestamp ??= now;
+      return this.record(m);
+    });
+    let failed: Set<string>;
+    let error: string | undefined;
+    try {
+      const response = await this.consumer({ Records: records });
+      failed = this.failedIds(batch, response);
+    } catch (e) {
+      error = e instanceof Error ? e.message : String(e);
+      failed = new Set(batch.map((m) => m.messageId));
+    }
+    for (const m of batch) {
+      if (failed.has(m.messageId)) this.fail(m, error);
+      else {
+        m.done();
+        this.options.onDeleted?.(m);
+      }
+    }
+  }
+
+  /** Ids the response reports as failed; an invalid response fails the whole batch, as Lambda does. */
+  private failedIds(batch: Held[], response: SQSBatchResponse | undefined): Set<string> {
+    const ids = new Set(batch.map((m) => m.messageId));
+    const failures = response?.batchItemFailures ?? [];
+    const failed = new Set<string>();
+    for (const f of failures) {
+      if (!f?.itemIdentifier || !ids.has(f.itemIdentifier)) return ids;
+      failed.add(f.itemIdentifier);
+    }
+    return failed;
+  }
+
+  private fail(m: Held, error: string | undefined): void {
+    m.lastError = error;
+    if (this.closed) {
+      m.done();
+      return;
+    }
+    const willRetry = m.receiveCount < this.maxReceiveCount;
+    this.options.onFailed?.(m, willRetry);
+    if (!willRetry) {
+      const dead: DeadLetter = {
+        messageId: m.messageId,
+        body: m.body,
+        receiveCount: m.receiveCount,
+        sentTimestamp: m.sentTimestamp,
+        deadLetteredAt: Date.now(),
+        ...(error === undefined ? {} : { lastError: error }),
+      };
+      this.dead.push(dead);
+      m.done();
+      this.options.onDeadLettered?.(dead);
+      return;
+    }
+    this.invisible.add(m);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.invisible.delete(m);
+      this.visible.push(m);
+      this.schedule();
+    }, this.visibilityTimeoutMs);
+    this.timers.add(timer);
+  }
+
+  /** The record Lambda's SQS poller would hand over for this receive. */
+  private record(m: QueueMessage): SQSRecord {
+    return {
+      messageId: m.messageId,
+      receiptHandle: randomBytes(48).toString('base64'),
+      body: m.body,
+      attributes: {
+        ApproximateReceiveCount: String(m.receiveCount),
+        SentTimestamp: String(m.sentTimestamp),
+        SenderId: 'AIDALOCALSENDER000000',
+        ApproximateFirstReceiveTimestamp: String(m.firstReceiveTimestamp ?? Date.now()),
+      },
+      messageAttributes: {},
+      md5OfBody: createHash('md5').update(m.body).digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.arn,
+      awsRegion: this.region,
+    };
+  }
+}
+
+function positive(name: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`LocalQueue: ${name} must be a positive integer`);
+  return n;
+}

@@ -1,0 +1,140 @@
+/**
+ * The whole local slice on the sample data: landing (both doors) -> bronze -> queue -> silver, run twice
+ * over the same state to check that re-ingesting the same files changes nothing.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { PipelineReport } from '../../local/pipeline';
+
+const SAMPLES = resolve(__dirname, '..', '..', 'samples');
+
+/** Loads the pipeline afresh: the handlers read their environment (S3 port...) once, when loaded. */
+async function run(options: { stateDir: string; keepState?: boolean; reportFile?: string }) {
+  jest.resetModules();
+  const { runPipeline } = require('../../local/pipeline') as typeof import('../../local/pipeline');
+  const lines: string[] = [];
+  const report = await runPipeline({
+    contractsDir: join(SAMPLES, 'contracts'),
+    dataDir: join(SAMPLES, 'data'),
+    port: 0,
+    apiPort: 0,
+    out: (line) => lines.push(line),
+    ...options,
+  });
+  return { report, lines };
+}
+
+const byPath = (r: PipelineReport) => Object.fromEntries(r.files.map((f) => [f.path, f]));
+
+describe('medallion pipeline on the samples', () => {
+  let state: string;
+  let first: { report: PipelineReport; lines: string[] };
+  let second: { report: PipelineReport; lines: string[] };
+
+  beforeAll(async () => {
+    state = mkdtempSync(join(tmpdir(), 'medallion-e2e-'));
+    first = await run({ stateDir: state, reportFile: join(state, 'report.json') });
+    second = await run({ stateDir: state, keepState: true });
+  }, 60_000);
+
+  afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+  it('accounts for every row: 77 in, 66 out, 9 quarantined, 2 duplicates', () => {
+    expect(first.report.totals).toEqual({
+      files: 4,
+      rows: { in: 77, out: 66, quarantined: 9, duplicates: 2 },
+    });
+    expect(first.report.ok).toBe(true);
+  });
+
+  it('checks conservation per file against the expected counts, through both doors', () => {
+    const files = byPath(first.report);
+    const summary = Object.fromEntries(
+      Object.entries(files).map(([path, f]) => [path, [f.door, f.landing, f.status, f.rows, f.conservation]]),
+    );
+    const ok = { ok: true, problems: [] };
+    expect(summary).toEqual({
+      'customers/customers.ndjson': [
+        'api',
+        'landed',
+        'ok',
+        { in: 11, out: 10, quarantined: 1, duplicates: 0 },
+        ok,
+      ],
+      'orders/orders-2026-11-01.csv': [
+        's3',
+        'landed',
+        'ok',
+        { in: 44, out: 34, quarantined: 8, duplicates: 2 },
+        ok,
+      ],
+      'orders/orders-2026-11-03.csv.gz': [
+        's3',
+        'landed',
+        'ok',
+        { in: 10, out: 10, quarantined: 0, duplicates: 0 },
+        ok,
+      ],
+      'products/products.csv': ['s3', 'landed', 'ok', { in: 12, out: 12, quarantined: 0, duplicates: 0 }, ok],
+    });
+    expect(files['orders/orders-2026-11-01.csv'].quarantinedByReason).toEqual({
+      'quantity|type': 2,
+      'unit_price|type': 1,
+      'quantity|min': 1,
+      'customer_id|required': 1,
+      parse: 1,
+      'status|allowed': 1,
+      'order_id|regex': 1,
+    });
+    expect(files['orders/orders-2026-11-01.csv'].partitions).toEqual({
+      '2026-11-01': 11,
+      '2026-11-02': 9,
+      '2026-11-03': 14,
+    });
+    expect(files['orders/orders-2026-11-03.csv.gz'].partitions).toEqual({ '2026-11-01': 1, '2026-11-03': 9 });
+  });
+
+  it('dead-letters nothing and lands everything', () => {
+    expect(first.report.deadLetters).toEqual([]);
+    expect(first.report.landingFailures).toEqual([]);
+  });
+
+  it('writes silver Parquet files and one manifest per file', () => {
+    const silver = first.report.silverObjects;
+    expect(silver.filter((k) => k.startsWith('_manifests/'))).toHaveLength(4);
+    const parquet = silver.filter((k) => k.endsWith('.parquet'));
+    const partitions = first.report.datasets.reduce((n, d) => n + Object.keys(d.partitions).length, 0);
+    expect(parquet.length).toBeGreaterThanOrEqual(partitions);
+    for (const k of parquet)
+      expect(k).toMatch(/^retail\/(orders|customers|products)\/dt=[0-9-]+\/part-[0-9a-f]+\.parquet$/);
+  });
+
+  it('prints progress, the summary and OK', () => {
+    expect(first.lines).toContain('landed 4/4 files');
+    expect(first.lines).toContain('transformed 4/4');
+    expect(first.lines.some((l) => /^total\s+4\s+77\s+66\s+9\s+2$/.test(l))).toBe(true);
+    expect(first.lines.at(-2)).toBe('OK');
+    expect(JSON.parse(readFileSync(join(state, 'report.json'), 'utf8')).totals).toEqual(first.report.totals);
+  });
+
+  it('is idempotent: a second run over the same state lands nothing new and changes nothing in silver', () => {
+    expect(second.report.ok).toBe(true);
+    expect(second.report.files.map((f) => f.landing)).toEqual([
+      'already-landed',
+      'already-landed',
+      'already-landed',
+      'already-landed',
+    ]);
+    expect(second.report.totals).toEqual(first.report.totals);
+    expect(second.report.silverObjects).toEqual(first.report.silverObjects);
+    expect(second.report.files.map((f) => [f.bronzeKey, f.manifestKey, f.partitions])).toEqual(
+      first.report.files.map((f) => [f.bronzeKey, f.manifestKey, f.partitions]),
+    );
+    expect(second.lines).toContain('nothing new to transform: bronze already held every file');
+  });
+
+  it('runs well under the time budget', () => {
+    expect(first.report.timingsMs.total).toBeLessThan(20_000);
+  });
+});
