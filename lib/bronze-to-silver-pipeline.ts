@@ -27,13 +27,9 @@ import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
  * CloudFormation cannot create an SSM SecureString, and putting the salt itself in an environment
  * variable would show it to anyone allowed lambda:GetFunctionConfiguration and copy it into every
  * template diff. So the stack generates the salt in Secrets Manager, grants the transform read access,
- * and passes the secret's ARN; the handler fetches the value once per instance at start-up. Until
- * `lambdas/shared/env.ts` declares it (as `ENV.PII_HASH_SALT_SECRET_ARN`), the name is defined here.
- * `MEDALLION_PII_HASH_SALT` is deliberately not set: a handler still reading it fails loudly at start-up
- * rather than hashing with a made-up salt.
+ * and passes the secret's ARN; the handler fetches the value once per instance at start-up.
  */
-export const PII_HASH_SALT_SECRET_ARN_ENV: string =
-  (ENV as Record<string, string>).PII_HASH_SALT_SECRET_ARN ?? 'MEDALLION_PII_HASH_SALT_SECRET_ARN';
+export const PII_HASH_SALT_SECRET_ARN_ENV: string = ENV.PII_HASH_SALT_SECRET_ARN;
 
 /** Properties of {@link BronzeToSilverPipeline}. */
 export interface BronzeToSilverPipelineProps {

@@ -10,6 +10,7 @@ import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ContractRegistry } from '../shared/dataset-contract';
 import { Engine } from '../shared/duckdb-engine';
 import { ENV, positiveInt, readEnv } from '../shared/env';
+import { piiSaltSource, resolvePiiSalt } from '../shared/pii-salt';
 import { createS3Client } from '../shared/s3-client';
 import { processBatch } from './sqs-batch';
 import { BronzeToSilver } from './transform';
@@ -18,7 +19,6 @@ const settings = readEnv({
   silverBucket: { name: ENV.SILVER_BUCKET },
   quarantineBucket: { name: ENV.QUARANTINE_BUCKET },
   contractsDir: { name: ENV.CONTRACTS_DIR },
-  piiSalt: { name: ENV.PII_HASH_SALT },
   scratchDir: { name: ENV.SCRATCH_DIR, default: tmpdir() },
   maxDecompressedBytes: { name: ENV.MAX_DECOMPRESSED_BYTES, default: String(4 * 1024 ** 3) },
   engineMemoryLimit: { name: ENV.ENGINE_MEMORY_LIMIT, default: '512MB' },
@@ -29,14 +29,18 @@ const settings = readEnv({
 // rejection that kills the runtime, not as an import error naming the variable.
 const maxDecompressedBytes = positiveInt(ENV.MAX_DECOMPRESSED_BYTES, settings.maxDecompressedBytes);
 const engineThreads = positiveInt(ENV.ENGINE_THREADS, settings.engineThreads);
+const saltSource = piiSaltSource();
 const contracts = ContractRegistry.fromDirectory(settings.contractsDir);
 const s3 = createS3Client();
-const transform: Promise<BronzeToSilver> = Engine.create({
-  memoryLimit: settings.engineMemoryLimit,
-  threads: engineThreads,
-  tempDirectory: join(settings.scratchDir, 'duckdb-spill'),
-}).then(
-  (engine) =>
+const transform: Promise<BronzeToSilver> = Promise.all([
+  Engine.create({
+    memoryLimit: settings.engineMemoryLimit,
+    threads: engineThreads,
+    tempDirectory: join(settings.scratchDir, 'duckdb-spill'),
+  }),
+  resolvePiiSalt(saltSource),
+]).then(
+  ([engine, piiSalt]) =>
     new BronzeToSilver({
       s3,
       engine,
@@ -46,7 +50,7 @@ const transform: Promise<BronzeToSilver> = Engine.create({
         quarantineBucket: settings.quarantineBucket,
         scratchDir: settings.scratchDir,
         maxDecompressedBytes,
-        piiSalt: settings.piiSalt,
+        piiSalt,
       },
     }),
 );

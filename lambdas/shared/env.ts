@@ -14,8 +14,10 @@ export const ENV = {
   MAX_BODY_BYTES: 'MEDALLION_MAX_BODY_BYTES',
   /** Largest decompressed size of one bronze object the transform will read, in bytes. */
   MAX_DECOMPRESSED_BYTES: 'MEDALLION_MAX_DECOMPRESSED_BYTES',
-  /** Secret salt for PII hashing. */
+  /** Secret salt for PII hashing, given directly (local runs and tests). */
   PII_HASH_SALT: 'MEDALLION_PII_HASH_SALT',
+  /** ARN of the Secrets Manager secret holding the PII salt (AWS: the value never appears in configuration). */
+  PII_HASH_SALT_SECRET_ARN: 'MEDALLION_PII_HASH_SALT_SECRET_ARN',
   /** Scratch directory for spooled objects and DuckDB spill files (Lambda: /tmp). */
   SCRATCH_DIR: 'MEDALLION_SCRATCH_DIR',
   /** Memory DuckDB may use, e.g. "160MB" (the rest of the Lambda's memory is Node's). */

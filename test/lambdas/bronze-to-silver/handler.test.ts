@@ -173,21 +173,27 @@ describe('bronze-to-silver handler', () => {
     }
   };
 
-  it.each([
-    'MEDALLION_SILVER_BUCKET',
-    'MEDALLION_QUARANTINE_BUCKET',
-    'MEDALLION_CONTRACTS_DIR',
-    'MEDALLION_PII_HASH_SALT',
-  ])('fails to load, naming the variable, when %s is missing', (name) => {
-    expect(() => loadWith({ [name]: undefined })).toThrow(
-      new RegExp(`missing environment variable\\(s\\): ${name}$`),
-    );
-  });
+  it.each(['MEDALLION_SILVER_BUCKET', 'MEDALLION_QUARANTINE_BUCKET', 'MEDALLION_CONTRACTS_DIR'])(
+    'fails to load, naming the variable, when %s is missing',
+    (name) => {
+      expect(() => loadWith({ [name]: undefined })).toThrow(
+        new RegExp(`missing environment variable\\(s\\): ${name}$`),
+      );
+    },
+  );
 
   it('names every missing variable at once', () => {
     expect(() =>
-      loadWith({ MEDALLION_SILVER_BUCKET: undefined, MEDALLION_PII_HASH_SALT: undefined }),
-    ).toThrow('missing environment variable(s): MEDALLION_SILVER_BUCKET, MEDALLION_PII_HASH_SALT');
+      loadWith({ MEDALLION_SILVER_BUCKET: undefined, MEDALLION_QUARANTINE_BUCKET: undefined }),
+    ).toThrow('missing environment variable(s): MEDALLION_SILVER_BUCKET, MEDALLION_QUARANTINE_BUCKET');
+  });
+
+  it('fails to load when neither the PII salt nor the ARN of its secret is set', () => {
+    expect(() =>
+      loadWith({ MEDALLION_PII_HASH_SALT: undefined, MEDALLION_PII_HASH_SALT_SECRET_ARN: undefined }),
+    ).toThrow(
+      'missing environment variable(s): MEDALLION_PII_HASH_SALT or MEDALLION_PII_HASH_SALT_SECRET_ARN',
+    );
   });
 
   it.each([
