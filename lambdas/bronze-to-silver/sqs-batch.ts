@@ -3,6 +3,7 @@
  * one bad message is retried alone, and the others in its batch are not processed twice.
  */
 import type { S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
 import { decodeEventKey, isBookkeepingKey } from '../shared/object-keys';
 import type { BronzeObject, Manifest } from './transform';
 
@@ -42,7 +43,9 @@ export async function processBatch(
     try {
       for (const obj of objectsInMessage(record)) {
         const m = await processor.process(obj);
-        const lagMs = obj.eventTime ? now().getTime() - Date.parse(obj.eventTime) : undefined;
+        const finished = now().getTime();
+        const lagMs = obj.eventTime ? finished - Date.parse(obj.eventTime) : undefined;
+        // The same line carries the object's metrics (EMF): one log line per object, as before.
         console.log(
           JSON.stringify({
             level: 'INFO',
@@ -54,6 +57,7 @@ export async function processBatch(
             quarantinedByReason: m.quarantinedByReason,
             durationMs: m.durationsMs.total,
             lagMs,
+            ...transformMetrics(m, lagMs, finished),
           }),
         );
       }
@@ -71,4 +75,23 @@ export async function processBatch(
     }
   }
   return { batchItemFailures };
+}
+
+/** The metrics of one transformed object, by dataset (see `lambdas/shared/metrics.ts`). */
+function transformMetrics(m: Manifest, lagMs: number | undefined, timestamp: number): Record<string, unknown> {
+  const N = METRIC_NAMES;
+  return metricsDocument(
+    METRICS_NAMESPACE,
+    { [METRIC_DIMENSIONS.Dataset]: m.dataset },
+    [
+      { name: N.RowsIn, value: m.rows.in, unit: 'Count' },
+      { name: N.RowsOut, value: m.rows.out, unit: 'Count' },
+      { name: N.RowsQuarantined, value: m.rows.quarantined, unit: 'Count' },
+      { name: N.DuplicatesRemoved, value: m.rows.duplicates, unit: 'Count' },
+      { name: N.FilesQuarantined, value: m.status === 'quarantined' ? 1 : 0, unit: 'Count' },
+      // Left out when the event carried no time (NaN is dropped by metricsDocument).
+      { name: N.TransformLagSeconds, value: lagMs === undefined ? Number.NaN : lagMs / 1000, unit: 'Seconds' },
+    ],
+    timestamp,
+  );
 }

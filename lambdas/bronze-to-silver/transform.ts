@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
   CopyObjectCommand,
@@ -31,15 +31,9 @@ import {
   silverFileKey,
   sourceId,
 } from '../shared/object-keys';
-import {
-  type ColumnMapping,
-  MAX_LINE_BYTES,
-  mapCsvHeader,
-  mapJsonKeys,
-  SilverSql,
-  sqlString,
-} from './silver-sql';
+import { sqlString } from './silver-sql';
 import { FileRejection, spoolToFile } from './spool';
+import { validateAndWrite } from './validate-and-write';
 
 export interface TransformConfig {
   readonly silverBucket: string;
@@ -104,9 +98,6 @@ export interface Manifest {
   readonly finishedAt: string;
   readonly engine: string;
 }
-
-/** Structural rejects that mean the file as a whole cannot be trusted. */
-const WHOLE_FILE_ERRORS = new Set(['UNQUOTED VALUE', 'INVALID ENCODING', 'INVALID STATE']);
 
 export class BronzeToSilver {
   private readonly now: () => Date;
@@ -194,68 +185,22 @@ export class BronzeToSilver {
     };
 
     return engine.withConnection(async (conn) => {
-      const header = await readHeader(conn, contract, local);
-      const mapping =
-        contract.source.format === 'csv' ? mapCsvHeader(contract, header) : mapJsonKeys(contract);
-      checkMapping(contract, mapping, header);
-      const sql = new SilverSql(contract, { path: local, header }, mapping, lineage);
-
-      await runFileQuery(conn, sql.stageSql());
-      const counts = await queryRows<{ violation: string | null; n: bigint; with_unknown: bigint }>(
-        conn,
-        sql.countSql(),
-      );
-      const rejects = await queryRows<{ line: bigint; error_type: string; error_message: string }>(
-        conn,
-        sql.rejectsSql(),
-      );
-      timer.lap('validate');
-      const fatal = rejects.find((r) => WHOLE_FILE_ERRORS.has(r.error_type));
-      if (fatal) {
-        throw new FileRejection(
-          'format',
-          `${fatal.error_type.toLowerCase()} at line ${fatal.line}: ${fatal.error_message}`,
-        );
-      }
-      const byReason: Record<string, number> = {};
-      let valid = 0;
-      let withUnknown = 0;
-      for (const row of counts) {
-        withUnknown += Number(row.with_unknown);
-        if (row.violation === null) valid += Number(row.n);
-        else byReason[row.violation] = Number(row.n);
-      }
-      if (rejects.length) byReason.parse = rejects.length;
-      const quarantined = Object.values(byReason).reduce((a, b) => a + b, 0);
-      const rowsIn = valid + quarantined;
-      if (rowsIn === 0) throw new FileRejection('empty', 'the file has no data rows');
-      if (contract.source.format !== 'csv' && contract.unknownColumns === 'reject' && withUnknown > 0) {
-        throw new FileRejection(
-          'unknown-columns',
-          `${withUnknown} record(s) carry fields the contract does not declare`,
-        );
-      }
-
-      const outDir = join(work, 'silver');
-      let files: string[] = [];
-      if (valid > 0) {
-        await conn.run(sql.losersSql());
-        const copied = await queryRows<{ Files: string[] }>(conn, sql.silverCopySql(outDir));
-        files = copied[0]?.Files ?? [];
-      }
-      timer.lap('write');
-      const outputs = await this.uploadSilver(conn, contract, id, outDir, files);
+      const run = await validateAndWrite(conn, contract, local, lineage, {
+        workDir: work,
+        sourceKey: obj.key,
+        lap: (name) => timer.lap(name),
+      });
+      const outputs = await this.uploadSilver(conn, contract, id, run.outDir, run.files);
       timer.lap('upload');
-
       let quarantine: Manifest['quarantine'];
-      if (quarantined > 0) {
-        const qFile = join(work, 'quarantine.ndjson');
-        await conn.run(sql.quarantineCopySql(qFile, obj.key));
+      if (run.quarantineFile) {
         const key = quarantineRowsKey(contract.domain, contract.dataset, id);
-        await this.uploadFile(config.quarantineBucket, key, qFile, 'application/x-ndjson');
-        quarantine = { bucket: config.quarantineBucket, key, rows: quarantined };
+        await this.uploadFile(config.quarantineBucket, key, run.quarantineFile, 'application/x-ndjson');
+        quarantine = { bucket: config.quarantineBucket, key, rows: run.quarantined };
         timer.lap('quarantine');
       }
+      const { valid, quarantined, byReason } = run;
+      const rowsIn = valid + quarantined;
       const out = outputs.reduce((a, o) => a + o.rows, 0);
       return {
         manifestVersion: 1 as const,
@@ -406,66 +351,6 @@ export class BronzeToSilver {
       queueSize: 2,
     }).done();
     return { sha256, bytes: size };
-  }
-}
-
-/** Runs a statement that reads the file; engine errors about its content become a `FileRejection`. */
-async function runFileQuery(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  try {
-    return await queryRows(conn, sql);
-  } catch (err) {
-    const message = (err as Error).message ?? String(err);
-    if (/^(Invalid Input|Conversion) Error/.test(message) && !/memory|disk|space/i.test(message)) {
-      throw new FileRejection('format', message.split('\n')[0] as string);
-    }
-    throw err;
-  }
-}
-
-/** CSV header names (BOM removed by DuckDB), or [] for JSON sources and header-less CSV. */
-async function readHeader(
-  conn: DuckDBConnection,
-  contract: DatasetContract,
-  file: string,
-): Promise<string[]> {
-  if (contract.source.format !== 'csv' || !contract.source.csv.header) return [];
-  const csv = contract.source.csv;
-  // An upper bound on the header's width: delimiters in its first physical line, plus one.
-  const fh = await open(file, 'r');
-  const probe = Buffer.alloc(1 << 20);
-  const { bytesRead } = await fh.read(probe, 0, probe.length, 0);
-  await fh.close();
-  const firstLine = probe.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
-  const width = firstLine.split(csv.delimiter).length;
-  const cols = Array.from({ length: width }, (_, i) => `'h${i}': 'VARCHAR'`).join(', ');
-  const rows = await runFileQuery(
-    conn,
-    `SELECT * FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, null_padding = true,
-      delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, escape = ${sqlString(csv.escape ?? csv.quote)},
-      columns = {${cols}}, max_line_size = ${MAX_LINE_BYTES}, ignore_errors = true, parallel = false) LIMIT 1`,
-  );
-  const first = rows[0];
-  if (!first) throw new FileRejection('empty', 'the file has no header');
-  const names = Object.values(first).map((v) => (v === null ? '' : String(v).trim()));
-  while (names.length && names[names.length - 1] === '') names.pop();
-  if (names.length === 0) throw new FileRejection('header', 'the header line is empty');
-  return names;
-}
-
-function checkMapping(contract: DatasetContract, mapping: ColumnMapping, header: string[]): void {
-  if (contract.source.format !== 'csv' || !contract.source.csv.header) return;
-  const missing = contract.columns.filter((c) => c.required && mapping.sources.get(c.name) === undefined);
-  if (missing.length) {
-    throw new FileRejection(
-      'header',
-      `missing required column(s): ${missing.map((c) => c.from ?? c.name).join(', ')} (header: ${header.join(', ')})`,
-    );
-  }
-  if (contract.unknownColumns === 'reject' && mapping.unknown.length) {
-    throw new FileRejection(
-      'unknown-columns',
-      `column(s) not in the contract: ${mapping.unknown.map((u) => u.name).join(', ')}`,
-    );
   }
 }
 

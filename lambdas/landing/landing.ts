@@ -21,6 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ContractRegistry, DatasetContract } from '../shared/dataset-contract';
+import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
 import {
   bronzeContentIndexKey,
   bronzeExtension,
@@ -610,6 +611,16 @@ function logLanding(
     bytes: p.bytes,
     duplicate: p.landed.duplicate,
     requestId: p.requestId,
+    // The same entry carries the landing metrics (EMF). Bytes that had already landed store nothing new.
+    ...metricsDocument(
+      METRICS_NAMESPACE,
+      { [METRIC_DIMENSIONS.Dataset]: p.contract.dataset },
+      [
+        { name: METRIC_NAMES.FilesLanded, value: p.landed.duplicate ? 0 : 1, unit: 'Count' },
+        { name: METRIC_NAMES.BytesLanded, value: p.landed.duplicate ? 0 : p.bytes, unit: 'Bytes' },
+      ],
+      now(config).getTime(),
+    ),
   });
 }
 

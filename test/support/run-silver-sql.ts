@@ -1,7 +1,6 @@
 /**
- * Jest helper: runs the bronze -> silver SQL of `SilverSql` on a local file through a real DuckDB, in the
- * order `BronzeToSilver.transform` runs it (stage, count, rejects, losers, silver COPY, quarantine COPY, on
- * one connection with TimeZone UTC), without S3 or the spool step, and reads every output back.
+ * Jest helper: runs the engine's part of bronze -> silver (`validateAndWrite`, exactly as the transform does)
+ * on a local file through a real DuckDB, without S3 or the spool step, and reads every output back.
  *
  *   const engine = await Engine.create({ memoryLimit: '256MB', threads: 2, tempDirectory });
  *   const run = await runSilverSql(engine, contract, '/tmp/x/orders.csv', { workDir });
@@ -11,18 +10,11 @@
  * column types with DESCRIBE; the quarantine NDJSON is parsed line by line.
  */
 import { mkdtempSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DuckDBConnection, Json } from '@duckdb/node-api';
-import {
-  type ColumnMapping,
-  type LineageValues,
-  MAX_LINE_BYTES,
-  mapCsvHeader,
-  mapJsonKeys,
-  SilverSql,
-  sqlString,
-} from '../../lambdas/bronze-to-silver/silver-sql';
+import type { Json } from '@duckdb/node-api';
+import { type ColumnMapping, type LineageValues, sqlString } from '../../lambdas/bronze-to-silver/silver-sql';
+import { validateAndWrite } from '../../lambdas/bronze-to-silver/validate-and-write';
 import type { DatasetContract } from '../../lambdas/shared/dataset-contract';
 import { type Engine, queryRows } from '../../lambdas/shared/duckdb-engine';
 
@@ -79,32 +71,6 @@ export const DEFAULT_LINEAGE: LineageValues = {
   piiSalt: 'test-salt',
 };
 
-/** The header as `transform.ts` reads it (same read_csv options), or [] for JSON and header-less CSV. */
-async function readHeader(
-  conn: DuckDBConnection,
-  contract: DatasetContract,
-  file: string,
-): Promise<string[]> {
-  if (contract.source.format !== 'csv' || !contract.source.csv.header) return [];
-  const csv = contract.source.csv;
-  const fh = await open(file, 'r');
-  const probe = Buffer.alloc(1 << 20);
-  const { bytesRead } = await fh.read(probe, 0, probe.length, 0);
-  await fh.close();
-  const firstLine = probe.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
-  const width = firstLine.split(csv.delimiter).length;
-  const cols = Array.from({ length: width }, (_, i) => `'h${i}': 'VARCHAR'`).join(', ');
-  const rows = await queryRows(
-    conn,
-    `SELECT * FROM read_csv(${sqlString(file)}, header = false, auto_detect = false, null_padding = true,
-      delim = ${sqlString(csv.delimiter)}, quote = ${sqlString(csv.quote)}, escape = ${sqlString(csv.escape ?? csv.quote)},
-      columns = {${cols}}, max_line_size = ${MAX_LINE_BYTES}, ignore_errors = true, parallel = false) LIMIT 1`,
-  );
-  const names = Object.values(rows[0] ?? {}).map((v) => (v === null ? '' : String(v).trim()));
-  while (names.length && names[names.length - 1] === '') names.pop();
-  return names;
-}
-
 let runCount = 0;
 
 export async function runSilverSql(
@@ -118,38 +84,11 @@ export async function runSilverSql(
   const lineage = { ...DEFAULT_LINEAGE, ...options.lineage };
   const sourceKey = options.sourceKey ?? lineage.bronzeKey;
   return engine.withConnection(async (conn) => {
-    const header = await readHeader(conn, contract, file);
-    const mapping = contract.source.format === 'csv' ? mapCsvHeader(contract, header) : mapJsonKeys(contract);
-    const sql = new SilverSql(contract, { path: file, header }, mapping, lineage);
-
-    await conn.run(sql.stageSql());
-    const countRows = await queryRows<{ violation: string | null; n: bigint; with_unknown: bigint }>(
-      conn,
-      sql.countSql(),
-    );
-    const rejectRows = await queryRows<{ line: bigint; error_type: string; error_message: string }>(
-      conn,
-      sql.rejectsSql(),
-    );
-    const byReason: Record<string, number> = {};
-    let valid = 0;
-    let withUnknown = 0;
-    for (const row of countRows) {
-      withUnknown += Number(row.with_unknown);
-      if (row.violation === null) valid += Number(row.n);
-      else byReason[row.violation] = Number(row.n);
-    }
-    if (rejectRows.length) byReason.parse = rejectRows.length;
-    const quarantined = Object.values(byReason).reduce((a, b) => a + b, 0);
-
-    const outDir = join(work, 'silver');
-    let files: string[] = [];
+    const run = await validateAndWrite(conn, contract, file, lineage, { workDir: work, sourceKey });
+    const { header, mapping, valid, quarantined, byReason, withUnknown, rejects, files, outDir } = run;
     let silverRows: Record<string, Json>[] = [];
     const silverTypes: Record<string, string> = {};
-    if (valid > 0) {
-      await conn.run(sql.losersSql());
-      const copied = await queryRows<{ Files: string[] }>(conn, sql.silverCopySql(outDir));
-      files = copied[0]?.Files ?? [];
+    if (files.length > 0) {
       const source = `read_parquet(${sqlString(join(outDir, '**', '*.parquet'))}, hive_partitioning = true)`;
       for (const d of await queryRows<{ column_name: string; column_type: string }>(
         conn,
@@ -160,20 +99,16 @@ export async function runSilverSql(
       const reader = await conn.runAndReadAll(`SELECT * FROM ${source} ORDER BY ${options.orderBy ?? 'ALL'}`);
       silverRows = reader.getRowObjectsJson();
     }
-
-    let quarantine: QuarantineLine[] = [];
-    if (quarantined > 0) {
-      const qFile = join(work, 'quarantine.ndjson');
-      await conn.run(sql.quarantineCopySql(qFile, sourceKey));
-      quarantine = (await readFile(qFile, 'utf8'))
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => JSON.parse(l) as QuarantineLine);
-    }
+    const quarantine: QuarantineLine[] = run.quarantineFile
+      ? (await readFile(run.quarantineFile, 'utf8'))
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as QuarantineLine)
+      : [];
     const out = silverRows.length;
     return {
       counts: { in: valid + quarantined, out, quarantined, duplicates: valid - out, byReason, withUnknown },
-      rejects: rejectRows.map((r) => ({ ...r, line: Number(r.line) })),
+      rejects,
       header,
       mapping,
       silverRows,

@@ -2,7 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
-import { encodeEventKey, manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { s3Event as s3Notification, s3Record, sqsRecord } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 
 const BRONZE = 'bronze';
@@ -13,47 +14,14 @@ const HANDLER = '../../../lambdas/bronze-to-silver/handler';
 
 type Handler = typeof import('../../../lambdas/bronze-to-silver/handler');
 
-/** An S3 ObjectCreated notification as S3 writes it: the key URL-encoded, '+' for a space. */
-function s3Event(bucket: string, key: string): S3Event {
-  return {
-    Records: [
-      {
-        eventVersion: '2.1',
-        eventSource: 'aws:s3',
-        awsRegion: 'us-east-1',
-        eventTime: new Date().toISOString(),
-        eventName: 'ObjectCreated:Put',
-        userIdentity: { principalId: 'landing' },
-        requestParameters: { sourceIPAddress: '127.0.0.1' },
-        responseElements: { 'x-amz-request-id': 'REQ', 'x-amz-id-2': 'ID2' },
-        s3: {
-          s3SchemaVersion: '1.0',
-          configurationId: 'bronze-created',
-          bucket: { name: bucket, ownerIdentity: { principalId: 'owner' }, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeEventKey(key), size: 1, eTag: 'etag', sequencer: '0' },
-        },
-      },
-    ],
-  };
-}
+/** An S3 ObjectCreated notification for one bronze object, as S3 writes it (key URL-encoded). */
+const s3Event = (bucket: string, key: string): S3Event =>
+  s3Notification(
+    s3Record(bucket, key, { eventTime: new Date().toISOString(), configurationId: 'bronze-created' }),
+  );
 
 /** An SQS message whose body is the S3 notification, as S3 -> SQS delivers it. */
-const sqsMessage = (messageId: string, body: S3Event): SQSRecord => ({
-  messageId,
-  receiptHandle: `receipt-${messageId}`,
-  body: JSON.stringify(body),
-  attributes: {
-    ApproximateReceiveCount: '1',
-    SentTimestamp: String(Date.now()),
-    SenderId: 's3.amazonaws.com',
-    ApproximateFirstReceiveTimestamp: String(Date.now()),
-  },
-  messageAttributes: {},
-  md5OfBody: 'md5',
-  eventSource: 'aws:sqs',
-  eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:bronze-created',
-  awsRegion: 'us-east-1',
-});
+const sqsMessage = (messageId: string, body: S3Event): SQSRecord => sqsRecord(messageId, body);
 
 const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
 

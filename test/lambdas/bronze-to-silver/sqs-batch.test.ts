@@ -5,58 +5,21 @@ import {
   processBatch,
 } from '../../../lambdas/bronze-to-silver/sqs-batch';
 import type { BronzeObject, Manifest } from '../../../lambdas/bronze-to-silver/transform';
-import { encodeEventKey } from '../../../lambdas/shared/object-keys';
+import { s3Record as anyS3Record, sqsRecord } from '../../support/aws-events';
 
 const BRONZE = 'bronze';
 
 /** A record as S3 writes it into a notification: the key URL-encoded, '+' for a space. */
-function s3Record(
+const s3Record = (
   key: string,
   p: { eventName?: string; bucket?: string; encodedKey?: string; eventTime?: string } = {},
-): S3EventRecord {
-  const bucket = p.bucket ?? BRONZE;
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'us-east-1',
-    eventTime: p.eventTime ?? '2026-11-01T10:00:00.000Z',
-    eventName: p.eventName ?? 'ObjectCreated:Put',
-    userIdentity: { principalId: 'landing' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'REQ', 'x-amz-id-2': 'ID2' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'bronze-created',
-      bucket: { name: bucket, ownerIdentity: { principalId: 'owner' }, arn: `arn:aws:s3:::${bucket}` },
-      object: {
-        key: p.encodedKey ?? encodeEventKey(key),
-        size: 10,
-        eTag: 'etag-1',
-        versionId: 'v1',
-        sequencer: '0',
-      },
-    },
-  };
-}
-
-function sqsRecord(messageId: string, body: unknown): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body: typeof body === 'string' ? body : JSON.stringify(body),
-    attributes: {
-      ApproximateReceiveCount: '1',
-      SentTimestamp: '1793527200000',
-      SenderId: 'AIDA',
-      ApproximateFirstReceiveTimestamp: '1793527200000',
-    },
-    messageAttributes: {},
-    md5OfBody: 'md5',
-    eventSource: 'aws:sqs',
-    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:bronze-created',
-    awsRegion: 'us-east-1',
-  };
-}
+): S3EventRecord =>
+  anyS3Record(p.bucket ?? BRONZE, key, {
+    versionId: 'v1',
+    size: 10,
+    configurationId: 'bronze-created',
+    ...p,
+  });
 
 const message = (id: string, ...records: S3EventRecord[]) => sqsRecord(id, { Records: records });
 

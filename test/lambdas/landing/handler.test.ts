@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -10,7 +10,7 @@ import type {
   S3Event,
   S3EventRecord,
 } from 'aws-lambda';
-import { encodeEventKey } from '../../../lambdas/shared/object-keys';
+import { s3Record as landingRecord, writeMinimalContracts } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 
 const LANDING = 'landing';
@@ -21,29 +21,23 @@ const MAX_BODY_BYTES = 4096;
 type Handlers = typeof import('../../../lambdas/landing/handler');
 
 const context = { awsRequestId: 'lambda-request-id' } as Context;
-const sha256 = (bytes: string | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+/** An upload notification from the landing bucket (the handler takes the ingest date from eventTime). */
+const s3Record = (bucket: string, key: string): S3EventRecord =>
+  landingRecord(bucket, key, {
+    eventTime: '2026-11-21T09:30:00.000Z',
+    size: 0,
+    eTag: 'etag',
+    configurationId: 'landing',
+  });
 
-function writeContracts(dir: string): void {
-  const contract = (domain: string, dataset: string, format: string) => `
-domain: ${domain}
-dataset: ${dataset}
-source:
-  format: ${format}
-columns:
-  - name: id
-    type: string
-    required: true
-  - name: day
-    type: date
-    required: true
-primaryKey: [id]
-partition:
-  column: day
-`;
-  writeFileSync(join(dir, 'orders.yaml'), contract('sales', 'orders', 'csv'));
-  writeFileSync(join(dir, 'clicks.yaml'), contract('web', 'clicks', 'ndjson'));
-  writeFileSync(join(dir, 'prices.yaml'), contract('ref', 'prices', 'json'));
-}
+const writeContracts = (dir: string): void =>
+  writeMinimalContracts(dir, [
+    { domain: 'sales', dataset: 'orders', format: 'csv' },
+    { domain: 'web', dataset: 'clicks', format: 'ndjson' },
+    { domain: 'ref', dataset: 'prices', format: 'json' },
+  ]);
+
+const sha256 = (bytes: string | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 function apiEvent(p: {
   dataset?: string;
@@ -65,26 +59,6 @@ function apiEvent(p: {
     requestContext: { requestId: p.requestId ?? 'api-request-id' } as APIGatewayProxyEvent['requestContext'],
     body: p.body === undefined ? null : p.body,
     isBase64Encoded: p.isBase64Encoded ?? false,
-  };
-}
-
-/** An ObjectCreated record as S3 sends it: the key URL-encoded, '+' for a space. */
-function s3Record(bucket: string, key: string): S3EventRecord {
-  return {
-    eventVersion: '2.1',
-    eventSource: 'aws:s3',
-    awsRegion: 'us-east-1',
-    eventTime: '2026-11-21T09:30:00.000Z',
-    eventName: 'ObjectCreated:Put',
-    userIdentity: { principalId: 'producer' },
-    requestParameters: { sourceIPAddress: '127.0.0.1' },
-    responseElements: { 'x-amz-request-id': 'S3REQUEST', 'x-amz-id-2': 'id2' },
-    s3: {
-      s3SchemaVersion: '1.0',
-      configurationId: 'landing',
-      bucket: { name: bucket, ownerIdentity: { principalId: 'owner' }, arn: `arn:aws:s3:::${bucket}` },
-      object: { key: encodeEventKey(key), size: 0, eTag: 'etag', sequencer: '0' },
-    },
   };
 }
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -14,33 +14,19 @@ import {
 } from '../../../lambdas/landing/landing';
 import { ContractRegistry } from '../../../lambdas/shared/dataset-contract';
 import { bronzeContentIndexKey, idempotencyIndexKey } from '../../../lambdas/shared/object-keys';
+import { writeMinimalContracts } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 
 const LANDING = 'landing';
+/** Two small contracts: sales/orders (CSV) and web/clicks (NDJSON). */
+const writeContracts = (dir: string): void =>
+  writeMinimalContracts(dir, [
+    { domain: 'sales', dataset: 'orders', format: 'csv' },
+    { domain: 'web', dataset: 'clicks', format: 'ndjson', file: 'clicks.yml' },
+  ]);
+
 const BRONZE = 'bronze';
 const QUARANTINE = 'quarantine';
-
-/** Two small contracts: sales/orders (CSV) and web/clicks (NDJSON). */
-function writeContracts(dir: string): void {
-  const contract = (domain: string, dataset: string, format: string) => `
-domain: ${domain}
-dataset: ${dataset}
-source:
-  format: ${format}
-columns:
-  - name: id
-    type: string
-    required: true
-  - name: day
-    type: date
-    required: true
-primaryKey: [id]
-partition:
-  column: day
-`;
-  writeFileSync(join(dir, 'orders.yaml'), contract('sales', 'orders', 'csv'));
-  writeFileSync(join(dir, 'clicks.yml'), contract('web', 'clicks', 'ndjson'));
-}
 
 const sha256 = (bytes: string | Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
