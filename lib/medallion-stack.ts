@@ -4,9 +4,12 @@ import type { Construct } from 'constructs';
 import type { DatasetContract } from '../lambdas/shared/dataset-contract';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import { contractsDirectory, type MedallionConfig } from './config';
+import { CostGuardrails } from './cost-guardrails';
+import { DataCatalog } from './data-catalog';
 import { IngestApi } from './ingest-api';
 import { loadContracts } from './lake-access';
 import { LakeStorage } from './lake-storage';
+import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from './monitoring';
 
 /** Properties of {@link MedallionStack}. */
 export interface MedallionStackProps extends StackProps {
@@ -25,6 +28,9 @@ export class MedallionStack extends Stack {
   public readonly storage: LakeStorage;
   public readonly ingestApi: IngestApi;
   public readonly pipeline: BronzeToSilverPipeline;
+  public readonly catalog: DataCatalog;
+  public readonly monitoring: PipelineMonitoring;
+  public readonly costGuardrails: CostGuardrails;
 
   constructor(scope: Construct, id: string, props: MedallionStackProps) {
     super(scope, id, {
@@ -54,7 +60,15 @@ export class MedallionStack extends Stack {
       bronzeObjectLockRetention: config.bronzeObjectLock ? Duration.days(r.bronzeObjectLockDays) : undefined,
       allowDestroy: config.allowDestroy,
     });
-    const { landingBucket, bronzeBucket, silverBucket, quarantineBucket, key } = this.storage;
+    const {
+      landingBucket,
+      bronzeBucket,
+      silverBucket,
+      goldBucket,
+      quarantineBucket,
+      athenaResultsBucket,
+      key,
+    } = this.storage;
 
     this.ingestApi = new IngestApi(this, 'IngestApi', {
       landingBucket,
@@ -86,6 +100,55 @@ export class MedallionStack extends Stack {
       removalPolicy,
     });
 
+    this.catalog = new DataCatalog(this, 'Catalog', {
+      environment: config.environment,
+      contracts: this.contracts,
+      silverBucket,
+      goldBucket,
+      athenaResultsBucket,
+      key,
+    });
+
+    // Every alarm in one place; the gold workflow registers its own with `monitorGoldWorkflow` once composed.
+    this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
+      contracts: this.contracts,
+      functions: [
+        { name: 'IngestApi', function: this.ingestApi.handler.function, layer: 'ingest' },
+        { name: 'Landing', function: this.pipeline.landingFunction.function, layer: 'ingest' },
+        {
+          name: 'Transform',
+          function: this.pipeline.transformFunction.function,
+          layer: 'silver',
+          maxErrorRate: 0.05,
+        },
+      ],
+      deadLetterQueues: [
+        {
+          name: 'LandingFailures',
+          queue: this.pipeline.landingFailureQueue,
+          layer: 'ingest',
+          runbook: DEAD_LETTER_RUNBOOKS.landingFailures,
+        },
+        {
+          name: 'TransformDeadLetters',
+          queue: this.pipeline.deadLetterQueue,
+          layer: 'silver',
+          runbook: DEAD_LETTER_RUNBOOKS.transformDeadLetters,
+        },
+      ],
+      workQueues: [{ name: 'TransformQueue', queue: this.pipeline.queue, layer: 'silver' }],
+      api: this.ingestApi.api,
+      athenaWorkGroup: this.catalog.workGroupName,
+      freshnessSlo: Duration.minutes(config.freshnessSloMinutes),
+      alarmEmail: config.alarmEmail,
+      removalPolicy,
+    });
+    this.costGuardrails = new CostGuardrails(this, 'CostGuardrails', {
+      monthlyBudgetUsd: config.monthlyBudgetUsd,
+      // The alarm e-mail is subscribed to the topic, so budget alerts reach it too.
+      topic: this.monitoring.alarmTopic,
+    });
+
     // The API, the functions and the queues serve every domain that has a contract (tag values cannot
     // hold commas: space-separated). Buckets carry their `layer` tag instead.
     const domains = [...new Set(this.contracts.map((c) => c.domain))].sort().join(' ');
@@ -106,5 +169,9 @@ export class MedallionStack extends Stack {
     new CfnOutput(this, 'QuarantineBucketName', { value: quarantineBucket.bucketName });
     new CfnOutput(this, 'TransformDeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'LandingFailureQueueUrl', { value: this.pipeline.landingFailureQueue.queueUrl });
+    new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.databaseName });
+    new CfnOutput(this, 'AthenaWorkGroupName', { value: this.catalog.workGroupName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
   }
 }

@@ -78,7 +78,11 @@ export async function processBatch(
 }
 
 /** The metrics of one transformed object, by dataset (see `lambdas/shared/metrics.ts`). */
-function transformMetrics(m: Manifest, lagMs: number | undefined, timestamp: number): Record<string, unknown> {
+function transformMetrics(
+  m: Manifest,
+  lagMs: number | undefined,
+  timestamp: number,
+): Record<string, unknown> {
   const N = METRIC_NAMES;
   return metricsDocument(
     METRICS_NAMESPACE,
@@ -90,7 +94,11 @@ function transformMetrics(m: Manifest, lagMs: number | undefined, timestamp: num
       { name: N.DuplicatesRemoved, value: m.rows.duplicates, unit: 'Count' },
       { name: N.FilesQuarantined, value: m.status === 'quarantined' ? 1 : 0, unit: 'Count' },
       // Left out when the event carried no time (NaN is dropped by metricsDocument).
-      { name: N.TransformLagSeconds, value: lagMs === undefined ? Number.NaN : lagMs / 1000, unit: 'Seconds' },
+      {
+        name: N.TransformLagSeconds,
+        value: lagMs === undefined ? Number.NaN : lagMs / 1000,
+        unit: 'Seconds',
+      },
     ],
     timestamp,
   );

@@ -107,7 +107,8 @@ export function metricsDocument(
   metrics: readonly MetricValue[],
   timestamp: number = Date.now(),
 ): Record<string, unknown> {
-  if (namespace.length === 0 || namespace.length > 255) throw new Error('metric namespace must be 1-255 characters');
+  if (namespace.length === 0 || namespace.length > 255)
+    throw new Error('metric namespace must be 1-255 characters');
   const dimensionNames = Object.keys(dimensions);
   if (dimensionNames.length > MAX_DIMENSIONS) {
     throw new Error(`at most ${MAX_DIMENSIONS} dimensions per metric, got ${dimensionNames.length}`);
@@ -118,7 +119,8 @@ export function metricsDocument(
       throw new Error(`dimension ${name} needs a value of 1-1024 characters`);
     }
   }
-  if (metrics.length > MAX_METRICS) throw new Error(`at most ${MAX_METRICS} metrics per line, got ${metrics.length}`);
+  if (metrics.length > MAX_METRICS)
+    throw new Error(`at most ${MAX_METRICS} metrics per line, got ${metrics.length}`);
   const values: Record<string, number> = {};
   const definitions: { Name: string; Unit: MetricUnit }[] = [];
   const seen = new Set<string>();

@@ -1,0 +1,417 @@
+/**
+ * The lake as SQL: a Glue database with one table per silver dataset and per gold table, and the Athena
+ * workgroup that queries them.
+ *
+ * Silver tables are declared from the data contracts, and their columns are derived from the transform's
+ * own column list (`SilverSql.silverColumns()`), so the catalog cannot drift from the Parquet the transform
+ * writes. Partitions are projected (computed from the `dt` range at query time) instead of registered:
+ * no crawler, no `MSCK REPAIR`, and a new day is queryable the moment its first file lands.
+ */
+import { Size, Stack } from 'aws-cdk-lib';
+import * as athena from 'aws-cdk-lib/aws-athena';
+import * as glue from 'aws-cdk-lib/aws-glue';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { mapJsonKeys, SilverSql } from '../lambdas/bronze-to-silver/silver-sql';
+import type { DatasetContract } from '../lambdas/shared/dataset-contract';
+import { isoDate, silverPartitionPrefix } from '../lambdas/shared/object-keys';
+
+/** A column as the Glue catalog stores it (`type` in Hive/Athena DDL syntax). */
+export interface CatalogColumn {
+  readonly name: string;
+  readonly type: string;
+  readonly comment?: string;
+}
+
+/** A column of a gold table. */
+export interface GoldColumn {
+  /** Lower-case letters, digits and '_', starting with a letter. */
+  readonly name: string;
+  /**
+   * An Athena (Hive DDL) type: `string`, `int`, `bigint`, `double`, `decimal(12,2)`, `date`, `timestamp`,
+   * `array<string>`... Gold is written by Athena SQL, so its columns use Athena's names for types.
+   */
+  readonly type: string;
+  readonly description?: string;
+}
+
+/** A gold table, built and published by the gold workflow. */
+export interface GoldTableDefinition {
+  /** Table name, also its prefix in the gold bucket: lower-case letters, digits and '_'. */
+  readonly name: string;
+  readonly columns: GoldColumn[];
+  readonly description?: string;
+}
+
+/** Properties of {@link DataCatalog}. */
+export interface DataCatalogProps {
+  /** The deployment's name (`MedallionConfig.environment`): names the database and the workgroup. */
+  readonly environment: string;
+  /** The validated data contracts: one silver table each. */
+  readonly contracts: DatasetContract[];
+  readonly silverBucket: s3.IBucket;
+  readonly goldBucket: s3.IBucket;
+  /** Where the workgroup writes query results. */
+  readonly athenaResultsBucket: s3.IBucket;
+  /** The lake key: query results are encrypted with it, like everything else in the lake. */
+  readonly key: kms.IKey;
+  /**
+   * The Glue database (lower-case letters, digits and '_': Athena folds names to lower case).
+   * @default `medallion_<environment>`, '-' replaced by '_'
+   */
+  readonly databaseName?: string;
+  /**
+   * The Athena workgroup; also the key prefix of its results in the athena-results bucket.
+   * @default `medallion-<environment>`
+   */
+  readonly workGroupName?: string;
+  /**
+   * First day of the projected `dt` range (`YYYY-MM-DD`, UTC; monthly datasets start at its month). Rows
+   * partitioned before it are invisible to Athena; an early start only costs an S3 listing per empty
+   * partition in queries that do not filter on `dt`. The range ends at NOW (UTC, at query time).
+   * @default '2020-01-01'
+   */
+  readonly partitionProjectionStart?: string;
+  /**
+   * A query that scans more than this is cancelled (the workgroup enforces it; Athena's minimum is 10 MB).
+   * @default Size.gibibytes(10)
+   */
+  readonly bytesScannedCutoffPerQuery?: Size;
+  /**
+   * Gold tables to declare. Each starts at a placeholder location; the gold workflow points it at the
+   * prefix it publishes.
+   * @default []
+   */
+  readonly goldTables?: GoldTableDefinition[];
+}
+
+const PARQUET = {
+  inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+  outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+  serdeInfo: {
+    serializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+    parameters: { 'serialization.format': '1' },
+  },
+};
+
+/** Glue/Athena names: lower-case, as Athena folds them anyway (an upper-case name could never match). */
+const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const DATABASE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
+const WORKGROUP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
+/** Athena refuses a smaller per-query cutoff. */
+const MIN_CUTOFF_BYTES = 10_000_000;
+/** Glue's limits on a column comment and a table description. */
+const MAX_COMMENT = 255;
+const MAX_DESCRIPTION = 2048;
+
+/** The placeholder location of a gold table that has never been published (no object is ever there). */
+export const GOLD_UNPUBLISHED_PREFIX = '_unpublished/';
+
+/** The Hive partition column of every silver table. */
+export const PARTITION_KEY = 'dt';
+
+/** What Athena replaces with a projected partition value in `storage.location.template`. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder syntax, not a JS template
+const PROJECTED_VALUE = '${dt}';
+
+/**
+ * The Athena type of a silver column, from the DuckDB type the transform casts it to. TIMESTAMPTZ is
+ * written to Parquet as a UTC-adjusted timestamp, which Athena reads as `timestamp` (in UTC).
+ * Throws on a type it does not know, so a new type in the transform fails synth instead of mis-declaring.
+ */
+export function athenaTypeOf(duckDbType: string): string {
+  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(duckDbType);
+  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
+  const scalar: Record<string, string> = {
+    VARCHAR: 'string',
+    INTEGER: 'int',
+    BIGINT: 'bigint',
+    DOUBLE: 'double',
+    BOOLEAN: 'boolean',
+    DATE: 'date',
+    TIMESTAMPTZ: 'timestamp',
+  };
+  const type = scalar[duckDbType];
+  if (type === undefined) throw new Error(`no Athena type for the silver column type '${duckDbType}'`);
+  return type;
+}
+
+const LINEAGE_COMMENTS: Record<string, string> = {
+  _extra: 'Source fields the contract does not declare, as a JSON object (null when there were none).',
+  _bronze_key: 'Key of the bronze object this row was read from.',
+  _ingested_at: 'When the file landed in bronze (UTC).',
+};
+
+/**
+ * The columns of a dataset's silver table, in file order: the contract's columns minus `pii: drop`
+ * (hashed ones as strings), then `_extra` when unknown columns are kept, then the lineage columns.
+ * Names and types come from `SilverSql.silverColumns()`, the list the transform writes; comments come
+ * from the contract. The partition column `dt` is not among them (it is the table's partition key).
+ */
+export function silverTableColumns(contract: DatasetContract): CatalogColumn[] {
+  // Only the contract decides the column list; the file, mapping and lineage values are placeholders.
+  const sql = new SilverSql(contract, { path: '', header: [] }, mapJsonKeys(contract), {
+    bronzeKey: '',
+    ingestedAt: new Date(0),
+    piiSalt: '',
+  });
+  const declared = new Map(contract.columns.map((c) => [c.name, c]));
+  return sql.silverColumns().map(({ name, type }) => {
+    const col = declared.get(name);
+    let comment = col ? col.description : LINEAGE_COMMENTS[name];
+    if (col?.pii === 'hash') comment = joinText(comment, '(pii: salted SHA-256, hex)');
+    if (col?.pii === 'mask') comment = joinText(comment, '(pii: masked, last 4 characters kept)');
+    return withComment({ name, type: athenaTypeOf(type) }, comment);
+  });
+}
+
+/**
+ * The Glue catalog of the lake and the Athena workgroup to query it.
+ *
+ * - one silver table per contract: `s3://<silver>/<domain>/<dataset>/`, Parquet, partitioned by `dt`
+ *   (UTC day `YYYY-MM-DD` or month `YYYY-MM`) with partition projection;
+ * - one gold table per `goldTables` entry: `s3://<gold>/<name>/`, created at the placeholder
+ *   `s3://<gold>/<name>/_unpublished/` until the gold workflow publishes a version;
+ * - a workgroup that enforces its settings on every query: results under `<workgroup name>/` in the
+ *   athena-results bucket encrypted with the lake key, a per-query scan cutoff, CloudWatch metrics.
+ *
+ * Deleting the stack deletes the metadata only: the data stays in the (retained) buckets, and the catalog
+ * is re-created from the contracts.
+ */
+export class DataCatalog extends Construct {
+  public readonly database: glue.CfnDatabase;
+  public readonly databaseName: string;
+  /** Silver tables by dataset name (table name = dataset name). */
+  public readonly silverTables: ReadonlyMap<string, glue.CfnTable>;
+  /** Gold tables by table name. */
+  public readonly goldTables: ReadonlyMap<string, glue.CfnTable>;
+  public readonly workGroup: athena.CfnWorkGroup;
+  public readonly workGroupName: string;
+  /** Key prefix of the workgroup's results in the athena-results bucket (`<workgroup name>/`). */
+  public readonly queryResultsPrefix: string;
+
+  constructor(scope: Construct, id: string, props: DataCatalogProps) {
+    super(scope, id);
+    const { contracts, silverBucket, goldBucket } = props;
+    const catalogId = Stack.of(this).account;
+
+    this.databaseName = props.databaseName ?? `medallion_${props.environment.replace(/-/g, '_')}`;
+    this.workGroupName = props.workGroupName ?? `medallion-${props.environment}`;
+    const start = props.partitionProjectionStart ?? '2020-01-01';
+    const cutoff = (props.bytesScannedCutoffPerQuery ?? Size.gibibytes(10)).toBytes();
+    const gold = props.goldTables ?? [];
+    validate(this.databaseName, this.workGroupName, start, cutoff, contracts, gold);
+
+    this.database = new glue.CfnDatabase(this, 'Database', {
+      catalogId,
+      databaseInput: {
+        name: this.databaseName,
+        description: `medallion (${props.environment}): silver datasets and gold tables of the data lake`,
+      },
+    });
+
+    const silverTables = new Map<string, glue.CfnTable>();
+    for (const contract of contracts) {
+      const { granularity, column } = contract.partition;
+      const day = granularity === 'day';
+      const location = `s3://${silverBucket.bucketName}/${contract.id}/`;
+      // The partition directory as the transform writes it, with Athena's placeholder for the value.
+      const template = `s3://${silverBucket.bucketName}/${silverPartitionPrefix(contract.domain, contract.dataset, PROJECTED_VALUE)}`;
+      const table = new glue.CfnTable(this, `Silver-${contract.dataset}`, {
+        catalogId,
+        databaseName: this.database.ref,
+        tableInput: {
+          name: contract.dataset,
+          description: clip(contract.description ?? `Silver dataset ${contract.id}.`, MAX_DESCRIPTION),
+          owner: contract.owner,
+          tableType: 'EXTERNAL_TABLE',
+          parameters: {
+            EXTERNAL: 'TRUE',
+            classification: 'parquet',
+            'projection.enabled': 'true',
+            [`projection.${PARTITION_KEY}.type`]: 'date',
+            // Java date patterns; the same values the transform writes (UTC), see `partitionValue`.
+            [`projection.${PARTITION_KEY}.format`]: day ? 'yyyy-MM-dd' : 'yyyy-MM',
+            [`projection.${PARTITION_KEY}.range`]: `${day ? start : start.slice(0, 7)},NOW`,
+            [`projection.${PARTITION_KEY}.interval`]: '1',
+            [`projection.${PARTITION_KEY}.interval.unit`]: day ? 'DAYS' : 'MONTHS',
+            'storage.location.template': template,
+          },
+          partitionKeys: [
+            {
+              name: PARTITION_KEY,
+              type: 'string',
+              comment: `UTC ${granularity} of ${column} (${day ? 'YYYY-MM-DD' : 'YYYY-MM'}): filter on it to prune.`,
+            },
+          ],
+          storageDescriptor: {
+            ...PARQUET,
+            location,
+            columns: silverTableColumns(contract),
+          },
+        },
+      });
+      silverTables.set(contract.dataset, table);
+    }
+    this.silverTables = silverTables;
+
+    const goldTables = new Map<string, glue.CfnTable>();
+    for (const def of gold) {
+      // A placeholder under the table's own prefix: queries before the first publication return no rows
+      // instead of failing. Note that an update of this resource by CloudFormation (a changed definition)
+      // resets the location here; the gold workflow must publish again after such a deploy.
+      const location = `s3://${goldBucket.bucketName}/${def.name}/${GOLD_UNPUBLISHED_PREFIX}`;
+      const table = new glue.CfnTable(this, `Gold-${def.name}`, {
+        catalogId,
+        databaseName: this.database.ref,
+        tableInput: {
+          name: def.name,
+          description: def.description === undefined ? undefined : clip(def.description, MAX_DESCRIPTION),
+          tableType: 'EXTERNAL_TABLE',
+          parameters: { EXTERNAL: 'TRUE', classification: 'parquet' },
+          storageDescriptor: {
+            ...PARQUET,
+            location,
+            columns: def.columns.map((c) => withComment({ name: c.name, type: c.type }, c.description)),
+          },
+        },
+      });
+      goldTables.set(def.name, table);
+    }
+    this.goldTables = goldTables;
+
+    // A prefix of its own (not the bucket root), so query principals can be granted this prefix only.
+    this.queryResultsPrefix = `${this.workGroupName}/`;
+    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+      name: this.workGroupName,
+      description: `medallion (${props.environment}): queries on the lake, results encrypted with the lake key`,
+      state: 'ENABLED',
+      // The workgroup holds settings and saved queries only (results stay in the bucket): without this,
+      // deleting the stack fails as soon as someone has saved a query.
+      recursiveDeleteOption: true,
+      workGroupConfiguration: {
+        // Clients cannot override the output location, the encryption or the cutoff.
+        enforceWorkGroupConfiguration: true,
+        bytesScannedCutoffPerQuery: cutoff,
+        publishCloudWatchMetricsEnabled: true,
+        requesterPaysEnabled: false,
+        engineVersion: { selectedEngineVersion: 'AUTO' },
+        resultConfiguration: {
+          outputLocation: `s3://${props.athenaResultsBucket.bucketName}/${this.queryResultsPrefix}`,
+          // Results are never written to a bucket of another account that took over the name.
+          expectedBucketOwner: catalogId,
+          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: props.key.keyArn },
+        },
+      },
+    });
+  }
+}
+
+/** Fails synth, naming every problem, on names or settings Glue or Athena would refuse at deploy. */
+function validate(
+  databaseName: string,
+  workGroupName: string,
+  start: string,
+  cutoff: number,
+  contracts: DatasetContract[],
+  gold: GoldTableDefinition[],
+): void {
+  const problems: string[] = [];
+  if (!DATABASE_NAME.test(databaseName)) {
+    problems.push(`database name '${databaseName}' must be lower-case letters, digits and '_'`);
+  }
+  if (!WORKGROUP_NAME.test(workGroupName)) {
+    problems.push(`workgroup name '${workGroupName}' must be letters, digits, '.', '_' and '-' (max 128)`);
+  }
+  const startDate = new Date(`${start}T00:00:00Z`);
+  if (
+    !/^\d{4}-\d{2}-\d{2}$/.test(start) ||
+    Number.isNaN(startDate.getTime()) ||
+    isoDate(startDate) !== start
+  ) {
+    problems.push(`partitionProjectionStart '${start}' must be a date YYYY-MM-DD`);
+  }
+  if (!Number.isInteger(cutoff) || cutoff < MIN_CUTOFF_BYTES) {
+    problems.push(`bytesScannedCutoffPerQuery must be at least ${MIN_CUTOFF_BYTES} bytes (10 MB)`);
+  }
+  const silver = new Set(contracts.map((c) => c.dataset));
+  const seen = new Set<string>();
+  for (const t of gold) {
+    if (!NAME.test(t.name)) {
+      problems.push(`gold table '${t.name}': name must be lower-case letters, digits and '_' (max 63)`);
+    }
+    if (silver.has(t.name)) problems.push(`gold table '${t.name}': a silver table (dataset) has that name`);
+    if (seen.has(t.name)) problems.push(`gold table '${t.name}' is declared twice`);
+    seen.add(t.name);
+    if (t.columns.length === 0) problems.push(`gold table '${t.name}' has no column`);
+    const names = new Set<string>();
+    for (const c of t.columns) {
+      if (!NAME.test(c.name)) problems.push(`gold table '${t.name}': invalid column name '${c.name}'`);
+      if (names.has(c.name)) problems.push(`gold table '${t.name}': duplicate column '${c.name}'`);
+      names.add(c.name);
+      if (!isAthenaType(c.type)) {
+        problems.push(
+          `gold table '${t.name}': column '${c.name}' has type '${c.type}', not an Athena type ` +
+            '(string, int, bigint, double, decimal(p,s), boolean, date, timestamp, array<...>...)',
+        );
+      }
+    }
+  }
+  if (problems.length > 0) throw new Error(`invalid data catalog:\n  - ${problems.join('\n  - ')}`);
+}
+
+const ATHENA_PRIMITIVE =
+  /^(string|tinyint|smallint|int|bigint|float|double|boolean|date|timestamp|binary|decimal\(\s*\d+\s*,\s*\d+\s*\)|varchar\(\d+\)|char\(\d+\))$/;
+
+/** A Hive DDL type Athena reads: a primitive, or array/map/struct of them (shape checked, not field names). */
+export function isAthenaType(type: string): boolean {
+  if (ATHENA_PRIMITIVE.test(type)) return true;
+  const complex = /^(array|map|struct)<(.+)>$/.exec(type);
+  if (!complex) return false;
+  const parts = splitTopLevel(complex[2]);
+  if (parts === undefined) return false;
+  switch (complex[1]) {
+    case 'array':
+      return parts.length === 1 && isAthenaType(parts[0]);
+    case 'map':
+      return parts.length === 2 && ATHENA_PRIMITIVE.test(parts[0]) && isAthenaType(parts[1]);
+    default:
+      return parts.every((p) => {
+        const field = /^([a-z_][a-z0-9_]*):(.+)$/.exec(p);
+        return field !== null && isAthenaType(field[2]);
+      });
+  }
+}
+
+/** `a,b<c,d>,e` -> [a, b<c,d>, e]; undefined when the brackets do not balance. */
+function splitTopLevel(text: string): string[] | undefined {
+  const parts: string[] = [];
+  let depth = 0;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === '<' || ch === '(') depth++;
+    if (ch === '>' || ch === ')') depth--;
+    if (depth < 0) return undefined;
+    if (ch === ',' && depth === 0) {
+      parts.push(text.slice(from, i).trim());
+      from = i + 1;
+    }
+  }
+  if (depth !== 0) return undefined;
+  parts.push(text.slice(from).trim());
+  return parts;
+}
+
+function withComment(column: { name: string; type: string }, comment: string | undefined): CatalogColumn {
+  return comment ? { ...column, comment: clip(comment, MAX_COMMENT) } : column;
+}
+
+function joinText(a: string | undefined, b: string): string {
+  return a ? `${a} ${b}` : b;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,455 @@
+/**
+ * The Glue catalog and the Athena workgroup: silver columns derived from the transform's column list,
+ * partition projection per granularity, gold placeholders, workgroup settings, and cdk-nag.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Size, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { mapJsonKeys, SilverSql } from '../../lambdas/bronze-to-silver/silver-sql';
+import { type DatasetContract, parseContract } from '../../lambdas/shared/dataset-contract';
+import { contractsDirectory } from '../../lib/config';
+import {
+  athenaTypeOf,
+  DataCatalog,
+  type DataCatalogProps,
+  type GoldTableDefinition,
+  isAthenaType,
+  silverTableColumns,
+} from '../../lib/data-catalog';
+import { loadContracts } from '../../lib/lake-access';
+import { LakeStorage } from '../../lib/lake-storage';
+import { logicalId, testContext } from './support';
+
+const contracts = loadContracts(contractsDirectory({ contractsDir: 'samples/contracts' }));
+const contract = (dataset: string) => contracts.find((c) => c.dataset === dataset) as DatasetContract;
+const nameAndType = (cols: { name: string; type: string }[]) => cols.map((c) => [c.name, c.type]);
+
+const LINEAGE = [
+  ['_bronze_key', 'string'],
+  ['_ingested_at', 'timestamp'],
+];
+
+/** A contract with every column type, a hashed key, a masked and a dropped column, and descriptions. */
+const allTypes = parseContract(
+  {
+    domain: 'test',
+    dataset: 'all_types',
+    source: { format: 'ndjson' },
+    columns: [
+      { name: 'id', type: 'string', required: true, pii: 'hash', description: 'Customer key.' },
+      { name: 'small', type: 'int32' },
+      { name: 'big', type: 'int64', description: 'x'.repeat(300) },
+      { name: 'ratio', type: 'double' },
+      { name: 'amount', type: 'decimal(38, 0)' },
+      { name: 'flag', type: 'boolean' },
+      { name: 'day', type: 'date', required: true },
+      { name: 'at', type: 'timestamp' },
+      { name: 'nickname', type: 'string', pii: 'mask' },
+      { name: 'secret', type: 'string', pii: 'drop' },
+    ],
+    primaryKey: ['id'],
+    partition: { column: 'day', granularity: 'month' },
+    unknownColumns: 'keep',
+  },
+  'all_types.yaml',
+);
+
+describe('silverTableColumns', () => {
+  test('orders: contract types as Athena types, no _extra (unknown columns ignored), lineage last', () => {
+    expect(nameAndType(silverTableColumns(contract('orders')))).toEqual([
+      ['order_id', 'string'],
+      ['order_ts', 'timestamp'],
+      ['updated_at', 'timestamp'],
+      ['customer_id', 'string'],
+      ['store_id', 'string'],
+      ['product_id', 'string'],
+      ['quantity', 'int'],
+      ['unit_price', 'decimal(10,2)'],
+      ['currency', 'string'],
+      ['status', 'string'],
+      ...LINEAGE,
+    ]);
+  });
+
+  test('customers: email hashed (string), phone dropped, _extra kept as a string', () => {
+    const cols = silverTableColumns(contract('customers'));
+    expect(nameAndType(cols)).toEqual([
+      ['customer_id', 'string'],
+      ['email', 'string'],
+      ['full_name', 'string'],
+      ['country', 'string'],
+      ['signup_date', 'date'],
+      ['updated_at', 'timestamp'],
+      ['_extra', 'string'],
+      ...LINEAGE,
+    ]);
+    expect(cols.find((c) => c.name === 'email')?.comment).toBe('(pii: salted SHA-256, hex)');
+    expect(cols.find((c) => c.name === 'full_name')?.comment).toBe('(pii: masked, last 4 characters kept)');
+    expect(cols.find((c) => c.name === '_extra')?.comment).toMatch(/JSON object/);
+  });
+
+  test('products: decimal and boolean', () => {
+    expect(nameAndType(silverTableColumns(contract('products')))).toEqual([
+      ['product_id', 'string'],
+      ['name', 'string'],
+      ['category', 'string'],
+      ['unit_cost', 'decimal(10,2)'],
+      ['active', 'boolean'],
+      ['updated_at', 'timestamp'],
+      ...LINEAGE,
+    ]);
+  });
+
+  test('every contract type, pii rules, comments from descriptions (clipped to 255)', () => {
+    const cols = silverTableColumns(allTypes);
+    expect(nameAndType(cols)).toEqual([
+      ['id', 'string'],
+      ['small', 'int'],
+      ['big', 'bigint'],
+      ['ratio', 'double'],
+      ['amount', 'decimal(38,0)'],
+      ['flag', 'boolean'],
+      ['day', 'date'],
+      ['at', 'timestamp'],
+      ['nickname', 'string'],
+      ['_extra', 'string'],
+      ...LINEAGE,
+    ]);
+    expect(cols[0].comment).toBe('Customer key. (pii: salted SHA-256, hex)');
+    expect(cols[2].comment).toHaveLength(255);
+    expect(cols[1]).not.toHaveProperty('comment');
+  });
+
+  test.each([...contracts, allTypes].map((c) => [c.dataset, c] as const))(
+    '%s: exactly the columns the transform writes (SilverSql.silverColumns), in order, without dt',
+    (_, c) => {
+      const sql = new SilverSql(c, { path: 'x', header: [] }, mapJsonKeys(c), {
+        bronzeKey: 'k',
+        ingestedAt: new Date(),
+        piiSalt: 's',
+      });
+      const written = sql.silverColumns().map((col) => [col.name, athenaTypeOf(col.type)]);
+      expect(nameAndType(silverTableColumns(c))).toEqual(written);
+      expect(written.map(([name]) => name)).not.toContain('dt');
+    },
+  );
+
+  test('a transform type without an Athena equivalent fails instead of being mis-declared', () => {
+    expect(() => athenaTypeOf('HUGEINT')).toThrow("no Athena type for the silver column type 'HUGEINT'");
+    expect(athenaTypeOf('DECIMAL(18,4)')).toBe('decimal(18,4)');
+  });
+});
+
+test.each([
+  ['string', true],
+  ['decimal(12, 2)', true],
+  ['varchar(10)', true],
+  ['array<string>', true],
+  ['map<string,array<bigint>>', true],
+  ['struct<a:int,b:decimal(10,2)>', true],
+  ['int32', false],
+  ['array<int64>', false],
+  ['map<string>', false],
+  ['array<string', false],
+  ['text', false],
+])('isAthenaType(%s) = %s', (type, ok) => {
+  expect(isAthenaType(type)).toBe(ok);
+});
+
+const GOLD: GoldTableDefinition[] = [
+  {
+    name: 'daily_sales',
+    description: 'Revenue per store and day.',
+    columns: [
+      { name: 'day', type: 'date', description: 'UTC order day.' },
+      { name: 'store_id', type: 'string' },
+      { name: 'revenue', type: 'decimal(18,2)' },
+    ],
+  },
+];
+
+function synth(props: Partial<DataCatalogProps> = {}) {
+  const app = new App({ context: testContext() });
+  const stack = new Stack(app, 'Test');
+  const storage = new LakeStorage(stack, 'Storage');
+  const catalog = new DataCatalog(stack, 'Catalog', {
+    environment: 'test-env',
+    contracts,
+    silverBucket: storage.silverBucket,
+    goldBucket: storage.goldBucket,
+    athenaResultsBucket: storage.athenaResultsBucket,
+    key: storage.key,
+    ...props,
+  });
+  return { t: Template.fromStack(stack), catalog, stack };
+}
+
+/** `{ Fn::Join: ['', ['s3://', { Ref: 'StorageSilverX' }, '/a/']] }` -> `s3://<StorageSilver>/a/`. */
+function flat(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const o = v as { 'Fn::Join'?: [string, unknown[]]; Ref?: string };
+  if (o['Fn::Join']) return o['Fn::Join'][1].map(flat).join(o['Fn::Join'][0]);
+  if (o.Ref) return `<${o.Ref.replace(/[0-9A-F]{8}$/, '')}>`;
+  throw new Error(`unexpected value ${JSON.stringify(v)}`);
+}
+
+describe('DataCatalog with the sample contracts', () => {
+  const { t, catalog } = synth({ goldTables: GOLD });
+  const tables = t.findResources('AWS::Glue::Table');
+  const tableInput = (name: string) => {
+    const found = Object.values(tables).filter((r) => r.Properties.TableInput.Name === name);
+    expect(found).toHaveLength(1);
+    return found[0].Properties.TableInput;
+  };
+  const databaseId = logicalId(t, 'AWS::Glue::Database', 'CatalogDatabase');
+
+  test('one database, named after the environment, in the account catalog', () => {
+    t.resourceCountIs('AWS::Glue::Database', 1);
+    t.hasResourceProperties('AWS::Glue::Database', {
+      CatalogId: { Ref: 'AWS::AccountId' },
+      DatabaseInput: { Name: 'medallion_test_env', Description: Match.stringLikeRegexp('test-env') },
+    });
+    expect(catalog.databaseName).toBe('medallion_test_env');
+  });
+
+  test('one silver table per contract, plus the gold tables, all in the database', () => {
+    t.resourceCountIs('AWS::Glue::Table', contracts.length + GOLD.length);
+    expect([...catalog.silverTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
+    expect([...catalog.goldTables.keys()]).toEqual(['daily_sales']);
+    for (const r of Object.values(tables)) {
+      expect(r.Properties.DatabaseName).toEqual({ Ref: databaseId });
+      expect(r.Properties.CatalogId).toEqual({ Ref: 'AWS::AccountId' });
+    }
+  });
+
+  test.each(contracts.map((c) => [c.dataset, c] as const))(
+    '%s: external Parquet table at s3://<silver>/<domain>/<dataset>/, typed columns, partitioned by dt',
+    (dataset, c) => {
+      const input = tableInput(dataset);
+      expect(input.TableType).toBe('EXTERNAL_TABLE');
+      expect(input.Parameters).toMatchObject({ EXTERNAL: 'TRUE', classification: 'parquet' });
+      expect(input.Description).toBe(c.description);
+      expect(input.Owner).toBe(c.owner);
+      const sd = input.StorageDescriptor;
+      expect(sd.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
+      expect(sd.OutputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat');
+      expect(sd.SerdeInfo.SerializationLibrary).toBe(
+        'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe',
+      );
+      expect(flat(sd.Location)).toBe(`s3://<StorageSilver>/retail/${dataset}/`);
+      expect(sd.Columns.map((col: { Name: string; Type: string }) => [col.Name, col.Type])).toEqual(
+        nameAndType(silverTableColumns(c)),
+      );
+      expect(input.PartitionKeys).toEqual([
+        { Name: 'dt', Type: 'string', Comment: expect.stringContaining(c.partition.column) },
+      ]);
+    },
+  );
+
+  test('orders: unit_price decimal(10,2), order_ts timestamp; customers: email string, no phone', () => {
+    const cols = (name: string) =>
+      Object.fromEntries(
+        tableInput(name).StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => [
+          c.Name,
+          c.Type,
+        ]),
+      );
+    expect(cols('orders')).toMatchObject({ unit_price: 'decimal(10,2)', order_ts: 'timestamp' });
+    expect(cols('customers')).toMatchObject({ email: 'string', _extra: 'string' });
+    expect(cols('customers')).not.toHaveProperty('phone');
+    expect(cols('orders')).not.toHaveProperty('_extra');
+  });
+
+  test('day granularity: dates projected daily from the default start to NOW', () => {
+    expect(tableInput('orders').Parameters).toMatchObject({
+      'projection.enabled': 'true',
+      'projection.dt.type': 'date',
+      'projection.dt.format': 'yyyy-MM-dd',
+      'projection.dt.range': '2020-01-01,NOW',
+      'projection.dt.interval': '1',
+      'projection.dt.interval.unit': 'DAYS',
+    });
+  });
+
+  test('month granularity: months projected monthly', () => {
+    expect(tableInput('customers').Parameters).toMatchObject({
+      'projection.enabled': 'true',
+      'projection.dt.type': 'date',
+      'projection.dt.format': 'yyyy-MM',
+      'projection.dt.range': '2020-01,NOW',
+      'projection.dt.interval': '1',
+      'projection.dt.interval.unit': 'MONTHS',
+    });
+  });
+
+  test('storage.location.template is the Hive partition directory the transform writes', () => {
+    for (const c of contracts) {
+      expect(flat(tableInput(c.dataset).Parameters['storage.location.template'])).toBe(
+        `s3://<StorageSilver>/retail/${c.dataset}/dt=\${dt}/`,
+      );
+    }
+  });
+
+  test('column comments come from the contract', () => {
+    const email = tableInput('customers').StorageDescriptor.Columns.find(
+      (c: { Name: string }) => c.Name === 'email',
+    );
+    expect(email.Comment).toBe('(pii: salted SHA-256, hex)');
+  });
+
+  test('gold tables: Parquet at the unpublished placeholder under s3://<gold>/<name>/', () => {
+    const input = tableInput('daily_sales');
+    expect(input.TableType).toBe('EXTERNAL_TABLE');
+    expect(input.Description).toBe('Revenue per store and day.');
+    expect(input.PartitionKeys).toBeUndefined();
+    expect(flat(input.StorageDescriptor.Location)).toBe('s3://<StorageGold>/daily_sales/_unpublished/');
+    expect(input.StorageDescriptor.SerdeInfo.SerializationLibrary).toMatch(/ParquetHiveSerDe$/);
+    expect(input.StorageDescriptor.Columns).toEqual([
+      { Name: 'day', Type: 'date', Comment: 'UTC order day.' },
+      { Name: 'store_id', Type: 'string' },
+      { Name: 'revenue', Type: 'decimal(18,2)' },
+    ]);
+  });
+
+  test('workgroup: enforced settings, 10 GiB cutoff, metrics, automatic engine version', () => {
+    t.resourceCountIs('AWS::Athena::WorkGroup', 1);
+    t.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'medallion-test-env',
+      State: 'ENABLED',
+      WorkGroupConfiguration: Match.objectLike({
+        EnforceWorkGroupConfiguration: true,
+        BytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+        PublishCloudWatchMetricsEnabled: true,
+        RequesterPaysEnabled: false,
+        EngineVersion: { SelectedEngineVersion: 'AUTO' },
+      }),
+    });
+  });
+
+  test('workgroup results: own prefix in the athena-results bucket, SSE-KMS with the lake key', () => {
+    const wg = Object.values(t.findResources('AWS::Athena::WorkGroup'))[0];
+    const result = wg.Properties.WorkGroupConfiguration.ResultConfiguration;
+    expect(result.EncryptionConfiguration).toEqual({
+      EncryptionOption: 'SSE_KMS',
+      KmsKey: { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'StorageKey'), 'Arn'] },
+    });
+    expect(result.ExpectedBucketOwner).toEqual({ Ref: 'AWS::AccountId' });
+    const location = flat(result.OutputLocation);
+    expect(location).toBe('s3://<StorageAthenaResults>/medallion-test-env/');
+    expect(location.replace(/^s3:\/\//, '')).not.toContain('//');
+    expect(catalog.queryResultsPrefix).toBe('medallion-test-env/');
+  });
+});
+
+describe('DataCatalog options', () => {
+  test('names, projection start and cutoff can be set', () => {
+    const { t, catalog } = synth({
+      databaseName: 'lake',
+      workGroupName: 'analysts',
+      partitionProjectionStart: '2023-03-15',
+      bytesScannedCutoffPerQuery: Size.gibibytes(1),
+    });
+    t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: 'lake' }) });
+    t.hasResourceProperties('AWS::Athena::WorkGroup', {
+      Name: 'analysts',
+      WorkGroupConfiguration: Match.objectLike({ BytesScannedCutoffPerQuery: 1024 ** 3 }),
+    });
+    const stack = Stack.of(catalog);
+    const params = (dataset: string) => {
+      const input = catalog.silverTables.get(dataset)?.tableInput as { parameters: Record<string, string> };
+      return stack.resolve(input.parameters);
+    };
+    expect(params('orders')['projection.dt.range']).toBe('2023-03-15,NOW');
+    expect(params('customers')['projection.dt.range']).toBe('2023-03,NOW');
+    expect(catalog.goldTables.size).toBe(0);
+    t.resourceCountIs('AWS::Glue::Table', contracts.length);
+  });
+
+  test.each<[string, Partial<DataCatalogProps>, string]>([
+    ['database name', { databaseName: 'Medallion-Dev' }, "database name 'Medallion-Dev'"],
+    ['workgroup name', { workGroupName: 'a b' }, "workgroup name 'a b'"],
+    ['projection start', { partitionProjectionStart: '2023-02-30' }, "partitionProjectionStart '2023-02-30'"],
+    ['cutoff', { bytesScannedCutoffPerQuery: Size.mebibytes(1) }, 'at least 10000000 bytes'],
+    [
+      'gold type',
+      { goldTables: [{ name: 'g', columns: [{ name: 'n', type: 'int64' }] }] },
+      "column 'n' has type 'int64'",
+    ],
+    [
+      'gold name clashing with a silver table',
+      { goldTables: [{ name: 'orders', columns: [{ name: 'n', type: 'int' }] }] },
+      "gold table 'orders': a silver table",
+    ],
+    [
+      'gold table declared twice',
+      {
+        goldTables: [
+          { name: 'g', columns: [{ name: 'n', type: 'int' }] },
+          { name: 'g', columns: [{ name: 'n', type: 'int' }] },
+        ],
+      },
+      "gold table 'g' is declared twice",
+    ],
+    [
+      'gold table without columns',
+      { goldTables: [{ name: 'g', columns: [] }] },
+      "gold table 'g' has no column",
+    ],
+    [
+      'gold column twice',
+      {
+        goldTables: [
+          {
+            name: 'g',
+            columns: [
+              { name: 'n', type: 'int' },
+              { name: 'n', type: 'int' },
+            ],
+          },
+        ],
+      },
+      "duplicate column 'n'",
+    ],
+  ])('refuses a bad %s at synth', (_, props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'medallion-catalog-nag-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  test('lake storage + catalog: zero findings, nothing acknowledged in the catalog', () => {
+    const app = new App({ outdir: tmp, context: testContext() });
+    const stack = new Stack(app, 'Nag');
+    const storage = new LakeStorage(stack, 'Storage');
+    new DataCatalog(stack, 'Catalog', {
+      environment: 'dev',
+      contracts,
+      silverBucket: storage.silverBucket,
+      goldBucket: storage.goldBucket,
+      athenaResultsBucket: storage.athenaResultsBucket,
+      key: storage.key,
+      goldTables: GOLD,
+    });
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    // The report lists a plugin only when it found something (acknowledged findings included).
+    const report = JSON.parse(readFileSync(join(tmp, 'validation-report.json'), 'utf8')) as {
+      pluginReports: {
+        pluginName: string;
+        violations: unknown[];
+        suppressedViolations?: { violatingConstructs: { constructPath: string }[] }[];
+      }[];
+    };
+    const nag = report.pluginReports.filter((r) => r.pluginName === 'AwsSolutions');
+    expect(nag.flatMap((r) => r.violations)).toEqual([]);
+    const acknowledgedInCatalog = nag
+      .flatMap((r) => r.suppressedViolations ?? [])
+      .flatMap((s) => s.violatingConstructs.filter((c) => c.constructPath.startsWith('Nag/Catalog')));
+    expect(acknowledgedInCatalog).toEqual([]);
+  });
+});

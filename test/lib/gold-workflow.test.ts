@@ -1,0 +1,800 @@
+/**
+ * The gold workflow: model ordering (pure), the synthesized state machine (valid JSONPath ASL, waves in
+ * dependency order, write before publish, retries and alarms), its IAM, schedule and cdk-nag.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { type GoldModel, GoldModelError, orderModels } from '../../lib/gold-models';
+import { GoldWorkflow, type GoldWorkflowProps, unloadStatement } from '../../lib/gold-workflow';
+import { LakeStorage } from '../../lib/lake-storage';
+import { asArray, identityStatements, logicalId, testContext } from './support';
+
+// asl-validator ships no types: (definition) => { isValid, errorsText(separator) }.
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
+
+const FIXTURES = join(__dirname, 'fixtures', 'gold');
+const sql = (name: string) => readFileSync(join(FIXTURES, `${name}.sql`), 'utf8');
+/** The 3-model fixture: b reads a, c reads a and b. */
+const MODELS: GoldModel[] = [
+  { name: 'c', sql: sql('c'), dependsOn: ['a', 'b'] },
+  { name: 'a', sql: sql('a'), dependsOn: [] },
+  { name: 'b', sql: sql('b'), dependsOn: ['a'] },
+];
+const DATABASE = 'medallion_test';
+const WORKGROUP = 'medallion-test';
+
+const m = (name: string, ...dependsOn: string[]): GoldModel => ({ name, sql: 'SELECT 1', dependsOn });
+const names = (waves: GoldModel[][]) => waves.map((w) => w.map((x) => x.name));
+
+describe('orderModels', () => {
+  test('the fixture runs in three waves: [a], [b], [c]', () => {
+    expect(names(orderModels(MODELS))).toEqual([['a'], ['b'], ['c']]);
+  });
+
+  test('independent models share a wave, sorted by name, whatever the input order', () => {
+    const models = [m('z'), m('y', 'x'), m('x'), m('w', 'x', 'z')];
+    expect(names(orderModels(models))).toEqual([
+      ['x', 'z'],
+      ['w', 'y'],
+    ]);
+    expect(names(orderModels([...models].reverse()))).toEqual([
+      ['x', 'z'],
+      ['w', 'y'],
+    ]);
+  });
+
+  test('a model runs in the first wave after all its dependencies (diamond)', () => {
+    const waves = orderModels([m('top', 'left', 'right'), m('left', 'base'), m('right', 'base'), m('base')]);
+    expect(names(waves)).toEqual([['base'], ['left', 'right'], ['top']]);
+  });
+
+  test('no model, no wave', () => {
+    expect(orderModels([])).toEqual([]);
+  });
+
+  test('an unknown dependency is named, with the known models', () => {
+    expect(() => orderModels([m('a'), m('b', 'a', 'nope')])).toThrow(
+      "gold model 'b' depends on 'nope', which is not a gold model (known: a, b)",
+    );
+    expect(() => orderModels([m('b', 'nope')])).toThrow(GoldModelError);
+  });
+
+  test('a cycle is reported with its path', () => {
+    expect(() => orderModels([m('a', 'c'), m('b', 'a'), m('c', 'b'), m('d')])).toThrow(
+      'gold models form a dependency cycle: a -> c -> b -> a',
+    );
+    expect(() => orderModels([m('a', 'a')])).toThrow('dependency cycle: a -> a');
+    // A model that only depends on a cycle is not part of the reported path.
+    expect(() => orderModels([m('a', 'b'), m('b', 'c'), m('c', 'b')])).toThrow(
+      'dependency cycle: b -> c -> b',
+    );
+  });
+
+  test('invalid names, duplicates and empty SQL are all listed at once', () => {
+    let message = '';
+    try {
+      orderModels([m('Bad-Name'), m('a'), m('a'), { name: 'e', sql: ' ;\n', dependsOn: [] }]);
+    } catch (e) {
+      expect(e).toBeInstanceOf(GoldModelError);
+      message = (e as Error).message;
+    }
+    expect(message).toContain("gold model 'Bad-Name': the name must be lower-case letters");
+    expect(message).toContain("gold model 'a' is defined twice");
+    expect(message).toContain("gold model 'e' has no SQL");
+  });
+});
+
+describe('unloadStatement', () => {
+  const expected = (select: string, location: string) =>
+    `UNLOAD (\n${select}\n) TO '${location}' WITH (format = 'PARQUET', compression = 'ZSTD')`;
+
+  test.each([
+    ['the fixture a (quotes, braces, backslash, trailing comment)', sql('a'), sql('a').trim()],
+    ['a trailing semicolon is dropped', '  SELECT 1;;\n', 'SELECT 1'],
+    ['a backslash before a brace', "SELECT '\\{' AS x, '}{' AS y", "SELECT '\\{' AS x, '}{' AS y"],
+  ])('wraps the SELECT around the location, verbatim: %s', (_, text, select) => {
+    const { before, after } = unloadStatement(text);
+    expect(`${before}s3://gold/a/v=run-1/${after}`).toBe(expected(select, 's3://gold/a/v=run-1/'));
+  });
+});
+
+// ---- the construct -------------------------------------------------------------------------------------
+
+interface Built {
+  app: App;
+  stack: Stack;
+  workflow: GoldWorkflow;
+  template: () => Template;
+}
+
+function build(extra: Partial<GoldWorkflowProps> = {}, outdir?: string): Built {
+  const app = new App({ context: testContext(), outdir });
+  const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
+  const storage = new LakeStorage(stack, 'Storage');
+  const alarmTopic = new sns.Topic(stack, 'Alarms', { enforceSSL: true, masterKey: storage.key });
+  const workflow = new GoldWorkflow(stack, 'Gold', {
+    database: DATABASE,
+    workGroup: WORKGROUP,
+    goldBucket: storage.goldBucket,
+    silverBucket: storage.silverBucket,
+    resultsBucket: storage.athenaResultsBucket,
+    key: storage.key,
+    alarmTopic,
+    models: MODELS,
+    ...extra,
+  });
+  let template: Template | undefined;
+  return { app, stack, workflow, template: () => (template ??= Template.fromStack(stack)) };
+}
+
+/** Untyped JSON read by the assertions (ASL states, task parameters): the tests check its shape. */
+// biome-ignore lint/suspicious/noExplicitAny: one alias for all the definition JSON the tests inspect
+type Json = any;
+type State = Record<string, Json>;
+interface Definition {
+  StartAt: string;
+  States: Record<string, State>;
+  QueryLanguage?: string;
+}
+
+/**
+ * The definition with its CloudFormation tokens replaced by placeholders: the partition by `aws`, a `Ref`
+ * by `ref-<logical id>`, a `Fn::GetAtt` by a placeholder ARN.
+ */
+function definitionOf(t: Template): Definition {
+  const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
+  expect(machines).toHaveLength(1);
+  const body = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof body === 'string') return JSON.parse(body);
+  const text = body['Fn::Join'][1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const o = part as Record<string, Json>;
+      if (o.Ref === 'AWS::Partition') return 'aws';
+      if (typeof o.Ref === 'string') return `ref-${o.Ref.toLowerCase()}`;
+      if (Array.isArray(o['Fn::GetAtt'])) return `arn:aws:placeholder:::${o['Fn::GetAtt'].join('.')}`;
+      throw new Error(`unexpected token in the definition: ${JSON.stringify(part)}`);
+    })
+    .join('');
+  return JSON.parse(text);
+}
+
+/** The states of a branch in execution order (Choice: every target once, then where they meet). */
+function walk(states: Record<string, State>, start: string): string[] {
+  const order: string[] = [];
+  const queue = [start];
+  while (queue.length > 0) {
+    const name = queue.shift() as string;
+    if (order.includes(name)) continue;
+    order.push(name);
+    const s = states[name];
+    if (s.Type === 'Choice') queue.push(...s.Choices.map((c: State) => c.Next), s.Default);
+    else if (s.Next) queue.push(s.Next);
+  }
+  return order;
+}
+
+/** Every state of the definition, branches included, with the States map it belongs to. */
+function allStates(def: {
+  States: Record<string, State>;
+}): { name: string; state: State; scope: Record<string, State> }[] {
+  const out: { name: string; state: State; scope: Record<string, State> }[] = [];
+  for (const [name, state] of Object.entries(def.States)) {
+    out.push({ name, state, scope: def.States });
+    for (const b of state.Branches ?? []) out.push(...allStates(b));
+  }
+  return out;
+}
+
+describe('GoldWorkflow', () => {
+  const built = build();
+  const t = built.template();
+  const def = definitionOf(t);
+  const states = allStates(def);
+  const byName = (name: string) => {
+    const found = states.find((s) => s.name === name);
+    if (!found) throw new Error(`no state ${name}`);
+    return found;
+  };
+
+  test('a STANDARD state machine, traced, logging ALL events with execution data', () => {
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: {
+        Level: 'ALL',
+        IncludeExecutionData: true,
+        Destinations: [
+          {
+            CloudWatchLogsLogGroup: {
+              LogGroupArn: { 'Fn::GetAtt': [logicalId(t, 'AWS::Logs::LogGroup', 'GoldLogs'), 'Arn'] },
+            },
+          },
+        ],
+      },
+    });
+    t.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 90 } });
+  });
+
+  test('the definition is valid ASL', () => {
+    // The validator annotates the states it checks: give it a copy.
+    const { isValid, errorsText } = aslValidator(structuredClone(def));
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  test('the definition is JSONPath through and through (no JSONata anywhere)', () => {
+    expect(def.QueryLanguage).toBe('JSONPath');
+    for (const { name, state } of states) {
+      expect([name, state.QueryLanguage ?? 'JSONPath']).toEqual([name, 'JSONPath']);
+      expect(state.Arguments).toBeUndefined();
+      expect(state.Output).toBeUndefined();
+    }
+    expect(JSON.stringify(def)).not.toMatch(/\{%|%\}|\$states\./);
+  });
+
+  test('the waves run the models in dependency order: [a], [b], [c], then success', () => {
+    const top = walk(def.States, def.StartAt);
+    expect(top).toEqual(['wave 1', 'wave 2', 'wave 3', 'published']);
+    const waveModels = top
+      .filter((n) => def.States[n].Type === 'Parallel')
+      .map((n) => def.States[n].Branches.map((b: State) => b.StartAt.replace(/: version$/, '')));
+    expect(waveModels).toEqual([['a'], ['b'], ['c']]);
+    expect(def.States.published.Type).toBe('Succeed');
+    for (const n of ['wave 1', 'wave 2', 'wave 3']) expect(def.States[n].ResultPath).toBeNull();
+  });
+
+  test.each(['a', 'b', 'c'])(
+    'model %s: version, write, read table, rebuild the input, then publish',
+    (model) => {
+      const branch = def.States[`wave ${['a', 'b', 'c'].indexOf(model) + 1}`].Branches[0];
+      const order = walk(branch.States, branch.StartAt).filter((n) => !/: (alarm|failed)$/.test(n));
+      expect(order).toEqual([
+        `${model}: version`,
+        `${model}: write`,
+        `${model}: read table`,
+        `${model}: merge`,
+        `${model}: has owner?`,
+        `${model}: input+owner`,
+        `${model}: input`,
+        `${model}: publish`,
+      ]);
+      expect(order.indexOf(`${model}: write`)).toBeLessThan(order.indexOf(`${model}: publish`));
+      expect(branch.States[`${model}: publish`].End).toBe(true);
+    },
+  );
+
+  test('the version is a new prefix per execution: s3://<gold>/<model>/v=<execution name>/', () => {
+    const goldRef = `ref-${logicalId(t, 'AWS::S3::Bucket', 'StorageGold').toLowerCase()}`;
+    const version = byName('b: version').state;
+    expect(version.Type).toBe('Pass');
+    expect(version.Parameters['version.$']).toBe('$$.Execution.Name');
+    const expected = `States.Format('s3://${goldRef}/b/v={}/', $$.Execution.Name)`;
+    expect(version.Parameters['location.$']).toBe(expected);
+    expect(version.Parameters.patch).toEqual({ 'Location.$': expected });
+  });
+
+  test.each(['a', 'b', 'c'])(
+    'model %s: the Athena task waits for the query (.sync) in the workgroup and UNLOADs the SQL to the version',
+    (model) => {
+      const write = byName(`${model}: write`).state;
+      expect(write.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
+      expect(write.Parameters.WorkGroup).toBe(WORKGROUP);
+      expect(write.Parameters.QueryExecutionContext).toEqual({ Database: DATABASE });
+      expect(write.TimeoutSeconds).toBe(3600);
+      expect(write.Parameters['QueryString.$']).toBe(
+        "States.Format('{}{}{}', $.run.before, $.location, $.run.after)",
+      );
+      // The statement's text travels as plain JSON values of the version state, not as intrinsic literals.
+      const run = byName(`${model}: version`).state.Parameters.run;
+      expect(run).toEqual(unloadStatement(sql(model)));
+      const select = sql(model)
+        .trim()
+        .replace(/;+\s*$/, '')
+        .trim();
+      expect(`${run.before}s3://gold/x/v=run/${run.after}`).toBe(
+        `UNLOAD (\n${select}\n) TO 's3://gold/x/v=run/' WITH (format = 'PARQUET', compression = 'ZSTD')`,
+      );
+    },
+  );
+
+  test('publishing reads the table, then updates it with only the fields UpdateTable accepts', () => {
+    const read = byName('c: read table').state;
+    expect(read.Resource).toBe('arn:aws:states:::aws-sdk:glue:getTable');
+    expect(read.Parameters).toEqual({ DatabaseName: DATABASE, Name: 'c' });
+    const merge = byName('c: merge').state;
+    expect(merge.ResultPath).toBeUndefined(); // replaces the state: the statement and defaults are dropped
+    expect(merge.Parameters).toEqual({
+      'model.$': '$.model',
+      'version.$': '$.version',
+      'location.$': '$.location',
+      'queryExecutionId.$': '$.query.QueryExecutionId',
+      'table.$': 'States.JsonMerge($.defaults, $.current.Table, false)',
+      'storage.$': 'States.JsonMerge($.current.Table.StorageDescriptor, $.patch, false)',
+    });
+    expect(byName('c: version').state.Parameters.defaults).toEqual({
+      Description: '',
+      Retention: 0,
+      PartitionKeys: [],
+      TableType: 'EXTERNAL_TABLE',
+      Parameters: {},
+    });
+    expect(byName('c: has owner?').state.Choices).toEqual([
+      { Variable: '$.table.Owner', IsPresent: true, Next: 'c: input+owner' },
+    ]);
+    const accepted = [
+      'Name',
+      'Description',
+      'Retention',
+      'StorageDescriptor',
+      'PartitionKeys',
+      'TableType',
+      'Parameters',
+    ];
+    const fields = (state: string) =>
+      Object.keys(byName(state).state.Parameters)
+        .map((k) => k.replace(/\.\$$/, ''))
+        .sort();
+    expect(fields('c: input')).toEqual([...accepted].sort());
+    expect(fields('c: input+owner')).toEqual([...accepted, 'Owner'].sort());
+    expect(byName('c: input').state.Parameters['StorageDescriptor.$']).toBe('$.storage');
+    const publish = byName('c: publish').state;
+    expect(publish.Resource).toBe('arn:aws:states:::aws-sdk:glue:updateTable');
+    expect(publish.Parameters).toEqual({ DatabaseName: DATABASE, 'TableInput.$': '$.tableInput' });
+  });
+
+  test('every Task retries with backoff and catches into the SNS alarm, which leads to a Fail state', () => {
+    const taskNames = states.filter((s) => s.state.Type === 'Task').map((s) => s.name);
+    expect(taskNames).toHaveLength(3 * 4); // write, read table, publish, alarm per model
+    for (const { name, state, scope } of states.filter((s) => s.state.Type === 'Task')) {
+      expect([name, state.Retry?.length > 0]).toEqual([name, true]);
+      for (const r of state.Retry) expect([name, r.BackoffRate > 1]).toEqual([name, true]);
+      expect(state.Catch).toHaveLength(1);
+      expect(state.Catch[0].ErrorEquals).toEqual(['States.ALL']);
+      const model = name.split(':')[0];
+      if (name.endsWith(': alarm')) {
+        expect(state.Resource).toBe('arn:aws:states:::sns:publish');
+        expect(state.Next).toBe(`${model}: failed`);
+        expect(state.Catch[0].Next).toBe(`${model}: failed`);
+        expect(scope[`${model}: failed`]).toMatchObject({ Type: 'Fail', Error: 'GoldModelFailed' });
+      } else {
+        expect(state.Catch[0]).toEqual({
+          ErrorEquals: ['States.ALL'],
+          ResultPath: '$.error',
+          Next: `${model}: alarm`,
+        });
+      }
+    }
+  });
+
+  test('the Athena task retries throttling (several times) and a failed query (once)', () => {
+    expect(byName('a: write').state.Retry).toEqual([
+      {
+        ErrorEquals: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
+        IntervalSeconds: 10,
+        MaxAttempts: 6,
+        BackoffRate: 2,
+      },
+      { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 30, MaxAttempts: 1, BackoffRate: 2 },
+    ]);
+  });
+
+  test('the alarm names the model, the execution, the error and its cause', () => {
+    const alarm = byName('b: alarm').state;
+    expect(alarm.Parameters.TopicArn).toBe(`ref-${logicalId(t, 'AWS::SNS::Topic', 'Alarms').toLowerCase()}`);
+    expect(alarm.Parameters.Subject).toBe('medallion gold: model b failed');
+    expect(alarm.Parameters.Message).toMatchObject({
+      model: 'b',
+      'execution.$': '$$.Execution.Id',
+      'error.$': '$.error.Error',
+      'cause.$': '$.error.Cause',
+    });
+  });
+
+  describe('IAM', () => {
+    const statements = identityStatements(t);
+    const roleId = logicalId(t, 'AWS::IAM::Role', 'GoldStateMachineRole');
+    const policyId = logicalId(t, 'AWS::IAM::Policy', 'GoldStateMachineRoleDefaultPolicy');
+    const mine = statements.filter((s) => s.resource === policyId).map((s) => s.statement);
+    const actionsOn = (predicate: (resource: string) => boolean) =>
+      new Set(
+        mine.flatMap((s) =>
+          asArray(s.Resource).some((r) => predicate(JSON.stringify(r))) ? asArray(s.Action) : [],
+        ),
+      );
+    const resourcesOf = (action: string) =>
+      mine
+        .filter((s) => asArray(s.Action).includes(action))
+        .flatMap((s) => asArray(s.Resource).map((r) => JSON.stringify(r)));
+
+    test('no action of any policy in the stack is a wildcard', () => {
+      for (const { statement } of statements) {
+        for (const a of asArray(statement.Action)) expect(a).not.toContain('*');
+      }
+    });
+
+    test('the state machine role is assumed by Step Functions only', () => {
+      t.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'states.amazonaws.com' } })],
+        },
+      });
+      expect(t.findResources('AWS::IAM::Role')[roleId]).toBeDefined();
+    });
+
+    test('Athena: start, get and stop queries in the workgroup only', () => {
+      for (const action of [
+        'athena:StartQueryExecution',
+        'athena:GetQueryExecution',
+        'athena:StopQueryExecution',
+      ]) {
+        expect(resourcesOf(action)).toEqual([
+          expect.stringContaining(`:athena:eu-west-1:111111111111:workgroup/${WORKGROUP}`),
+        ]);
+      }
+    });
+
+    test('Glue: UpdateTable on the catalog, the database and the three gold tables only', () => {
+      const resources = resourcesOf('glue:UpdateTable');
+      expect(resources).toHaveLength(5);
+      expect(resources.filter((r) => r.includes(':table/'))).toEqual(
+        ['a', 'b', 'c'].map((n) => expect.stringContaining(`:table/${DATABASE}/${n}"`)),
+      );
+      expect(resources.some((r) => r.endsWith(':catalog"]]}'))).toBe(true);
+      expect(resources.some((r) => r.includes(`:database/${DATABASE}"`))).toBe(true);
+      expect(resourcesOf('glue:GetDatabase').length).toBeGreaterThan(0);
+      expect(resourcesOf('glue:GetPartitions').length).toBeGreaterThan(0);
+    });
+
+    test("S3: read silver, write only the models' own gold prefixes, write the workgroup's results prefix", () => {
+      const gold = logicalId(t, 'AWS::S3::Bucket', 'StorageGold');
+      const silver = logicalId(t, 'AWS::S3::Bucket', 'StorageSilver');
+      const results = logicalId(t, 'AWS::S3::Bucket', 'StorageAthenaResults');
+      const putOn = resourcesOf('s3:PutObject');
+      expect(putOn.filter((r) => r.includes(gold)).sort()).toEqual(
+        ['a', 'b', 'c'].map((n) => expect.stringContaining(`"/${n}/*"`)),
+      );
+      expect(putOn.filter((r) => r.includes(results))).toEqual([
+        expect.stringContaining(`"/${WORKGROUP}/*"`),
+      ]);
+      expect(putOn.some((r) => r.includes(silver))).toBe(false);
+      expect([...actionsOn((r) => r.includes(silver))].sort()).toEqual(
+        ['s3:GetBucketLocation', 's3:GetObject', 's3:ListBucket'].sort(),
+      );
+      // c reads a and b: their prefixes are readable; a reads no gold table.
+      const goldReads = resourcesOf('s3:GetObject').filter((r) => r.includes(gold));
+      expect(goldReads.sort()).toEqual(['a', 'b'].map((n) => expect.stringContaining(`"/${n}/*"`)));
+      expect(actionsOn((r) => r.includes(gold)).has('s3:DeleteObject')).toBe(false);
+    });
+
+    test("KMS: the lake key through S3 only, and the alarm topic's key", () => {
+      const key = logicalId(t, 'AWS::KMS::Key', 'StorageKey');
+      const kms = mine.filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
+      expect(kms.length).toBeGreaterThan(0);
+      for (const s of kms) {
+        expect(asArray(s.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+        expect(s.Resource).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+      }
+      // S3 (silver, gold, results) and SNS (the encrypted alarm topic) use the key on the role's behalf.
+      expect(kms.map((s) => (s.Condition as Json).StringEquals['kms:ViaService']).sort()).toEqual([
+        's3.eu-west-1.amazonaws.com',
+        'sns.eu-west-1.amazonaws.com',
+      ]);
+    });
+
+    test('SNS: publish to the alarm topic only', () => {
+      expect(resourcesOf('sns:Publish')).toEqual([
+        JSON.stringify({ Ref: logicalId(t, 'AWS::SNS::Topic', 'Alarms') }),
+      ]);
+    });
+  });
+
+  test('an EventBridge rule starts the state machine every hour by default', () => {
+    const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', 'GoldStateMachine');
+    t.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 hour)',
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { Ref: sm }, RoleArn: Match.anyValue() })],
+    });
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: sm } }],
+      },
+    });
+  });
+
+  test('exposes the state machine, its log group, its rule and the waves', () => {
+    const { workflow } = built;
+    expect(workflow.stateMachine).toBeDefined();
+    expect(workflow.logGroup).toBeDefined();
+    expect(workflow.rule).toBeDefined();
+    expect(names(workflow.waves)).toEqual([['a'], ['b'], ['c']]);
+  });
+});
+
+/**
+ * A minimal JSONPath interpreter for one model's branch (Pass, Task, Choice with IsPresent, Fail; dotted
+ * paths; States.Format and States.JsonMerge), enough to follow the data from the version to UpdateTable
+ * with a realistic GetTable answer. Tasks answer from `results` by state name; the calls are recorded.
+ */
+function runBranch(
+  branch: { StartAt: string; States: Record<string, State> },
+  context: Record<string, unknown>,
+  results: Record<string, (parameters: Json) => unknown>,
+): { calls: { state: string; parameters: Json }[]; end: string; output: unknown } {
+  const get = (path: string, input: unknown): unknown => {
+    const [root, ...keys] = path.split('.');
+    let value: Json = root === '$$' ? context : input;
+    for (const k of keys) {
+      if (value === null || typeof value !== 'object' || !(k in value))
+        throw new Error(`States.Runtime: no ${path}`);
+      value = value[k];
+    }
+    return value;
+  };
+  const evaluate = (expression: string, input: unknown): unknown => {
+    const call = /^(States\.\w+)\((.*)\)$/s.exec(expression);
+    if (!call) return get(expression, input);
+    const args = call[2].match(/'(?:[^'\\]|\\.)*'|[^,\s]+/g) ?? [];
+    const values = args.map((a) =>
+      a.startsWith("'") ? a.slice(1, -1).replace(/\\(.)/g, '$1') : a === 'false' ? false : get(a, input),
+    );
+    if (call[1] === 'States.JsonMerge') return { ...(values[0] as object), ...(values[1] as object) };
+    if (call[1] === 'States.Format') {
+      let i = 1;
+      return (values[0] as string).replace(/\{\}/g, () => String(values[i++]));
+    }
+    throw new Error(`unsupported ${call[1]}`);
+  };
+  const template = (t: Json, input: unknown): Json => {
+    if (Array.isArray(t)) return t.map((x) => template(x, input));
+    if (t === null || typeof t !== 'object') return t;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(t)) {
+      if (k.endsWith('.$')) out[k.slice(0, -2)] = evaluate(v as string, input);
+      else out[k] = template(v, input);
+    }
+    return out;
+  };
+  const place = (resultPath: string | null | undefined, input: Json, result: unknown) => {
+    if (resultPath === null) return input;
+    if (resultPath === undefined || resultPath === '$') return result;
+    const keys = resultPath.split('.').slice(1);
+    const out = structuredClone(input);
+    let at = out;
+    for (const k of keys.slice(0, -1)) at = at[k] ??= {};
+    at[keys[keys.length - 1]] = result;
+    return out;
+  };
+  const calls: { state: string; parameters: Json }[] = [];
+  let name = branch.StartAt;
+  let data: Json = {};
+  for (;;) {
+    const s = branch.States[name];
+    if (s.Type === 'Fail') return { calls, end: name, output: data };
+    if (s.Type === 'Choice') {
+      const hit = s.Choices.find((c: State) => {
+        try {
+          get(c.Variable, data);
+          return c.IsPresent === true;
+        } catch {
+          return c.IsPresent === false;
+        }
+      });
+      name = hit ? hit.Next : s.Default;
+      continue;
+    }
+    let result: unknown;
+    const parameters = s.Parameters ? template(s.Parameters, data) : data;
+    if (s.Type === 'Pass') result = parameters;
+    else {
+      calls.push({ state: name, parameters });
+      try {
+        result = results[name](parameters);
+      } catch (e) {
+        if (!s.Catch) throw e;
+        data = place(s.Catch[0].ResultPath, data, { Error: (e as Error).name, Cause: (e as Error).message });
+        name = s.Catch[0].Next;
+        continue;
+      }
+      if (s.ResultSelector) result = template(s.ResultSelector, result);
+    }
+    data = place(s.ResultPath, data, result);
+    if (s.End) return { calls, end: name, output: data };
+    name = s.Next;
+  }
+}
+
+describe('one model, step by step (JSONPath semantics)', () => {
+  const { template } = build();
+  const t = template();
+  const def = definitionOf(t);
+  const branch = def.States['wave 3'].Branches[0];
+  const goldRef = `ref-${logicalId(t, 'AWS::S3::Bucket', 'StorageGold').toLowerCase()}`;
+  const context = {
+    Execution: { Name: 'run-42', Id: 'arn:aws:states:eu-west-1:111111111111:execution:sm:run-42' },
+  };
+  const storage = {
+    Columns: [{ Name: 'share_of_lifetime', Type: 'double' }],
+    Location: `s3://${goldRef}/c/_unpublished/`,
+    InputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
+    OutputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
+    SerdeInfo: { SerializationLibrary: 'org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe' },
+    Compressed: false,
+    NumberOfBuckets: 0,
+    StoredAsSubDirectories: false,
+  };
+  /** What GetTable answers for the data catalog's gold table (no Owner, no Description, no PartitionKeys). */
+  const table = {
+    Name: 'c',
+    DatabaseName: DATABASE,
+    CreateTime: '2026-11-01T00:00:00Z',
+    UpdateTime: '2026-11-01T00:00:00Z',
+    Retention: 0,
+    StorageDescriptor: storage,
+    TableType: 'EXTERNAL_TABLE',
+    Parameters: { EXTERNAL: 'TRUE', classification: 'parquet' },
+    CreatedBy: 'arn:aws:sts::111111111111:assumed-role/cfn',
+    IsRegisteredWithLakeFormation: false,
+    CatalogId: '111111111111',
+    VersionId: '0',
+  };
+  const answers = (overrides: Record<string, (p: Json) => unknown> = {}) => ({
+    'c: write': () => ({ QueryExecution: { QueryExecutionId: 'q-1', Status: { State: 'SUCCEEDED' } } }),
+    'c: read table': () => ({ Table: table }),
+    'c: publish': () => ({}),
+    'c: alarm': () => ({ MessageId: 'm-1' }),
+    ...overrides,
+  });
+
+  test('the query writes to the new version; UpdateTable gets the same table with only the location changed', () => {
+    const { calls, end, output } = runBranch(branch, context, answers());
+    expect(end).toBe('c: publish');
+    expect(calls.map((c) => c.state)).toEqual(['c: write', 'c: read table', 'c: publish']);
+    const location = `s3://${goldRef}/c/v=run-42/`;
+    expect(calls[0].parameters.QueryString).toBe(
+      `UNLOAD (\n${sql('c').trim()}\n) TO '${location}' WITH (format = 'PARQUET', compression = 'ZSTD')`,
+    );
+    expect(calls[2].parameters).toEqual({
+      DatabaseName: DATABASE,
+      TableInput: {
+        Name: 'c',
+        Description: '',
+        Retention: 0,
+        StorageDescriptor: { ...storage, Location: location },
+        PartitionKeys: [],
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: { EXTERNAL: 'TRUE', classification: 'parquet' },
+      },
+    });
+    expect(output).toMatchObject({ model: 'c', version: 'run-42', location, queryExecutionId: 'q-1' });
+  });
+
+  test('a table with an owner, a description and partition keys keeps them', () => {
+    const owned = {
+      ...table,
+      Owner: 'analytics',
+      Description: 'Share',
+      PartitionKeys: [{ Name: 'dt', Type: 'string' }],
+    };
+    const { calls } = runBranch(branch, context, answers({ 'c: read table': () => ({ Table: owned }) }));
+    expect(calls[2].parameters.TableInput).toMatchObject({
+      Owner: 'analytics',
+      Description: 'Share',
+      PartitionKeys: [{ Name: 'dt', Type: 'string' }],
+    });
+  });
+
+  test('a failed query never reaches the catalog: the alarm is sent and the branch fails', () => {
+    const failure = Object.assign(new Error('HIVE_BAD_DATA: ...'), { name: 'States.TaskFailed' });
+    const { calls, end } = runBranch(
+      branch,
+      context,
+      answers({
+        'c: write': () => {
+          throw failure;
+        },
+      }),
+    );
+    expect(calls.map((c) => c.state)).toEqual(['c: write', 'c: alarm']);
+    expect(end).toBe('c: failed');
+    expect(calls[1].parameters.Message).toEqual({
+      model: 'c',
+      execution: context.Execution.Id,
+      error: 'States.TaskFailed',
+      cause: 'HIVE_BAD_DATA: ...',
+      published: 'no: the previous version of the table stays published',
+    });
+  });
+});
+
+describe('GoldWorkflow options', () => {
+  test('a custom schedule, narrowed sources, results prefix and query timeout', () => {
+    const { template } = build({
+      schedule: events.Schedule.cron({ minute: '15', hour: '*/2' }),
+      silverPrefixes: ['retail/orders/'],
+      sourceTables: ['orders'],
+      resultsPrefix: 'gold-runs/',
+      queryTimeout: Duration.minutes(20),
+    });
+    const t = template();
+    t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(15 */2 * * ? *)' });
+    const text = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(text).toContain('/retail/orders/*');
+    expect(text).toContain(`:table/${DATABASE}/orders`);
+    expect(text).not.toContain(`:table/${DATABASE}/*`);
+    expect(text).toContain('/gold-runs/*');
+    expect(definitionOf(t).States['wave 1'].Branches[0].States['a: write'].TimeoutSeconds).toBe(1200);
+  });
+
+  test('bad models fail synth with the model named', () => {
+    expect(() => build({ models: [{ name: 'a', sql: 'SELECT 1', dependsOn: ['a'] }] })).toThrow(
+      'dependency cycle: a -> a',
+    );
+    expect(() => build({ models: [] })).toThrow('no gold model');
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'medallion-gold-nag-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+  interface Report {
+    pluginReports: {
+      pluginName: string;
+      conclusion: string;
+      violations: unknown[];
+      suppressedViolations?: {
+        ruleName: string;
+        reason: string;
+        violatingConstructs: { constructPath: string }[];
+      }[];
+    }[];
+  }
+  const check = (extra: Partial<GoldWorkflowProps>, dir: string) => {
+    const outdir = join(tmp, dir);
+    const { app } = build(extra, outdir);
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    const report = (
+      JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as Report
+    ).pluginReports.find((r) => r.pluginName === 'AwsSolutions');
+    expect(report?.conclusion).toBe('success');
+    expect(report?.violations).toEqual([]);
+    const suppressed = (report?.suppressedViolations ?? []).filter((s) =>
+      s.violatingConstructs.some((c) => c.constructPath.startsWith('Test/Gold/')),
+    );
+    for (const s of suppressed) expect(s.reason.length).toBeGreaterThan(40);
+    return suppressed.map((s) => s.ruleName.replace(/[0-9A-F]{8}\.Arn>/, '.Arn>')).sort();
+  };
+
+  test('defaults: zero unacknowledged findings; SF1/SF2 satisfied; only the reviewed acknowledgements', () => {
+    expect(check({}, 'defaults')).toEqual(
+      [
+        'AwsSolutions-IAM5[Resource::*]',
+        'AwsSolutions-IAM5[Resource::<StorageAthenaResults.Arn>/medallion-test/*]',
+        'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/a/*]',
+        'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/b/*]',
+        'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/c/*]',
+        'AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/*]',
+        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:eu-west-1:111111111111:table/${DATABASE}/*]`,
+      ].sort(),
+    );
+  });
+
+  test('narrowed sources: no whole-bucket or whole-database acknowledgement left', () => {
+    const found = check({ silverPrefixes: ['retail/orders/'], sourceTables: ['orders'] }, 'narrowed');
+    expect(found).toContain('AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/retail/orders/*]');
+    expect(found.filter((f) => f.endsWith('Silver.Arn>/*]') || f.includes(':table/'))).toEqual([]);
+  });
+});
