@@ -85,6 +85,7 @@ const decimalText = (scale: number): string =>
       : `^\\s*[+-]?([0-9]+(\\.[0-9]{0,${scale}}0*)?|\\.[0-9]{1,${scale}}0*)\\s*$`,
   );
 /** An offset after a time of day (a bare date such as '2026-11-01' must not read '-01' as an offset). */
+const ISO_DATE_TEXT = sqlString('^\\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\\s*$');
 const HAS_OFFSET = sqlString('[T ][0-9:.,]+\\s*([zZ]|[+-][0-9]{2}(:?[0-9]{2})?)$');
 
 export function sqlType(c: ContractColumn): string {
@@ -124,7 +125,10 @@ function castExpr(c: ContractColumn): string {
     case 'boolean':
       return `try_cast(${n} AS ${sqlType(c)})`;
     case 'date':
-      return c.format ? `try_strptime(${n}, ${sqlString(c.format)})::DATE` : `try_cast(${n} AS DATE)`;
+      // A plain date must be exactly YYYY-MM-DD: DuckDB's cast would drop a time part ('2026-11-01 10:00').
+      return c.format
+        ? `try_strptime(${n}, ${sqlString(c.format)})::DATE`
+        : `CASE WHEN regexp_matches(${n}, ${ISO_DATE_TEXT}) THEN try_cast(${n} AS DATE) END`;
     case 'timestamp': {
       const tz = c.timezone && c.timezone !== 'UTC' ? c.timezone : undefined;
       if (c.format) {

@@ -178,6 +178,14 @@ export const datasetContractSchema = z
         if (!numeric && !temporal)
           issue(['columns', i, 'checks', bound], `${bound} applies to numbers and dates`);
       }
+      if (checks.min !== undefined && checks.max !== undefined) {
+        const [lo, hi] = numeric
+          ? [Number(checks.min), Number(checks.max)]
+          : [Date.parse(String(checks.min)), Date.parse(String(checks.max))];
+        // Every row would be quarantined: almost certainly the two bounds swapped.
+        if (lo > hi)
+          issue(['columns', i, 'checks', 'min'], `min (${checks.min}) is greater than max (${checks.max})`);
+      }
       if (checks.maxLength !== undefined && type.kind !== 'string') {
         issue(['columns', i, 'checks', 'maxLength'], 'maxLength applies to string columns');
       }

@@ -202,7 +202,7 @@ describe('strict casting', () => {
     expect(r.silverTypes.v).toBe('BOOLEAN');
   });
 
-  it('date reads ISO 8601 by default and rejects impossible or non-ISO dates', async () => {
+  it('date reads ISO 8601 by default and rejects impossible or non-ISO dates, and never drops a time part', async () => {
     const {
       accepted,
       rejected,
@@ -213,9 +213,13 @@ describe('strict casting', () => {
       '2026-02-30',
       '01/11/2026',
       'tomorrow',
+      '2026-11-02 10:00:00',
+      '2026-1-3',
     ]);
     expect(Object.fromEntries(accepted)).toEqual({ '2026-11-01': '2026-11-01', '2024-02-29': '2024-02-29' });
-    for (const v of ['2026-02-30', '01/11/2026', 'tomorrow']) expect(rejected.get(v)).toBe('v|type');
+    for (const v of ['2026-02-30', '01/11/2026', 'tomorrow', '2026-11-02 10:00:00', '2026-1-3']) {
+      expect(rejected.get(v)).toBe('v|type');
+    }
     expect(r.silverTypes.v).toBe('DATE');
   });
 

@@ -140,6 +140,14 @@ describe('invalid contracts fail with a ContractError naming the file and the fi
       },
     },
     {
+      what: 'a min greater than its max (every row would be quarantined)',
+      path: 'columns[2].checks.min',
+      message: /min \(10\) is greater than max \(1\)/,
+      mutate: (c) => {
+        c.columns[2].checks = { min: 10, max: 1 };
+      },
+    },
+    {
       what: 'a decimal precision above 38',
       path: 'columns[2].type',
       message: /precision must be 1\.\.38, got 40/,
