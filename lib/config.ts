@@ -81,6 +81,60 @@ const apiSchema = z
   })
   .strict();
 
+/** `rate(1 hour)`, `rate(15 minutes)`: EventBridge wants the singular for 1 and the plural otherwise. */
+const RATE = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/;
+/** `cron(minutes hours day-of-month month day-of-week year)`: six fields. */
+const CRON = /^cron\(\S+( \S+){5}\)$/;
+
+/**
+ * The interval between two runs of an EventBridge schedule expression, in minutes, when it is regular
+ * and simple enough to tell: any `rate(...)`, and, on every day, `cron` expressions that run every N
+ * minutes (minutes `0/N` or star-slash-N, hours `*`), hourly (a fixed minute), every N hours (hours `0/N`
+ * or star-slash-N) or daily (fixed minute and hour). Undefined for the others (weekdays only, lists...).
+ */
+export function scheduleIntervalMinutes(expression: string): number | undefined {
+  const rate = RATE.exec(expression);
+  if (rate)
+    return Number(rate[1]) * { minute: 1, hour: 60, day: 1440 }[rate[2].replace(/s$/, '') as 'minute'];
+  if (!CRON.test(expression)) return undefined;
+  const [minute, hour, dayOfMonth, month, dayOfWeek] = expression.slice(5, -1).split(' ');
+  const every = (field: string) => /^(?:\*|0)\/(\d+)$/.exec(field);
+  const fixed = (field: string) => /^\d+$/.test(field);
+  const anyDay = ['*', '?'].includes(dayOfMonth) && ['*', '?'].includes(dayOfWeek) && month === '*';
+  if (!anyDay) return undefined;
+  const everyMinutes = every(minute);
+  if (everyMinutes && hour === '*') return Number(everyMinutes[1]);
+  if (!fixed(minute)) return undefined;
+  if (hour === '*') return 60;
+  const everyHours = every(hour);
+  if (everyHours) return Number(everyHours[1]) * 60;
+  return fixed(hour) ? 1440 : undefined;
+}
+
+function validRate(expression: string): boolean {
+  const rate = RATE.exec(expression);
+  if (!rate) return false;
+  const n = Number(rate[1]);
+  return n > 0 && (n === 1) === !rate[2].endsWith('s');
+}
+
+const goldSchema = z
+  .object({
+    /** The gold models (`<name>.sql`, see `loadGoldModels`), relative to the repository root. */
+    modelsDir: z.string().min(1).default('samples/models'),
+    /** When the gold workflow runs: an EventBridge `rate(...)` or `cron(...)` expression (UTC). */
+    schedule: z
+      .string()
+      .refine((s) => CRON.test(s) || validRate(s), {
+        message:
+          "must be an EventBridge schedule expression: 'rate(<n> minute|minutes|hour|hours|day|days)' (singular for 1) or 'cron(<6 fields>)'",
+      })
+      .default('rate(1 hour)'),
+    /** Build the gold workflow and tables (when the models directory holds models). */
+    enabled: z.boolean().default(true),
+  })
+  .strict();
+
 export const medallionConfigSchema = z
   .object({
     /** Names the deployment: the stack is `Medallion-<environment>` and every resource is tagged with it. */
@@ -108,8 +162,11 @@ export const medallionConfigSchema = z
     alarmEmail: z.email().optional(),
     /** Monthly AWS budget of the deployment, in USD (used by the budgets slice). */
     monthlyBudgetUsd: z.number().positive().default(50),
-    /** Silver must be no older than this after a file lands (used by the monitoring slice). */
-    freshnessSloMinutes: z.number().int().positive().default(60),
+    /**
+     * Gold must have been published within this many minutes (the `Freshness` alarm): more than the gold
+     * schedule's interval (checked below), plus the time a run takes.
+     */
+    freshnessSloMinutes: z.number().int().positive().default(120),
     retention: retentionSchema.default(retentionSchema.parse({})),
     transform: transformSchema.default(transformSchema.parse({})),
     api: apiSchema.default(apiSchema.parse({})),
@@ -122,6 +179,8 @@ export const medallionConfigSchema = z
       .default(4 * 1024 * 1024),
     /** The data contracts shipped with the functions, relative to the repository root. */
     contractsDir: z.string().min(1).default('samples/contracts'),
+    /** The gold layer: SQL models, run by the gold workflow on a schedule. */
+    gold: goldSchema.default(goldSchema.parse({})),
     /** Dev only: buckets and logs are destroyed with the stack (objects included) instead of retained. */
     allowDestroy: z.boolean().default(false),
     /** Object Lock (governance mode) on bronze: bronze bytes cannot be overwritten or deleted early. */
@@ -135,6 +194,14 @@ export const medallionConfigSchema = z
         code: 'custom',
         path: ['retention', 'bronzeGlacierIrDays'],
         message: `must be at least 30 days after bronzeInfrequentAccessDays (${r.bronzeInfrequentAccessDays}): S3 keeps objects 30 days in STANDARD_IA before the next transition`,
+      });
+    }
+    const interval = c.gold.enabled ? scheduleIntervalMinutes(c.gold.schedule) : undefined;
+    if (interval !== undefined && c.freshnessSloMinutes <= interval) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['freshnessSloMinutes'],
+        message: `must be more than the gold schedule's interval (${c.gold.schedule}: every ${interval} minutes), or the Freshness alarm fires between two runs: set it to at least ${2 * interval}, or schedule gold more often`,
       });
     }
     if (c.allowDestroy && !/^(dev|test|sandbox|ci)/.test(c.environment)) {
@@ -227,6 +294,12 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
     out[k] = isPlainObject(b) && isPlainObject(v) ? deepMerge(b, v) : v;
   }
   return out;
+}
+
+/** The gold models directory as an absolute path. */
+export function goldModelsDirectory(config: Pick<MedallionConfig, 'gold'>): string {
+  const dir = config.gold.modelsDir;
+  return isAbsolute(dir) ? dir : join(PROJECT_ROOT, dir);
 }
 
 /** The contracts directory as an absolute path. */

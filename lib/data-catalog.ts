@@ -105,6 +105,11 @@ const MIN_CUTOFF_BYTES = 10_000_000;
 const MAX_COMMENT = 255;
 const MAX_DESCRIPTION = 2048;
 
+/** The Glue database of a deployment unless told otherwise: `medallion_<environment>`, '-' as '_'. */
+export function defaultDatabaseName(environment: string): string {
+  return `medallion_${environment.replace(/-/g, '_')}`;
+}
+
 /** The placeholder location of a gold table that has never been published (no object is ever there). */
 export const GOLD_UNPUBLISHED_PREFIX = '_unpublished/';
 
@@ -196,7 +201,7 @@ export class DataCatalog extends Construct {
     const { contracts, silverBucket, goldBucket } = props;
     const catalogId = Stack.of(this).account;
 
-    this.databaseName = props.databaseName ?? `medallion_${props.environment.replace(/-/g, '_')}`;
+    this.databaseName = props.databaseName ?? defaultDatabaseName(props.environment);
     this.workGroupName = props.workGroupName ?? `medallion-${props.environment}`;
     const start = props.partitionProjectionStart ?? '2020-01-01';
     const cutoff = (props.bytesScannedCutoffPerQuery ?? Size.gibibytes(10)).toBytes();

@@ -10,6 +10,9 @@
  * Readers resolve a table's location when a query starts, so they see either the previous version or the
  * new one, complete: never a prefix being written. If anything fails, the location is not switched, the
  * previous version stays published, an alarm is sent and the execution fails.
+ *
+ * Once every model is published, the workflow sends the metric `Medallion/GoldPublished` = 1 (no
+ * dimension): the freshness alarm watches it.
  */
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -22,6 +25,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambdas/shared/metrics';
 import { type GoldModel, goldModelPrefix, orderModels } from './gold-models';
 import { acknowledge, acknowledgePrefixScopedObjectArns, flattenReference } from './nag';
 
@@ -306,6 +310,16 @@ class AthenaUnloadTask extends sfn.TaskStateBase {
   }
 }
 
+/** `cloudwatch:putMetricData`, its policy limited to the pipeline's namespace (a condition key). */
+class PutMetricDataTask extends tasks.CallAwsService {
+  constructor(scope: Construct, id: string, props: tasks.CallAwsServiceJsonPathProps) {
+    super(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSON_PATH });
+    for (const statement of this.taskPolicies ?? []) {
+      statement.addCondition('StringEquals', { 'cloudwatch:namespace': METRICS_NAMESPACE });
+    }
+  }
+}
+
 /** Properties of {@link GoldWorkflow}. */
 export interface GoldWorkflowProps {
   /** The Glue database holding the silver and gold tables. Every model's gold table must exist in it. */
@@ -423,7 +437,7 @@ export class GoldWorkflow extends Construct {
       definition = definition ? definition.next(wave) : sfn.Chain.start(wave);
     });
     const done = sfn.Succeed.jsonPath(this, 'Published', { stateName: 'published' });
-    definition = (definition as sfn.Chain).next(done);
+    definition = (definition as sfn.Chain).next(this.publishedMetric()).next(done);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
@@ -463,8 +477,45 @@ export class GoldWorkflow extends Construct {
     acknowledge(
       this.stateMachine,
       'IAM5[Resource::*]',
-      'Tracing and logging of the state machine: xray:PutTraceSegments/PutTelemetryRecords/GetSampling* and the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) support no resource-level scoping.',
+      'Tracing and logging of the state machine: xray:PutTraceSegments/PutTelemetryRecords/GetSampling* and the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) support no resource-level scoping; ' +
+        `neither does cloudwatch:PutMetricData, limited by its cloudwatch:namespace condition to ${METRICS_NAMESPACE}.`,
     );
+  }
+
+  /**
+   * After the last wave: `GoldPublished` = 1 (namespace `Medallion`, no dimension, Count), the one stream
+   * the freshness alarm watches. PutMetricData supports no resource-level permission: the role may only
+   * put metrics into the pipeline's namespace. A duplicate (a retried call that had succeeded) only adds to
+   * a sum that the alarm compares with 1. If it still fails after its retries, the execution fails (the
+   * tables are published; the failure alarm says so, before the freshness alarm would).
+   */
+  private publishedMetric(): sfn.TaskStateBase {
+    const task = new PutMetricDataTask(this, 'PublishedMetric', {
+      stateName: 'metric: gold published',
+      comment: `Every model is published: ${METRICS_NAMESPACE}/${METRIC_NAMES.GoldPublished} = 1 (the freshness alarm watches it).`,
+      service: 'cloudwatch',
+      action: 'putMetricData',
+      iamAction: 'cloudwatch:PutMetricData',
+      iamResources: ['*'],
+      parameters: {
+        Namespace: METRICS_NAMESPACE,
+        MetricData: [{ MetricName: METRIC_NAMES.GoldPublished, Value: 1, Unit: 'Count' }],
+      },
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    task.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(5),
+      maxAttempts: 4,
+      backoffRate: 2,
+    });
+    const failed = sfn.Fail.jsonPath(this, 'MetricFailed', {
+      stateName: 'metric: failed',
+      error: 'GoldMetricFailed',
+      cause: `every gold model was published, but ${METRIC_NAMES.GoldPublished} could not be sent: the freshness alarm may fire although gold is fresh`,
+    });
+    task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return task;
   }
 
   /** One model's branch: version, write, read table, rebuild its input, publish; alarm and fail on error. */

@@ -1,13 +1,16 @@
 import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { DatasetContract } from '../lambdas/shared/dataset-contract';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
-import { contractsDirectory, type MedallionConfig } from './config';
+import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
 import { CostGuardrails } from './cost-guardrails';
-import { DataCatalog } from './data-catalog';
+import { DataCatalog, defaultDatabaseName } from './data-catalog';
+import { type LoadedGoldModels, loadGoldModels } from './gold-models';
+import { GoldWorkflow } from './gold-workflow';
 import { IngestApi } from './ingest-api';
-import { loadContracts } from './lake-access';
+import { datasetPrefixes, loadContracts } from './lake-access';
 import { LakeStorage } from './lake-storage';
 import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from './monitoring';
 
@@ -18,9 +21,10 @@ export interface MedallionStackProps extends StackProps {
 }
 
 /**
- * The medallion pipeline's stack: lake storage, the ingest API and the landing -> bronze -> silver
- * pipeline, configured from one `MedallionConfig`. The data contracts are loaded and validated here, at
- * synth: they decide the bronze notification filters and every prefix-scoped grant.
+ * The medallion pipeline's stack: lake storage, the ingest API, the landing -> bronze -> silver pipeline,
+ * the catalog and the gold workflow, configured from one `MedallionConfig`. The data contracts and the
+ * gold models are loaded and validated here, at synth: they decide the bronze notification filters, the
+ * catalog's tables and every prefix-scoped grant.
  */
 export class MedallionStack extends Stack {
   public readonly config: MedallionConfig;
@@ -31,6 +35,10 @@ export class MedallionStack extends Stack {
   public readonly catalog: DataCatalog;
   public readonly monitoring: PipelineMonitoring;
   public readonly costGuardrails: CostGuardrails;
+  /** The gold models (with their tables), when gold is enabled and its directory holds models. */
+  public readonly goldModels?: LoadedGoldModels;
+  /** The gold workflow, built when {@link goldModels} is. */
+  public readonly gold?: GoldWorkflow;
 
   constructor(scope: Construct, id: string, props: MedallionStackProps) {
     super(scope, id, {
@@ -100,13 +108,26 @@ export class MedallionStack extends Stack {
       removalPolicy,
     });
 
+    // The models are read before the catalog, which declares their tables: `ref()` renders as
+    // "<database>"."<table>", a contract's dataset or another model.
+    const databaseName = defaultDatabaseName(config.environment);
+    if (config.gold.enabled) {
+      const loaded = loadGoldModels(goldModelsDirectory(config), {
+        database: databaseName,
+        silverTables: this.contracts.map((c) => c.dataset),
+      });
+      if (loaded.models.length > 0) this.goldModels = loaded;
+    }
+
     this.catalog = new DataCatalog(this, 'Catalog', {
       environment: config.environment,
+      databaseName,
       contracts: this.contracts,
       silverBucket,
       goldBucket,
       athenaResultsBucket,
       key,
+      goldTables: this.goldModels?.tables ?? [],
     });
 
     // Every alarm in one place; the gold workflow registers its own with `monitorGoldWorkflow` once composed.
@@ -143,6 +164,33 @@ export class MedallionStack extends Stack {
       alarmEmail: config.alarmEmail,
       removalPolicy,
     });
+    if (this.goldModels) {
+      // Only the silver datasets the models ref are readable (tables and prefixes).
+      const read = new Set(this.goldModels.silverTables);
+      const sources = this.contracts.filter((c) => read.has(c.dataset));
+      this.gold = new GoldWorkflow(this, 'Gold', {
+        database: this.catalog.databaseName,
+        workGroup: this.catalog.workGroupName,
+        goldBucket,
+        silverBucket,
+        resultsBucket: athenaResultsBucket,
+        resultsPrefix: this.catalog.queryResultsPrefix,
+        key,
+        // Built after the monitoring: a failed model publishes to its topic.
+        alarmTopic: this.monitoring.alarmTopic,
+        models: this.goldModels.models,
+        schedule: events.Schedule.expression(config.gold.schedule),
+        silverPrefixes: sources.map((c) => datasetPrefixes.data(c)),
+        sourceTables: sources.map((c) => c.dataset),
+        logRetention,
+        logRemovalPolicy: removalPolicy,
+      });
+      // The schedule may start a run as soon as the rule exists: the tables and the workgroup come first.
+      this.gold.node.addDependency(this.catalog);
+      this.monitoring.monitorGoldWorkflow(this.gold.stateMachine);
+      Tags.of(this.gold).add('layer', 'gold');
+    }
+
     this.costGuardrails = new CostGuardrails(this, 'CostGuardrails', {
       monthlyBudgetUsd: config.monthlyBudgetUsd,
       // The alarm e-mail is subscribed to the topic, so budget alerts reach it too.
@@ -173,5 +221,11 @@ export class MedallionStack extends Stack {
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.catalog.workGroupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
     new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName });
+    if (this.gold) {
+      new CfnOutput(this, 'GoldStateMachineArn', {
+        description: 'The gold workflow (runs on its schedule; start an execution to publish gold now)',
+        value: this.gold.stateMachine.stateMachineArn,
+      });
+    }
   }
 }

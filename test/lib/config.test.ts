@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import {
   contractsDirectory,
+  goldModelsDirectory,
   MedallionConfigError,
   PROJECT_ROOT,
   parseMedallionConfig,
   readMedallionConfig,
+  scheduleIntervalMinutes,
 } from '../../lib/config';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { testContext } from './support';
@@ -31,8 +33,9 @@ describe('defaults', () => {
       contractsDir: 'samples/contracts',
       maxBodyBytes: 4 * 1024 * 1024,
       monthlyBudgetUsd: 50,
-      freshnessSloMinutes: 60,
+      freshnessSloMinutes: 120,
     });
+    expect(c.gold).toEqual({ modelsDir: 'samples/models', schedule: 'rate(1 hour)', enabled: true });
     expect(c.alarmEmail).toBeUndefined();
   });
 
@@ -60,6 +63,29 @@ describe('defaults', () => {
   test('contractsDir is resolved against the repository root', () => {
     expect(contractsDirectory(c)).toBe(join(PROJECT_ROOT, 'samples', 'contracts'));
     expect(contractsDirectory({ contractsDir: '/abs/contracts' })).toBe('/abs/contracts');
+    expect(goldModelsDirectory(c)).toBe(join(PROJECT_ROOT, 'samples', 'models'));
+    const abs = parseMedallionConfig({ gold: { modelsDir: '/abs/models' } });
+    expect(goldModelsDirectory(abs)).toBe('/abs/models');
+  });
+});
+
+describe('gold schedule', () => {
+  test.each([
+    ['rate(1 hour)', 60],
+    ['rate(15 minutes)', 15],
+    ['rate(2 hours)', 120],
+    ['rate(1 day)', 1440],
+    ['cron(0 * * * ? *)', 60],
+    ['cron(*/10 * * * ? *)', 10],
+    ['cron(15 0/3 * * ? *)', 180],
+    ['cron(30 2 * * ? *)', 1440],
+    ['cron(0 8 ? * MON-FRI *)', undefined],
+    ['cron(0 8,12 * * ? *)', undefined],
+  ])('%s: every %s minutes', (expression, minutes) => {
+    expect(scheduleIntervalMinutes(expression)).toBe(minutes);
+    expect(
+      parseMedallionConfig({ gold: { schedule: expression }, freshnessSloMinutes: 1441 }).gold.schedule,
+    ).toBe(expression);
   });
 });
 
@@ -131,6 +157,38 @@ describe('invalid configurations fail with every problem named', () => {
     expect(problems({ retention: { bronzeInfrequentAccessDays: 10 } })).toContain(
       'retention.bronzeInfrequentAccessDays',
     );
+  });
+
+  test('the gold schedule must be an EventBridge expression', () => {
+    for (const schedule of [
+      'hourly',
+      'rate(1 hours)',
+      'rate(2 hour)',
+      'rate(0 minutes)',
+      'cron(0 * * * ?)',
+    ]) {
+      expect(problems({ gold: { schedule } })).toContain(
+        'gold.schedule: must be an EventBridge schedule expression',
+      );
+    }
+    expect(problems({ gold: { modelsDir: '', unknown: 1 } })).toMatch(/gold\.modelsDir[\s\S]*gold/);
+  });
+
+  test('the freshness SLO must exceed the gold schedule interval (when gold is enabled)', () => {
+    expect(problems({ freshnessSloMinutes: 60 })).toContain(
+      "freshnessSloMinutes: must be more than the gold schedule's interval (rate(1 hour): every 60 minutes), or the Freshness alarm fires between two runs: set it to at least 120",
+    );
+    expect(problems({ gold: { schedule: 'rate(3 hours)' } })).toContain('set it to at least 360');
+    expect(
+      parseMedallionConfig({ gold: { schedule: 'rate(3 hours)' }, freshnessSloMinutes: 300 })
+        .freshnessSloMinutes,
+    ).toBe(300);
+    expect(
+      parseMedallionConfig({ gold: { enabled: false }, freshnessSloMinutes: 60 }).freshnessSloMinutes,
+    ).toBe(60);
+    expect(
+      parseMedallionConfig({ gold: { schedule: 'rate(30 minutes)' }, freshnessSloMinutes: 60 }).gold.enabled,
+    ).toBe(true);
   });
 
   test('log retention must be a CloudWatch Logs value', () => {

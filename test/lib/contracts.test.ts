@@ -8,8 +8,9 @@ import { flattenReference } from '../../lib/nag';
 import { asArray, logicalId, policyStatements, testContext } from './support';
 
 const FIXTURES = 'test/lib/fixtures';
+// The sample gold models ref the sample datasets: not built over other contracts.
 const appWith = (contractsDir: string) =>
-  createMedallionApp({ context: testContext({ medallion: { contractsDir } }) });
+  createMedallionApp({ context: testContext({ medallion: { contractsDir, gold: { enabled: false } } }) });
 
 describe('two domains', () => {
   const { stack } = appWith(`${FIXTURES}/two-domains`);

@@ -13,7 +13,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { type GoldModel, GoldModelError, orderModels } from '../../lib/gold-models';
 import { GoldWorkflow, type GoldWorkflowProps, unloadStatement } from '../../lib/gold-workflow';
 import { LakeStorage } from '../../lib/lake-storage';
-import { asArray, identityStatements, logicalId, testContext } from './support';
+import { asArray, definitionOf, identityStatements, logicalId, testContext } from './support';
 
 // asl-validator ships no types: (definition) => { isValid, errorsText(separator) }.
 const aslValidator = require('asl-validator') as (definition: unknown) => {
@@ -140,33 +140,6 @@ function build(extra: Partial<GoldWorkflowProps> = {}, outdir?: string): Built {
 // biome-ignore lint/suspicious/noExplicitAny: one alias for all the definition JSON the tests inspect
 type Json = any;
 type State = Record<string, Json>;
-interface Definition {
-  StartAt: string;
-  States: Record<string, State>;
-  QueryLanguage?: string;
-}
-
-/**
- * The definition with its CloudFormation tokens replaced by placeholders: the partition by `aws`, a `Ref`
- * by `ref-<logical id>`, a `Fn::GetAtt` by a placeholder ARN.
- */
-function definitionOf(t: Template): Definition {
-  const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
-  expect(machines).toHaveLength(1);
-  const body = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
-  if (typeof body === 'string') return JSON.parse(body);
-  const text = body['Fn::Join'][1]
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const o = part as Record<string, Json>;
-      if (o.Ref === 'AWS::Partition') return 'aws';
-      if (typeof o.Ref === 'string') return `ref-${o.Ref.toLowerCase()}`;
-      if (Array.isArray(o['Fn::GetAtt'])) return `arn:aws:placeholder:::${o['Fn::GetAtt'].join('.')}`;
-      throw new Error(`unexpected token in the definition: ${JSON.stringify(part)}`);
-    })
-    .join('');
-  return JSON.parse(text);
-}
 
 /** The states of a branch in execution order (Choice: every target once, then where they meet). */
 function walk(states: Record<string, State>, start: string): string[] {
@@ -243,9 +216,9 @@ describe('GoldWorkflow', () => {
     expect(JSON.stringify(def)).not.toMatch(/\{%|%\}|\$states\./);
   });
 
-  test('the waves run the models in dependency order: [a], [b], [c], then success', () => {
+  test('the waves run the models in dependency order: [a], [b], [c], then the metric, then success', () => {
     const top = walk(def.States, def.StartAt);
-    expect(top).toEqual(['wave 1', 'wave 2', 'wave 3', 'published']);
+    expect(top).toEqual(['wave 1', 'wave 2', 'wave 3', 'metric: gold published', 'published']);
     const waveModels = top
       .filter((n) => def.States[n].Type === 'Parallel')
       .map((n) => def.States[n].Branches.map((b: State) => b.StartAt.replace(/: version$/, '')));
@@ -354,9 +327,9 @@ describe('GoldWorkflow', () => {
   });
 
   test('every Task retries with backoff and catches into the SNS alarm, which leads to a Fail state', () => {
-    const taskNames = states.filter((s) => s.state.Type === 'Task').map((s) => s.name);
-    expect(taskNames).toHaveLength(3 * 4); // write, read table, publish, alarm per model
-    for (const { name, state, scope } of states.filter((s) => s.state.Type === 'Task')) {
+    const modelTasks = states.filter((s) => s.state.Type === 'Task' && !s.name.startsWith('metric:'));
+    expect(modelTasks).toHaveLength(3 * 4); // write, read table, publish, alarm per model
+    for (const { name, state, scope } of modelTasks) {
       expect([name, state.Retry?.length > 0]).toEqual([name, true]);
       for (const r of state.Retry) expect([name, r.BackoffRate > 1]).toEqual([name, true]);
       expect(state.Catch).toHaveLength(1);
@@ -387,6 +360,25 @@ describe('GoldWorkflow', () => {
       },
       { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 30, MaxAttempts: 1, BackoffRate: 2 },
     ]);
+  });
+
+  test('once every wave is done, GoldPublished = 1 is sent (Medallion, no dimension, Count)', () => {
+    const metric = byName('metric: gold published').state;
+    expect(metric.Resource).toBe('arn:aws:states:::aws-sdk:cloudwatch:putMetricData');
+    expect(metric.Parameters).toEqual({
+      Namespace: 'Medallion',
+      MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }],
+    });
+    expect(metric.ResultPath).toBeNull();
+    expect(metric.Next).toBe('published');
+    expect(metric.Retry).toEqual([
+      { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 5, MaxAttempts: 4, BackoffRate: 2 },
+    ]);
+    // Not sent: the tables are published, but the execution fails (and its failure alarm says why).
+    expect(metric.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'metric: failed' },
+    ]);
+    expect(byName('metric: failed').state).toMatchObject({ Type: 'Fail', Error: 'GoldMetricFailed' });
   });
 
   test('the alarm names the model, the execution, the error and its cause', () => {
@@ -489,6 +481,18 @@ describe('GoldWorkflow', () => {
       expect(kms.map((s) => (s.Condition as Json).StringEquals['kms:ViaService']).sort()).toEqual([
         's3.eu-west-1.amazonaws.com',
         'sns.eu-west-1.amazonaws.com',
+      ]);
+    });
+
+    test('CloudWatch: PutMetricData into the Medallion namespace only', () => {
+      const put = mine.filter((s) => asArray(s.Action).includes('cloudwatch:PutMetricData'));
+      expect(put).toEqual([
+        {
+          Effect: 'Allow',
+          Action: 'cloudwatch:PutMetricData',
+          Resource: '*',
+          Condition: { StringEquals: { 'cloudwatch:namespace': 'Medallion' } },
+        },
       ]);
     });
 

@@ -8,6 +8,7 @@ import { createMedallionApp } from '../../lib/medallion-app';
 import { flattenReference } from '../../lib/nag';
 import {
   asArray,
+  definitionOf,
   identityStatements,
   logicalId,
   policyStatements,
@@ -19,6 +20,12 @@ const { stack } = createMedallionApp({
   context: testContext({ medallion: { account: '111111111111', region: 'eu-west-1' } }),
 });
 const t = Template.fromStack(stack);
+
+// asl-validator ships no types: (definition) => { isValid, errorsText(separator) }.
+const aslValidator = require('asl-validator') as (definition: unknown) => {
+  isValid: boolean;
+  errorsText: (separator?: string) => string;
+};
 
 const fnId = (prefix: string) => logicalId(t, 'AWS::Lambda::Function', prefix);
 const fn = (prefix: string) => t.findResources('AWS::Lambda::Function')[fnId(prefix)];
@@ -295,10 +302,21 @@ describe('least privilege', () => {
     }
   });
 
-  test("the only statements on Resource '*' are X-Ray's", () => {
-    for (const { statement } of all) {
-      if (asArray(statement.Resource).includes('*')) {
-        expect(actionsOf(statement).sort()).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
+  test("the only statements on Resource '*' are X-Ray's, log delivery's and PutMetricData in Medallion", () => {
+    const gold = logicalId(t, 'AWS::IAM::Policy', 'GoldStateMachineRoleDefaultPolicy');
+    for (const { resource, statement } of all) {
+      if (!asArray(statement.Resource).includes('*')) continue;
+      const actions = actionsOf(statement).sort();
+      if (actions.includes('cloudwatch:PutMetricData')) {
+        expect(resource).toBe(gold);
+        expect(actions).toEqual(['cloudwatch:PutMetricData']);
+        expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'Medallion' } });
+      } else if (resource === gold) {
+        // The state machine's tracing and its execution log (CDK's statements for logs and X-Ray).
+        for (const a of actions)
+          expect(a).toMatch(/^(xray:(Put|GetSampling)|logs:[A-Za-z]*(LogDeliver|ResourcePolic|LogGroups))/);
+      } else {
+        expect(actions).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
       }
     }
   });
@@ -369,16 +387,147 @@ describe('least privilege', () => {
     ]);
   });
 
-  test('the lake key is usable only through S3 (or Secrets Manager for the salt)', () => {
+  test('the lake key is usable only through S3 (or Secrets Manager for the salt), the alarm key through SNS', () => {
+    const lakeKey = { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'StorageKey'), 'Arn'] };
+    const topicKey = { 'Fn::GetAtt': [logicalId(t, 'AWS::KMS::Key', 'MonitoringTopicKey'), 'Arn'] };
     for (const { statement } of all) {
       const kmsActions = actionsOf(statement).filter((a) => a.startsWith('kms:'));
       if (kmsActions.length === 0) continue;
+      const via = (statement.Condition as { StringEquals: Record<string, string> }).StringEquals[
+        'kms:ViaService'
+      ];
+      if (via.startsWith('sns.')) {
+        // The gold workflow publishes its failures to the (encrypted) alarm topic.
+        expect([via, statement.Resource]).toEqual(['sns.eu-west-1.amazonaws.com', topicKey]);
+        continue;
+      }
+      expect(statement.Resource).toEqual(lakeKey);
       expect(statement.Condition).toEqual({
         StringEquals: {
           'kms:ViaService': expect.stringMatching(/^(s3|secretsmanager)\.eu-west-1\.amazonaws\.com$/),
         },
       });
     }
+  });
+});
+
+describe('gold', () => {
+  const sm = logicalId(t, 'AWS::StepFunctions::StateMachine', 'GoldStateMachine');
+  const def = definitionOf(t);
+  const database = 'medallion_dev';
+
+  test('the gold workflow state machine is in the stack and its definition is valid ASL', () => {
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', {
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+    });
+    // The validator annotates the states it checks: give it a copy.
+    const { isValid, errorsText } = aslValidator(structuredClone(def));
+    expect(errorsText('\n')).toBe('');
+    expect(isValid).toBe(true);
+  });
+
+  test('the sample models run in two waves, then GoldPublished is sent', () => {
+    const waves = ['wave 1', 'wave 2'].map((w) =>
+      def.States[w].Branches.map((b: { StartAt: string }) => b.StartAt.replace(/: version$/, '')),
+    );
+    expect(waves).toEqual([['customer_lifetime_value', 'daily_sales'], ['category_sales']]);
+    expect(def.States['wave 2'].Next).toBe('metric: gold published');
+    expect(def.States['metric: gold published'].Parameters).toEqual({
+      Namespace: 'Medallion',
+      MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }],
+    });
+    // The SQL as Athena gets it: refs rendered as the lake's database and table.
+    const run = def.States['wave 1'].Branches[1].States['daily_sales: version'].Parameters.run;
+    expect(run.before).toContain(`FROM "${database}"."orders"`);
+    expect(run.before).not.toContain('{{');
+  });
+
+  test('one gold Glue table per model, with the columns its header declares', () => {
+    const gold = Object.values(t.findResources('AWS::Glue::Table'))
+      .map((r) => r.Properties.TableInput)
+      .filter((ti) => !stack.contracts.some((c) => c.dataset === ti.Name));
+    expect(gold.map((ti) => ti.Name).sort()).toEqual([
+      'category_sales',
+      'customer_lifetime_value',
+      'daily_sales',
+    ]);
+    t.hasResourceProperties('AWS::Glue::Table', {
+      DatabaseName: { Ref: logicalId(t, 'AWS::Glue::Database', 'CatalogDatabase') },
+      TableInput: Match.objectLike({
+        Name: 'daily_sales',
+        Description: Match.stringLikeRegexp('^Daily sales by UTC order date'),
+        StorageDescriptor: Match.objectLike({
+          Columns: [
+            { Name: 'sales_date', Type: 'date' },
+            { Name: 'store_id', Type: 'string' },
+            { Name: 'category', Type: 'string' },
+            { Name: 'orders', Type: 'bigint' },
+            { Name: 'revenue', Type: 'decimal(18,2)' },
+            { Name: 'average_order_value', Type: 'decimal(18,2)' },
+            { Name: 'unique_customers', Type: 'bigint' },
+          ],
+        }),
+      }),
+    });
+    t.hasResourceProperties('AWS::Glue::Database', { DatabaseInput: Match.objectLike({ Name: database }) });
+  });
+
+  test('the schedule rule (from the configuration) starts the state machine, after the catalog exists', () => {
+    const rules = t.findResources('AWS::Events::Rule', {
+      Properties: { Targets: [Match.objectLike({ Arn: { Ref: sm } })] },
+    });
+    const [id] = Object.keys(rules);
+    expect(Object.keys(rules)).toHaveLength(1);
+    expect(rules[id].Properties).toMatchObject({ ScheduleExpression: 'rate(1 hour)', State: 'ENABLED' });
+    const dependsOn = t.findResources('AWS::StepFunctions::StateMachine')[sm].DependsOn as string[];
+    expect(dependsOn).toEqual(
+      expect.arrayContaining([logicalId(t, 'AWS::Athena::WorkGroup', 'CatalogWorkGroup')]),
+    );
+  });
+
+  test('the Freshness and GoldWorkflowFailures alarms exist, the latter on this state machine', () => {
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      AlarmName: 'Medallion-dev-Freshness',
+      Namespace: 'Medallion',
+      MetricName: 'GoldPublished',
+    });
+    const failures = Object.values(
+      t.findResources('AWS::CloudWatch::Alarm', {
+        Properties: { AlarmName: 'Medallion-dev-GoldWorkflowFailures' },
+      }),
+    );
+    expect(failures).toHaveLength(1);
+    expect(JSON.stringify(failures[0].Properties)).toContain(JSON.stringify({ Ref: sm }));
+  });
+
+  test('models read only the silver datasets they ref, and write only their own gold prefix', () => {
+    const statements = policyStatements(t, 'GoldStateMachineRoleDefaultPolicy');
+    const on = (action: string) =>
+      statements
+        .filter((s) => asArray(s.Action).includes(action))
+        .flatMap((s) => asArray(s.Resource).map(flattenReference))
+        .sort();
+    const silver = on('s3:GetObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
+    expect(silver).toEqual([
+      `<${bucketId('Silver')}.Arn>/retail/orders/*`,
+      `<${bucketId('Silver')}.Arn>/retail/products/*`,
+    ]);
+    const tables = on('glue:GetPartitions').filter((r) => r.includes(':table/'));
+    expect(tables.map((r) => r.replace(/^.*:table\//, ''))).toEqual(
+      ['daily_sales', 'orders', 'products'].map((x) => `${database}/${x}`),
+    );
+    const goldWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Gold')}.Arn>`));
+    expect(goldWrites).toEqual(
+      ['category_sales', 'customer_lifetime_value', 'daily_sales'].map(
+        (m) => `<${bucketId('Gold')}.Arn>/${m}/*`,
+      ),
+    );
+  });
+
+  test('outputs the state machine ARN', () => {
+    t.hasOutput('GoldStateMachineArn', { Value: { Ref: sm } });
   });
 });
 

@@ -355,15 +355,15 @@ describe('the alarms', () => {
     });
   });
 
-  test('Freshness: no GoldPublished within the 60-minute SLO, missing data breaching', () => {
+  test('Freshness: no GoldPublished within the (default) 120-minute SLO, missing data breaching', () => {
     const a = alarm('Freshness');
     expect(a).toMatchObject({
       Namespace: 'Medallion',
       MetricName: 'GoldPublished',
       Statistic: 'Sum',
       Period: 300,
-      EvaluationPeriods: 12,
-      DatapointsToAlarm: 12,
+      EvaluationPeriods: 24,
+      DatapointsToAlarm: 24,
       Threshold: 1,
       ComparisonOperator: 'LessThanThreshold',
       TreatMissingData: 'breaching',

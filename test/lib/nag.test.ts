@@ -74,6 +74,9 @@ describe('default configuration', () => {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AwsSolutions-IAM5[Resource::*]',
+        // The gold workflow: the workgroup's results prefix, and each model's prefix in gold.
+        'AwsSolutions-IAM5[Resource::<StorageAthenaResults.Arn>/<prefix>/*]',
+        'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::<StorageBronze.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::<StorageLanding.Arn>/*]',
         'AwsSolutions-IAM5[Resource::<StorageQuarantine.Arn>/<prefix>/*]',
@@ -84,15 +87,30 @@ describe('default configuration', () => {
     );
   });
 
-  test('IAM5 on Resource::* is acknowledged only for the X-Ray statements of the three functions', () => {
+  test('IAM5 on Resource::* is acknowledged only for the three functions (X-Ray) and the gold workflow', () => {
     const star = (report()?.suppressedViolations ?? []).filter(
       (s) => s.ruleName === 'AwsSolutions-IAM5[Resource::*]',
     );
     expect(star.flatMap((s) => s.violatingConstructs.map((c) => c.constructPath)).sort()).toEqual([
       'Medallion-dev/BronzeToSilver/Landing/Role/DefaultPolicy/Resource',
       'Medallion-dev/BronzeToSilver/Transform/Role/DefaultPolicy/Resource',
+      // X-Ray, log delivery, and PutMetricData limited to the Medallion namespace (a condition).
+      'Medallion-dev/Gold/StateMachine/Role/DefaultPolicy/Resource',
       'Medallion-dev/IngestApi/Handler/Role/DefaultPolicy/Resource',
     ]);
+  });
+
+  test('the gold prefixes acknowledged are the models and the query results, and nothing else', () => {
+    const ruleNames = (report()?.suppressedViolations ?? []).map((s) => s.ruleName);
+    const gold = ruleNames
+      .filter((r) => /<StorageGold[0-9A-F]{8}\.Arn>/.test(r))
+      .map((r) => r.replace(/^.*\.Arn>\//, '').replace(/\]$/, ''))
+      .sort();
+    expect(gold).toEqual(['category_sales/*', 'customer_lifetime_value/*', 'daily_sales/*']);
+    const results = ruleNames.filter((r) => r.includes('StorageAthenaResults'));
+    expect(results.map((r) => r.replace(/^.*\.Arn>\//, ''))).toEqual(['medallion-dev/*]']);
+    // Silver: only what the models ref (the two datasets), never the whole bucket.
+    expect(ruleNames.filter((r) => /<StorageSilver[0-9A-F]{8}\.Arn>\/\*\]/.test(r))).toEqual([]);
   });
 });
 
@@ -128,6 +146,14 @@ describe('other configurations pass too', () => {
     const { app, report } = build({ environment: 'dev-test', allowDestroy: true });
     expect(() => app.synth()).not.toThrow();
     expect(report()?.violations).toEqual([]);
+  });
+
+  test('gold disabled: no gold workflow, no gold table', () => {
+    const { app, stack, report } = build({ gold: { enabled: false }, freshnessSloMinutes: 60 });
+    expect(() => app.synth()).not.toThrow();
+    expect(report()?.violations).toEqual([]);
+    expect(stack.gold).toBeUndefined();
+    expect(stack.catalog.goldTables.size).toBe(0);
   });
 
   test('bronze Object Lock, alarm e-mail, smaller transform', () => {

@@ -54,3 +54,33 @@ export function policyStatements(template: Template, prefix: string): Statement[
   const id = logicalId(template, 'AWS::IAM::Policy', prefix);
   return template.findResources('AWS::IAM::Policy')[id].Properties.PolicyDocument.Statement;
 }
+
+/** An ASL definition, as the tests inspect it. */
+export interface Definition {
+  StartAt: string;
+  // biome-ignore lint/suspicious/noExplicitAny: the tests check the shape of the states themselves
+  States: Record<string, Record<string, any>>;
+  QueryLanguage?: string;
+}
+
+/**
+ * The definition of the template's only state machine, its CloudFormation tokens replaced by
+ * placeholders: the partition by `aws`, a `Ref` by `ref-<logical id>`, a `Fn::GetAtt` by a placeholder ARN.
+ */
+export function definitionOf(template: Template): Definition {
+  const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+  if (machines.length !== 1) throw new Error(`expected one state machine, found ${machines.length}`);
+  const body = machines[0].Properties.DefinitionString as string | { 'Fn::Join': [string, unknown[]] };
+  if (typeof body === 'string') return JSON.parse(body);
+  const text = body['Fn::Join'][1]
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const o = part as Record<string, unknown>;
+      if (o.Ref === 'AWS::Partition') return 'aws';
+      if (typeof o.Ref === 'string') return `ref-${o.Ref.toLowerCase()}`;
+      if (Array.isArray(o['Fn::GetAtt'])) return `arn:aws:placeholder:::${o['Fn::GetAtt'].join('.')}`;
+      throw new Error(`unexpected token in the definition: ${JSON.stringify(part)}`);
+    })
+    .join('');
+  return JSON.parse(text);
+}
