@@ -173,6 +173,9 @@ export async function spoolToFile(
     if (gzip) await pipeline(stream, probe, createGunzip(), guard, out);
     else await pipeline(stream, probe, guard, out);
   } catch (err) {
+    // A failure can come before the file finished opening; it is still created and closed afterwards.
+    // Wait for that, so the caller's clean-up of the directory never races with it.
+    if (!out.closed) await new Promise<void>((done) => out.once('close', () => done()));
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (gzip && code.startsWith('Z_'))
       throw new FileRejection('compression', `unreadable gzip: ${(err as Error).message}`);

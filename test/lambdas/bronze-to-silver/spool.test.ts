@@ -17,7 +17,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  rmSync(tmp, { recursive: true, force: true });
+  rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
 });
 
 const MB = 1024 * 1024;
