@@ -389,8 +389,8 @@ export function isAthenaType(type: string): boolean {
   }
 }
 
-/** `a,b<c,d>,e` -> [a, b<c,d>, e]; undefined when the brackets do not balance. */
-function splitTopLevel(text: string): string[] | undefined {
+/** `a,b<c,d>,e(f,g)` -> [a, b<c,d>, e(f,g)]; undefined when the brackets do not balance. */
+export function splitTopLevel(text: string): string[] | undefined {
   const parts: string[] = [];
   let depth = 0;
   let from = 0;

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { MedallionConfigError } from './config';
-import { type GoldColumn, type GoldTableDefinition, isAthenaType } from './data-catalog';
+import { type GoldColumn, type GoldTableDefinition, isAthenaType, splitTopLevel } from './data-catalog';
 
 /** One gold model: its SQL (already rendered for the engine: `{{ ref() }}` resolved) and what it reads. */
 export interface GoldModel {
@@ -287,26 +287,6 @@ function parseColumns(list: string, fail: (message: string) => never): GoldColum
     }
     return { name, type };
   });
-}
-
-/** `a,b<c,d>,e(f,g)` -> [a, b<c,d>, e(f,g)]; undefined when the brackets do not balance. */
-function splitTopLevel(text: string): string[] | undefined {
-  const parts: string[] = [];
-  let depth = 0;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '<' || ch === '(') depth++;
-    if (ch === '>' || ch === ')') depth--;
-    if (depth < 0) return undefined;
-    if (ch === ',' && depth === 0) {
-      parts.push(text.slice(from, i).trim());
-      from = i + 1;
-    }
-  }
-  if (depth !== 0) return undefined;
-  parts.push(text.slice(from).trim());
-  return parts;
 }
 
 /** 0-based line of `offset` in `text`. */
