@@ -4,6 +4,10 @@
  *
  *   npx tsx bin/medallion.ts pipeline [--contracts DIR] [--data DIR] [--state DIR] [--keep-state]
  *                                      [--report FILE] [--port N] [--api-port N] [--verbose]
+ *                                      [--keep-running]
+ *   npx tsx bin/medallion.ts local [--contracts DIR] [--state DIR] [--port N] [--api-port N] [--verbose]
+ *   npx tsx bin/medallion.ts query "<sql>" [--format table|json|csv] [--state DIR] [--contracts DIR]
+ *   npx tsx bin/medallion.ts replay --dataset NAME [--since YYYY-MM-DD] [--state DIR] [--queue-url URL]
  *   npx tsx bin/medallion.ts contract-schema [--out FILE]
  *
  * Exit codes: 0 all good; 1 the pipeline ran but something failed (a dead-lettered message, a failed
@@ -11,7 +15,7 @@
  * directory, invalid contract, port in use...), with one line on stderr saying why.
  */
 import { writeFileSync } from 'node:fs';
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { contractSchemaText, DEFAULT_SCHEMA_FILE } from './write-contract-schema';
 
 const USAGE_ERROR = 2;
@@ -34,6 +38,8 @@ export function program(): Command {
     )
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
     .option('--data <dir>', 'input files, as <dir>/<dataset>/<file>', 'samples/data')
+    .option('--models <dir>', 'gold SQL models (default: samples/models with the sample contracts)')
+    .option('--no-gold', 'stop after silver')
     .option(
       '--state <dir>',
       'local buckets, scratch space and logs (wiped first unless --keep-state)',
@@ -44,19 +50,82 @@ export function program(): Command {
     .option('--port <n>', 'local S3 port on 127.0.0.1 (0: any free port)', port, 4566)
     .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
     .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false)
+    .option('--keep-running', 'keep the local cloud running after the report, until Ctrl-C', false)
     .action(async (o) => {
-      const { runPipeline } = await import('../local/pipeline');
+      const { runPipeline, untilSignal } = await import('../local/pipeline');
       const report = await runPipeline({
         contractsDir: o.contracts,
         dataDir: o.data,
+        modelsDir: o.gold === false ? false : o.models,
         stateDir: o.state,
         keepState: o.keepState,
         reportFile: o.report,
         port: o.port,
         apiPort: o.apiPort,
         functionLogs: o.verbose ? 'inherit' : undefined,
+        keepRunning: o.keepRunning ? untilSignal : undefined,
       });
       process.exitCode = report.ok ? 0 : 1;
+    });
+
+  cli
+    .command('local')
+    .description('start the local cloud (S3, the ingest API, the functions and their wiring) until Ctrl-C')
+    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
+    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', '.medallion/local')
+    .option('--port <n>', 'local S3 port on 127.0.0.1 (0: any free port)', port, 4566)
+    .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
+    .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false)
+    .action(async (o) => {
+      const { startLocal } = await import('../local/pipeline');
+      await startLocal({
+        contractsDir: o.contracts,
+        stateDir: o.state,
+        port: o.port,
+        apiPort: o.apiPort,
+        functionLogs: o.verbose ? 'inherit' : undefined,
+      });
+    });
+
+  cli
+    .command('query')
+    .description(
+      'run SQL (DuckDB) over the local silver tables and catalogued gold tables, named as in Athena',
+    )
+    .argument('<sql>', 'the query, e.g. "SELECT count(*) FROM orders"')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
+    )
+    .option('--state <dir>', 'the local state directory', '.medallion/local')
+    .option('--contracts <dir>', 'data contracts directory (the silver tables)', 'samples/contracts')
+    .action(async (sql: string, o) => {
+      const { runQuery, formatResult } = await import('../local/query');
+      const result = await runQuery(sql, { stateDir: o.state, contractsDir: o.contracts });
+      process.stdout.write(formatResult(result, o.format));
+    });
+
+  cli
+    .command('replay')
+    .description(
+      "rebuild a dataset's silver: send its bronze objects' notifications to the transform queue again",
+    )
+    .requiredOption('--dataset <name>', 'the dataset (a contract)')
+    .option('--since <date>', 'only bronze objects with ingest_date >= this day (YYYY-MM-DD)')
+    .option('--state <dir>', 'the local state directory', '.medallion/local')
+    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
+    .option('--port <n>', 'local S3 port on 127.0.0.1 during the replay (0: any free port)', port, 0)
+    .option('--queue-url <url>', "a deployed stack's transform queue (needs @aws-sdk/client-sqs)")
+    .action(async (o) => {
+      const { replay } = await import('../local/replay');
+      const report = await replay({
+        dataset: o.dataset,
+        since: o.since,
+        stateDir: o.state,
+        contractsDir: o.contracts,
+        port: o.port,
+        queueUrl: o.queueUrl,
+      });
+      process.exitCode = report.deadLettered === 0 ? 0 : 1;
     });
 
   cli

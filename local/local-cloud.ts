@@ -7,13 +7,15 @@
  *   POST /datasets/{dataset}/records  (API Gateway proxy event)  ------------------>  landing.apiHandler
  *   bronze bucket   ObjectCreated (keys not under `_`)  ->  queue (SQS-like, DLQ)  ->  bronze-to-silver.handler
  *
- * The wiring is a list of routes (`NotificationRoute`), so that it can later be derived from the
- * synthesized CDK template instead of being written here.
+ * None of this is written here: buckets, routes (bucket, event names, prefix AND suffix filters,
+ * destination function or queue), queues (redrive, batch size), which handler module and export each
+ * function runs, and the functions' environment all come from the synthesized CDK template
+ * (`template-wiring.ts`, cached under `<stateDir>/cache`). The picture above is what the template says today.
  */
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type {
   APIGatewayProxyEvent,
   APIGatewayProxyResult,
@@ -21,10 +23,9 @@ import type {
   S3Event,
   S3EventRecord,
   SQSBatchResponse,
-  SQSEvent,
 } from 'aws-lambda';
 import { ENV } from '../lambdas/shared/env';
-import { decodeEventKey, isBookkeepingKey } from '../lambdas/shared/object-keys';
+import { decodeEventKey } from '../lambdas/shared/object-keys';
 import { createS3Client } from '../lambdas/shared/s3-client';
 import { Activity } from './activity';
 import { ingestEvent, LocalApiServer } from './api-gateway';
@@ -39,7 +40,15 @@ import {
 } from './lambda-runtime';
 import { type DeadLetter, LocalQueue, type QueueMessage } from './local-queue';
 import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
-import { type LocalS3Event, LocalS3Server, localS3Env } from './s3-server';
+import { type LocalS3Event, LocalS3Server, localS3Env, type S3rverEventRecord } from './s3-server';
+import {
+  type LocalWiring,
+  loadLocalWiring,
+  localFunctionEnv,
+  routeMatches,
+  type WiredFunction,
+  type WiredRoute,
+} from './template-wiring';
 
 export type BucketRole = 'landing' | 'bronze' | 'silver' | 'quarantine';
 export const BUCKET_ROLES: readonly BucketRole[] = ['landing', 'bronze', 'silver', 'quarantine'];
@@ -82,6 +91,12 @@ export interface LocalCloudOptions {
   readonly functionLogs?: LogSink | { file: string };
   /** More variables for the handlers (override the defaults). */
   readonly extraEnv?: Record<string, string>;
+  /** The wiring to run; default: derived from the synthesized CDK app (see `template-wiring.ts`). */
+  readonly wiring?: LocalWiring;
+  /** Where the derived wiring is cached; default `<stateDir>/cache`. */
+  readonly wiringCacheDir?: string;
+  /** Told how the wiring was obtained (synthesized or cached, and how long it took). */
+  readonly onWiring?: (info: { fromCache: boolean; ms: number; synthMs: number }) => void;
 }
 
 export interface LandingFailure {
@@ -103,31 +118,24 @@ export interface LocalCloudEvents {
   'dead-lettered': DeadLetter;
 }
 
-/** Where S3 notifications of a bucket go: the local form of a bucket notification configuration. */
+/** Where S3 notifications of a bucket go: a bucket notification configuration of the template. */
 export interface NotificationRoute {
-  readonly id: string;
-  readonly bucket: string;
-  /** Event name prefix, e.g. `ObjectCreated:`. */
-  readonly events: string;
-  /** Decoded-key filter (S3 only has prefix/suffix filters; a function is more general). */
-  readonly accept?: (key: string) => boolean;
+  readonly wired: WiredRoute;
   readonly deliver: (record: S3EventRecord) => void;
 }
 
-type LandingModule = {
-  apiHandler(event: APIGatewayProxyEvent, context: Context): Promise<APIGatewayProxyResult>;
-  s3Handler(event: S3Event, context: Context): Promise<void>;
-};
-type TransformModule = {
-  handler(event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
-};
+type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-const LAMBDAS_DIR = resolve(__dirname, '..', 'lambdas');
+const PROJECT_ROOT = resolve(__dirname, '..');
+const LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 const ACTIVE: unique symbol = Symbol.for('medallion.local.activeCloud');
 type GlobalWithActive = typeof globalThis & { [ACTIVE]?: boolean };
 
 export class LocalCloud {
-  readonly buckets: Readonly<Record<BucketRole, string>>;
+  /** Local bucket names by role: the four of the pipeline, and every other bucket of the template. */
+  readonly buckets: Readonly<Record<BucketRole, string>> & Readonly<Record<string, string>>;
+  /** What the local cloud runs, as derived from the template. */
+  readonly wiring: LocalWiring;
   readonly stateDir: string;
   readonly contractsDir: string;
   /** The variables the handlers run with (S3 endpoint, buckets, contracts...). */
@@ -137,9 +145,10 @@ export class LocalCloud {
   private readonly activity = new Activity();
   private readonly failures: LandingFailure[] = [];
   private readonly listeners = new Map<keyof LocalCloudEvents, Set<(e: never) => void>>();
-  private queue!: LocalQueue;
-  private landing!: LandingModule;
-  private transform!: TransformModule;
+  /** Local queues by logical id (those an event source mapping drains). */
+  private readonly queues = new Map<string, LocalQueue>();
+  /** Loaded handlers by function logical id. */
+  private readonly handlers = new Map<string, Handler>();
   private routes: NotificationRoute[] = [];
   private client: S3Client | undefined;
   private stopped = false;
@@ -154,13 +163,15 @@ export class LocalCloud {
     /** The last error the transform logged per SQS message id (its partial batch response has no reason). */
     private readonly messageErrors: Map<string, string>,
     setup: {
-      buckets: Record<BucketRole, string>;
+      wiring: LocalWiring;
+      buckets: Record<BucketRole, string> & Record<string, string>;
       stateDir: string;
       contractsDir: string;
       env: Record<string, string>;
       s3: string;
     },
   ) {
+    this.wiring = setup.wiring;
     this.buckets = setup.buckets;
     this.stateDir = setup.stateDir;
     this.contractsDir = setup.contractsDir;
@@ -186,11 +197,27 @@ export class LocalCloud {
       const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
       const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
       const prefix = options.bucketPrefix ?? 'medallion-local';
-      const buckets = Object.fromEntries(BUCKET_ROLES.map((r) => [r, `${prefix}-${r}`])) as Record<
+      for (const dir of ['s3', 'scratch', 'logs']) mkdirSync(join(stateDir, dir), { recursive: true });
+      let wiring = options.wiring;
+      if (wiring) options.onWiring?.({ fromCache: true, ms: 0, synthMs: wiring.synthMs });
+      else {
+        const loaded = loadLocalWiring({
+          contractsDir,
+          bucketPrefix: prefix,
+          cacheDir: options.wiringCacheDir ?? join(stateDir, 'cache'),
+        });
+        wiring = loaded.wiring;
+        options.onWiring?.({ fromCache: loaded.fromCache, ms: loaded.ms, synthMs: wiring.synthMs });
+      }
+      const buckets = Object.fromEntries(wiring.buckets.map((b) => [b.role, b.name])) as Record<
         BucketRole,
         string
-      >;
-      for (const dir of ['s3', 'scratch', 'logs']) mkdirSync(join(stateDir, dir), { recursive: true });
+      > &
+        Record<string, string>;
+      const missing = BUCKET_ROLES.filter((r) => !buckets[r]);
+      if (missing.length > 0)
+        throw new Error(`the template has no bucket tagged layer=${missing.join(', ')}: cannot run locally`);
+      const used = usedFunctions(wiring);
 
       const s3Server = new LocalS3Server();
       const { endpoint } = await s3Server.start({
@@ -200,19 +227,34 @@ export class LocalCloud {
       });
       cleanup.push(() => s3Server.stop());
 
+      // One process holds every handler, so their variables are merged: a variable two functions set to
+      // different values cannot be honoured, and is refused.
+      const functionEnv: Record<string, string> = {};
+      const setBy: Record<string, string> = {};
+      for (const fn of used) {
+        const local = localFunctionEnv(fn, {
+          contractsDir,
+          scratchDir: join(stateDir, 'scratch'),
+          piiSalt: options.piiSalt ?? 'local-dev-salt',
+          // The template sizes DuckDB for Lambda's memory, not for this machine.
+          engineMemoryLimit: options.engineMemoryLimit ?? '512MB',
+        });
+        for (const [name, value] of Object.entries(local)) {
+          if (name in functionEnv && functionEnv[name] !== value) {
+            throw new Error(
+              `${name} is '${functionEnv[name]}' for ${setBy[name]} but '${value}' for ${fn.path}: one local process cannot run both`,
+            );
+          }
+          functionEnv[name] = value;
+          setBy[name] = fn.path;
+        }
+      }
       const env: Record<string, string> = {
         ...localS3Env(endpoint),
         ...(options.region ? { AWS_REGION: options.region } : {}),
         // Every SDK client would warn that future versions need Node 22: noise in local runs.
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        [ENV.LANDING_BUCKET]: buckets.landing,
-        [ENV.BRONZE_BUCKET]: buckets.bronze,
-        [ENV.SILVER_BUCKET]: buckets.silver,
-        [ENV.QUARANTINE_BUCKET]: buckets.quarantine,
-        [ENV.CONTRACTS_DIR]: contractsDir,
-        [ENV.PII_HASH_SALT]: options.piiSalt ?? 'local-dev-salt',
-        [ENV.SCRATCH_DIR]: join(stateDir, 'scratch'),
-        [ENV.ENGINE_MEMORY_LIMIT]: options.engineMemoryLimit ?? '512MB',
+        ...functionEnv,
         ...(options.engineThreads ? { [ENV.ENGINE_THREADS]: String(options.engineThreads) } : {}),
         ...options.extraEnv,
       };
@@ -237,10 +279,11 @@ export class LocalCloud {
 
       let cloud: LocalCloud | undefined;
       const apiServer =
-        options.apiPort === null
+        options.apiPort === null || !wiring.apiFunction
           ? undefined
           : new LocalApiServer((event) => (cloud as LocalCloud).invokeApi(event));
       cloud = new LocalCloud(options, s3Server, apiServer, logs, logFile, savedEnv, errors, {
+        wiring,
         buckets,
         stateDir,
         contractsDir,
@@ -270,7 +313,28 @@ export class LocalCloud {
 
   /** Messages the transform gave up on, with the last error it logged for each. */
   get deadLetters(): readonly DeadLetter[] {
-    return this.queue.deadLetters.map((d) => this.withLoggedError(d));
+    return [...this.queues.values()].flatMap((q) => q.deadLetters.map((d) => this.withLoggedError(d)));
+  }
+
+  /**
+   * Sends S3's notification for an existing object again, as if it had just been created
+   * (`ObjectCreated:Put`), to the routes that deliver to a queue (e.g. bronze -> the transform queue).
+   * Returns how many messages were sent (0: no queue route matches the key).
+   */
+  async renotify(bucket: string, key: string): Promise<number> {
+    const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+    const raw: S3rverEventRecord = {
+      eventVersion: '2.0',
+      eventSource: 'aws:s3',
+      awsRegion: this.env.AWS_REGION,
+      eventTime: new Date().toISOString(),
+      eventName: 'ObjectCreated:Put',
+      s3: {
+        bucket: { name: bucket },
+        object: { key, size: head.ContentLength ?? 0, eTag: head.ETag?.replace(/"/g, '') },
+      },
+    };
+    return this.route({ record: raw, operation: 'PutObject', eTag: undefined }, 'queue');
   }
 
   /** Uploads the landing function failed on, retries included. */
@@ -309,7 +373,7 @@ export class LocalCloud {
     if (this.stopped) return;
     this.stopped = true;
     await this.apiServer?.stop();
-    this.queue.close();
+    for (const queue of this.queues.values()) queue.close();
     // Let invocations in flight finish (they would fail once S3 is gone), but do not hang on them.
     await Promise.race([this.activity.whenIdle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     this.client?.destroy();
@@ -325,98 +389,140 @@ export class LocalCloud {
     return error === undefined ? d : { ...d, lastError: error };
   }
 
-  private function(name: string): FunctionSpec {
+  /** Lambda's view of a function: its local name (`<prefix>-<role>` style, from the construct path). */
+  private function(fn: WiredFunction): FunctionSpec {
     return {
-      name: `${this.options.bucketPrefix ?? 'medallion-local'}-${name}`,
+      name: `${this.options.bucketPrefix ?? 'medallion-local'}-${localFunctionName(fn)}`,
       region: this.env.AWS_REGION,
       accountId: this.options.accountId ?? '000000000000',
+      ...(fn.memoryMb ? { memoryMb: fn.memoryMb } : {}),
+      ...(fn.timeoutSeconds ? { timeoutMs: fn.timeoutSeconds * 1000 } : {}),
     };
   }
 
+  private wiredFunction(logicalId: string): WiredFunction {
+    const fn = this.wiring.functions[logicalId];
+    if (!fn) throw new Error(`the template routes to ${logicalId}, which is not a function in it`);
+    return fn;
+  }
+
+  /** Loads each handler module once (with the environment set), and checks the exports the template names. */
   private loadHandlers(): void {
     const signature = JSON.stringify(this.env);
-    this.landing = loadHandlerModule<LandingModule>(
-      join(LAMBDAS_DIR, 'landing', 'handler'),
-      LAMBDAS_DIR,
-      signature,
-    );
-    this.transform = loadHandlerModule<TransformModule>(
-      join(LAMBDAS_DIR, 'bronze-to-silver', 'handler'),
-      LAMBDAS_DIR,
-      signature,
-    );
+    const modules = new Map<string, Record<string, unknown>>();
+    for (const fn of usedFunctions(this.wiring)) {
+      if (!fn.module) {
+        throw new Error(
+          `no local handler module is known for function ${fn.path}: add its entry to HANDLER_ENTRIES in local/template-wiring.ts`,
+        );
+      }
+      let mod = modules.get(fn.module);
+      if (!mod) {
+        mod = loadHandlerModule<Record<string, unknown>>(
+          join(PROJECT_ROOT, fn.module),
+          LAMBDAS_DIR,
+          signature,
+        );
+        modules.set(fn.module, mod);
+      }
+      const handler = mod[fn.export];
+      if (typeof handler !== 'function')
+        throw new Error(`${fn.module} exports no function '${fn.export}' (the handler of ${fn.path})`);
+      this.handlers.set(fn.logicalId, handler as Handler);
+    }
+  }
+
+  private handler(logicalId: string): Handler {
+    return this.handlers.get(logicalId) as Handler;
   }
 
   private wire(): void {
-    const transformFn = this.function('bronze-to-silver');
-    this.queue = new LocalQueue({
-      name: `${this.options.bucketPrefix ?? 'medallion-local'}-bronze-events`,
-      region: transformFn.region,
-      accountId: transformFn.accountId,
-      batchSize: this.options.batchSize ?? 10,
-      maxReceiveCount: this.options.maxReceiveCount ?? 3,
-      visibilityTimeoutMs: this.options.retryDelayMs ?? 50,
-      activity: this.activity,
-      consumer: (event) => {
-        const context = lambdaContext(transformFn);
-        return this.logs.invoke(transformFn.name, context.awsRequestId, () =>
-          this.transform.handler(event, context),
-        );
-      },
-      onDeleted: (m) => {
-        for (const o of objectsIn(m)) {
-          this.emit('transformed', { ...o, messageId: m.messageId, receiveCount: m.receiveCount });
-        }
-      },
-      onFailed: (m, willRetry) =>
-        this.emit('transform-failed', {
-          messageId: m.messageId,
-          receiveCount: m.receiveCount,
-          willRetry,
-          keys: objectsIn(m).map((o) => o.key),
-        }),
-      onDeadLettered: (dead) => this.emit('dead-lettered', this.withLoggedError(dead)),
-    });
+    for (const q of Object.values(this.wiring.queues)) {
+      if (!q.consumer) continue;
+      const fn = this.wiredFunction(q.consumer.function);
+      const spec = this.function(fn);
+      const handler = this.handler(fn.logicalId);
+      const queue = new LocalQueue({
+        name: `${this.options.bucketPrefix ?? 'medallion-local'}-${q.logicalId.replace(/[0-9A-F]{8}$/, '')}`,
+        region: spec.region,
+        accountId: spec.accountId,
+        batchSize: this.options.batchSize ?? q.consumer.batchSize,
+        maxReceiveCount: this.options.maxReceiveCount ?? q.maxReceiveCount ?? Number.POSITIVE_INFINITY,
+        visibilityTimeoutMs: this.options.retryDelayMs ?? 50,
+        activity: this.activity,
+        consumer: (event) => {
+          const context = lambdaContext(spec);
+          return this.logs.invoke(
+            spec.name,
+            context.awsRequestId,
+            () => handler(event, context) as Promise<SQSBatchResponse>,
+          );
+        },
+        onDeleted: (m) => {
+          for (const o of objectsIn(m)) {
+            this.emit('transformed', { ...o, messageId: m.messageId, receiveCount: m.receiveCount });
+          }
+        },
+        onFailed: (m, willRetry) =>
+          this.emit('transform-failed', {
+            messageId: m.messageId,
+            receiveCount: m.receiveCount,
+            willRetry,
+            keys: objectsIn(m).map((o) => o.key),
+          }),
+        onDeadLettered: (dead) => this.emit('dead-lettered', this.withLoggedError(dead)),
+      });
+      this.queues.set(q.logicalId, queue);
+    }
 
-    this.routes = [
-      {
-        id: 'landing-uploads',
-        bucket: this.buckets.landing,
-        events: 'ObjectCreated:',
-        deliver: (record) => this.invokeLanding(record),
-      },
-      {
-        id: 'bronze-to-silver-queue',
-        bucket: this.buckets.bronze,
-        events: 'ObjectCreated:',
-        accept: (key) => !isBookkeepingKey(key),
-        deliver: (record) => void this.queue.send(JSON.stringify(toS3Event(record))),
-      },
-    ];
+    this.routes = this.wiring.routes.map((wired) => {
+      const target = wired.destination.logicalId;
+      if (wired.destination.type === 'function') {
+        const fn = this.wiredFunction(target);
+        return { wired, deliver: (record: S3EventRecord) => this.invokeAsync(fn, record) };
+      }
+      const queue = this.queues.get(target);
+      if (!queue)
+        throw new Error(
+          `the template routes ${wired.bucket} events to queue ${target}, which nothing drains`,
+        );
+      return {
+        wired,
+        deliver: (record: S3EventRecord) => void queue.send(JSON.stringify(toS3Event(record))),
+      };
+    });
     this.s3Server.onEvent((event) => this.route(event));
   }
 
-  /** S3's notification dispatch: every matching route gets the record in S3's own format. */
-  private route(event: LocalS3Event): void {
-    if (this.stopped) return;
+  /**
+   * S3's notification dispatch: every configuration of the bucket whose event names match, and whose
+   * prefix and suffix rules both match the key, gets the record in S3's own format. Returns how many did.
+   */
+  private route(event: LocalS3Event, only?: 'function' | 'queue'): number {
+    if (this.stopped) return 0;
     const raw = event.record;
+    let delivered = 0;
     for (const route of this.routes) {
-      if (raw.s3.bucket.name !== route.bucket) continue;
+      if (raw.s3.bucket.name !== route.wired.bucket) continue;
+      if (only && route.wired.destination.type !== only) continue;
       const record = toAwsS3EventRecord(raw, {
         operation: event.operation,
         eTag: event.eTag,
         region: this.env.AWS_REGION,
-        configurationId: route.id,
+        configurationId: route.wired.id,
       });
-      if (!record.eventName.startsWith(route.events)) continue;
-      if (route.accept && !route.accept(raw.s3.object.key)) continue;
+      if (!routeMatches(route.wired, record.eventName, raw.s3.object.key)) continue;
       route.deliver(record);
+      delivered++;
     }
+    return delivered;
   }
 
-  /** An asynchronous invocation of the landing function for one upload, retried as Lambda does. */
-  private invokeLanding(record: S3EventRecord): void {
-    const fn = this.function('landing');
+  /** An asynchronous invocation of a function for one S3 record, retried as Lambda does. */
+  private invokeAsync(fn: WiredFunction, record: S3EventRecord): void {
+    const spec = this.function(fn);
+    const handler = this.handler(fn.logicalId);
+    const retries = this.options.landingRetries ?? fn.retryAttempts;
     const bucket = record.s3.bucket.name;
     const key = decodeEventKey(record.s3.object.key);
     void this.activity.track(async () => {
@@ -424,19 +530,19 @@ export class LocalCloud {
       try {
         const attempts = await invokeAsync(
           () => {
-            const context = lambdaContext(fn);
-            return this.logs.invoke(fn.name, context.awsRequestId, () =>
-              this.landing.s3Handler(toS3Event(record), context),
+            const context = lambdaContext(spec);
+            return this.logs.invoke(spec.name, context.awsRequestId, () =>
+              handler(toS3Event(record), context),
             );
           },
-          { retries: this.options.landingRetries ?? 2, delayMs: this.options.retryDelayMs ?? 50 },
+          { retries, delayMs: this.options.retryDelayMs ?? 50 },
         );
         this.emit('landed', { bucket, key, attempts });
       } catch (e) {
         const failure = {
           bucket,
           key,
-          attempts: (this.options.landingRetries ?? 2) + 1,
+          attempts: retries + 1,
           error: e instanceof Error ? e.message : String(e),
         };
         this.failures.push(failure);
@@ -445,15 +551,19 @@ export class LocalCloud {
     });
   }
 
-  /** A synchronous invocation of the landing function's API door; a crash answers 502 like API Gateway. */
+  /** A synchronous invocation of the API's function; a crash answers 502 like API Gateway. */
   private invokeApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-    const fn = this.function('landing');
+    const id = this.wiring.apiFunction;
+    if (!id) return Promise.reject(new Error('the template has no ingest API'));
+    const fn = this.wiredFunction(id);
+    const spec = this.function(fn);
+    const handler = this.handler(id);
     return this.activity.track(async () => {
-      const context = lambdaContext(fn);
+      const context = lambdaContext(spec);
       try {
-        return await this.logs.invoke(fn.name, context.awsRequestId, () =>
-          this.landing.apiHandler(event, context),
-        );
+        return (await this.logs.invoke(spec.name, context.awsRequestId, () =>
+          handler(event, context),
+        )) as APIGatewayProxyResult;
       } catch {
         return {
           statusCode: 502,
@@ -473,6 +583,40 @@ export class LocalCloud {
       }
     }
   }
+}
+
+/** The functions the local cloud runs: notification targets, queue consumers and the API's. */
+function usedFunctions(wiring: LocalWiring): WiredFunction[] {
+  const ids = new Set<string>();
+  for (const r of wiring.routes) {
+    if (r.destination.type === 'function') ids.add(r.destination.logicalId);
+    else {
+      const consumer = wiring.queues[r.destination.logicalId]?.consumer;
+      if (consumer) ids.add(consumer.function);
+    }
+  }
+  if (wiring.apiFunction) ids.add(wiring.apiFunction);
+  return [...ids].map((id) => {
+    const fn = wiring.functions[id];
+    if (!fn) throw new Error(`the template routes to ${id}, which is not a function in it`);
+    return fn;
+  });
+}
+
+/**
+ * The local name of a function, from its construct path: `BronzeToSilver/Landing/Function/Resource` ->
+ * `landing`, `BronzeToSilver/Transform/...` -> `bronze-to-silver` (the handler's directory for the
+ * transform, as the logs have always named it), `IngestApi/Handler/...` -> `ingest-api`.
+ */
+function localFunctionName(fn: WiredFunction): string {
+  const owner = fn.path.replace(/\/Function\/Resource$/, '').replace(/\/Resource$/, '');
+  if (/\/Transform$/.test(owner)) return 'bronze-to-silver';
+  if (/\/Landing$/.test(owner)) return 'landing';
+  if (/^IngestApi\/Handler$/.test(owner)) return 'landing';
+  return owner
+    .replace(/\//g, '-')
+    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+    .toLowerCase();
 }
 
 /** The objects an S3-to-SQS message announces (decoded keys). */

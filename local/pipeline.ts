@@ -24,7 +24,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Manifest } from '../lambdas/bronze-to-silver/transform';
@@ -36,6 +36,7 @@ import {
   sourceId,
   unsafeSegmentReason,
 } from '../lambdas/shared/object-keys';
+import { formatRows, readGoldTables, runGoldLocally } from './gold/run-gold';
 import type { LogSink } from './lambda-runtime';
 import {
   DEFAULT_API_PORT,
@@ -47,6 +48,9 @@ import {
 import { PortInUseError } from './s3-server';
 
 export const DEFAULT_DATA_DIR = 'samples/data';
+/** Gold models run by default with the sample contracts (they refer to orders and products). */
+export const DEFAULT_MODELS_DIR = 'samples/models';
+const PROJECT_ROOT = resolve(__dirname, '..');
 /** Written into a state directory we created: only such a directory is ever wiped. */
 const STATE_MARKER = '.medallion-state';
 /** The landing API's default body limit (MEDALLION_MAX_BODY_BYTES): larger files go through S3. */
@@ -56,6 +60,11 @@ export interface PipelineOptions {
   readonly contractsDir?: string;
   readonly dataDir?: string;
   readonly stateDir?: string;
+  /**
+   * Gold models to run after silver, with the synthesized gold state machine; default: the sample models
+   * when the contracts are the samples', none otherwise. `false` skips gold.
+   */
+  readonly modelsDir?: string | false;
   /** Keep the buckets of an earlier run instead of starting empty. */
   readonly keepState?: boolean;
   /** Write the run report (JSON) there. */
@@ -68,6 +77,11 @@ export interface PipelineOptions {
   readonly out?: (line: string) => void;
   /** Handlers' logs; default `<state>/logs/functions.log`. */
   readonly functionLogs?: LogSink;
+  /**
+   * After the report, keep the local cloud running (endpoints printed) until this resolves; default: stop
+   * at once. The CLI's `--keep-running` passes `untilSignal()`.
+   */
+  readonly keepRunning?: () => Promise<void>;
   /** Called once the local cloud runs, before anything is ingested (tests use it to break things). */
   readonly beforeIngest?: (cloud: LocalCloud) => Promise<void> | void;
 }
@@ -131,8 +145,27 @@ export interface PipelineReport {
   landingFailures: { path: string; error: string }[];
   /** Every key in the silver bucket after the run, sorted. */
   silverObjects: string[];
-  timingsMs: { start: number; ingest: number; transform: number; report: number; total: number };
+  /** The gold workflow's run, when models were given. */
+  gold?: GoldSummary;
+  timingsMs: {
+    start: number;
+    ingest: number;
+    transform: number;
+    gold?: number;
+    report: number;
+    total: number;
+  };
   functionLogs?: string;
+}
+
+export interface GoldSummary {
+  ok: boolean;
+  status: string;
+  error?: string;
+  executionName: string;
+  /** Per gold table: where the catalog publishes it and how many rows it has there. */
+  tables: Record<string, { location?: string; rows: number; preview: string[] }>;
+  alarms: number;
 }
 
 type InputFile = {
@@ -156,24 +189,13 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   prepareState(stateDir, options.keepState ?? false);
 
   const logFile = join(stateDir, 'logs', 'functions.log');
-  let cloud: LocalCloud;
-  try {
-    cloud = await LocalCloud.start({
-      stateDir,
-      contractsDir,
-      s3Port: options.port ?? DEFAULT_S3_PORT,
-      apiPort: options.apiPort ?? DEFAULT_API_PORT,
-      functionLogs: options.functionLogs ?? { file: logFile },
-    });
-  } catch (e) {
-    if (e instanceof PortInUseError) {
-      const option = e.service === 'S3' ? '--port' : '--api-port';
-      throw new PipelineUsageError(
-        `${e.message}: is another local pipeline running? choose another with ${option}`,
-      );
-    }
-    throw e;
-  }
+  const cloud = await startCloud({
+    stateDir,
+    contractsDir,
+    s3Port: options.port ?? DEFAULT_S3_PORT,
+    apiPort: options.apiPort ?? DEFAULT_API_PORT,
+    functionLogs: options.functionLogs ?? { file: logFile },
+  });
   const startedAt = new Date(t0).toISOString();
   const tStarted = Date.now();
   try {
@@ -189,9 +211,14 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     if (toTransform === 0) out('nothing new to transform: bronze already held every file');
     const tSettled = Date.now();
     const report = await buildReport(cloud, files, inputs);
+    const tReported = Date.now();
+    const modelsDir = goldModelsDir(options.modelsDir, contractsDir);
+    const gold = modelsDir ? await runGold(cloud, stateDir, contractsDir, modelsDir, out) : undefined;
     const finished = Date.now();
     const full: PipelineReport = {
       ...report,
+      ok: report.ok && (gold?.ok ?? true),
+      gold,
       startedAt,
       finishedAt: new Date(finished).toISOString(),
       contractsDir,
@@ -203,7 +230,8 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         start: tStarted - t0,
         ingest: tIngested - tStarted,
         transform: tSettled - tIngested,
-        report: finished - tSettled,
+        report: tReported - tSettled,
+        ...(gold ? { gold: finished - tReported } : {}),
         total: finished - t0,
       },
       functionLogs: options.functionLogs ? undefined : logFile,
@@ -215,9 +243,150 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
       out(`report written to ${shown(file)}`);
     }
+    if (options.keepRunning) {
+      for (const line of localCloudBanner(cloud)) out(line);
+      await options.keepRunning();
+    }
     return full;
   } finally {
     await cloud.stop();
+  }
+}
+
+function goldModelsDir(option: string | false | undefined, contractsDir: string): string | undefined {
+  if (option === false) return undefined;
+  if (option !== undefined) return resolve(option);
+  return contractsDir === resolve(DEFAULT_CONTRACTS_DIR) ? resolve(DEFAULT_MODELS_DIR) : undefined;
+}
+
+/** Runs the synthesized gold state machine locally (Athena on DuckDB) and reads back what it published. */
+async function runGold(
+  cloud: LocalCloud,
+  stateDir: string,
+  contractsDir: string,
+  modelsDir: string,
+  out: (line: string) => void,
+): Promise<GoldSummary> {
+  const inRepo = (dir: string, what: string) => {
+    const rel = relative(PROJECT_ROOT, dir);
+    if (rel.startsWith('..') || isAbsolute(rel)) {
+      throw new PipelineUsageError(
+        `${what} ${shown(dir)} must be inside the project to synthesize the gold workflow`,
+      );
+    }
+    return rel;
+  };
+  out('running gold models (the synthesized state machine, Athena on DuckDB)');
+  const run = await runGoldLocally({
+    s3Endpoint: cloud.endpoints.s3,
+    stateDir,
+    buckets: cloud.buckets,
+    config: {
+      contractsDir: inRepo(contractsDir, 'contracts directory'),
+      gold: { modelsDir: inRepo(modelsDir, 'models directory') },
+    },
+  });
+  const tables = Object.keys(run.published);
+  const rows = await readGoldTables({
+    s3Endpoint: cloud.endpoints.s3,
+    stateDir,
+    database: run.database,
+    tables,
+  });
+  return {
+    ok: run.ok,
+    status: run.status,
+    error: run.error ? `${run.error.error}: ${run.error.cause}` : undefined,
+    executionName: run.executionName,
+    tables: Object.fromEntries(
+      tables.map((t) => [
+        t,
+        { location: run.published[t], rows: rows[t]?.length ?? 0, preview: formatRows(rows[t] ?? [], 10) },
+      ]),
+    ),
+    alarms: run.alarms.length,
+  };
+}
+
+/** What to tell a user of a running local cloud: endpoints, buckets, and the variables for the aws CLI. */
+export function localCloudBanner(cloud: LocalCloud): string[] {
+  return [
+    '',
+    `local cloud running (state ${shown(cloud.stateDir)}); Ctrl-C stops it`,
+    `  S3          ${cloud.endpoints.s3}`,
+    `  ingest API  ${cloud.endpoints.api ? `${cloud.endpoints.api}/datasets/{dataset}/records` : '(none)'}`,
+    `  buckets     ${Object.values(cloud.buckets).join(', ')}`,
+    '',
+    'for the aws CLI (and any SDK):',
+    '  export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1',
+    '  export AWS_REQUEST_CHECKSUM_CALCULATION=when_required AWS_RESPONSE_CHECKSUM_VALIDATION=when_required',
+    `  export AWS_ENDPOINT_URL_S3=${cloud.endpoints.s3}   # SDKs and aws CLI >= 2.13; older: --endpoint-url`,
+    `  aws --endpoint-url ${cloud.endpoints.s3} s3 cp orders.csv s3://${cloud.buckets.landing}/retail/orders/orders.csv`,
+  ];
+}
+
+/** Resolves on the first SIGINT or SIGTERM (Ctrl-C). */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+export interface LocalOptions {
+  readonly contractsDir?: string;
+  readonly stateDir?: string;
+  readonly port?: number;
+  readonly apiPort?: number;
+  readonly functionLogs?: LogSink;
+  readonly out?: (line: string) => void;
+  /** Runs until this resolves; default: until Ctrl-C. */
+  readonly until?: () => Promise<void>;
+  /** Called once the cloud runs (tests use it to reach the endpoints). */
+  readonly onStarted?: (cloud: LocalCloud) => Promise<void> | void;
+}
+
+/** `medallion local`: the local cloud over a kept state directory, until Ctrl-C (or `until`). */
+export async function startLocal(options: LocalOptions = {}): Promise<void> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
+  const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
+  loadContracts(contractsDir);
+  prepareState(stateDir, true);
+  const cloud = await startCloud({
+    stateDir,
+    contractsDir,
+    s3Port: options.port ?? DEFAULT_S3_PORT,
+    apiPort: options.apiPort ?? DEFAULT_API_PORT,
+    functionLogs: options.functionLogs ?? { file: join(stateDir, 'logs', 'functions.log') },
+  });
+  try {
+    for (const line of localCloudBanner(cloud)) out(line);
+    await options.onStarted?.(cloud);
+    await (options.until ?? untilSignal)();
+    out('stopping the local cloud...');
+  } finally {
+    await cloud.stop();
+  }
+}
+
+/** `LocalCloud.start`, a busy port turned into a usage error naming the option to change. */
+async function startCloud(o: Parameters<typeof LocalCloud.start>[0]): Promise<LocalCloud> {
+  try {
+    return await LocalCloud.start(o);
+  } catch (e) {
+    if (e instanceof PortInUseError) {
+      const option = e.service === 'S3' ? '--port' : '--api-port';
+      throw new PipelineUsageError(
+        `${e.message}: is another local pipeline running? choose another with ${option}`,
+      );
+    }
+    throw e;
   }
 }
 
@@ -306,7 +475,7 @@ export function doorFor(name: string, bytes: number): Door {
 }
 
 /** Creates the state directory, or empties it (only if it is one of ours) unless `keep`. */
-function prepareState(stateDir: string, keep: boolean): void {
+export function prepareState(stateDir: string, keep: boolean): void {
   const marker = join(stateDir, STATE_MARKER);
   if (existsSync(stateDir)) {
     const entries = readdirSync(stateDir);
@@ -315,7 +484,12 @@ function prepareState(stateDir: string, keep: boolean): void {
         `${shown(stateDir)} is not empty and is not a medallion state directory: refusing to use it`,
       );
     }
-    if (!keep) rmSync(stateDir, { recursive: true, force: true });
+    // The derived wiring (`cache/`) survives a wipe: it only depends on the code, and takes seconds to derive.
+    if (!keep) {
+      for (const entry of entries) {
+        if (entry !== 'cache') rmSync(join(stateDir, entry), { recursive: true, force: true });
+      }
+    }
   }
   mkdirSync(stateDir, { recursive: true });
   writeFileSync(marker, 'medallion local state: buckets, scratch space and logs of `medallion pipeline`\n');
@@ -591,10 +765,19 @@ export function formatSummary(r: PipelineReport): string[] {
     for (const f of r.landingFailures) lines.push(`  ${f.path}: ${f.error}`);
   }
   if (!r.ok && r.functionLogs) lines.push(`function logs: ${shown(r.functionLogs)}`);
+  if (r.gold) {
+    const g = r.gold;
+    lines.push('', `gold (execution ${g.executionName}): ${g.status}${g.error ? ` - ${g.error}` : ''}`);
+    for (const [table, t] of Object.entries(g.tables)) {
+      lines.push(`${table}: ${t.rows} row(s), published at ${t.location ?? '(never)'}`, ...t.preview);
+    }
+    if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);
+  }
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const tm = r.timingsMs;
+  const gold = tm.gold === undefined ? '' : `, gold ${s(tm.gold)}`;
   lines.push(
-    `wall time ${s(tm.total)} (start ${s(tm.start)}, ingest ${s(tm.ingest)}, transform ${s(tm.transform)}, report ${s(tm.report)})`,
+    `wall time ${s(tm.total)} (start ${s(tm.start)}, ingest ${s(tm.ingest)}, transform ${s(tm.transform)}${gold}, report ${s(tm.report)})`,
   );
   lines.push(r.ok ? 'OK' : 'FAILED');
   return lines;

@@ -19,6 +19,7 @@ describe('medallion pipeline when silver is unreachable', () => {
   it('retries each message, dead-letters it, fails conservation and says FAILED', async () => {
     const lines: string[] = [];
     const report = await runPipeline({
+      modelsDir: false,
       contractsDir: join(SAMPLES, 'contracts'),
       dataDir: join(SAMPLES, 'data'),
       stateDir: state,

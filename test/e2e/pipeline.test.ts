@@ -1,6 +1,7 @@
 /**
- * The whole local slice on the sample data: landing (both doors) -> bronze -> queue -> silver, run twice
- * over the same state to check that re-ingesting the same files changes nothing.
+ * The whole local pipeline on the sample data: landing (both doors) -> bronze -> queue -> silver -> gold (the
+ * synthesized state machine, Athena on DuckDB), run twice over the same state to check that re-ingesting the
+ * same files changes nothing and that gold comes out the same.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,6 +41,25 @@ describe('medallion pipeline on the samples', () => {
   }, 60_000);
 
   afterAll(() => rmSync(state, { recursive: true, force: true }));
+
+  it('runs the gold models after silver and publishes every gold table with its rows', () => {
+    const rows = (r: PipelineReport) =>
+      Object.fromEntries(Object.entries(r.gold?.tables ?? {}).map(([t, v]) => [t, v.rows]));
+    expect(first.report.gold?.status).toBe('SUCCEEDED');
+    expect(rows(first.report)).toEqual({ category_sales: 5, customer_lifetime_value: 10, daily_sales: 26 });
+    for (const t of Object.values(first.report.gold?.tables ?? {})) {
+      expect(t.location).toContain(`/v=${first.report.gold?.executionName}/`);
+    }
+    expect(first.lines.join('\n')).toContain('daily_sales: 26 row(s), published at');
+  });
+
+  it('gives identical gold on a re-run over the same silver, published as a new version', () => {
+    const previews = (r: PipelineReport) =>
+      Object.fromEntries(Object.entries(r.gold?.tables ?? {}).map(([t, v]) => [t, v.preview]));
+    expect(second.report.gold?.status).toBe('SUCCEEDED');
+    expect(previews(second.report)).toEqual(previews(first.report));
+    expect(second.report.gold?.executionName).not.toBe(first.report.gold?.executionName);
+  });
 
   it('accounts for every row: 77 in, 66 out, 9 quarantined, 2 duplicates', () => {
     expect(first.report.totals).toEqual({

@@ -54,11 +54,15 @@ describe('LocalCloud', () => {
   it('listens on 127.0.0.1 only, with the local bucket names', () => {
     expect(cloud.endpoints.s3).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(cloud.endpoints.api).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    // Every bucket of the template, named by its `layer` tag.
     expect(cloud.buckets).toEqual({
       landing: 'medallion-local-landing',
       bronze: 'medallion-local-bronze',
       silver: 'medallion-local-silver',
+      gold: 'medallion-local-gold',
       quarantine: 'medallion-local-quarantine',
+      'athena-results': 'medallion-local-athena-results',
+      ops: 'medallion-local-ops',
     });
   });
 
@@ -143,7 +147,7 @@ describe('LocalCloud', () => {
     });
   });
 
-  it('does not queue bookkeeping keys, and dead-letters an object the transform keeps failing on', async () => {
+  it("queues only what the template's bronze prefix filters accept (one per contract)", async () => {
     const transformedBefore = (events.transformed ?? []).length;
     await cloud.s3.send(
       new PutObjectCommand({ Bucket: cloud.buckets.bronze, Key: '_index/whatever', Body: 'x' }),
@@ -153,17 +157,12 @@ describe('LocalCloud', () => {
     );
     await cloud.whenIdle();
     expect((events.transformed ?? []).length).toBe(transformedBefore);
-    expect(cloud.deadLetters).toHaveLength(1);
-    const [dead] = cloud.deadLetters;
-    expect(dead.receiveCount).toBe(3);
-    expect(dead.lastError).toBe("no data contract owns bronze key 'retail/unknown/x.csv'");
-    const body = JSON.parse(dead.body) as {
-      Records: { eventName: string; s3: { object: { key: string } } }[];
-    };
-    expect(body.Records).toHaveLength(1);
-    expect(body.Records[0].eventName).toBe('ObjectCreated:Put');
-    expect(body.Records[0].s3.object.key).toBe('retail/unknown/x.csv');
-    expect(events['dead-lettered']).toEqual([dead]);
+    expect(cloud.deadLetters).toHaveLength(0);
+    expect(cloud.wiring.routes.filter((r) => r.bucket === cloud.buckets.bronze).map((r) => r.prefix)).toEqual(
+      ['retail/customers/', 'retail/orders/', 'retail/products/'],
+    );
+    // Redelivering an existing bronze object goes through the same filters.
+    expect(await cloud.renotify(cloud.buckets.bronze, 'retail/unknown/x.csv')).toBe(0);
   });
 
   it('closes its ports and restores the environment when stopped', async () => {

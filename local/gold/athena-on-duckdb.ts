@@ -1,0 +1,467 @@
+/**
+ * Athena, locally, on DuckDB: runs the statements the gold workflow sends to
+ * `athena:startQueryExecution.sync` and answers like the integration does.
+ *
+ * Before a query runs, the catalog tables it names are made into DuckDB views named like the Athena
+ * tables (schema `"<database>"`, view `"<table>"`): their Parquet objects are fetched from the local S3
+ * server into a cache directory (DuckDB cannot read s3://), and the view selects the catalog's columns, cast
+ * to the catalog's types, from `read_parquet([...files], hive_partitioning = ...)`; partition keys (silver's
+ * `dt`) come from the `key=value` directories with their catalog type. A table with no object yet (a gold
+ * table never published) is an empty view with the catalog's columns.
+ *
+ * `UNLOAD (<select>) TO 's3://<bucket>/<prefix>/' WITH (format = 'PARQUET', compression = 'ZSTD')` runs as
+ * `COPY (<select>) TO '<work dir>/part-0.parquet' (FORMAT parquet, COMPRESSION zstd)` with one thread (same
+ * input, same bytes), and the file is uploaded as `<prefix>part-0.parquet`. Like Athena, UNLOAD refuses a
+ * target prefix that already holds objects, and writes a manifest of the files to the workgroup's result
+ * location (`<output location><query id>-manifest.csv`).
+ *
+ * The model SQL must be Athena (Trino) SQL. DuckDB accepts much that Athena refuses, so before anything
+ * runs, the SELECT is checked against {@link DUCKDB_ONLY_SYNTAX} (outside string literals, quoted
+ * identifiers and comments) and refused with a clear message. The list is a safety net, not a parser:
+ * what it does not know can still pass locally and fail on Athena. Known semantic differences that the
+ * check cannot see: `decimal / bigint` is a DOUBLE in DuckDB and a DECIMAL in Trino (ROUND of an exact
+ * half may differ); integer `/` truncates in Trino and not in DuckDB.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
+
+/** DuckDB syntax Athena (Trino) does not accept: refused in model SQL before it runs. */
+export const DUCKDB_ONLY_SYNTAX: readonly { pattern: RegExp; what: string; instead: string }[] = [
+  { pattern: /::/, what: "'::' casts", instead: 'CAST(x AS type)' },
+  { pattern: /\bQUALIFY\b/i, what: 'QUALIFY', instead: 'a subquery filtering on the window function' },
+  { pattern: /\*\s*(EXCLUDE|REPLACE)\s*\(/i, what: 'SELECT * EXCLUDE/REPLACE', instead: 'list the columns' },
+  { pattern: /\bCOLUMNS\s*\(/i, what: 'COLUMNS(...) star expressions', instead: 'list the columns' },
+  {
+    pattern: /\b(GROUP|ORDER)\s+BY\s+ALL\b/i,
+    what: 'GROUP BY ALL / ORDER BY ALL',
+    instead: 'list the columns',
+  },
+  { pattern: /\bI?LIKE\s+ANY\b|\bILIKE\b/i, what: 'ILIKE', instead: 'lower(x) LIKE ...' },
+  { pattern: /\b(UN)?PIVOT\b/i, what: 'PIVOT/UNPIVOT', instead: 'CASE expressions / UNNEST' },
+  {
+    pattern: /\b(ASOF|POSITIONAL|ANTI|SEMI)\s+JOIN\b/i,
+    what: 'ASOF/POSITIONAL/ANTI/SEMI JOIN',
+    instead: 'a JOIN or [NOT] EXISTS',
+  },
+  { pattern: /\bUSING\s+SAMPLE\b/i, what: 'USING SAMPLE', instead: 'TABLESAMPLE' },
+  { pattern: /\/\//, what: "'//' integer division", instead: 'CAST(a / b AS bigint) or floor(a / b)' },
+  { pattern: /^\s*FROM\b/i, what: 'FROM-first queries', instead: 'SELECT ... FROM ...' },
+  { pattern: /\bFROM\s+'/i, what: "reading files ('FROM 'file.parquet')", instead: 'a catalog table' },
+  {
+    pattern:
+      /\b(strftime|strptime|epoch_ms|epoch_us|make_date|make_timestamp|list_value|list_aggr?|list_transform|list_filter|struct_pack|string_agg|regexp_full_match|read_parquet|parquet_scan|read_csv(_auto)?|read_json(_auto)?|glob|range|generate_series|ifnull|datediff|datepart|time_bucket|printf|list_contains|array_length|len|arg_max|arg_min|median|mode|quantile_cont|quantile_disc|hash|md5_number|today)\s*\(/i,
+    what: 'DuckDB-only functions',
+    instead:
+      "Trino's (date_format, date_parse, from_unixtime, array_agg, listagg, max_by, approx_percentile, sequence, coalesce, date_diff, cardinality, length...)",
+  },
+];
+
+/** SQL that Athena would refuse (or that only DuckDB understands). */
+export class AthenaSqlError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AthenaSqlError';
+  }
+}
+
+/** `sql` with string literals, quoted identifiers and comments blanked out (same length, newlines kept). */
+function codeOnly(sql: string): string {
+  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) =>
+    m.startsWith("'") ? `''${' '.repeat(Math.max(0, m.length - 2))}` : m.replace(/[^\n]/g, ' '),
+  );
+}
+
+/**
+ * Throws an {@link AthenaSqlError} naming each DuckDB-only construct of `sql` (with its line) and what to
+ * write instead. `label` names the query in the message (e.g. the model).
+ */
+export function checkAthenaSql(sql: string, label = 'query'): void {
+  const code = codeOnly(sql);
+  const lines = code.split('\n');
+  const problems: string[] = [];
+  for (const rule of DUCKDB_ONLY_SYNTAX) {
+    // A rule anchored at the start applies to the whole statement, the others line by line.
+    const candidates = rule.pattern.source.startsWith('^') ? [code.trimStart()] : lines;
+    const at = candidates.findIndex((line) => rule.pattern.test(line));
+    if (at < 0) continue;
+    const match = (rule.pattern.exec(candidates[at]) as RegExpExecArray)[0].trim();
+    problems.push(`${rule.what} (line ${at + 1}: '${match}'): use ${rule.instead}`);
+  }
+  if (problems.length > 0) {
+    throw new AthenaSqlError(
+      `${label}: DuckDB-only syntax, Athena would refuse it:\n  - ${problems.join('\n  - ')}`,
+    );
+  }
+}
+
+/** The parts of `UNLOAD (<select>) TO '<s3 uri>' WITH (<options>)`. */
+export interface UnloadStatement {
+  readonly select: string;
+  readonly location: string;
+  readonly format: string;
+  readonly compression: string | undefined;
+}
+
+/** Parses an UNLOAD statement; undefined when `statement` is not one. */
+export function parseUnload(statement: string): UnloadStatement | undefined {
+  const m = /^\s*UNLOAD\s*\(([\s\S]*)\)\s*TO\s*'([^']*)'\s*WITH\s*\(([\s\S]*)\)\s*;?\s*$/i.exec(statement);
+  if (!m) return undefined;
+  const options: Record<string, string> = {};
+  for (const part of m[3].split(',')) {
+    const o = /^\s*(\w+)\s*=\s*'([^']*)'\s*$/.exec(part);
+    if (!o) throw new AthenaSqlError(`UNLOAD: cannot read the option '${part.trim()}'`);
+    options[o[1].toLowerCase()] = o[2];
+  }
+  return {
+    select: m[1].trim(),
+    location: m[2],
+    format: (options.format ?? 'TEXTFILE').toUpperCase(),
+    compression: options.compression?.toUpperCase(),
+  };
+}
+
+/** The request of `athena:startQueryExecution` (as the state machine sends it). */
+export interface StartQueryExecutionInput {
+  QueryString: string;
+  QueryExecutionContext?: { Database?: string; Catalog?: string };
+  WorkGroup?: string;
+  ResultConfiguration?: { OutputLocation?: string };
+}
+
+/** What `startQueryExecution.sync` returns: GetQueryExecution's output once the query ended. */
+export interface QueryExecutionOutput {
+  QueryExecution: {
+    QueryExecutionId: string;
+    Query: string;
+    StatementType: 'DML' | 'DDL' | 'UTILITY';
+    SubstatementType?: string;
+    ResultConfiguration: { OutputLocation?: string };
+    QueryExecutionContext: { Database?: string; Catalog: string };
+    Status: {
+      State: 'SUCCEEDED' | 'FAILED';
+      StateChangeReason?: string;
+      SubmissionDateTime: string;
+      CompletionDateTime: string;
+      AthenaError?: { ErrorCategory: number; ErrorType: number; Retryable: boolean; ErrorMessage: string };
+    };
+    Statistics: {
+      EngineExecutionTimeInMillis: number;
+      TotalExecutionTimeInMillis: number;
+      DataScannedInBytes: number;
+    };
+    WorkGroup?: string;
+    EngineVersion: { SelectedEngineVersion: string; EffectiveEngineVersion: string };
+  };
+}
+
+/**
+ * A failed `.sync` Athena task, as Step Functions reports it: error `States.TaskFailed`, the cause the
+ * GetQueryExecution output (JSON) with the FAILED status and its reason.
+ */
+export class AthenaTaskFailed extends Error {
+  constructor(
+    readonly output: QueryExecutionOutput,
+    readonly reason: string,
+  ) {
+    super(JSON.stringify(output));
+    this.name = 'States.TaskFailed';
+  }
+}
+
+/** What an UNLOAD wrote. */
+export interface UnloadResult {
+  readonly queryExecutionId: string;
+  readonly location: string;
+  readonly files: string[];
+  readonly rows: number;
+}
+
+export interface LocalAthenaOptions {
+  readonly s3: S3Client;
+  readonly catalog: LocalGlueCatalog;
+  /** Where fetched objects and written files are kept (under `<dir>/cache` and `<dir>/work`). */
+  readonly dir: string;
+  /** The workgroup's result location (`s3://<bucket>/<prefix>/`): UNLOAD manifests go there. */
+  readonly outputLocation?: string;
+  /** DuckDB threads; default 1 (deterministic output). */
+  readonly threads?: number;
+  readonly memoryLimit?: string;
+}
+
+/** Athena types (Hive DDL) -> DuckDB types, for the views' casts and empty tables. */
+export function duckDbType(athenaType: string): string {
+  const t = athenaType.toLowerCase().replace(/\s+/g, '');
+  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(t);
+  if (decimal) return `DECIMAL(${decimal[1]},${decimal[2]})`;
+  if (/^(varchar|char)\(\d+\)$/.test(t)) return 'VARCHAR';
+  const scalar: Record<string, string> = {
+    string: 'VARCHAR',
+    tinyint: 'TINYINT',
+    smallint: 'SMALLINT',
+    int: 'INTEGER',
+    integer: 'INTEGER',
+    bigint: 'BIGINT',
+    float: 'FLOAT',
+    double: 'DOUBLE',
+    boolean: 'BOOLEAN',
+    date: 'DATE',
+    timestamp: 'TIMESTAMP',
+    binary: 'BLOB',
+  };
+  const type = scalar[t];
+  if (!type) throw new Error(`local Athena: no DuckDB type for the catalog type '${athenaType}'`);
+  return type;
+}
+
+const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+export class LocalAthena {
+  /** Every UNLOAD that succeeded, by target location. */
+  readonly unloads = new Map<string, UnloadResult>();
+  private readonly cacheDir: string;
+  private readonly workDir: string;
+
+  constructor(private readonly options: LocalAthenaOptions) {
+    this.cacheDir = join(options.dir, 'cache');
+    this.workDir = join(options.dir, 'work');
+  }
+
+  /**
+   * `athena:startQueryExecution.sync`: runs the statement (an UNLOAD, or a SELECT whose rows are
+   * dropped) and returns the query execution once it ended; throws {@link AthenaTaskFailed} when it failed.
+   */
+  async startQueryExecutionSync(input: StartQueryExecutionInput): Promise<QueryExecutionOutput> {
+    const id = randomUUID();
+    const submitted = new Date();
+    const database = input.QueryExecutionContext?.Database;
+    const output = (state: 'SUCCEEDED' | 'FAILED', reason?: string): QueryExecutionOutput => {
+      const ended = new Date();
+      const unload = /^\s*UNLOAD\b/i.test(input.QueryString);
+      return {
+        QueryExecution: {
+          QueryExecutionId: id,
+          Query: input.QueryString,
+          StatementType: 'DML',
+          ...(unload ? { SubstatementType: 'UNLOAD' } : { SubstatementType: 'SELECT' }),
+          ResultConfiguration: {
+            OutputLocation: this.options.outputLocation ? `${this.options.outputLocation}${id}` : undefined,
+          },
+          QueryExecutionContext: { Database: database, Catalog: 'awsdatacatalog' },
+          Status: {
+            State: state,
+            ...(reason === undefined
+              ? {}
+              : {
+                  StateChangeReason: reason,
+                  AthenaError: { ErrorCategory: 2, ErrorType: 1300, Retryable: false, ErrorMessage: reason },
+                }),
+            SubmissionDateTime: submitted.toISOString(),
+            CompletionDateTime: ended.toISOString(),
+          },
+          Statistics: {
+            EngineExecutionTimeInMillis: ended.getTime() - submitted.getTime(),
+            TotalExecutionTimeInMillis: ended.getTime() - submitted.getTime(),
+            DataScannedInBytes: 0,
+          },
+          WorkGroup: input.WorkGroup,
+          EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'local DuckDB' },
+        },
+      };
+    };
+    try {
+      const unload = parseUnload(input.QueryString);
+      if (unload) await this.unload(unload, database, id);
+      else await this.query(input.QueryString, database);
+    } catch (e) {
+      const reason = (e as Error).message;
+      throw new AthenaTaskFailed(output('FAILED', reason), reason);
+    }
+    return output('SUCCEEDED');
+  }
+
+  /** Runs a SELECT over the catalog's tables and returns its rows (JSON values: decimals as strings). */
+  async query(sql: string, database?: string): Promise<Record<string, unknown>[]> {
+    return this.withViews(sql, database, async (c) => {
+      const reader = await c.runAndReadAll(sql);
+      return reader.getRowObjectsJson() as Record<string, unknown>[];
+    });
+  }
+
+  /** Every row of a catalog table (its published version), in a stable order (all columns sorted). */
+  async readTable(database: string, table: string): Promise<Record<string, unknown>[]> {
+    return this.query(`SELECT * FROM ${quote(database)}.${quote(table)} ORDER BY ALL`, database);
+  }
+
+  /** Runs an UNLOAD (see the module comment). */
+  async unload(statement: UnloadStatement, database: string | undefined, id: string): Promise<UnloadResult> {
+    if (statement.format !== 'PARQUET') {
+      throw new AthenaSqlError(
+        `UNLOAD: only format = 'PARQUET' is supported locally (got ${statement.format})`,
+      );
+    }
+    const compression = (statement.compression ?? 'GZIP').toLowerCase();
+    if (!['zstd', 'snappy', 'gzip', 'none'].includes(compression)) {
+      throw new AthenaSqlError(`UNLOAD: unsupported compression '${statement.compression}'`);
+    }
+    checkAthenaSql(statement.select, `UNLOAD to ${statement.location}`);
+    const { bucket, prefix } = parseS3Uri(statement.location);
+    if (prefix !== '' && !prefix.endsWith('/')) {
+      throw new AthenaSqlError(`UNLOAD: the target ${statement.location} must end with '/'`);
+    }
+    const existing = await this.listKeys(bucket, prefix, false);
+    if (existing.length > 0) {
+      throw new Error(
+        `HIVE_PATH_ALREADY_EXISTS: Target directory for table ${statement.location} already exists (${existing.length} object(s)); UNLOAD needs an empty prefix`,
+      );
+    }
+    mkdirSync(this.workDir, { recursive: true });
+    const dir = mkdtempSync(join(this.workDir, 'unload-'));
+    try {
+      const file = join(dir, 'part-0.parquet');
+      const rows = await this.withViews(statement.select, database, async (c) => {
+        const reader = await c.runAndReadAll(
+          `COPY (\n${statement.select}\n) TO ${literal(file)} (FORMAT parquet, COMPRESSION ${compression})`,
+        );
+        return Number(reader.getRowsJS()[0]?.[0] ?? 0);
+      });
+      const key = `${prefix}part-0.parquet`;
+      await this.options.s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file) }),
+      );
+      const files = [`s3://${bucket}/${key}`];
+      if (this.options.outputLocation) {
+        const out = parseS3Uri(this.options.outputLocation);
+        await this.options.s3.send(
+          new PutObjectCommand({
+            Bucket: out.bucket,
+            Key: `${out.prefix}${id}-manifest.csv`,
+            Body: `${files.join('\n')}\n`,
+          }),
+        );
+      }
+      const result: UnloadResult = { queryExecutionId: id, location: statement.location, files, rows };
+      this.unloads.set(statement.location, result);
+      return result;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Opens a fresh DuckDB with views for the catalog tables `sql` names, and runs `work` on it. */
+  private async withViews<T>(
+    sql: string,
+    database: string | undefined,
+    work: (c: DuckDBConnection) => Promise<T>,
+  ): Promise<T> {
+    mkdirSync(this.workDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads ?? 1),
+      memory_limit: this.options.memoryLimit ?? '512MB',
+      temp_directory: join(this.workDir, 'duckdb-tmp'),
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const c = await instance.connect();
+    try {
+      await c.run("SET TimeZone = 'UTC'");
+      for (const [db, table] of this.referencedTables(sql)) {
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${quote(db)}`);
+        await c.run(`CREATE VIEW ${quote(db)}.${quote(table)} AS ${await this.tableSelect(db, table)}`);
+      }
+      if (database) {
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${quote(database)}`);
+        await c.run(`USE ${quote(database)}`);
+      }
+      return await work(c);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  /** Catalog tables whose name appears in `sql` (outside literals and comments): [database, table]. */
+  private referencedTables(sql: string): [string, string][] {
+    const code = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').toLowerCase();
+    const found: [string, string][] = [];
+    for (const db of this.options.catalog.databaseNames()) {
+      for (const table of this.options.catalog.tableNames(db)) {
+        if (new RegExp(`(^|[^a-z0-9_])${table}([^a-z0-9_]|$)`).test(code)) found.push([db, table]);
+      }
+    }
+    return found;
+  }
+
+  /** The SELECT of a table's view: its catalog columns over its objects (or no row). */
+  private async tableSelect(database: string, table: string): Promise<string> {
+    const { Table } = this.options.catalog.getTable({ DatabaseName: database, Name: table });
+    const columns = Table.StorageDescriptor?.Columns ?? [];
+    const partitions = Table.PartitionKeys ?? [];
+    const all: GlueColumn[] = [...columns, ...partitions];
+    const location = Table.StorageDescriptor?.Location;
+    const files = location ? await this.fetch(location) : [];
+    if (files.length === 0) {
+      const nulls = all.map(
+        (col) => `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${quote(col.Name)}`,
+      );
+      return `SELECT ${nulls.join(', ')} WHERE false`;
+    }
+    const list = files.map(literal).join(', ');
+    const hive =
+      partitions.length > 0
+        ? `hive_partitioning = true, hive_types = {${partitions
+            .map((p) => `${literal(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
+            .join(', ')}}`
+        : 'hive_partitioning = false';
+    const select = all.map(
+      (col) => `CAST(${quote(col.Name)} AS ${duckDbType(col.Type ?? 'string')}) AS ${quote(col.Name)}`,
+    );
+    return `SELECT ${select.join(', ')} FROM read_parquet([${list}], ${hive}, union_by_name = true)`;
+  }
+
+  /** Downloads the data objects under an s3:// location into the cache; their local paths, sorted. */
+  private async fetch(location: string): Promise<string[]> {
+    const { bucket, prefix } = parseS3Uri(location);
+    const keys = await this.listKeys(bucket, prefix, true);
+    const paths: string[] = [];
+    for (const key of keys) {
+      const path = join(this.cacheDir, bucket, ...key.split('/'));
+      const out = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      mkdirSync(dirname(path), { recursive: true });
+      writeFileSync(path, Buffer.from((await out.Body?.transformToByteArray()) ?? []));
+      paths.push(path);
+    }
+    return paths;
+  }
+
+  /**
+   * Keys under `prefix`, sorted; with `dataOnly`, only what Athena reads as data: not below a file or
+   * directory whose name starts with `_` or `.`, and not a `$folder$` marker.
+   */
+  private async listKeys(bucket: string, prefix: string, dataOnly: boolean): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.options.s3.send(
+        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      );
+      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      token = page.NextContinuationToken;
+    } while (token);
+    const data = dataOnly
+      ? keys.filter((k) => {
+          const rest = k.slice(prefix.length).split('/');
+          return (
+            !rest.some((s) => s.startsWith('_') || s.startsWith('.')) &&
+            !k.endsWith('$folder$') &&
+            !k.endsWith('/')
+          );
+        })
+      : keys;
+    return data.sort();
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * Runs the gold workflow offline: THE synthesized state machine (the definition `cdk synth` produces, see
+ * `state-machine-definition.ts`) executed by aws-local-stepfunctions, and THE model SQL (the UNLOAD
+ * statements the definition assembles at run time) executed by DuckDB against the local S3 server.
+ *
+ * Task states are overridden by state name (inside the Parallel waves too), chosen by their `Resource`:
+ *   athena:startQueryExecution.sync  -> {@link LocalAthena} (UNLOAD -> DuckDB COPY -> local S3)
+ *   aws-sdk:glue:getTable/updateTable -> {@link LocalGlueCatalog} (JSON in `<stateDir>/gold/`)
+ *   sns:publish                       -> collected in the report's `alarms`
+ *   aws-sdk:cloudwatch:putMetricData  -> collected in the report's `metrics`
+ * Any other task fails the run before it starts. Retry intervals are overridden to 0 (the retries
+ * themselves run as defined). The execution's context carries `Execution.Name` (the version of every model
+ * written by the run) and `Execution.Id`.
+ *
+ *   const report = await runGoldLocally({ s3Endpoint: cloud.endpoints.s3, stateDir, buckets: cloud.buckets });
+ *   report.ok; report.models.daily_sales.location; report.published; report.alarms
+ */
+import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../lambdas/shared/s3-client';
+import { localS3Env } from '../s3-server';
+import { LocalAthena, type StartQueryExecutionInput } from './athena-on-duckdb';
+import { LocalGlueCatalog, parseS3Uri, type TableInput, type TableVersion } from './glue-catalog';
+import {
+  type AslDefinition,
+  type CfnTemplate,
+  goldDefinition,
+  type LocalBuckets,
+  synthesizeTemplate,
+  TemplateResolver,
+} from './state-machine-definition';
+
+export interface RunGoldOptions {
+  /** The local S3 server (`http://127.0.0.1:<port>`). */
+  readonly s3Endpoint: string;
+  /** Where the catalog (`gold/glue-catalog.json`) and DuckDB's cache and scratch (`gold/athena/`) live. */
+  readonly stateDir: string;
+  /**
+   * Local bucket names by layer (`silver`, `gold`, `athena-results`...): the local cloud's `buckets` fit.
+   * Missing layers are `medallion-local-<layer>`. The gold and athena-results buckets are created if absent.
+   */
+  readonly buckets?: LocalBuckets;
+  /** The synthesized stack template; default: synthesize `lib/medallion-app.ts` in-process. */
+  readonly template?: CfnTemplate;
+  /** When synthesizing: merged into the `medallion` configuration (e.g. `{ gold: { modelsDir } }`). */
+  readonly config?: Record<string, unknown>;
+  /** The execution's name, hence the version `v=<name>` of every model; default `local-<UTC timestamp>`. */
+  readonly executionName?: string;
+  /** Progress lines; default: none. */
+  readonly out?: (line: string) => void;
+}
+
+export interface GoldModelRun {
+  /** The version this run wrote: `s3://<gold>/<model>/v=<execution>/`. */
+  readonly location: string;
+  /** Rows written (undefined when the model's write did not succeed). */
+  readonly rows?: number;
+  readonly files: string[];
+  /** Whether the catalog now points at `location`. */
+  readonly published: boolean;
+}
+
+export interface GoldAlarm {
+  readonly topicArn: string;
+  readonly subject?: string;
+  /** The message as the state machine built it (an object for the gold alarms). */
+  readonly message: unknown;
+}
+
+export interface GoldRunReport {
+  readonly ok: boolean;
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly executionName: string;
+  readonly executionArn: string;
+  /** Why the execution failed. */
+  readonly error?: { error: string; cause: string };
+  readonly database: string;
+  /** Per model (wave order): what this run wrote and whether it was published. */
+  readonly models: Record<string, GoldModelRun>;
+  /** Per gold table: the location the catalog publishes now (this run's or an earlier one). */
+  readonly published: Record<string, string | undefined>;
+  /** Per gold table: every location it was given, oldest first (the template's placeholder first). */
+  readonly versions: Record<string, TableVersion[]>;
+  readonly alarms: GoldAlarm[];
+  readonly metrics: { Namespace: string; MetricData: unknown[] }[];
+  readonly timingsMs: { synth: number; run: number; total: number };
+}
+
+type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
+type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
+
+/** aws-local-stepfunctions needs Node 22's `Promise.withResolvers`: provided here on Node 20. */
+function polyfillWithResolvers(): void {
+  const P = Promise as unknown as { withResolvers?: () => unknown };
+  if (typeof P.withResolvers === 'function') return;
+  P.withResolvers = () => {
+    let resolve!: (v: unknown) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    return { promise, resolve, reject };
+  };
+}
+
+/** Every state of a definition, branches and Map iterators included: [name, state]. */
+export function allStates(definition: Pick<AslDefinition, 'States'>): [string, Record<string, unknown>][] {
+  const out: [string, Record<string, unknown>][] = [];
+  for (const [name, state] of Object.entries(definition.States)) {
+    out.push([name, state]);
+    for (const branch of (state.Branches as AslDefinition[] | undefined) ?? [])
+      out.push(...allStates(branch));
+    const inner = (state.ItemProcessor ?? state.Iterator) as AslDefinition | undefined;
+    if (inner) out.push(...allStates(inner));
+  }
+  return out;
+}
+
+/** A name Step Functions accepts for an execution, from the time: `local-20261101T120000123Z`. */
+export function defaultExecutionName(now = new Date()): string {
+  return `local-${now.toISOString().replace(/[-:.]/g, '')}`;
+}
+
+export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunReport> {
+  const t0 = Date.now();
+  const out = options.out ?? (() => {});
+  let synthMs = 0;
+  let template = options.template;
+  if (!template) {
+    const synth = synthesizeTemplate({ config: options.config });
+    template = synth.template;
+    synthMs = synth.ms;
+    out(`gold: synthesized the app in ${synthMs} ms`);
+  }
+  const resolver = new TemplateResolver(template, { buckets: options.buckets });
+  const definition = goldDefinition(resolver);
+  const goldBucket = resolver.bucketOf('gold');
+  const workGroup = workGroupOutput(resolver);
+
+  const s3 = createS3Client(localS3Env(options.s3Endpoint));
+  try {
+    for (const b of [goldBucket, workGroup ? parseS3Uri(workGroup).bucket : undefined]) {
+      if (b) await ensureBucket(s3, b);
+    }
+    const catalog = new LocalGlueCatalog(`${options.stateDir}/gold/glue-catalog.json`, resolver.accountId);
+    catalog.seedFromTemplate(resolver);
+    const athena = new LocalAthena({
+      s3,
+      catalog,
+      dir: `${options.stateDir}/gold/athena`,
+      outputLocation: workGroup,
+    });
+
+    const executionName = options.executionName ?? defaultExecutionName();
+    const stateMachineName = 'medallion-local-gold';
+    const executionArn = `arn:aws:states:${resolver.region}:${resolver.accountId}:execution:${stateMachineName}:${executionName}`;
+    const alarms: GoldAlarm[] = [];
+    const metrics: { Namespace: string; MetricData: unknown[] }[] = [];
+
+    // Tasks still running (a Parallel's other branches go on after one failed): awaited before returning.
+    const inFlight = new Set<Promise<unknown>>();
+    const track =
+      (handler: (input: JsonValue) => unknown): TaskHandler =>
+      (input) => {
+        // Plain JSON values of this realm, as an SDK integration returns (see `cloneJson` in glue-catalog).
+        const p = (async () => {
+          const result = await handler(input);
+          return (result === undefined ? null : JSON.parse(JSON.stringify(result))) as JsonValue;
+        })();
+        inFlight.add(p);
+        p.then(
+          () => inFlight.delete(p),
+          () => inFlight.delete(p),
+        );
+        return p;
+      };
+
+    const handlers: Record<string, TaskHandler> = {};
+    const retryIntervalOverrides: Record<string, number> = {};
+    const models: { name: string; location: string }[] = [];
+    for (const [name, state] of allStates(definition)) {
+      const params = state.Parameters as Record<string, unknown> | undefined;
+      if (state.Type === 'Pass' && typeof params?.model === 'string') {
+        models.push({
+          name: params.model,
+          location: `s3://${goldBucket}/${params.model}/v=${executionName}/`,
+        });
+      }
+      if (state.Type !== 'Task') continue;
+      retryIntervalOverrides[name] = 0;
+      const resource = String(state.Resource).replace(/^arn:[^:]+:states:::/, '');
+      switch (resource) {
+        case 'athena:startQueryExecution.sync':
+          handlers[name] = track((i) =>
+            athena.startQueryExecutionSync(i as unknown as StartQueryExecutionInput),
+          );
+          break;
+        case 'aws-sdk:glue:getTable':
+          handlers[name] = track((i) => catalog.getTable(i as { DatabaseName: string; Name: string }));
+          break;
+        case 'aws-sdk:glue:updateTable':
+          handlers[name] = track((i) =>
+            catalog.updateTable(i as unknown as { DatabaseName: string; TableInput: TableInput }),
+          );
+          break;
+        case 'sns:publish':
+          handlers[name] = track((i) => {
+            const p = i as { TopicArn: string; Subject?: string; Message: unknown };
+            alarms.push({ topicArn: p.TopicArn, subject: p.Subject, message: p.Message });
+            out(`gold: ALARM ${p.Subject ?? ''}`);
+            return { MessageId: `local-${alarms.length}` };
+          });
+          break;
+        case 'aws-sdk:cloudwatch:putMetricData':
+          handlers[name] = track((i) => {
+            metrics.push(i as unknown as { Namespace: string; MetricData: unknown[] });
+            return {};
+          });
+          break;
+        default:
+          throw new Error(
+            `gold: the state '${name}' calls ${String(state.Resource)}, which has no local emulation`,
+          );
+      }
+    }
+
+    polyfillWithResolvers();
+    const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
+    const machine = new StateMachine(definition as never);
+    const tRun = Date.now();
+    out(`gold: execution ${executionName}: ${models.map((m) => m.name).join(', ')}`);
+    const execution = machine.run({} as never, {
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      context: {
+        Execution: {
+          Id: executionArn,
+          Name: executionName,
+          StartTime: new Date(tRun).toISOString(),
+          Input: {},
+          RoleArn: `arn:aws:iam::${resolver.accountId}:role/medallion-local-gold`,
+        },
+        StateMachine: {
+          Id: `arn:aws:states:${resolver.region}:${resolver.accountId}:stateMachine:${stateMachineName}`,
+          Name: stateMachineName,
+        },
+      },
+    });
+    let error: { error: string; cause: string } | undefined;
+    try {
+      await execution.result;
+    } catch (e) {
+      const err = e as Error & { cause?: unknown };
+      const inner = err.cause as { name?: string; message?: string } | undefined;
+      error = { error: inner?.name ?? err.name, cause: inner?.message ?? err.message };
+    }
+    // Let branches that outlived a failed one finish, so nothing writes after this returns.
+    do {
+      await Promise.allSettled([...inFlight]);
+      await new Promise((r) => setTimeout(r, 20));
+    } while (inFlight.size > 0);
+    const runMs = Date.now() - tRun;
+
+    const report: GoldRunReport = {
+      ok: error === undefined,
+      status: error === undefined ? 'SUCCEEDED' : 'FAILED',
+      executionName,
+      executionArn,
+      ...(error ? { error } : {}),
+      database: databaseOf(resolver),
+      models: Object.fromEntries(
+        models.map((m) => {
+          const unload = athena.unloads.get(m.location);
+          const published = catalog.location(databaseOf(resolver), m.name) === m.location;
+          return [
+            m.name,
+            { location: m.location, rows: unload?.rows, files: unload?.files ?? [], published },
+          ];
+        }),
+      ),
+      published: Object.fromEntries(
+        models.map((m) => [m.name, catalog.location(databaseOf(resolver), m.name)]),
+      ),
+      versions: Object.fromEntries(
+        models.map((m) => [m.name, catalog.versions(databaseOf(resolver), m.name)]),
+      ),
+      alarms,
+      metrics,
+      timingsMs: { synth: synthMs, run: runMs, total: Date.now() - t0 },
+    };
+    for (const [name, m] of Object.entries(report.models)) {
+      out(`gold: ${name.padEnd(28)} ${m.published ? 'published' : 'NOT published'} ${m.rows ?? '-'} row(s)`);
+    }
+    out(`gold: ${report.status} in ${runMs} ms${error ? ` (${error.error})` : ''}`);
+    return report;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/**
+ * The rows of every gold table as published now (what a reader would see), read with the same local
+ * Athena the run uses (e.g. `tables: Object.keys(report.models)`).
+ */
+export async function readGoldTables(options: {
+  readonly s3Endpoint: string;
+  readonly stateDir: string;
+  readonly database: string;
+  readonly tables: string[];
+}): Promise<Record<string, Record<string, unknown>[]>> {
+  const s3 = createS3Client(localS3Env(options.s3Endpoint));
+  try {
+    const catalog = new LocalGlueCatalog(`${options.stateDir}/gold/glue-catalog.json`);
+    const athena = new LocalAthena({ s3, catalog, dir: `${options.stateDir}/gold/athena` });
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const t of options.tables) out[t] = await athena.readTable(options.database, t);
+    return out;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Rows as an aligned text table (for the CLI). */
+export function formatRows(rows: Record<string, unknown>[], limit = 20): string[] {
+  if (rows.length === 0) return ['  (no rows)'];
+  const columns = Object.keys(rows[0]);
+  const shown = rows.slice(0, limit).map((r) => columns.map((c) => (r[c] === null ? 'NULL' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...shown.map((r) => r[i].length)));
+  const line = (cells: string[]) => `  ${cells.map((v, i) => v.padEnd(widths[i])).join('  ')}`.trimEnd();
+  const lines = [line(columns), ...shown.map(line)];
+  if (rows.length > limit) lines.push(`  ... ${rows.length - limit} more row(s)`);
+  return lines;
+}
+
+function databaseOf(resolver: TemplateResolver): string {
+  for (const r of Object.values(resolver.template.Resources)) {
+    if (r.Type === 'AWS::Glue::Database')
+      return (resolver.resolve(r.Properties?.DatabaseInput) as { Name: string }).Name;
+  }
+  throw new Error('the template declares no Glue database');
+}
+
+/** The Athena workgroup's result location, if the template has a workgroup with one. */
+function workGroupOutput(resolver: TemplateResolver): string | undefined {
+  for (const r of Object.values(resolver.template.Resources)) {
+    if (r.Type !== 'AWS::Athena::WorkGroup') continue;
+    const config = resolver.resolve(r.Properties?.WorkGroupConfiguration) as {
+      ResultConfiguration?: { OutputLocation?: string };
+    };
+    const location = config?.ResultConfiguration?.OutputLocation;
+    if (location) return location.endsWith('/') ? location : `${location}/`;
+  }
+  return undefined;
+}
+
+async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+  try {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  } catch (e) {
+    const name = (e as Error).name;
+    if (name !== 'BucketAlreadyOwnedByYou' && name !== 'BucketAlreadyExists') throw e;
+  }
+}

@@ -1,0 +1,204 @@
+/**
+ * `medallion query "<sql>"`: SQL with DuckDB over the local lake, tables named as in Athena.
+ *
+ *  - silver: one view per data contract, `<dataset>`, over the Parquet objects under `<domain>/<dataset>/`
+ *    of the local silver bucket, with the `dt=` partition read from the path (hive partitioning);
+ *  - gold (and any other catalogued table): the tables of a local Glue catalog, when one exists, each a view
+ *    over the objects under its `StorageDescriptor.Location`. Two layouts are read:
+ *    `<state>/glue-catalog.json` = `{ tables: { <name>: { StorageDescriptor: { Location } } } }`, and the gold
+ *    runner's `<state>/gold/glue-catalog.json` = `{ databases: { <db>: { tables: { <name>: { table: {...} } } } } }`.
+ *
+ * The local cloud need not run: s3rver keeps every object as a file, `<state>/s3/<bucket>/<key>._S3rver_object`
+ * (next to `._S3rver_metadata.json` and `.md5` siblings), which DuckDB reads directly. DuckDB's httpfs is not
+ * built in, so reading through the S3 API would mean downloading first anyway.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { ContractError, ContractRegistry } from '../lambdas/shared/dataset-contract';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from './local-cloud';
+
+export type QueryFormat = 'table' | 'json' | 'csv';
+export const QUERY_FORMATS: readonly QueryFormat[] = ['table', 'json', 'csv'];
+const OBJECT_SUFFIX = '._S3rver_object';
+
+export interface QueryOptions {
+  readonly stateDir?: string;
+  readonly contractsDir?: string;
+  /** Local bucket names are `<prefix>-<role>`; default `medallion-local`. */
+  readonly bucketPrefix?: string;
+}
+
+export interface QueryResult {
+  readonly columns: string[];
+  readonly rows: Record<string, unknown>[];
+  /** The views defined, by name, with the directory each reads. */
+  readonly tables: Record<string, string>;
+}
+
+/** The command cannot run (no state, bad contract, bad SQL): one line says why. */
+export class QueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+export async function runQuery(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
+  const s3Dir = join(stateDir, 's3');
+  if (!existsSync(s3Dir))
+    throw new QueryError(`no local buckets in ${stateDir}: run \`medallion pipeline\` (or \`local\`) first`);
+  const tables = localTables(stateDir, options);
+  const instance = await DuckDBInstance.create(':memory:', {
+    // httpfs is not built in: never try to download it.
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const c = await instance.connect();
+  try {
+    for (const [name, dir] of Object.entries(tables)) {
+      await c.run(
+        `CREATE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${literal(`${dir}/**/*${OBJECT_SUFFIX}`)}, hive_partitioning = true, union_by_name = true)`,
+      );
+    }
+    let reader: Awaited<ReturnType<typeof c.runAndReadAll>>;
+    try {
+      reader = await c.runAndReadAll(sql);
+    } catch (e) {
+      const known = Object.keys(tables).sort().join(', ') || 'none';
+      throw new QueryError(`${(e as Error).message.split('\n')[0]} (tables: ${known})`);
+    }
+    const columns = reader.columnNames();
+    // JSON-safe values; 64-bit and wider integers come back as strings: numbers when exactly representable.
+    const wide = new Set(
+      reader
+        .columnTypes()
+        .map((t, i) => [String(t), columns[i]] as const)
+        .filter(([t]) => /^U?(BIGINT|HUGEINT)$/.test(t))
+        .map(([, c]) => c),
+    );
+    const rows = (reader.getRowObjectsJson() as Record<string, unknown>[]).map((row) => {
+      for (const c of wide) {
+        const v = row[c];
+        if (typeof v === 'string' && Number.isSafeInteger(Number(v))) row[c] = Number(v);
+      }
+      return row;
+    });
+    return { columns, rows, tables };
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** View name -> directory of objects: silver per contract, then catalogued tables not already named. */
+export function localTables(stateDir: string, options: QueryOptions = {}): Record<string, string> {
+  const s3Dir = join(stateDir, 's3');
+  const prefix = options.bucketPrefix ?? 'medallion-local';
+  const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
+  let registry: ContractRegistry;
+  try {
+    registry = ContractRegistry.fromDirectory(contractsDir);
+  } catch (e) {
+    if (e instanceof ContractError)
+      throw new QueryError(
+        `invalid data contract ${e.file}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
+      );
+    throw new QueryError(`cannot read the data contracts in ${contractsDir}: ${(e as Error).message}`);
+  }
+  const tables: Record<string, string> = {};
+  for (const c of registry.all) {
+    const dir = join(s3Dir, `${prefix}-silver`, c.domain, c.dataset);
+    if (hasObjects(dir)) tables[c.dataset] = dir;
+  }
+  for (const [name, location] of Object.entries(catalogLocations(stateDir))) {
+    if (name in tables) continue;
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+    if (!m) continue;
+    const dir = join(s3Dir, m[1], m[2].replace(/\/+$/, ''));
+    if (hasObjects(dir)) tables[name] = dir;
+  }
+  return tables;
+}
+
+/** Table name -> S3 location, from whichever local catalog files exist. */
+function catalogLocations(stateDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  type Descriptor = { StorageDescriptor?: { Location?: string } };
+  const read = (file: string) => {
+    if (!existsSync(file)) return undefined;
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as {
+        tables?: Record<string, Descriptor>;
+        databases?: Record<string, { tables?: Record<string, { table?: Descriptor } & Descriptor> }>;
+      };
+    } catch (e) {
+      throw new QueryError(`cannot read the local catalog ${file}: ${(e as Error).message}`);
+    }
+  };
+  for (const file of [join(stateDir, 'glue-catalog.json'), join(stateDir, 'gold', 'glue-catalog.json')]) {
+    const catalog = read(file);
+    if (!catalog) continue;
+    for (const [name, t] of Object.entries(catalog.tables ?? {})) {
+      const location = t.StorageDescriptor?.Location;
+      if (location) out[name] ??= location;
+    }
+    for (const db of Object.values(catalog.databases ?? {})) {
+      for (const [name, t] of Object.entries(db.tables ?? {})) {
+        const location = (t.table ?? t).StorageDescriptor?.Location;
+        if (location) out[name] ??= location;
+      }
+    }
+  }
+  return out;
+}
+
+function hasObjects(dir: string): boolean {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.isFile() && entry.name.endsWith(OBJECT_SUFFIX)) return true;
+    if (entry.isDirectory() && hasObjects(join(dir, entry.name))) return true;
+  }
+  return false;
+}
+
+const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+/** The result as text: an aligned table (with a row count), a JSON array, or CSV (RFC 4180 quoting). */
+export function formatResult(result: Pick<QueryResult, 'columns' | 'rows'>, format: QueryFormat): string {
+  const { columns, rows } = result;
+  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
+  const text = (v: unknown) =>
+    v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (format === 'csv') {
+    const cell = (v: unknown) => {
+      const s = text(v);
+      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+    };
+    return [columns.map(cell).join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))]
+      .map((l) => `${l}\n`)
+      .join('');
+  }
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null ? 'NULL' : text(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i].length)));
+  const numeric = columns.map(
+    (c) =>
+      rows.length > 0 &&
+      rows.every((r) => r[c] === null || typeof r[c] === 'number' || /^-?\d+(\.\d+)?$/.test(String(r[c]))),
+  );
+  const line = (values: string[]) =>
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join(' | ')
+      .trimEnd();
+  return [
+    line(columns),
+    widths.map((w) => '-'.repeat(w)).join('-+-'),
+    ...cells.map(line),
+    `(${rows.length} row${rows.length === 1 ? '' : 's'})`,
+  ]
+    .map((l) => `${l}\n`)
+    .join('');
+}

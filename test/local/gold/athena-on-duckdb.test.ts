@@ -1,0 +1,182 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  AthenaSqlError,
+  AthenaTaskFailed,
+  checkAthenaSql,
+  LocalAthena,
+  parseUnload,
+} from '../../../local/gold/athena-on-duckdb';
+import { GlueError, LocalGlueCatalog } from '../../../local/gold/glue-catalog';
+import { type CfnTemplate, TemplateResolver } from '../../../local/gold/state-machine-definition';
+import { withLocalS3 } from '../../support/local-s3';
+
+describe('checkAthenaSql (the DuckDB-only deny-list)', () => {
+  it.each([
+    ['SELECT a::int FROM t', "'::' casts"],
+    ['SELECT a FROM t QUALIFY row_number() OVER (PARTITION BY a) = 1', 'QUALIFY'],
+    ['SELECT * EXCLUDE (a) FROM t', 'SELECT * EXCLUDE/REPLACE'],
+    ["SELECT strftime(ts, '%Y') FROM t", 'DuckDB-only functions'],
+    ['SELECT a, count(*) FROM t GROUP BY ALL', 'GROUP BY ALL / ORDER BY ALL'],
+    ["SELECT * FROM 'x.parquet'", 'reading files'],
+    ['FROM t SELECT a', 'FROM-first queries'],
+    ["SELECT a FROM t WHERE b ILIKE 'x%'", 'ILIKE'],
+  ])('refuses %s', (sql, what) => {
+    expect(() => checkAthenaSql(sql, 'gold model m')).toThrow(AthenaSqlError);
+    expect(() => checkAthenaSql(sql, 'gold model m')).toThrow(
+      new RegExp(
+        `^gold model m: DuckDB-only syntax, Athena would refuse it:\\n  - ${what.replace(/[()*/]/g, '\\$&')}`,
+      ),
+    );
+  });
+
+  it('names the line and what to write instead', () => {
+    expect(() => checkAthenaSql('SELECT\n  a,\n  b::date\nFROM t')).toThrow(
+      "'::' casts (line 3: '::'): use CAST(x AS type)",
+    );
+  });
+
+  it('accepts Athena SQL, and DuckDB-looking text inside literals, quoted names and comments', () => {
+    expect(() =>
+      checkAthenaSql(
+        '-- a::b QUALIFY strftime(\nSELECT CAST(a AS int) AS "x::y", \'QUALIFY ::\' AS s /* GROUP BY ALL */\nFROM t GROUP BY 1',
+      ),
+    ).not.toThrow();
+  });
+});
+
+describe('parseUnload', () => {
+  it('reads the statement the gold workflow assembles', () => {
+    expect(
+      parseUnload(
+        "UNLOAD (\nSELECT 1 AS a\n) TO 's3://gold/m/v=x/' WITH (format = 'PARQUET', compression = 'ZSTD')",
+      ),
+    ).toEqual({
+      select: 'SELECT 1 AS a',
+      location: 's3://gold/m/v=x/',
+      format: 'PARQUET',
+      compression: 'ZSTD',
+    });
+    expect(parseUnload('SELECT 1')).toBeUndefined();
+  });
+});
+
+const TEMPLATE: CfnTemplate = {
+  Resources: {
+    Db: { Type: 'AWS::Glue::Database', Properties: { DatabaseInput: { Name: 'lake' } } },
+    Gold: { Type: 'AWS::S3::Bucket', Properties: { Tags: [{ Key: 'layer', Value: 'gold' }] } },
+    T: {
+      Type: 'AWS::Glue::Table',
+      Properties: {
+        DatabaseName: { Ref: 'Db' },
+        TableInput: {
+          Name: 'numbers',
+          TableType: 'EXTERNAL_TABLE',
+          StorageDescriptor: {
+            Location: { 'Fn::Join': ['', ['s3://', { Ref: 'Gold' }, '/numbers/_unpublished/']] },
+            Columns: [{ Name: 'n', Type: 'bigint' }],
+          },
+        },
+      },
+    },
+  },
+};
+
+describe('LocalGlueCatalog', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'medallion-glue-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is seeded from the template, answers GetTable and persists UpdateTable', () => {
+    const catalog = new LocalGlueCatalog(join(dir, 'c.json'));
+    catalog.seedFromTemplate(new TemplateResolver(TEMPLATE, { buckets: { gold: 'g' } }));
+    const { Table } = catalog.getTable({ DatabaseName: 'lake', Name: 'numbers' });
+    expect(Table).toMatchObject({
+      Name: 'numbers',
+      DatabaseName: 'lake',
+      TableType: 'EXTERNAL_TABLE',
+      StorageDescriptor: { Location: 's3://g/numbers/_unpublished/' },
+      VersionId: '1',
+    });
+    expect(Table).not.toHaveProperty('Owner');
+    const { Name, TableType, StorageDescriptor } = Table;
+    catalog.updateTable({
+      DatabaseName: 'lake',
+      TableInput: {
+        Name,
+        TableType,
+        StorageDescriptor: { ...StorageDescriptor, Location: 's3://g/numbers/v=1/' },
+      },
+    });
+    const reopened = new LocalGlueCatalog(join(dir, 'c.json'));
+    reopened.seedFromTemplate(new TemplateResolver(TEMPLATE, { buckets: { gold: 'g' } })); // unchanged: kept
+    expect(reopened.location('lake', 'numbers')).toBe('s3://g/numbers/v=1/');
+    expect(reopened.getTable({ DatabaseName: 'lake', Name: 'numbers' }).Table.VersionId).toBe('2');
+  });
+
+  it('fails like Glue: unknown table, fields UpdateTable does not accept', () => {
+    const catalog = new LocalGlueCatalog(join(dir, 'c.json'));
+    catalog.seedFromTemplate(new TemplateResolver(TEMPLATE));
+    expect(() => catalog.getTable({ DatabaseName: 'lake', Name: 'nope' })).toThrow(
+      expect.objectContaining({ name: 'Glue.EntityNotFoundException' }),
+    );
+    const { Table } = catalog.getTable({ DatabaseName: 'lake', Name: 'numbers' });
+    expect(() => catalog.updateTable({ DatabaseName: 'lake', TableInput: Table as never })).toThrow(
+      GlueError,
+    );
+    expect(() => catalog.updateTable({ DatabaseName: 'lake', TableInput: Table as never })).toThrow(
+      /fields UpdateTable does not accept: DatabaseName, CatalogId, CreateTime, UpdateTime, VersionId/,
+    );
+  });
+});
+
+describe('LocalAthena', () => {
+  const s3 = withLocalS3(['g']);
+  let dir: string;
+  let athena: LocalAthena;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'medallion-athena-'));
+    const catalog = new LocalGlueCatalog(join(dir, 'c.json'));
+    catalog.seedFromTemplate(new TemplateResolver(TEMPLATE, { buckets: { gold: 'g' } }));
+    athena = new LocalAthena({ s3: s3.client, catalog, dir });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const unload = (select: string, to: string) =>
+    athena.startQueryExecutionSync({
+      QueryString: `UNLOAD (\n${select}\n) TO '${to}' WITH (format = 'PARQUET', compression = 'ZSTD')`,
+      QueryExecutionContext: { Database: 'lake' },
+      WorkGroup: 'wg',
+    });
+
+  it('reads an unpublished table as empty, and UNLOADs to S3 as one Parquet file', async () => {
+    expect(await athena.readTable('lake', 'numbers')).toEqual([]);
+    const out = await unload(
+      'SELECT CAST(n AS bigint) AS n FROM (VALUES (1), (2), (3)) AS v(n)',
+      's3://g/numbers/v=1/',
+    );
+    expect(out.QueryExecution.Status.State).toBe('SUCCEEDED');
+    expect(await s3.keys('g')).toEqual(['numbers/v=1/part-0.parquet']);
+    expect(athena.unloads.get('s3://g/numbers/v=1/')?.rows).toBe(3);
+  });
+
+  it('fails the task (States.TaskFailed) on DuckDB-only syntax, before anything runs', async () => {
+    const failure = await unload('SELECT n::int AS n FROM "lake"."numbers"', 's3://g/numbers/v=2/').catch(
+      (e) => e,
+    );
+    expect(failure).toBeInstanceOf(AthenaTaskFailed);
+    expect(failure.name).toBe('States.TaskFailed');
+    expect(failure.reason).toContain("DuckDB-only syntax, Athena would refuse it:\n  - '::' casts");
+    expect(JSON.parse(failure.message).QueryExecution.Status.State).toBe('FAILED');
+    expect(await s3.keys('g', 'numbers/v=2/')).toEqual([]);
+  });
+
+  it('refuses, like Athena, to UNLOAD into a prefix that already holds objects', async () => {
+    const failure = await unload('SELECT CAST(1 AS bigint) AS n', 's3://g/numbers/v=1/').catch((e) => e);
+    expect(failure.reason).toMatch(/^HIVE_PATH_ALREADY_EXISTS/);
+  });
+});

@@ -1,0 +1,196 @@
+/**
+ * The gold workflow offline, end to end: silver produced by the real pipeline from the samples, then the
+ * synthesized gold state machine run by aws-local-stepfunctions with its UNLOADs on DuckDB.
+ */
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../../lambdas/shared/s3-client';
+import type { GoldRunReport } from '../../../local/gold/run-gold';
+import { readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
+import { type CfnTemplate, synthesizeTemplate } from '../../../local/gold/state-machine-definition';
+import type { PipelineReport } from '../../../local/pipeline';
+import { LocalS3Server, localS3Env } from '../../../local/s3-server';
+import { dailySalesOracle } from './oracle';
+
+const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
+const MODELS = ['customer_lifetime_value', 'daily_sales', 'category_sales'];
+
+describe('runGoldLocally on silver from the sample pipeline', () => {
+  let state: string;
+  let server: LocalS3Server;
+  let endpoint: string;
+  let buckets: Record<string, string>;
+  let template: CfnTemplate;
+  let synthMs: number;
+  let first: GoldRunReport;
+  let second: GoldRunReport;
+  let firstRows: Record<string, Record<string, unknown>[]>;
+  let secondRows: Record<string, Record<string, unknown>[]>;
+
+  const tables = () =>
+    readGoldTables({ s3Endpoint: endpoint, stateDir: state, database: 'medallion_dev', tables: MODELS });
+  const object = async (bucket: string, key: string) => {
+    const s3 = createS3Client(localS3Env(endpoint));
+    try {
+      const out = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+    } finally {
+      s3.destroy();
+    }
+  };
+  const keys = async (bucket: string, prefix: string) => {
+    const s3 = createS3Client(localS3Env(endpoint));
+    try {
+      const out = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix }));
+      return (out.Contents ?? []).map((o) => o.Key as string).sort();
+    } finally {
+      s3.destroy();
+    }
+  };
+
+  beforeAll(async () => {
+    state = mkdtempSync(join(tmpdir(), 'medallion-gold-'));
+    // Silver from the real pipeline (it starts and stops its own local cloud over <state>/s3).
+    jest.resetModules();
+    const { runPipeline } = require('../../../local/pipeline') as typeof import('../../../local/pipeline');
+    const pipeline: PipelineReport = await runPipeline({
+      modelsDir: false,
+      contractsDir: join(SAMPLES, 'contracts'),
+      dataDir: join(SAMPLES, 'data'),
+      stateDir: state,
+      port: 0,
+      apiPort: 0,
+      out: () => {},
+    });
+    expect(pipeline.ok).toBe(true);
+    buckets = { ...pipeline.buckets } as Record<string, string>;
+    server = new LocalS3Server();
+    ({ endpoint } = await server.start({ directory: join(state, 's3'), buckets: Object.values(buckets) }));
+
+    ({ template, ms: synthMs } = synthesizeTemplate());
+    first = await runGoldLocally({
+      s3Endpoint: endpoint,
+      stateDir: state,
+      buckets,
+      template,
+      executionName: 'run-1',
+    });
+    firstRows = await tables();
+    second = await runGoldLocally({
+      s3Endpoint: endpoint,
+      stateDir: state,
+      buckets,
+      template,
+      executionName: 'run-2',
+    });
+    secondRows = await tables();
+  }, 90_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (state) rmSync(state, { recursive: true, force: true });
+  });
+
+  it('runs the synthesized workflow to the end: every model written, published, the metric sent', () => {
+    expect(first.error).toBeUndefined();
+    expect(first.status).toBe('SUCCEEDED');
+    expect(first.alarms).toEqual([]);
+    expect(Object.keys(first.models).sort()).toEqual([...MODELS].sort());
+    for (const name of MODELS) {
+      const m = first.models[name];
+      expect(m.location).toBe(`s3://${buckets.gold}/${name}/v=run-1/`);
+      expect(m.files).toEqual([`s3://${buckets.gold}/${name}/v=run-1/part-0.parquet`]);
+      expect(m.published).toBe(true);
+      expect(m.rows).toBeGreaterThan(0);
+    }
+    expect(first.models.daily_sales.rows).toBe(26);
+    expect(first.metrics).toEqual([
+      { Namespace: 'Medallion', MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }] },
+    ]);
+    console.log(
+      `gold: synth ${synthMs} ms, run 1 ${first.timingsMs.run} ms, run 2 ${second.timingsMs.run} ms`,
+    );
+  });
+
+  it('computes daily_sales exactly like an oracle built from the sample CSV files', async () => {
+    expect(firstRows.daily_sales).toEqual(await dailySalesOracle(SAMPLES));
+    // A few rows worked out by hand from the samples.
+    expect(firstRows.daily_sales).toContainEqual({
+      sales_date: '2026-11-01',
+      store_id: 'S1',
+      category: 'electronics',
+      orders: '3',
+      revenue: '191.46',
+      average_order_value: '63.82',
+      unique_customers: '3',
+    });
+  });
+
+  it('switches each catalog location to the new version, and keeps the history', () => {
+    for (const name of MODELS) {
+      expect(second.published[name]).toBe(`s3://${buckets.gold}/${name}/v=run-2/`);
+      expect(second.versions[name].map((v) => v.location)).toEqual([
+        `s3://${buckets.gold}/${name}/_unpublished/`,
+        `s3://${buckets.gold}/${name}/v=run-1/`,
+        `s3://${buckets.gold}/${name}/v=run-2/`,
+      ]);
+    }
+  });
+
+  it('gives identical rows, and identical Parquet bytes, on a second run', async () => {
+    expect(secondRows).toEqual(firstRows);
+    for (const name of MODELS) {
+      const a = await object(buckets.gold, `${name}/v=run-1/part-0.parquet`);
+      const b = await object(buckets.gold, `${name}/v=run-2/part-0.parquet`);
+      expect(b.equals(a)).toBe(true);
+    }
+    // UNLOAD manifests land in the workgroup's result location, as Athena writes them.
+    expect(
+      (await keys(buckets['athena-results'], 'medallion-dev/')).filter((k) => k.endsWith('-manifest.csv')),
+    ).toHaveLength(6);
+  });
+
+  it('a failing model: the execution fails, an alarm is sent, its previous version stays published', async () => {
+    const models = mkdtempSync(join(tmpdir(), 'medallion-gold-models-'));
+    try {
+      for (const f of readdirSync(join(SAMPLES, 'models')))
+        copyFileSync(join(SAMPLES, 'models', f), join(models, f));
+      // Same header (so the same table: a changed definition would reset its location, as CloudFormation
+      // does), a column that does not exist in the SQL.
+      const original = readFileSync(join(SAMPLES, 'models', 'category_sales.sql'), 'utf8');
+      expect(original).toContain('SUM(orders)');
+      writeFileSync(
+        join(models, 'category_sales.sql'),
+        original.replace('SUM(orders)', 'SUM(no_such_column)'),
+      );
+      const broken = await runGoldLocally({
+        s3Endpoint: endpoint,
+        stateDir: state,
+        buckets,
+        config: { gold: { modelsDir: models } },
+        executionName: 'run-3',
+      });
+      expect(broken.status).toBe('FAILED');
+      expect(broken.error?.error).toBe('GoldModelFailed');
+      expect(broken.alarms).toHaveLength(1);
+      const alarm = broken.alarms[0];
+      expect(alarm.subject).toBe('medallion gold: model category_sales failed');
+      expect(alarm.topicArn).toMatch(/^arn:aws:sns:us-east-1:000000000000:/);
+      const message = alarm.message as Record<string, string>;
+      expect(message.model).toBe('category_sales');
+      expect(message.error).toBe('States.TaskFailed');
+      expect(message.cause).toContain('no_such_column');
+      expect(broken.metrics).toEqual([]);
+      // Wave 1 was published by this run; the failed model still points at run 2, and nothing was written.
+      expect(broken.published.daily_sales).toBe(`s3://${buckets.gold}/daily_sales/v=run-3/`);
+      expect(broken.published.category_sales).toBe(`s3://${buckets.gold}/category_sales/v=run-2/`);
+      expect(broken.models.category_sales.published).toBe(false);
+      expect(await keys(buckets.gold, 'category_sales/v=run-3/')).toEqual([]);
+      expect((await tables()).category_sales).toEqual(secondRows.category_sales);
+    } finally {
+      rmSync(models, { recursive: true, force: true });
+    }
+  });
+});
