@@ -25,6 +25,10 @@ function awsBinary(): string | undefined {
 }
 
 const aws = awsBinary();
+if (!aws && process.env.CI) {
+  // CI installs it (.ci/run): missing there is a broken setup, not a reason to skip.
+  throw new Error('test/e2e/awscli.test.ts: no `aws` binary in CI (.ci/run installs Debian awscli)');
+}
 if (!aws) {
   console.warn('test/e2e/awscli.test.ts skipped: no `aws` binary (apt-get install -y awscli; .ci/run does)');
 }
