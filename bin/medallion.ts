@@ -114,16 +114,35 @@ export function program(): Command {
     .option('--state <dir>', 'the local state directory', '.medallion/local')
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
     .option('--port <n>', 'local S3 port on 127.0.0.1 during the replay (0: any free port)', port, 0)
-    .option('--queue-url <url>', "a deployed stack's transform queue (needs @aws-sdk/client-sqs)")
+    .option('--queue-url <url>', "a deployed stack's transform queue: replay there instead of locally")
+    .option(
+      '--bronze-bucket <name>',
+      'with --queue-url: the deployed bronze bucket (output BronzeBucketName)',
+    )
     .action(async (o) => {
-      const { replay } = await import('../local/replay');
+      const { replay, replayToQueue, ReplayError } = await import('../local/replay');
+      if (o.queueUrl) {
+        if (!o.bronzeBucket)
+          throw new ReplayError('--queue-url needs --bronze-bucket (the stack output BronzeBucketName)');
+        const { SQSClient } = await import('@aws-sdk/client-sqs');
+        const { createS3Client } = await import('../lambdas/shared/s3-client');
+        await replayToQueue({
+          dataset: o.dataset,
+          since: o.since,
+          contractsDir: o.contracts,
+          queueUrl: o.queueUrl,
+          bronzeBucket: o.bronzeBucket,
+          s3: createS3Client(),
+          sqs: new SQSClient({}),
+        });
+        return;
+      }
       const report = await replay({
         dataset: o.dataset,
         since: o.since,
         stateDir: o.state,
         contractsDir: o.contracts,
         port: o.port,
-        queueUrl: o.queueUrl,
       });
       process.exitCode = report.deadLettered === 0 ? 0 : 1;
     });

@@ -215,6 +215,10 @@ export class MedallionStack extends Stack {
     new CfnOutput(this, 'BronzeBucketName', { value: bronzeBucket.bucketName });
     new CfnOutput(this, 'SilverBucketName', { value: silverBucket.bucketName });
     new CfnOutput(this, 'QuarantineBucketName', { value: quarantineBucket.bucketName });
+    new CfnOutput(this, 'TransformQueueUrl', {
+      description: 'Where bronze events wait for the transform (medallion replay --queue-url)',
+      value: this.pipeline.queue.queueUrl,
+    });
     new CfnOutput(this, 'TransformDeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'LandingFailureQueueUrl', { value: this.pipeline.landingFailureQueue.queueUrl });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.databaseName });

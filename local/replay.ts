@@ -7,15 +7,18 @@
  * new upload would be), and waits until the queue is drained. The transform is idempotent per bronze
  * object: a replay rewrites the same partitions and manifests.
  *
- * Against a deployed stack (`--queue-url`), the same S3-event-shaped messages would go to the real SQS
- * queue; that needs @aws-sdk/client-sqs, which this repository does not install, so it is refused.
+ * Against a deployed stack (`replayToQueue`, the CLI's `--queue-url` with `--bronze-bucket`): the dataset's
+ * bronze objects are listed in the real bucket and the same S3-event-shaped messages are sent to the real
+ * transform queue, in batches of 10, with the credentials of the environment.
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { ContractError, ContractRegistry } from '../lambdas/shared/dataset-contract';
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { ContractError, ContractRegistry, type DatasetContract } from '../lambdas/shared/dataset-contract';
 import { isBookkeepingKey } from '../lambdas/shared/object-keys';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from './local-cloud';
+import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
 import { PortInUseError } from './s3-server';
 
 export interface ReplayOptions {
@@ -26,8 +29,6 @@ export interface ReplayOptions {
   readonly contractsDir?: string;
   /** S3 port of the local cloud during the replay; default 0 (any free port). */
   readonly port?: number;
-  /** A deployed stack's transform queue: not supported here (no @aws-sdk/client-sqs). */
-  readonly queueUrl?: string;
   readonly out?: (line: string) => void;
 }
 
@@ -51,34 +52,12 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   const t0 = Date.now();
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  if (options.queueUrl) {
-    throw new ReplayError(
-      '--queue-url needs @aws-sdk/client-sqs, which is not installed: only the local replay is available',
-    );
-  }
-  if (options.since !== undefined && !DAY.test(options.since))
-    throw new ReplayError(`--since must be a date YYYY-MM-DD, got '${options.since}'`);
+  checkSince(options.since);
   const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
   const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
   if (!existsSync(join(stateDir, 's3')))
     throw new ReplayError(`no local buckets in ${stateDir}: run \`medallion pipeline\` first`);
-  let registry: ContractRegistry;
-  try {
-    registry = ContractRegistry.fromDirectory(contractsDir);
-  } catch (e) {
-    if (e instanceof ContractError)
-      throw new ReplayError(
-        `invalid data contract ${e.file}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
-      );
-    throw new ReplayError(`cannot read the data contracts in ${contractsDir}: ${(e as Error).message}`);
-  }
-  const contract = registry.byName(options.dataset);
-  if (!contract) {
-    const known = registry.all.map((c) => c.dataset).sort();
-    throw new ReplayError(
-      `no data contract declares dataset '${options.dataset}' (known: ${known.join(', ')})`,
-    );
-  }
+  const contract = findContract(contractsDir, options.dataset);
 
   let cloud: LocalCloud;
   try {
@@ -88,23 +67,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
     throw e;
   }
   try {
-    const prefix = `${contract.domain}/${contract.dataset}/`;
-    const objects: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await cloud.s3.send(
-        new ListObjectsV2Command({ Bucket: cloud.buckets.bronze, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) {
-        const key = o.Key as string;
-        if (isBookkeepingKey(key)) continue;
-        const day = /\/ingest_date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-        if (options.since && (!day || day < options.since)) continue;
-        objects.push(key);
-      }
-      token = page.NextContinuationToken;
-    } while (token);
-    objects.sort();
+    const objects = (await listBronzeObjects(cloud.s3, cloud.buckets.bronze, contract, options.since)).map(
+      (o) => o.key,
+    );
     let transformed = 0;
     const off = cloud.on('transformed', () => void transformed++);
     for (const key of objects) {
@@ -122,4 +87,113 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
   } finally {
     await cloud.stop();
   }
+}
+
+export interface QueueReplayOptions {
+  readonly dataset: string;
+  readonly since?: string;
+  readonly contractsDir?: string;
+  /** The deployed transform queue (stack output TransformQueueUrl, or the queue's URL in the console). */
+  readonly queueUrl: string;
+  /** The deployed bronze bucket (stack output BronzeBucketName). */
+  readonly bronzeBucket: string;
+  readonly s3: S3Client;
+  readonly sqs: SQSClient;
+  readonly out?: (line: string) => void;
+}
+
+/** Sends the dataset's bronze objects' notifications to a deployed transform queue; returns the keys sent. */
+export async function replayToQueue(options: QueueReplayOptions): Promise<string[]> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  checkSince(options.since);
+  const contract = findContract(resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR), options.dataset);
+  const objects = await listBronzeObjects(options.s3, options.bronzeBucket, contract, options.since);
+  for (let i = 0; i < objects.length; i += 10) {
+    const batch = objects.slice(i, i + 10);
+    const sent = await options.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: options.queueUrl,
+        Entries: batch.map((o, j) => ({
+          Id: String(i + j),
+          MessageBody: JSON.stringify(
+            toS3Event(
+              toAwsS3EventRecord({
+                eventVersion: '2.1',
+                eventSource: 'aws:s3',
+                awsRegion: process.env.AWS_REGION ?? 'us-east-1',
+                eventTime: new Date().toISOString(),
+                eventName: 'ObjectCreated:Put',
+                s3: {
+                  bucket: { name: options.bronzeBucket },
+                  object: { key: o.key, size: o.size, eTag: o.eTag },
+                },
+              }),
+            ),
+          ),
+        })),
+      }),
+    );
+    if (sent.Failed?.length) {
+      const failed = sent.Failed.map((f) => `${batch[Number(f.Id) - i]?.key}: ${f.Code} ${f.Message ?? ''}`);
+      throw new ReplayError(`the queue refused ${failed.length} message(s):\n  ${failed.join('\n  ')}`);
+    }
+  }
+  out(
+    `sent ${objects.length} bronze object(s) of ${contract.domain}/${contract.dataset}` +
+      `${options.since ? ` since ${options.since}` : ''} to ${options.queueUrl}`,
+  );
+  return objects.map((o) => o.key);
+}
+
+function checkSince(since: string | undefined): void {
+  if (since !== undefined && !DAY.test(since))
+    throw new ReplayError(`--since must be a date YYYY-MM-DD, got '${since}'`);
+}
+
+function findContract(contractsDir: string, dataset: string): DatasetContract {
+  let registry: ContractRegistry;
+  try {
+    registry = ContractRegistry.fromDirectory(contractsDir);
+  } catch (e) {
+    if (e instanceof ContractError)
+      throw new ReplayError(
+        `invalid data contract ${e.file}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
+      );
+    throw new ReplayError(`cannot read the data contracts in ${contractsDir}: ${(e as Error).message}`);
+  }
+  const contract = registry.byName(dataset);
+  if (!contract) {
+    const known = registry.all.map((c) => c.dataset).sort();
+    throw new ReplayError(`no data contract declares dataset '${dataset}' (known: ${known.join(', ')})`);
+  }
+  return contract;
+}
+
+/** The dataset's bronze objects (data keys only; `ingest_date >= since` when given), sorted by key. */
+async function listBronzeObjects(
+  s3: S3Client,
+  bucket: string,
+  contract: DatasetContract,
+  since: string | undefined,
+): Promise<{ key: string; size?: number; eTag?: string }[]> {
+  const objects: { key: string; size?: number; eTag?: string }[] = [];
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: `${contract.domain}/${contract.dataset}/`,
+        ContinuationToken: token,
+      }),
+    );
+    for (const o of page.Contents ?? []) {
+      const key = o.Key as string;
+      if (isBookkeepingKey(key)) continue;
+      const day = /\/ingest_date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+      if (since && (!day || day < since)) continue;
+      objects.push({ key, size: o.Size, eTag: o.ETag?.replace(/"/g, '') });
+    }
+    token = page.NextContinuationToken;
+  } while (token);
+  return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -141,7 +141,7 @@ describe('query and replay', () => {
         ],
         [
           ['replay', '--dataset', 'orders', '--queue-url', 'https://sqs.x/q', '--state', state],
-          /@aws-sdk\/client-sqs, which is not installed/,
+          /--queue-url needs --bronze-bucket/,
         ],
         [['query', 'SELECT 1', '--state', join(dir, 'none')], /no local buckets in/],
         [['query', 'SELEC nonsense', '--state', state], /syntax error/i],
