@@ -28,7 +28,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Manifest } from '../lambdas/bronze-to-silver/transform';
-import { ContractError, ContractRegistry, type DatasetContract } from '../lambdas/shared/dataset-contract';
+import type { ContractRegistry, DatasetContract } from '../lambdas/shared/dataset-contract';
 import {
   bronzeContentIndexKey,
   decodeEventKey,
@@ -36,6 +36,7 @@ import {
   sourceId,
   unsafeSegmentReason,
 } from '../lambdas/shared/object-keys';
+import { readContracts } from './contracts';
 import { formatRows, readGoldTables, runGoldLocally } from './gold/run-gold';
 import type { LogSink } from './lambda-runtime';
 import {
@@ -391,21 +392,7 @@ async function startCloud(o: Parameters<typeof LocalCloud.start>[0]): Promise<Lo
 }
 
 function loadContracts(dir: string): ContractRegistry {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new PipelineUsageError(`contracts directory ${shown(dir)} does not exist`);
-  }
-  try {
-    const registry = ContractRegistry.fromDirectory(dir);
-    if (registry.all.length === 0) throw new PipelineUsageError(`no data contract in ${shown(dir)}`);
-    return registry;
-  } catch (e) {
-    if (e instanceof ContractError) {
-      throw new PipelineUsageError(
-        `invalid data contract ${shown(e.file)}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
-      );
-    }
-    throw e;
-  }
+  return readContracts(dir, (m) => new PipelineUsageError(m), shown);
 }
 
 /** `<data>/<dataset>/<file...>`, sorted; dot files are skipped. */

@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { ContractError, ContractRegistry } from '../lambdas/shared/dataset-contract';
+import { readContracts } from './contracts';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from './local-cloud';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
@@ -97,16 +97,7 @@ export function localTables(stateDir: string, options: QueryOptions = {}): Recor
   const s3Dir = join(stateDir, 's3');
   const prefix = options.bucketPrefix ?? 'medallion-local';
   const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
-  let registry: ContractRegistry;
-  try {
-    registry = ContractRegistry.fromDirectory(contractsDir);
-  } catch (e) {
-    if (e instanceof ContractError)
-      throw new QueryError(
-        `invalid data contract ${e.file}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
-      );
-    throw new QueryError(`cannot read the data contracts in ${contractsDir}: ${(e as Error).message}`);
-  }
+  const registry = readContracts(contractsDir, (m) => new QueryError(m));
   const tables: Record<string, string> = {};
   for (const c of registry.all) {
     const dir = join(s3Dir, `${prefix}-silver`, c.domain, c.dataset);

@@ -15,8 +15,9 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { ContractError, ContractRegistry, type DatasetContract } from '../lambdas/shared/dataset-contract';
+import type { DatasetContract } from '../lambdas/shared/dataset-contract';
 import { isBookkeepingKey } from '../lambdas/shared/object-keys';
+import { readContracts } from './contracts';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from './local-cloud';
 import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
 import { PortInUseError } from './s3-server';
@@ -151,16 +152,7 @@ function checkSince(since: string | undefined): void {
 }
 
 function findContract(contractsDir: string, dataset: string): DatasetContract {
-  let registry: ContractRegistry;
-  try {
-    registry = ContractRegistry.fromDirectory(contractsDir);
-  } catch (e) {
-    if (e instanceof ContractError)
-      throw new ReplayError(
-        `invalid data contract ${e.file}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
-      );
-    throw new ReplayError(`cannot read the data contracts in ${contractsDir}: ${(e as Error).message}`);
-  }
+  const registry = readContracts(contractsDir, (m) => new ReplayError(m));
   const contract = registry.byName(dataset);
   if (!contract) {
     const known = registry.all.map((c) => c.dataset).sort();
