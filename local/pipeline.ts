@@ -38,6 +38,7 @@ import {
 } from '../lambdas/shared/object-keys';
 import { readContracts } from './contracts';
 import { formatRows, readGoldTables, runGoldLocally } from './gold/run-gold';
+import { type CfnTemplate, synthesizeTemplate } from './gold/state-machine-definition';
 import type { LogSink } from './lambda-runtime';
 import {
   DEFAULT_API_PORT,
@@ -47,6 +48,7 @@ import {
   LocalCloud,
 } from './local-cloud';
 import { PortInUseError } from './s3-server';
+import { wiringKey } from './template-wiring';
 
 export const DEFAULT_DATA_DIR = 'samples/data';
 /** Gold models run by default with the sample contracts (they refer to orders and products). */
@@ -207,7 +209,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     await options.beforeIngest?.(cloud);
     const { files, unsubscribe, toTransform } = await ingest(cloud, inputs, out);
     const tIngested = Date.now();
-    await cloud.whenIdle();
+    await withProgress(cloud.whenIdle(), out, (s) => `still transforming (${s} s): large files take a while`);
     unsubscribe();
     if (toTransform === 0) out('nothing new to transform: bronze already held every file');
     const tSettled = Date.now();
@@ -254,6 +256,27 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   }
 }
 
+/** While `work` runs, says so every 5 s, so a long file does not look like a hang. */
+async function withProgress<T>(
+  work: Promise<T>,
+  out: (line: string) => void,
+  line: (seconds: number) => string,
+) {
+  const t0 = Date.now();
+  const timer = setInterval(() => out(line(Math.round((Date.now() - t0) / 1000))), 5000);
+  try {
+    return await work;
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function goldTemplateKey(contractsDir: string, modelsDir: string): string {
+  const hash = createHash('sha256').update(wiringKey(contractsDir, 'gold'));
+  for (const f of readdirSync(modelsDir).sort()) hash.update(f).update(readFileSync(join(modelsDir, f)));
+  return hash.digest('hex').slice(0, 16);
+}
+
 function goldModelsDir(option: string | false | undefined, contractsDir: string): string | undefined {
   if (option === false) return undefined;
   if (option !== undefined) return resolve(option);
@@ -278,14 +301,24 @@ async function runGold(
     return rel;
   };
   out('running gold models (the synthesized state machine, Athena on DuckDB)');
+  const config = {
+    contractsDir: inRepo(contractsDir, 'contracts directory'),
+    gold: { modelsDir: inRepo(modelsDir, 'models directory') },
+  };
+  // Synthesizing costs seconds: the template is cached like the wiring, keyed by what decides it.
+  const cache = join(stateDir, 'cache', `gold-template-${goldTemplateKey(contractsDir, modelsDir)}.json`);
+  let template: CfnTemplate;
+  if (existsSync(cache)) template = JSON.parse(readFileSync(cache, 'utf8')) as CfnTemplate;
+  else {
+    template = synthesizeTemplate({ config }).template;
+    mkdirSync(dirname(cache), { recursive: true });
+    writeFileSync(cache, JSON.stringify(template));
+  }
   const run = await runGoldLocally({
     s3Endpoint: cloud.endpoints.s3,
     stateDir,
     buckets: cloud.buckets,
-    config: {
-      contractsDir: inRepo(contractsDir, 'contracts directory'),
-      gold: { modelsDir: inRepo(modelsDir, 'models directory') },
-    },
+    template,
   });
   const tables = Object.keys(run.published);
   const rows = await readGoldTables({
