@@ -34,7 +34,7 @@ export function program(): Command {
   cli
     .command('pipeline')
     .description(
-      'run data files through a local cloud (landing -> bronze -> silver) and check that every row is accounted for',
+      'run data files through a local cloud (landing -> bronze -> silver -> gold) and check that every row is accounted for',
     )
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
     .option('--data <dir>', 'input files, as <dir>/<dataset>/<file>', 'samples/data')
