@@ -314,9 +314,14 @@ export class SilverSql {
     const jsonOk = json
       ? `, CASE WHEN NOT _blank AND json_valid(_j) THEN json_type(_j) = 'OBJECT' ELSE false END AS _json_ok`
       : '';
+    // `_extra` is read only to keep unknown fields (keep) or to count them (JSON under reject; CSV rejects
+    // at the header): under `ignore` it is not built for every row.
+    const policy = contract.unknownColumns;
     const extra = json
-      ? `, CASE WHEN _json_ok THEN nullif(${this.extraJsonExpr()}::VARCHAR, '{}') END AS _extra`
-      : mapping.unknown.length
+      ? policy !== 'ignore'
+        ? `, CASE WHEN _json_ok THEN nullif(${this.extraJsonExpr()}::VARCHAR, '{}') END AS _extra`
+        : ', NULL::VARCHAR AS _extra'
+      : mapping.unknown.length && policy === 'keep'
         ? `, json_object(${mapping.unknown.map((u) => `${sqlString(u.name)}, c${u.position}`).join(', ')})::VARCHAR AS _extra`
         : ', NULL::VARCHAR AS _extra';
     const src = `SELECT *${jsonOk} FROM (${this.readExpr()})`;

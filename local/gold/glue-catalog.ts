@@ -29,11 +29,9 @@ export interface GlueStorageDescriptor {
   [other: string]: unknown;
 }
 
-/** A table as GetTable returns it (fields Glue leaves out when unset are absent). */
-export interface GlueTable {
+/** The fields a table and an UpdateTable input share. */
+interface TableFields {
   Name: string;
-  DatabaseName: string;
-  CatalogId: string;
   Description?: string;
   Owner?: string;
   Retention?: number;
@@ -41,6 +39,12 @@ export interface GlueTable {
   PartitionKeys?: GlueColumn[];
   TableType?: string;
   Parameters?: Record<string, string>;
+}
+
+/** A table as GetTable returns it (fields Glue leaves out when unset are absent). */
+export interface GlueTable extends TableFields {
+  DatabaseName: string;
+  CatalogId: string;
   CreateTime: string;
   UpdateTime: string;
   VersionId: string;
@@ -236,15 +240,7 @@ export class LocalGlueCatalog {
 }
 
 /** A TableInput (UpdateTable's, and CloudFormation's `AWS::Glue::Table` one once resolved). */
-export interface TableInput {
-  Name: string;
-  Description?: string;
-  Owner?: string;
-  Retention?: number;
-  StorageDescriptor?: GlueStorageDescriptor;
-  PartitionKeys?: GlueColumn[];
-  TableType?: string;
-  Parameters?: Record<string, string>;
+export interface TableInput extends TableFields {
   [other: string]: unknown;
 }
 

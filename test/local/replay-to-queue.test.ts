@@ -36,13 +36,9 @@ describe('replay against a deployed stack (replayToQueue)', () => {
     '_index/sha256/retail/orders/abc',
   ];
 
-  beforeAll(async () => {
-    for (const k of keys) await s3.put(BRONZE, k, 'order_id\n1\n');
-  });
-
-  it('sends one S3-shaped message per bronze object of the dataset, in batches of at most 10, keys URL-encoded', async () => {
-    const sqs = recordingSqs();
-    const sent = await replayToQueue({
+  /** Replays the orders dataset through `sqs` (options such as `since` added). */
+  const replayOrders = (sqs: ReturnType<typeof recordingSqs>, extra: { since?: string } = {}) =>
+    replayToQueue({
       dataset: 'orders',
       contractsDir: CONTRACTS,
       queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/transform',
@@ -50,7 +46,16 @@ describe('replay against a deployed stack (replayToQueue)', () => {
       s3: s3.client,
       sqs: sqs.client,
       out: () => undefined,
+      ...extra,
     });
+
+  beforeAll(async () => {
+    for (const k of keys) await s3.put(BRONZE, k, 'order_id\n1\n');
+  });
+
+  it('sends one S3-shaped message per bronze object of the dataset, in batches of at most 10, keys URL-encoded', async () => {
+    const sqs = recordingSqs();
+    const sent = await replayOrders(sqs);
     expect(sent).toHaveLength(13);
     expect(sqs.batches.map((b) => b.Entries?.length)).toEqual([10, 3]);
     const records = sqs.batches
@@ -68,32 +73,13 @@ describe('replay against a deployed stack (replayToQueue)', () => {
 
   it('keeps only objects ingested on or after --since', async () => {
     const sqs = recordingSqs();
-    const sent = await replayToQueue({
-      dataset: 'orders',
-      since: '2026-11-02',
-      contractsDir: CONTRACTS,
-      queueUrl: 'q',
-      bronzeBucket: BRONZE,
-      s3: s3.client,
-      sqs: sqs.client,
-      out: () => undefined,
-    });
+    const sent = await replayOrders(sqs, { since: '2026-11-02' });
     expect(sent).toHaveLength(7);
     expect(sent.every((k) => k.includes('ingest_date=2026-11-02'))).toBe(true);
   });
 
   it('fails naming the objects the queue refused', async () => {
     const sqs = recordingSqs('1');
-    await expect(
-      replayToQueue({
-        dataset: 'orders',
-        contractsDir: CONTRACTS,
-        queueUrl: 'q',
-        bronzeBucket: BRONZE,
-        s3: s3.client,
-        sqs: sqs.client,
-        out: () => undefined,
-      }),
-    ).rejects.toThrow(ReplayError);
+    await expect(replayOrders(sqs)).rejects.toThrow(ReplayError);
   });
 });
