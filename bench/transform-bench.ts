@@ -23,7 +23,7 @@ import { generateOrders } from './generate-orders';
 const ROOT = resolve(__dirname, '..');
 const CHILD = join(__dirname, 'bench-child.ts');
 
-interface RunResult {
+export interface RunResult {
   ms: number;
   maxRssMb: number;
   detail?: Record<string, unknown>;
@@ -52,7 +52,64 @@ function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+
+export interface TransformBenchOptions {
+  readonly rows: number;
+  readonly runs: number;
+  /** DuckDB's memory limit inside the transform. */
+  readonly memoryLimit: string;
+  /** Also run DuckDB's plain conversion (the baseline); default true. */
+  readonly baseline?: boolean;
+}
+
+export interface TransformBenchResult {
+  readonly csv: string;
+  readonly bytes: number;
+  readonly ours: RunResult[];
+  readonly duck: RunResult[];
+}
+
+/** The generated orders file of `rows` rows (made once, then reused from .medallion/bench/). */
+export async function ordersFile(rows: number): Promise<string> {
+  const dir = join(ROOT, '.medallion', 'bench');
+  mkdirSync(dir, { recursive: true });
+  const csv = join(dir, `orders-${rows}.csv`);
+  if (!existsSync(csv)) {
+    process.stdout.write(`generating ${rows} rows into ${csv} ... `);
+    await generateOrders(csv, rows);
+    process.stdout.write('done\n');
+  }
+  return csv;
+}
+
+/** Runs each contender `runs` times, each in its own child process, against one local S3 server. */
+export async function benchTransform(o: TransformBenchOptions): Promise<TransformBenchResult> {
+  const csv = await ordersFile(o.rows);
+  const dir = join(ROOT, '.medallion', 'bench');
+  const bytes = statSync(csv).size;
+  const state = mkdtempSync(join(dir, 's3-'));
+  const server = new LocalS3Server();
+  const { endpoint } = await server.start({ directory: state, buckets: ['bronze', 'silver', 'quarantine'] });
+  const s3env = localS3Env(endpoint);
+  const s3 = createS3Client(s3env as NodeJS.ProcessEnv);
+  const key = `retail/orders/ingest_date=2026-11-01/bench-${o.rows}.csv`;
+  await s3.send(
+    new PutObjectCommand({ Bucket: 'bronze', Key: key, Body: createReadStream(csv), ContentLength: bytes }),
+  );
+  const ours: RunResult[] = [];
+  const duck: RunResult[] = [];
+  try {
+    for (let i = 0; i < o.runs; i++) {
+      if (o.baseline !== false) duck.push(await runChild(['duckdb', csv, join(dir, 'baseline.parquet')], {}));
+      ours.push(await runChild(['transform', key, o.memoryLimit], s3env));
+    }
+  } finally {
+    await server.stop();
+    rmSync(state, { recursive: true, force: true });
+  }
+  return { csv, bytes, ours, duck };
+}
 
 async function main(): Promise<void> {
   const opts = new Command()
@@ -63,37 +120,7 @@ async function main(): Promise<void> {
     .opts<{ rows: string; runs: string; memoryLimit: string }>();
   const rows = Number(opts.rows);
   const runs = Number(opts.runs);
-  const dir = join(ROOT, '.medallion', 'bench');
-  mkdirSync(dir, { recursive: true });
-  const csv = join(dir, `orders-${rows}.csv`);
-  if (!existsSync(csv)) {
-    process.stdout.write(`generating ${rows} rows into ${csv} ... `);
-    await generateOrders(csv, rows);
-    process.stdout.write('done\n');
-  }
-  const bytes = statSync(csv).size;
-
-  const state = mkdtempSync(join(dir, 's3-'));
-  const server = new LocalS3Server();
-  const { endpoint } = await server.start({ directory: state, buckets: ['bronze', 'silver', 'quarantine'] });
-  const s3env = localS3Env(endpoint);
-  const s3 = createS3Client(s3env as NodeJS.ProcessEnv);
-  const key = `retail/orders/ingest_date=2026-11-01/bench-${rows}.csv`;
-  await s3.send(
-    new PutObjectCommand({ Bucket: 'bronze', Key: key, Body: createReadStream(csv), ContentLength: bytes }),
-  );
-
-  const ours: RunResult[] = [];
-  const duck: RunResult[] = [];
-  try {
-    for (let i = 0; i < runs; i++) {
-      duck.push(await runChild(['duckdb', csv, join(dir, 'baseline.parquet')], {}));
-      ours.push(await runChild(['transform', key, opts.memoryLimit], s3env));
-    }
-  } finally {
-    await server.stop();
-    rmSync(state, { recursive: true, force: true });
-  }
+  const { bytes, ours, duck } = await benchTransform({ rows, runs, memoryLimit: opts.memoryLimit });
 
   const mb = bytes / 1e6;
   const line = (name: string, rs: RunResult[]) => {
@@ -138,7 +165,9 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((err) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -26,7 +26,8 @@ function port(value: string): number {
   return n;
 }
 
-export function program(): Command {
+/** `exit.code` receives the command's exit code (not `process.exitCode`: tests run many commands in one process). */
+export function program(exit: { code: number } = { code: 0 }): Command {
   const cli = new Command('medallion')
     .description('Serverless medallion data pipeline: local tools')
     .exitOverride();
@@ -65,7 +66,7 @@ export function program(): Command {
         functionLogs: o.verbose ? 'inherit' : undefined,
         keepRunning: o.keepRunning ? untilSignal : undefined,
       });
-      process.exitCode = report.ok ? 0 : 1;
+      exit.code = report.ok ? 0 : 1;
     });
 
   cli
@@ -144,7 +145,7 @@ export function program(): Command {
         contractsDir: o.contracts,
         port: o.port,
       });
-      process.exitCode = report.deadLettered === 0 ? 0 : 1;
+      exit.code = report.deadLettered === 0 ? 0 : 1;
     });
 
   cli
@@ -163,8 +164,9 @@ export async function main(argv: string[]): Promise<number> {
   // The SDK warns on every run that future versions will need Node 22: noise for a local tool.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   try {
-    await program().parseAsync(argv);
-    return Number(process.exitCode ?? 0);
+    const exit = { code: 0 };
+    await program(exit).parseAsync(argv);
+    return exit.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : USAGE_ERROR; // commander printed why
     const message = e instanceof Error ? e.message : String(e);

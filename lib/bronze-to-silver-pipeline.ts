@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../lambdas/shared/dataset-contract';
 import { ENV } from '../lambdas/shared/env';
+import { failedReasonPrefix } from '../lambdas/shared/object-keys';
 import {
   datasetPrefixes,
   grantLakeKeyViaS3,
@@ -32,6 +33,17 @@ import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 export const PII_HASH_SALT_SECRET_ARN_ENV: string = ENV.PII_HASH_SALT_SECRET_ARN;
 
 /** Properties of {@link BronzeToSilverPipeline}. */
+/** The transform function's memory when the props name none, in MB. */
+export const DEFAULT_TRANSFORM_MEMORY_MB = 3008;
+
+/**
+ * DuckDB's share of the function's memory (`MEDALLION_ENGINE_MEMORY_LIMIT`): ~60%, leaving the rest to
+ * Node, the SDK and DuckDB's own allocations outside its buffer manager.
+ */
+export function engineMemoryLimitFor(functionMemoryMb: number): string {
+  return `${Math.floor(functionMemoryMb * 0.6)}MB`;
+}
+
 export interface BronzeToSilverPipelineProps {
   /** Uploads arrive here; the landing function moves them to bronze (or quarantine). */
   readonly landingBucket: s3.IBucket;
@@ -186,13 +198,14 @@ export class BronzeToSilverPipeline extends Construct {
     props.landingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(landing));
 
     // ---- bronze bucket -> queue -> transform function ---------------------------------------------
-    const memorySize = props.transformMemorySize ?? 3008;
+    const memorySize = props.transformMemorySize ?? DEFAULT_TRANSFORM_MEMORY_MB;
     const timeout = props.transformTimeout ?? Duration.minutes(15);
     const reserved = props.transformReservedConcurrency ?? 5;
     const ephemeral = props.transformEphemeralStorage ?? Size.mebibytes(4096);
     if (reserved < 2)
       throw new Error('transformReservedConcurrency must be at least 2 (SQS maximum concurrency)');
 
+    const maxReceiveCount = props.maxReceiveCount ?? 3;
     this.deadLetterQueue = new sqs.Queue(this, 'TransformDeadLetters', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -208,7 +221,7 @@ export class BronzeToSilverPipeline extends Construct {
       visibilityTimeout: Duration.seconds(timeout.toSeconds() * 6),
       // As long as the dead-letter queue: a standard queue's message keeps its first enqueue time there.
       retentionPeriod: Duration.days(14),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 3 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
     for (const c of contracts) {
       props.bronzeBucket.addEventNotification(
@@ -256,8 +269,10 @@ export class BronzeToSilverPipeline extends Construct {
         [ENV.SILVER_BUCKET]: props.silverBucket.bucketName,
         [ENV.QUARANTINE_BUCKET]: props.quarantineBucket.bucketName,
         [ENV.SCRATCH_DIR]: '/tmp',
-        [ENV.ENGINE_MEMORY_LIMIT]: `${Math.floor(memorySize * 0.6)}MB`,
+        [ENV.ENGINE_MEMORY_LIMIT]: engineMemoryLimitFor(memorySize),
         [ENV.MAX_DECOMPRESSED_BYTES]: String(maxDecompressedBytes),
+        // On that receive the function records why a message fails before SQS dead-letters it.
+        [ENV.MAX_RECEIVE_COUNT]: String(maxReceiveCount),
         [PII_HASH_SALT_SECRET_ARN_ENV]: this.piiSaltSecret.secretArn,
       },
     });
@@ -286,7 +301,12 @@ export class BronzeToSilverPipeline extends Construct {
       transform,
       props.quarantineBucket,
       ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-      contracts.flatMap((c) => [datasetPrefixes.quarantineRows(c), datasetPrefixes.quarantineFiles(c)]),
+      // failed/: why a message was dead-lettered (see sqs-batch.ts).
+      contracts.flatMap((c) => [
+        datasetPrefixes.quarantineRows(c),
+        datasetPrefixes.quarantineFiles(c),
+        failedReasonPrefix(c.domain, c.dataset),
+      ]),
     );
     grantLakeKeyViaS3(transform, props.key);
     this.piiSaltSecret.grantRead(transform);

@@ -217,13 +217,15 @@ export class AthenaEngine implements GoldEngine {
       maxAttempts: 6,
       backoffRate: 2,
     });
-    // A query that FAILED (Athena already retries its own transient errors) is sent once more. UNLOAD
-    // refuses a non-empty target, so this only helps when the failed attempt wrote nothing (failures while
-    // planning or scanning, the usual case); otherwise the retry fails at once and the model alarms.
+    // A query that FAILED is sent twice more, 30 s then 60 s later: failures such as S3 throttling while
+    // scanning or an internal error often clear within a minute, and a broken query (failing while
+    // planning) scans nothing, so its retries only delay the alarm by 90 s. UNLOAD refuses a non-empty
+    // target, so a retry only helps when the failed attempt wrote nothing (the usual case); otherwise it
+    // fails at once and the model alarms.
     task.addRetry({
       errors: [sfn.Errors.TASKS_FAILED],
       interval: Duration.seconds(30),
-      maxAttempts: 1,
+      maxAttempts: 2,
       backoffRate: 2,
     });
     return task;

@@ -6,7 +6,7 @@
  */
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ContractRegistry } from '../shared/dataset-contract';
 import { Engine } from '../shared/duckdb-engine';
 import { ENV, positiveInt, readEnv } from '../shared/env';
@@ -23,12 +23,15 @@ const settings = readEnv({
   maxDecompressedBytes: { name: ENV.MAX_DECOMPRESSED_BYTES, default: String(4 * 1024 ** 3) },
   engineMemoryLimit: { name: ENV.ENGINE_MEMORY_LIMIT, default: '512MB' },
   engineThreads: { name: ENV.ENGINE_THREADS, default: String(cpus().length) },
+  // The construct's default; the stack sets the queue's real value.
+  maxReceiveCount: { name: ENV.MAX_RECEIVE_COUNT, default: '3' },
 });
 
 // Parsed here, synchronously: inside the engine's promise a bad value would only surface as an unhandled
 // rejection that kills the runtime, not as an import error naming the variable.
 const maxDecompressedBytes = positiveInt(ENV.MAX_DECOMPRESSED_BYTES, settings.maxDecompressedBytes);
 const engineThreads = positiveInt(ENV.ENGINE_THREADS, settings.engineThreads);
+const maxReceiveCount = positiveInt(ENV.MAX_RECEIVE_COUNT, settings.maxReceiveCount);
 const saltSource = piiSaltSource();
 const contracts = ContractRegistry.fromDirectory(settings.contractsDir);
 const s3 = createS3Client();
@@ -58,6 +61,10 @@ const transform: Promise<BronzeToSilver> = Promise.all([
 // an unhandled rejection that would kill the runtime before it can say why.
 transform.catch(() => undefined);
 
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  return processBatch(await transform, event);
+/**
+ * `context` gives the invocation's deadline: the batch stops itself a margin before it (see `sqs-batch.ts`)
+ * rather than being killed half-way through a file.
+ */
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  return processBatch(await transform, event, undefined, { context, maxReceiveCount });
 }

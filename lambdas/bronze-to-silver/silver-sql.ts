@@ -15,6 +15,13 @@ import type { ContractColumn, DatasetContract } from '../shared/dataset-contract
  */
 export const MAX_LINE_BYTES = 2 * 1024 * 1024;
 
+/**
+ * How much of an over-long record the quarantine keeps as its `text`: enough to find and recognize it (the
+ * line number says where it is, and bronze keeps every byte), without copying megabytes per bad line.
+ */
+export const OVERLONG_TEXT_CHARS = 1024;
+const OVERLONG = `'LINE SIZE OVER MAXIMUM'`;
+
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const jsonPath = (name: string): string => sqlString(`$."${name.replace(/["\\]/g, (c) => `\\${c}`)}"`);
 
@@ -447,7 +454,9 @@ export class SilverSql {
       FROM ${STAGED} AS v ${hasRejects ? 'ASOF LEFT JOIN rk ON v.rowid + 1 > rk.k' : ''}
       WHERE _violation IS NOT NULL`;
     if (!hasRejects) return `COPY (${bad} ORDER BY line) TO ${sqlString(outFile)} (FORMAT json)`;
-    const parse = `SELECT ${sqlString(sourceKey)}, line, NULL, 'parse', error_type || ': ' || error_message, NULL, NULL::JSON, csv_line
+    const parse = `SELECT ${sqlString(sourceKey)}, line, NULL, 'parse', error_type || ': ' || error_message ||
+        CASE WHEN error_type = ${OVERLONG} THEN ' Text cut to its first ${OVERLONG_TEXT_CHARS} characters.' ELSE '' END,
+        NULL, NULL::JSON, CASE WHEN error_type = ${OVERLONG} THEN left(csv_line, ${OVERLONG_TEXT_CHARS}) ELSE csv_line END
       FROM (${this.rejectsSql()})`;
     const rk = `WITH rj AS (SELECT DISTINCT line - ${h} AS q FROM ${REJECTS}),
       rk AS (SELECT q - j AS k, max(j) AS j FROM (SELECT q, row_number() OVER (ORDER BY q) AS j FROM rj) GROUP BY 1) `;

@@ -1,14 +1,62 @@
 /**
  * SQS batch -> bronze objects -> transform, with per-message failure reporting (partial batch response):
  * one bad message is retried alone, and the others in its batch are not processed twice.
+ *
+ * Two things Lambda and SQS do not do for us:
+ *  - a Lambda timeout kills the invocation without warning, losing the whole batch's answer and leaving a
+ *    half-written file set behind. So the batch stops itself a safety margin before the deadline: the
+ *    object in progress is aborted and rolled back, messages not yet started are not started, and all of
+ *    them are reported as failed, to be retried. (A kill with no margin left, e.g. the process crashing,
+ *    is covered by the retry writing the same deterministic keys again.)
+ *  - the dead-letter queue keeps a message, not why it failed. On the last receive (the queue's
+ *    maxReceiveCount) the error is written next to the quarantine before the failure is reported.
  */
-import type { S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
 import { decodeEventKey, isBookkeepingKey } from '../shared/object-keys';
-import type { BronzeObject, Manifest } from './transform';
+import type { BronzeObject, Manifest, ProcessOptions } from './transform';
 
 export interface ObjectProcessor {
-  process(obj: BronzeObject): Promise<Manifest>;
+  process(obj: BronzeObject, options?: ProcessOptions): Promise<Manifest>;
+  /** Records why `obj` failed on the message's last receive. Best effort: must not throw. */
+  recordFailure?(obj: BronzeObject, error: unknown, attempts: number): Promise<unknown>;
+}
+
+export interface BatchOptions {
+  /** The invocation's context: the batch stops `safetyMarginMs` before the function would be killed. */
+  readonly context?: Pick<Context, 'getRemainingTimeInMillis'>;
+  /** Time kept to roll back and answer; default `safetyMarginMs(time left at the start)`. */
+  readonly safetyMarginMs?: number;
+  /**
+   * The queue's maxReceiveCount: a message failing its receive number `maxReceiveCount` is about to be
+   * dead-lettered, so its reason is recorded first. Unset: never recorded.
+   */
+  readonly maxReceiveCount?: number;
+}
+
+/** Margin kept before the deadline: 10 s, or a tenth of the time left when that is shorter. */
+export function safetyMarginMs(remainingMs: number): number {
+  return Math.min(10_000, Math.floor(remainingMs / 10));
+}
+
+/** An abort signal that fires a margin before the invocation's deadline; `clear` stops its timer. */
+export function invocationDeadline(
+  context: Pick<Context, 'getRemainingTimeInMillis'>,
+  marginMs?: number,
+): { signal: AbortSignal; clear: () => void } {
+  const remaining = context.getRemainingTimeInMillis();
+  const margin = marginMs ?? safetyMarginMs(remaining);
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () =>
+      controller.abort(
+        new Error(
+          `stopped ${margin} ms before the invocation's timeout (${remaining} ms at the start); SQS will retry`,
+        ),
+      ),
+    Math.max(0, remaining - margin),
+  );
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** The bronze objects an SQS message announces: S3 ObjectCreated records; test events carry none. */
@@ -36,45 +84,82 @@ export async function processBatch(
   processor: ObjectProcessor,
   event: SQSEvent,
   now: () => Date = () => new Date(),
+  options: BatchOptions = {},
 ): Promise<SQSBatchResponse> {
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
-  // One message at a time: the engine already uses every core for one file.
-  for (const record of event.Records) {
-    try {
-      for (const obj of objectsInMessage(record)) {
-        const m = await processor.process(obj);
-        const finished = now().getTime();
-        const lagMs = obj.eventTime ? finished - Date.parse(obj.eventTime) : undefined;
-        // The same line carries the object's metrics (EMF): one log line per object, as before.
-        console.log(
-          JSON.stringify({
-            level: 'INFO',
-            message: 'bronze object transformed',
-            key: obj.key,
-            dataset: m.dataset,
-            status: m.status,
-            rows: m.rows,
-            quarantinedByReason: m.quarantinedByReason,
-            durationMs: m.durationsMs.total,
-            lagMs,
-            ...transformMetrics(m, lagMs, finished),
-          }),
-        );
-      }
-    } catch (err) {
+  const deadline = options.context ? invocationDeadline(options.context, options.safetyMarginMs) : undefined;
+  const signal = deadline?.signal;
+  try {
+    // One message at a time: the engine already uses every core for one file.
+    for (const record of event.Records) {
+      const failure = await processMessage(processor, record, now, signal);
+      if (!failure) continue;
+      batchItemFailures.push({ itemIdentifier: record.messageId });
+      const receives = Number(record.attributes?.ApproximateReceiveCount);
+      const last = options.maxReceiveCount !== undefined && receives >= options.maxReceiveCount;
       console.error(
         JSON.stringify({
           level: 'ERROR',
-          message: 'message failed; SQS will retry it, then dead-letter it',
+          message: last
+            ? 'message failed its last receive; SQS will dead-letter it'
+            : 'message failed; SQS will retry it, then dead-letter it',
           messageId: record.messageId,
           receiveCount: record.attributes?.ApproximateReceiveCount,
-          error: err instanceof Error ? err.message : String(err),
+          ...(failure.objects.length > 0 ? { keys: failure.objects.map((o) => o.key) } : {}),
+          error: failure.error instanceof Error ? failure.error.message : String(failure.error),
         }),
       );
-      batchItemFailures.push({ itemIdentifier: record.messageId });
+      if (last) {
+        for (const obj of failure.objects) await processor.recordFailure?.(obj, failure.error, receives);
+      }
     }
+  } finally {
+    deadline?.clear();
   }
   return { batchItemFailures };
+}
+
+/** Processes one message; on failure, the error and the objects it concerns (none if undecodable). */
+async function processMessage(
+  processor: ObjectProcessor,
+  record: SQSRecord,
+  now: () => Date,
+  signal: AbortSignal | undefined,
+): Promise<{ error: unknown; objects: BronzeObject[] } | undefined> {
+  let objects: BronzeObject[] = [];
+  try {
+    objects = objectsInMessage(record);
+  } catch (error) {
+    return { error, objects: [] };
+  }
+  for (const [i, obj] of objects.entries()) {
+    try {
+      // Past the deadline a message is not started: it is retried whole.
+      signal?.throwIfAborted();
+      const m = await processor.process(obj, { signal });
+      const finished = now().getTime();
+      const lagMs = obj.eventTime ? finished - Date.parse(obj.eventTime) : undefined;
+      // The same line carries the object's metrics (EMF): one log line per object, as before.
+      console.log(
+        JSON.stringify({
+          level: 'INFO',
+          message: 'bronze object transformed',
+          key: obj.key,
+          dataset: m.dataset,
+          status: m.status,
+          rows: m.rows,
+          quarantinedByReason: m.quarantinedByReason,
+          durationMs: m.durationsMs.total,
+          lagMs,
+          ...transformMetrics(m, lagMs, finished),
+        }),
+      );
+    } catch (error) {
+      // The objects from this one on were not done (those before it were, and are re-done idempotently).
+      return { error, objects: objects.slice(i) };
+    }
+  }
+  return undefined;
 }
 
 /** The metrics of one transformed object, by dataset (see `lambdas/shared/metrics.ts`). */

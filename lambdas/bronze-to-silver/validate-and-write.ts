@@ -150,7 +150,12 @@ export async function readHeader(
   const probe = Buffer.alloc(1 << 20);
   const { bytesRead } = await fh.read(probe, 0, probe.length, 0);
   await fh.close();
-  const firstLine = probe.subarray(0, bytesRead).toString('utf8').split('\n')[0] ?? '';
+  const text = probe.subarray(0, bytesRead).toString('utf8');
+  // Blank lines only is an empty file, like no bytes at all or a header without rows (not a header error).
+  if (bytesRead < probe.length && text.trim() === '') {
+    throw new FileRejection('empty', text === '' ? 'the file is empty' : 'the file has only blank lines');
+  }
+  const firstLine = text.split('\n')[0] ?? '';
   const width = firstLine.split(csv.delimiter).length;
   const cols = Array.from({ length: width }, (_, i) => `'h${i}': 'VARCHAR'`).join(', ');
   const rows = await runFileQuery(

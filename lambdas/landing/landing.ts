@@ -10,7 +10,9 @@
  *  - nothing is lost: an upload no contract claims is moved to quarantine with its reason.
  * No Lambda types here: the handler translates events and errors.
  */
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -20,7 +22,8 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ContractRegistry, DatasetContract } from '../shared/dataset-contract';
+import { mapCsvHeader } from '../bronze-to-silver/silver-sql';
+import type { ColumnType, ContractRegistry, DatasetContract } from '../shared/dataset-contract';
 import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
 import {
   bronzeContentIndexKey,
@@ -40,6 +43,11 @@ export interface LandingConfig {
   quarantineBucket: string;
   /** Largest API request body accepted, in bytes (after base64 decoding). */
   maxBodyBytes: number;
+  /**
+   * Largest gzip API body once decompressed for validation; default `DEFAULT_MAX_DECOMPRESSED_BODY_BYTES`.
+   * The body is checked in memory, so this bounds the function's memory, not what S3 could hold.
+   */
+  maxDecompressedBodyBytes?: number;
   /** The clock; tests pin it. */
   now?: () => Date;
   /** Receives one structured entry per landing; default: a JSON line on stdout (CloudWatch). */
@@ -83,6 +91,10 @@ const FORMAT_MEDIA_TYPES: Record<SourceFormat, string> = {
 /** S3 allows 2 KB of user metadata in all; the original name gets at most half of it. */
 const MAX_ORIGINAL_NAME_CHARS = 1024;
 const MAX_IDEMPOTENCY_KEY_CHARS = 255;
+/** 32 MiB of JSON parses well within the landing function's 1 GB; larger files go through the bucket. */
+export const DEFAULT_MAX_DECOMPRESSED_BODY_BYTES = 32 * 1024 * 1024;
+/** How many schema problems a 400 lists (the total is counted). */
+const MAX_LISTED_PROBLEMS = 5;
 
 // ---------------------------------------------------------------------------------------------------
 // API door
@@ -133,14 +145,21 @@ function parseApiRequest(config: LandingConfig, request: ApiLandingRequest): Api
   const headers = lowerCaseNames(request.headers);
   const contentType = acceptedMediaType(contract, headers['content-type']);
   checkBodySize(request.body, config.maxBodyBytes);
+  const gzip = isGzipBody(request.body, headers['content-encoding']);
+  const fileName = fileNameHeader(headers['x-file-name']);
+  const idempotencyKey = idempotencyKeyHeader(headers['idempotency-key']);
+  // Last: the only check that reads the whole body.
+  const maxText = config.maxDecompressedBodyBytes ?? DEFAULT_MAX_DECOMPRESSED_BODY_BYTES;
+  const file = fileName ?? 'the request body';
+  checkPayload(contract, payloadText(request.body, gzip, maxText, file), file);
   return {
     contract,
     body: request.body,
     sha256: createHash('sha256').update(request.body).digest('hex'),
-    gzip: isGzipBody(request.body, headers['content-encoding']),
+    gzip,
     contentType,
-    originalName: fileNameHeader(headers['x-file-name']),
-    idempotencyKey: idempotencyKeyHeader(headers['idempotency-key']),
+    originalName: fileName ?? 'api-request',
+    idempotencyKey,
     requestId: request.requestId,
   };
 }
@@ -234,12 +253,24 @@ function isGzipBody(body: Buffer, header: string | undefined): boolean {
   return true;
 }
 
-/** The name recorded as `original-name`; downstream may use it as a file name, so it must be one. */
-function fileNameHeader(value: string | undefined): string {
-  if (value === undefined) return 'api-request';
-  const reason = unsafeSegmentReason(value);
+/**
+ * The name recorded as `original-name`; downstream may use it as a file name, so it must be one.
+ * HTTP header values are ASCII, so the name travels percent-encoded (UTF-8) and is decoded once here:
+ * `r%C3%A9sum%C3%A9.csv` is `résumé.csv`, and a literal '%' must be sent as `%25`.
+ */
+function fileNameHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const name = percentDecoded(value);
+  if (name === undefined) {
+    throw new LandingError(
+      400,
+      `X-File-Name ${JSON.stringify(value)} is not valid percent-encoding (send '%' as %25)`,
+    );
+  }
+  // Once decoded, a '%' is a character of the name, not an encoding left to undo.
+  const reason = unsafeSegmentReason(name.replace(/%/g, '_'));
   if (reason) throw new LandingError(400, `X-File-Name ${JSON.stringify(value)} ${reason}`);
-  return value;
+  return name;
 }
 
 function idempotencyKeyHeader(value: string | undefined): string | undefined {
@@ -286,6 +317,270 @@ async function rememberIdempotencyKey(
   });
   // Lost a race with a concurrent request using the same key: only the same bytes may share it.
   if (!created) await idempotentReplay(config, contract, idempotencyKey, landed.sha256);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// API door: what the body holds
+//
+// The checks are structural only: the body parses, each record is an object, required columns are
+// present, and each value has a JSON type the column's declared type can be read from. Range, pattern,
+// enum and format rules stay in silver, where a row that breaks them is quarantined with its line and
+// rule while the rest of the file goes on; here one bad record refuses the whole request (400) and the
+// producer resends it fixed, so nothing lands half-understood.
+
+/** The body as text: gunzipped within `maxBytes` (a small body may inflate enormously), UTF-8, no BOM. */
+function payloadText(body: Buffer, gzip: boolean, maxBytes: number, file: string): string {
+  let bytes = body;
+  if (gzip) {
+    try {
+      bytes = gunzipSync(body, { maxOutputLength: maxBytes });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new LandingError(
+          413,
+          `${file}: the gzip body decompresses to more than ${maxBytes} bytes: upload large files to the landing bucket`,
+        );
+      }
+      throw new LandingError(400, `${file}: the gzip body cannot be decompressed: ${(e as Error).message}`);
+    }
+  }
+  if (!isUtf8(bytes)) throw new LandingError(400, `${file}: the body is not valid UTF-8 text`);
+  const text = bytes.toString('utf8');
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+function checkPayload(contract: DatasetContract, text: string, file: string): void {
+  const format = contract.source.format;
+  if (format === 'csv') {
+    checkCsvHeader(contract, text, file);
+    return;
+  }
+  const problems = new SchemaProblems(contract);
+  if (format === 'ndjson') {
+    // Record n is line n: blank lines are allowed (silver skips them) and keep the numbering.
+    const lines = text.split('\n');
+    for (let i = 0; i < lines.length; i++) {
+      if (lines[i].trim() === '') continue;
+      problems.check(parseJson(lines[i], `${file}: line ${i + 1} is not valid JSON`), i + 1);
+    }
+    if (problems.records === 0) throw new LandingError(400, `${file}: no JSON record in the body`);
+  } else {
+    const document = parseJson(text, `${file}: not valid JSON`);
+    if (!Array.isArray(document)) {
+      throw new LandingError(
+        400,
+        `${file}: dataset '${contract.dataset}' takes a JSON array of objects, got ${jsonKind(document)}`,
+      );
+    }
+    for (const [i, record] of document.entries()) problems.check(record, i + 1);
+  }
+  problems.throwIfAny(file);
+}
+
+/** Collects `record <n>: column '<c>' <rule>` problems, listing the first few and counting the rest. */
+class SchemaProblems {
+  records = 0;
+  private total = 0;
+  private readonly listed: string[] = [];
+
+  constructor(private readonly contract: DatasetContract) {}
+
+  check(record: unknown, n: number): void {
+    this.records++;
+    if (jsonKind(record) !== 'an object') {
+      this.add(`record ${n}: not a JSON object (got ${jsonKind(record)})`);
+      return;
+    }
+    const fields = record as Record<string, unknown>;
+    for (const column of this.contract.columns) {
+      const field = column.from ?? column.name;
+      const value = Object.hasOwn(fields, field) ? fields[field] : undefined;
+      if (value === undefined || value === null) {
+        if (column.required) {
+          this.add(`record ${n}: column '${field}' is required but ${value === null ? 'null' : 'missing'}`);
+        }
+        continue;
+      }
+      const kind = jsonKind(value);
+      if (!readableAs(column.type).includes(kind)) {
+        this.add(`record ${n}: column '${field}' is ${column.typeText}, got ${kind}`);
+      }
+    }
+  }
+
+  throwIfAny(file: string): void {
+    if (this.total === 0) return;
+    const more = this.total - this.listed.length;
+    throw new LandingError(
+      400,
+      `${file}: ${this.total} problem(s) against the contract of dataset '${this.contract.dataset}': ` +
+        `${this.listed.join('; ')}${more > 0 ? `; and ${more} more` : ''}`,
+    );
+  }
+
+  private add(problem: string): void {
+    this.total++;
+    if (this.listed.length < MAX_LISTED_PROBLEMS) this.listed.push(problem);
+  }
+}
+
+type JsonKind = 'a string' | 'a number' | 'a boolean' | 'an object' | 'an array' | 'null';
+
+function jsonKind(value: unknown): JsonKind {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  return `a ${typeof value}` as JsonKind;
+}
+
+/**
+ * JSON types a column's value may have. Silver reads every value as text and casts it, so a number in a
+ * string ("12.50") is fine, and a string that does not cast is a row-level 'type' quarantine there.
+ */
+function readableAs(type: ColumnType): readonly JsonKind[] {
+  switch (type.kind) {
+    case 'string':
+      return ['a string', 'a number', 'a boolean'];
+    case 'boolean':
+      return ['a boolean', 'a string'];
+    case 'date':
+    case 'timestamp':
+      return ['a string'];
+    default:
+      return ['a number', 'a string'];
+  }
+}
+
+/** `JSON.parse`, failing with a 400 that says where (V8's message does not always carry a position). */
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const reason = (e as Error).message
+      .replace(/, .*" is not valid JSON$/s, '') // a quote of the body: the position says where
+      .replace(/ (?:in JSON )?at position \d+.*$/s, '');
+    const at = jsonErrorOffset(text);
+    const where = at === undefined ? '' : ` at ${lineAndColumn(text, at)}`;
+    throw new LandingError(400, `${what}${where}: ${reason}`);
+  }
+}
+
+/** `line L column C` (1-based), or `column C` for text on one line (an NDJSON record). */
+function lineAndColumn(text: string, offset: number): string {
+  const before = text.slice(0, offset);
+  const column = `column ${offset - before.lastIndexOf('\n')}`;
+  return text.includes('\n') ? `line ${before.split('\n').length} ${column}` : column;
+}
+
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters are what JSON forbids in strings
+const JSON_STRING = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+
+/** Offset of the first syntax error in `text`, by a small recursive-descent scan; run only on failure. */
+function jsonErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const space = () => {
+    while (i < text.length && ' \t\n\r'.includes(text[i])) i++;
+  };
+  const token = (re: RegExp) => {
+    re.lastIndex = i;
+    if (!re.test(text)) throw i;
+    i = re.lastIndex;
+  };
+  const expect = (char: string) => {
+    space();
+    if (text[i] !== char) throw i;
+    i++;
+  };
+  /** `[...]` or `{...}`: the opening character, then items separated by commas, then `close`. */
+  const list = (close: string, item: () => void) => {
+    i++;
+    space();
+    if (text[i] !== close) {
+      item();
+      space();
+      while (text[i] === ',') {
+        i++;
+        item();
+        space();
+      }
+    }
+    expect(close);
+  };
+  const value = (): void => {
+    space();
+    const c = text[i];
+    if (c === '{') {
+      list('}', () => {
+        space();
+        token(JSON_STRING);
+        expect(':');
+        value();
+      });
+    } else if (c === '[') list(']', value);
+    else if (c === '"') token(JSON_STRING);
+    else if (c === '-' || (c >= '0' && c <= '9')) token(JSON_NUMBER);
+    else {
+      // Character by character, so that `tru}` fails at the '}' as the parser's message says.
+      const literal = ['true', 'false', 'null'].find((l) => l[0] === c);
+      if (!literal) throw i;
+      for (const char of literal) {
+        if (text[i] !== char) throw i;
+        i++;
+      }
+    }
+  };
+  try {
+    value();
+    space();
+    return i < text.length ? i : undefined;
+  } catch (at) {
+    return typeof at === 'number' ? at : undefined; // a RangeError: nested too deep to say
+  }
+}
+
+/** CSV: the header must name every required column (matched as the transform matches them). */
+function checkCsvHeader(contract: DatasetContract, text: string, file: string): void {
+  const csv = contract.source.csv;
+  if (!csv.header) return;
+  const header = csvFirstRecord(text, csv);
+  if (header.length === 0) throw new LandingError(400, `${file}: the CSV header line is empty`);
+  const mapping = mapCsvHeader(contract, header);
+  const missing = contract.columns.filter((c) => c.required && mapping.sources.get(c.name) === undefined);
+  if (missing.length > 0) {
+    throw new LandingError(
+      400,
+      `${file}: the CSV header lacks required column(s) of dataset '${contract.dataset}': ` +
+        `${missing.map((c) => c.from ?? c.name).join(', ')} (header: ${header.join(', ')})`,
+    );
+  }
+}
+
+/** The fields of the first CSV record, trimmed, without trailing empty ones (as the transform reads it). */
+function csvFirstRecord(text: string, csv: { delimiter: string; quote: string; escape?: string }): string[] {
+  const escapeChar = csv.escape ?? csv.quote;
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === escapeChar && text[i + 1] === csv.quote) {
+        field += csv.quote;
+        i++;
+      } else if (c === csv.quote) quoted = false;
+      else field += c;
+    } else if (c === csv.quote) quoted = true;
+    else if (c === csv.delimiter) {
+      fields.push(field);
+      field = '';
+    } else if (c === '\n') break;
+    else field += c;
+  }
+  fields.push(field);
+  const names = fields.map((f) => f.trim());
+  while (names.length > 0 && names[names.length - 1] === '') names.pop();
+  return names;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -24,6 +24,8 @@ export const ENV = {
   ENGINE_MEMORY_LIMIT: 'MEDALLION_ENGINE_MEMORY_LIMIT',
   /** Threads DuckDB may use. */
   ENGINE_THREADS: 'MEDALLION_ENGINE_THREADS',
+  /** The transform queue's maxReceiveCount: on that receive a failing message's reason is recorded. */
+  MAX_RECEIVE_COUNT: 'MEDALLION_MAX_RECEIVE_COUNT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

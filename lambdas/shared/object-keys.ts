@@ -8,6 +8,7 @@
  *   quarantine  rows/<domain>/<dataset>/<source id>.ndjson          (rejected rows)
  *               files/<domain>/<dataset>/<source id>/<name>          (rejected whole files, with .reason.json)
  *               unknown/<original key>                               (uploads for no known dataset)
+ *               failed/<domain>/<dataset>/<source id>.reason.json    (why a message was dead-lettered)
  */
 import { createHash } from 'node:crypto';
 
@@ -104,6 +105,19 @@ export function quarantineRowsKey(domain: string, dataset: string, id: string): 
 
 export function quarantineFileKey(domain: string, dataset: string, id: string, name: string): string {
   return `files/${domain}/${dataset}/${id}/${name}`;
+}
+
+/** Prefix of the dead-letter reasons of one dataset (for grants). */
+export function failedReasonPrefix(domain: string, dataset: string): string {
+  return `failed/${domain}/${dataset}/`;
+}
+
+/**
+ * Why the transform of a bronze object failed on its last receive, written just before SQS moves the
+ * message to the dead-letter queue (the queue keeps the message, not the error).
+ */
+export function failedReasonKey(domain: string, dataset: string, id: string): string {
+  return `${failedReasonPrefix(domain, dataset)}${id}.reason.json`;
 }
 
 export function quarantineUnknownKey(originalKey: string): string {

@@ -23,7 +23,7 @@
  * half may differ); integer `/` truncates in Trino and not in DuckDB.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -192,6 +192,9 @@ export interface LocalAthenaOptions {
   readonly memoryLimit?: string;
 }
 
+/** Objects downloaded at once into the cache (the local S3 server answers each in its own request). */
+const FETCH_CONCURRENCY = 4;
+
 /** Athena types (Hive DDL) -> DuckDB types, for the views' casts and empty tables. */
 export function duckDbType(athenaType: string): string {
   const t = athenaType.toLowerCase().replace(/\s+/g, '');
@@ -223,6 +226,10 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 export class LocalAthena {
   /** Every UNLOAD that succeeded, by target location. */
   readonly unloads = new Map<string, UnloadResult>();
+  /** ETag of each object in the download cache, by `<bucket>/<key>`. */
+  private readonly cachedETags = new Map<string, string>();
+  /** UNLOADs submitted per target location, failed ones included: a retried write counts each attempt. */
+  readonly submissions = new Map<string, number>();
   private readonly cacheDir: string;
   private readonly workDir: string;
 
@@ -275,8 +282,10 @@ export class LocalAthena {
     };
     try {
       const unload = parseUnload(input.QueryString);
-      if (unload) await this.unload(unload, database, id);
-      else await this.query(input.QueryString, database);
+      if (unload) {
+        this.submissions.set(unload.location, (this.submissions.get(unload.location) ?? 0) + 1);
+        await this.unload(unload, database, id);
+      } else await this.query(input.QueryString, database);
     } catch (e) {
       const reason = (e as Error).message;
       throw new AthenaTaskFailed(output('FAILED', reason), reason);
@@ -423,37 +432,61 @@ export class LocalAthena {
     return `SELECT ${select.join(', ')} FROM read_parquet([${list}], ${hive}, union_by_name = true)`;
   }
 
-  /** Downloads the data objects under an s3:// location into the cache; their local paths, sorted. */
+  /**
+   * Downloads the data objects under an s3:// location into the cache; their local paths, sorted. An object
+   * already cached with the same ETag is not fetched again (every model of a run reads the same silver).
+   */
   private async fetch(location: string): Promise<string[]> {
     const { bucket, prefix } = parseS3Uri(location);
-    const keys = await this.listKeys(bucket, prefix, true);
+    const objects = await this.listObjects(bucket, prefix, true);
     const paths: string[] = [];
-    for (const key of keys) {
-      const path = join(this.cacheDir, bucket, ...key.split('/'));
-      const out = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-      mkdirSync(dirname(path), { recursive: true });
-      writeFileSync(path, Buffer.from((await out.Body?.transformToByteArray()) ?? []));
-      paths.push(path);
-    }
-    return paths;
+    const queue = [...objects];
+    const worker = async (): Promise<void> => {
+      for (let o = queue.shift(); o; o = queue.shift()) {
+        const path = join(this.cacheDir, bucket, ...o.key.split('/'));
+        const cachedAs = `${bucket}/${o.key}`;
+        if (o.etag === undefined || this.cachedETags.get(cachedAs) !== o.etag) {
+          const out = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
+          mkdirSync(dirname(path), { recursive: true });
+          // Queries of one wave run at once and read the same objects: a file is replaced by a rename, never
+          // rewritten in place, so a query never reads a file another one is still writing (a reader keeps
+          // the complete version it opened).
+          const partial = `${path}.${randomUUID()}.partial`;
+          writeFileSync(partial, Buffer.from((await out.Body?.transformToByteArray()) ?? []));
+          renameSync(partial, path);
+          if (out.ETag) this.cachedETags.set(cachedAs, out.ETag);
+        }
+        paths.push(path);
+      }
+    };
+    await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, worker));
+    return paths.sort();
   }
 
   /**
-   * Keys under `prefix`, sorted; with `dataOnly`, only what Athena reads as data: not below a file or
+   * Keys (objects) under `prefix`, sorted; with `dataOnly`, only what Athena reads as data: not below a file or
    * directory whose name starts with `_` or `.`, and not a `$folder$` marker.
    */
   private async listKeys(bucket: string, prefix: string, dataOnly: boolean): Promise<string[]> {
-    const keys: string[] = [];
+    return (await this.listObjects(bucket, prefix, dataOnly)).map((o) => o.key);
+  }
+
+  private async listObjects(
+    bucket: string,
+    prefix: string,
+    dataOnly: boolean,
+  ): Promise<{ key: string; etag?: string }[]> {
+    const objects: { key: string; etag?: string }[] = [];
     let token: string | undefined;
     do {
       const page = await this.options.s3.send(
         new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
       );
-      for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
+      for (const o of page.Contents ?? []) if (o.Key) objects.push({ key: o.Key, etag: o.ETag });
       token = page.NextContinuationToken;
     } while (token);
     const data = dataOnly
-      ? keys.filter((k) => {
+      ? objects.filter(({ key: k }) => {
           const rest = k.slice(prefix.length).split('/');
           return (
             !rest.some((s) => s.startsWith('_') || s.startsWith('.')) &&
@@ -461,7 +494,7 @@ export class LocalAthena {
             !k.endsWith('/')
           );
         })
-      : keys;
-    return data.sort();
+      : objects;
+    return data.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }

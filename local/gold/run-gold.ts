@@ -55,6 +55,8 @@ export interface GoldModelRun {
   /** Rows written (undefined when the model's write did not succeed). */
   readonly rows?: number;
   readonly files: string[];
+  /** UNLOADs submitted for this version: 1, plus one per retry (0 when the model did not run). */
+  readonly attempts: number;
   /** Whether the catalog now points at `location`. */
   readonly published: boolean;
 }
@@ -64,6 +66,19 @@ export interface GoldAlarm {
   readonly subject?: string;
   /** The message as the state machine built it (an object for the gold alarms). */
   readonly message: unknown;
+}
+
+/**
+ * One step of the execution, as Step Functions' history would show it (the local runner's events):
+ * states entered, failed, retried and caught, with the error of a failure.
+ */
+export interface GoldHistoryEvent {
+  readonly type: 'StateEntered' | 'StateFailed' | 'StateRetried' | 'StateCaught' | 'ExecutionFailed';
+  /** The state's name (none for `ExecutionFailed`). */
+  readonly state?: string;
+  readonly error?: string;
+  /** The error's cause (for a failed Athena query: the query execution, as JSON, with its reason). */
+  readonly cause?: string;
 }
 
 export interface GoldRunReport {
@@ -82,6 +97,8 @@ export interface GoldRunReport {
   readonly versions: Record<string, TableVersion[]>;
   readonly alarms: GoldAlarm[];
   readonly metrics: { Namespace: string; MetricData: unknown[] }[];
+  /** The execution's steps in order (branches of a Parallel interleave): which path it took. */
+  readonly history: GoldHistoryEvent[];
   readonly timingsMs: { synth: number; run: number; total: number };
 }
 
@@ -245,6 +262,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
         },
       },
     });
+    const history: GoldHistoryEvent[] = [];
+    const recorded = recordHistory(execution.eventLogs, history);
     let error: { error: string; cause: string } | undefined;
     try {
       await execution.result;
@@ -258,6 +277,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       await Promise.allSettled([...inFlight]);
       await new Promise((r) => setTimeout(r, 20));
     } while (inFlight.size > 0);
+    await recorded;
     const runMs = Date.now() - tRun;
 
     const report: GoldRunReport = {
@@ -273,7 +293,13 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
           const published = catalog.location(databaseOf(resolver), m.name) === m.location;
           return [
             m.name,
-            { location: m.location, rows: unload?.rows, files: unload?.files ?? [], published },
+            {
+              location: m.location,
+              rows: unload?.rows,
+              files: unload?.files ?? [],
+              attempts: athena.submissions.get(m.location) ?? 0,
+              published,
+            },
           ];
         }),
       ),
@@ -285,6 +311,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       ),
       alarms,
       metrics,
+      history,
       timingsMs: { synth: synthMs, run: runMs, total: Date.now() - t0 },
     };
     for (const [name, m] of Object.entries(report.models)) {
@@ -294,6 +321,29 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     return report;
   } finally {
     s3.destroy();
+  }
+}
+
+/** The runner's event log as {@link GoldHistoryEvent}s; resolves when the execution's log closes. */
+async function recordHistory(
+  events: AsyncIterable<{ type: string; state?: { name: string }; Error?: string; Cause?: unknown }>,
+  into: GoldHistoryEvent[],
+): Promise<void> {
+  const kept = new Set<string>([
+    'StateEntered',
+    'StateFailed',
+    'StateRetried',
+    'StateCaught',
+    'ExecutionFailed',
+  ]);
+  for await (const e of events) {
+    if (!kept.has(e.type)) continue;
+    into.push({
+      type: e.type as GoldHistoryEvent['type'],
+      ...(e.state ? { state: e.state.name } : {}),
+      ...(e.Error ? { error: e.Error } : {}),
+      ...(e.Cause ? { cause: typeof e.Cause === 'string' ? e.Cause : JSON.stringify(e.Cause) } : {}),
+    });
   }
 }
 

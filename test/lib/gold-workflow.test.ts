@@ -350,7 +350,7 @@ describe('GoldWorkflow', () => {
     }
   });
 
-  test('the Athena task retries throttling (several times) and a failed query (once)', () => {
+  test('the Athena task retries throttling (several times) and a failed query (twice, with backoff)', () => {
     expect(byName('a: write').state.Retry).toEqual([
       {
         ErrorEquals: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
@@ -358,7 +358,7 @@ describe('GoldWorkflow', () => {
         MaxAttempts: 6,
         BackoffRate: 2,
       },
-      { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 30, MaxAttempts: 1, BackoffRate: 2 },
+      { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 30, MaxAttempts: 2, BackoffRate: 2 },
     ]);
   });
 

@@ -232,6 +232,7 @@ describe('bronze -> queue -> transform', () => {
       MEDALLION_SCRATCH_DIR: '/tmp',
       MEDALLION_ENGINE_MEMORY_LIMIT: '1804MB',
       MEDALLION_MAX_DECOMPRESSED_BYTES: String(Math.floor(4096 * 1024 * 1024 * 0.4)),
+      MEDALLION_MAX_RECEIVE_COUNT: '3',
       [PII_HASH_SALT_SECRET_ARN_ENV]: {
         Ref: logicalId(t, 'AWS::SecretsManager::Secret', 'BronzeToSilverPiiHashSalt'),
       },
@@ -378,7 +379,11 @@ describe('least privilege', () => {
     expect(allowed(p, 's3:PutObject')).toEqual(
       [
         ...objects('Silver', [...DATASETS.map((d) => `_manifests/${d}`), ...DATASETS]),
-        ...objects('Quarantine', [...DATASETS.map((d) => `files/${d}`), ...DATASETS.map((d) => `rows/${d}`)]),
+        ...objects('Quarantine', [
+          ...DATASETS.map((d) => `failed/${d}`),
+          ...DATASETS.map((d) => `files/${d}`),
+          ...DATASETS.map((d) => `rows/${d}`),
+        ]),
       ].sort(),
     );
     expect(allowed(p, 's3:ListBucket')).toEqual([`<${bucketId('Silver')}.Arn>`]);

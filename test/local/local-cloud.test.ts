@@ -4,7 +4,13 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { manifestKey, sourceId } from '../../lambdas/shared/object-keys';
-import { LocalCloud as Cloud, type LocalCloud, type LocalCloudEvents } from '../../local/local-cloud';
+import { DEFAULT_TRANSFORM_MEMORY_MB } from '../../lib/bronze-to-silver-pipeline';
+import {
+  LocalCloud as Cloud,
+  type LocalCloud,
+  type LocalCloudEvents,
+  localEngineMemoryLimit,
+} from '../../local/local-cloud';
 
 const SAMPLES = resolve(__dirname, '..', '..', 'samples');
 
@@ -75,7 +81,10 @@ describe('LocalCloud', () => {
       MEDALLION_CONTRACTS_DIR: join(SAMPLES, 'contracts'),
       MEDALLION_PII_HASH_SALT: 'local-dev-salt',
       MEDALLION_SCRATCH_DIR: join(state, 'scratch'),
-      MEDALLION_ENGINE_MEMORY_LIMIT: '512MB',
+      // The template's limit for the transform's memory, capped at a quarter of this machine's.
+      MEDALLION_ENGINE_MEMORY_LIMIT: localEngineMemoryLimit(
+        `${Math.floor(DEFAULT_TRANSFORM_MEMORY_MB * 0.6)}MB`,
+      ),
       AWS_ENDPOINT_URL_S3: cloud.endpoints.s3,
     });
   });
@@ -172,5 +181,18 @@ describe('LocalCloud', () => {
     expect(process.env.AWS_ENDPOINT_URL_S3).toBeUndefined();
     await expect(fetch(`${s3}/`)).rejects.toThrow();
     await expect(fetch(`${api}/datasets/customers/records`, { method: 'POST' })).rejects.toThrow();
+  });
+});
+
+describe('localEngineMemoryLimit', () => {
+  const GiB = 1024 ** 3;
+  it("keeps the template's engine limit (sized for Lambda) when the machine has room for it", () => {
+    expect(localEngineMemoryLimit('1804MB', 24 * GiB)).toBe('1804MB');
+  });
+  it('caps it at a quarter of a small machine', () => {
+    expect(localEngineMemoryLimit('1804MB', 4 * GiB)).toBe('1024MB');
+  });
+  it('falls back to 512MB when the template gives no value in MB', () => {
+    expect(localEngineMemoryLimit(undefined, 24 * GiB)).toBe('512MB');
   });
 });

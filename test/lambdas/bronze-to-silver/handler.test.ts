@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
-import { manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import type { Context, S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
+import { failedReasonKey, manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
 import { s3Event as s3Notification, s3Record, sqsRecord } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 
@@ -36,6 +36,7 @@ describe('bronze-to-silver handler', () => {
     MEDALLION_PII_HASH_SALT: 'handler-test-salt',
     MEDALLION_SCRATCH_DIR: scratch,
     MEDALLION_ENGINE_MEMORY_LIMIT: '256MB',
+    MEDALLION_MAX_RECEIVE_COUNT: '2',
   });
 
   // The handler reads its configuration at module load: import it once the server and env are ready.
@@ -124,6 +125,42 @@ describe('bronze-to-silver handler', () => {
     ).toEqual(Buffer.alloc(0));
   });
 
+  it('on the last receive (MEDALLION_MAX_RECEIVE_COUNT) records why the message fails before it is dead-lettered', async () => {
+    const missing = 'retail/orders/ingest_date=2026-11-01/deleted before its transform.csv';
+    const receive = (n: number): SQSRecord => {
+      const record = sqsMessage('m-gone', s3Event(BRONZE, missing));
+      return { ...record, attributes: { ...record.attributes, ApproximateReceiveCount: String(n) } };
+    };
+    const reasonKey = failedReasonKey('retail', 'orders', sourceId(BRONZE, missing));
+
+    expect(await handler(sqsEvent(receive(1)))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm-gone' }],
+    });
+    expect(await s3.get(QUARANTINE, reasonKey)).toBeUndefined();
+    expect(await handler(sqsEvent(receive(2)))).toEqual({
+      batchItemFailures: [{ itemIdentifier: 'm-gone' }],
+    });
+
+    expect(JSON.parse((await s3.get(QUARANTINE, reasonKey))?.toString() ?? '{}')).toEqual({
+      error: expect.stringMatching(/key does not exist/i),
+      attempts: 2,
+      sourceBucket: BRONZE,
+      sourceKey: missing,
+      failedAt: expect.any(String),
+    });
+  });
+
+  it("stops before the Lambda context's deadline: with no time left the message is retried, not started", async () => {
+    const key = 'retail/products/ingest_date=2026-11-01/too late.csv';
+    await s3.put(BRONZE, key, readFileSync(join(SAMPLES, 'data/products/products.csv')));
+    const context = { getRemainingTimeInMillis: () => 0 } as Context;
+
+    const result = await handler(sqsEvent(sqsMessage('m-late', s3Event(BRONZE, key))), context);
+
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-late' }] });
+    expect(await manifestOf('products', key)).toBeNull();
+  });
+
   /** Requires a fresh copy of the handler module with `env` applied (undefined: unset), then restores. */
   const loadWith = (env: Record<string, string | undefined>) => {
     const saved = Object.fromEntries(Object.keys(env).map((name) => [name, process.env[name]]));
@@ -167,6 +204,7 @@ describe('bronze-to-silver handler', () => {
   it.each([
     ['MEDALLION_MAX_DECOMPRESSED_BYTES', 'lots'],
     ['MEDALLION_ENGINE_THREADS', '0'],
+    ['MEDALLION_MAX_RECEIVE_COUNT', '-1'],
   ])('fails to load, naming the variable, when %s is not a positive integer (%j)', (name, value) => {
     expect(() => loadWith({ [name]: value })).toThrow(`${name} must be a positive integer, got '${value}'`);
   });

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Json } from '@duckdb/node-api';
+import { MAX_LINE_BYTES, OVERLONG_TEXT_CHARS } from '../../../lambdas/bronze-to-silver/silver-sql';
+import { FileRejection } from '../../../lambdas/bronze-to-silver/spool';
 import {
   type DatasetContract,
   type DatasetContractInput,
@@ -766,6 +768,37 @@ describe('line numbers of quarantined rows (DuckDB counts records; the header is
   it('skip blank CSV lines: like embedded newlines, they are not counted', async () => {
     const r = await run(c(), ['id,n,day', 'a,1,2026-11-01', '', 'b,x,2026-11-01', ''].join('\r\n'));
     expect(r.quarantine.map((q) => [q.line, q.record?.id])).toEqual([[3, 'b']]);
+  });
+});
+
+describe('over-long records and empty files', () => {
+  const c = () => contractWith([{ name: 'n', type: 'int32' }]);
+
+  it('an over-long record is one parse reject whose text is cut; the rows after it land', async () => {
+    const long = `b,${'9'.repeat(MAX_LINE_BYTES + 10)},2026-11-01`;
+    const r = await run(c(), ['id,n,day', 'a,1,2026-11-01', long, 'c,3,2026-11-01', ''].join('\n'));
+    expect(r.silverRows.map((s) => s.id)).toEqual(['a', 'c']);
+    expect(r.quarantine).toHaveLength(1);
+    expect(r.quarantine[0]).toMatchObject({
+      line: 3,
+      rule: 'parse',
+      text: long.slice(0, OVERLONG_TEXT_CHARS),
+    });
+    expect(r.quarantine[0]?.message).toBe(
+      `LINE SIZE OVER MAXIMUM: Maximum line size of ${MAX_LINE_BYTES} bytes exceeded. Actual Size:${long.length} bytes. Text cut to its first ${OVERLONG_TEXT_CHARS} characters.`,
+    );
+  });
+
+  it('a file of blank lines only is empty (like a header without rows), not a header problem', async () => {
+    for (const [text, message] of [
+      ['', 'the file is empty'],
+      ['\n \n\t\n', 'the file has only blank lines'],
+      ['id,n,day\n\n', 'the file has no data rows'],
+    ]) {
+      const err = await run(c(), text as string).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FileRejection);
+      expect(err).toMatchObject({ code: 'empty', message });
+    }
   });
 });
 

@@ -3,6 +3,7 @@ import {
   type ObjectProcessor,
   objectsInMessage,
   processBatch,
+  safetyMarginMs,
 } from '../../../lambdas/bronze-to-silver/sqs-batch';
 import type { BronzeObject, Manifest } from '../../../lambdas/bronze-to-silver/transform';
 import { s3Record as anyS3Record, sqsRecord } from '../../support/aws-events';
@@ -230,5 +231,81 @@ describe('processBatch', () => {
         lagMs: 2500,
       }),
     ]);
+  });
+});
+
+describe('processBatch near the deadline and on the last receive', () => {
+  let errors: string[];
+  beforeEach(() => {
+    errors = [];
+    jest.spyOn(console, 'log').mockImplementation(() => {});
+    jest.spyOn(console, 'error').mockImplementation((line: string) => errors.push(line));
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  const keyOf = (i: number) => `retail/orders/ingest_date=2026-11-01/file ${i}.csv`;
+  const onReceive = (record: SQSRecord, n: number): SQSRecord => ({
+    ...record,
+    attributes: { ...record.attributes, ApproximateReceiveCount: String(n) },
+  });
+
+  it('keeps a margin of 10 s, or a tenth of the time left when that is shorter', () => {
+    expect(safetyMarginMs(900_000)).toBe(10_000);
+    expect(safetyMarginMs(50_000)).toBe(5_000);
+    expect(safetyMarginMs(3_000)).toBe(300);
+  });
+
+  it('aborts the object in progress at the deadline, starts no other, and reports both messages', async () => {
+    const seen: string[] = [];
+    const processor: ObjectProcessor = {
+      process: (obj, options) =>
+        new Promise((_, reject) => {
+          seen.push(obj.key);
+          options?.signal?.addEventListener('abort', () => reject(options.signal?.reason));
+        }),
+    };
+    const started = Date.now();
+    const result = await processBatch(
+      processor,
+      { Records: [message('slow', s3Record(keyOf(1))), message('next', s3Record(keyOf(2)))] },
+      undefined,
+      { context: { getRemainingTimeInMillis: () => 200 }, safetyMarginMs: 50 },
+    );
+
+    expect(Date.now() - started).toBeLessThan(200);
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'slow' }, { itemIdentifier: 'next' }]);
+    expect(seen).toEqual([keyOf(1)]);
+    expect(JSON.parse(errors[1] as string)).toMatchObject({
+      messageId: 'next',
+      keys: [keyOf(2)],
+      error: "stopped 50 ms before the invocation's timeout (200 ms at the start); SQS will retry",
+    });
+  });
+
+  it("records a failure's reason on the last receive only, for the objects not done", async () => {
+    const recorded: [string, string, number][] = [];
+    const processor: ObjectProcessor = {
+      ...recordingProcessor([keyOf(2)]),
+      async recordFailure(obj, error, attempts) {
+        recorded.push([obj.key, (error as Error).message, attempts]);
+      },
+    };
+    const twoObjects = message('two', s3Record(keyOf(1)), s3Record(keyOf(2)));
+
+    await processBatch(processor, { Records: [onReceive(twoObjects, 2)] }, undefined, { maxReceiveCount: 3 });
+    expect(recorded).toEqual([]);
+    const result = await processBatch(
+      processor,
+      { Records: [onReceive(twoObjects, 3), onReceive(sqsRecord('garbage', '<xml/>'), 3)] },
+      undefined,
+      { maxReceiveCount: 3 },
+    );
+
+    expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'two' }, { itemIdentifier: 'garbage' }]);
+    expect(recorded).toEqual([[keyOf(2), `cannot process ${keyOf(2)}`, 3]]);
+    expect(JSON.parse(errors.at(-2) as string)).toMatchObject({
+      message: 'message failed its last receive; SQS will dead-letter it',
+      messageId: 'two',
+    });
   });
 });

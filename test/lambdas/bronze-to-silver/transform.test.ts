@@ -13,6 +13,7 @@ import {
 import { ContractRegistry } from '../../../lambdas/shared/dataset-contract';
 import { Engine, queryRows } from '../../../lambdas/shared/duckdb-engine';
 import { manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { faultyS3Client } from '../../evidence/support/s3-faults';
 import { withLocalS3 } from '../../support/local-s3';
 import { SAMPLE_EXPECTATIONS } from '../../support/sample-expectations';
 
@@ -569,5 +570,93 @@ describe('BronzeToSilver', () => {
     expect(await s3.keys(QUARANTINE, 'files/retail/orders/')).not.toContainEqual(
       expect.stringContaining('missing.csv'),
     );
+  });
+
+  describe('failed attempts', () => {
+    it('records the ETag of the object it read, not the one the event carried', async () => {
+      const key = bronzeKeyOf('orders', 'etag read.csv');
+      await s3.put(BRONZE, key, `${ORDERS_HEADER}\n${order('O-1', '2026-11-01')}\n`);
+      const stored = (await s3.head(BRONZE, key))?.ETag?.replace(/"/g, '');
+
+      const m = await transformer().process({
+        bucket: BRONZE,
+        key,
+        eTag: 'an-older-version',
+        versionId: 'v0',
+      });
+
+      expect(m.source.eTag).toBe(stored);
+      expect(m.source.versionId).toBe('v0'); // the local server has no versioning: the event's is kept
+    });
+
+    it('does not start once its signal is aborted: nothing read, nothing written', async () => {
+      const key = bronzeKeyOf('orders', 'aborted before start.csv');
+      await s3.put(BRONZE, key, `${ORDERS_HEADER}\n${order('O-1', '2026-11-01')}\n`);
+      const controller = new AbortController();
+      controller.abort(new Error('out of time'));
+
+      await expect(
+        transformer().process({ bucket: BRONZE, key }, { signal: controller.signal }),
+      ).rejects.toThrow('out of time');
+      expect(await s3.get(SILVER, manifestKey('retail', 'orders', sourceId(BRONZE, key)))).toBeUndefined();
+    });
+
+    it('rolls back the outputs a failed attempt wrote, keeping those the committed manifest lists', async () => {
+      const key = bronzeKeyOf('orders', 'fails on its manifest.csv');
+      const id = sourceId(BRONZE, key);
+      await s3.put(BRONZE, key, `${ORDERS_HEADER}\n${order('O-1', '2026-11-01')}\n`);
+      const first = await transformer().process({ bucket: BRONZE, key });
+      // The file changes (a second version): the re-run writes a new partition, then its manifest fails.
+      await s3.put(
+        BRONZE,
+        key,
+        `${ORDERS_HEADER}\n${order('O-1', '2026-11-01')}\n${order('O-2', '2026-11-02')}\n`,
+      );
+      const manifestWriteFails = faultyS3Client(s3.env, {
+        failWrite: (call) => call.key === manifestKey('retail', 'orders', id),
+      });
+      try {
+        await expect(
+          transformer({}, manifestWriteFails.client).process({ bucket: BRONZE, key }),
+        ).rejects.toThrow(/injected S3 fault/);
+      } finally {
+        manifestWriteFails.destroy();
+      }
+
+      // The new partition is gone; the one the committed manifest lists stays.
+      expect(await s3.keys(SILVER, 'retail/orders/')).toEqual(
+        expect.arrayContaining(first.outputs.map((o) => o.key)),
+      );
+      expect(await s3.keys(SILVER, `retail/orders/dt=2026-11-02/part-${id}`)).toEqual([]);
+    });
+
+    it('recordFailure writes why a file keeps failing to failed/<domain>/<dataset>/<source id>.reason.json', async () => {
+      const key = bronzeKeyOf('orders', 'keeps failing.csv');
+      const at = new Date('2026-11-01T12:00:00.000Z');
+      const t = new BronzeToSilver({
+        s3: s3.client,
+        engine,
+        contracts,
+        now: () => at,
+        config: {
+          silverBucket: SILVER,
+          quarantineBucket: QUARANTINE,
+          scratchDir: scratch,
+          maxDecompressedBytes: 1024,
+          piiSalt: SALT,
+        },
+      });
+
+      const written = await t.recordFailure({ bucket: BRONZE, key }, new Error('boom'), 3);
+
+      expect(written).toBe(`failed/retail/orders/${sourceId(BRONZE, key)}.reason.json`);
+      expect(JSON.parse((await s3.get(QUARANTINE, written as string))?.toString() ?? '')).toEqual({
+        error: 'boom',
+        attempts: 3,
+        sourceBucket: BRONZE,
+        sourceKey: key,
+        failedAt: at.toISOString(),
+      });
+    });
   });
 });

@@ -186,7 +186,9 @@ describe('landing handler', () => {
     });
 
     it('accepts a body of exactly MEDALLION_MAX_BODY_BYTES', async () => {
-      expect((await postCsv(`${'y'.repeat(MAX_BODY_BYTES - 1)}\n`)).statusCode).toBe(202);
+      const header = 'id,day\n';
+      const body = `${header}${'y'.repeat(MAX_BODY_BYTES - header.length - 1)}\n`;
+      expect((await postCsv(body)).statusCode).toBe(202);
     });
 
     it.each([
@@ -205,7 +207,8 @@ describe('landing handler', () => {
       ['application/ndjson', 'clicks'],
       ['application/json', 'prices'],
     ])('accepts %s for a dataset of that format', async (contentType, dataset) => {
-      const body = dataset === 'prices' ? `[{"id":"${contentType}"}]` : `{"id":"${contentType}"}\n`;
+      const record = `{"id":"${contentType}","day":"2026-11-20"}`;
+      const body = dataset === 'prices' ? `[${record}]` : `${record}\n`;
       const result = await post({ dataset, body, headers: { 'Content-Type': contentType } });
       expect(result.statusCode).toBe(202);
       expect(bodyOf(result).bronzeKey).toMatch(dataset === 'prices' ? /\.json$/ : /\.ndjson$/);
@@ -333,7 +336,7 @@ describe('landing handler', () => {
       const api = await handlers.handler(
         apiEvent({
           dataset: 'clicks',
-          body: '{"id":"api"}\n',
+          body: '{"id":"api","day":"2026-11-20"}\n',
           headers: { 'Content-Type': 'application/x-ndjson' },
         }),
         context,

@@ -197,6 +197,83 @@ describe('landing against a local S3 server', () => {
     });
   });
 
+  describe('landApiRequest: what the body holds', () => {
+    const ndjsonRequest = (
+      body: string | Buffer,
+      headers: Record<string, string> = {},
+    ): ApiLandingRequest => ({
+      dataset: 'clicks',
+      headers: { 'Content-Type': 'application/x-ndjson', ...headers },
+      body: Buffer.from(body),
+      requestId: 'api-req-2',
+    });
+    const refused = (request: ApiLandingRequest, statusCode: number, message: string) =>
+      expect(landApiRequest(config, request)).rejects.toMatchObject({ statusCode, message });
+
+    it('decodes a percent-encoded X-File-Name once and records the name it names', async () => {
+      const landed = await landApiRequest(
+        config,
+        csvRequest('id,day\n11,2026-11-20\n', { 'X-File-Name': 'r%C3%A9sum%C3%A9%20100%25%2B.csv' }),
+      );
+      const meta = (await s3.head(BRONZE, landed.bronzeKey))?.Metadata ?? {};
+      expect(decodeURIComponent(meta['original-name'])).toBe('résumé 100%+.csv');
+    });
+
+    it('matches the CSV header as the transform does: quoted, any case, other columns allowed', async () => {
+      const body = '\ufeff"ID", "Day" ,"note, with comma"\r\n12,2026-11-20,x\r\n';
+      await expect(landApiRequest(config, csvRequest(body))).resolves.toMatchObject({ duplicate: false });
+      await refused(
+        csvRequest('"id,day"\n1\n'),
+        400,
+        "the request body: the CSV header lacks required column(s) of dataset 'orders': id, day (header: id,day)",
+      );
+      await refused(csvRequest(' , \n1\n'), 400, 'the request body: the CSV header line is empty');
+    });
+
+    it('accepts NDJSON with a BOM, CRLF line ends and blank lines, numbering records by line', async () => {
+      const ok = '\ufeff{"id":"a","day":"2026-11-20"}\r\n\r\n{"id":"b","day":"2026-11-20"}\r\n';
+      await expect(landApiRequest(config, ndjsonRequest(ok))).resolves.toMatchObject({ duplicate: false });
+      await refused(
+        ndjsonRequest('{"id":"a","day":"2026-11-20"}\n\n{"id":{"n":7}}\n'),
+        400,
+        "the request body: 2 problem(s) against the contract of dataset 'clicks': " +
+          "record 3: column 'id' is string, got an object; record 3: column 'day' is required but missing",
+      );
+      await refused(ndjsonRequest('\n \n'), 400, 'the request body: no JSON record in the body');
+    });
+
+    it('names where JSON breaks even when the parser does not', async () => {
+      await refused(
+        ndjsonRequest('{"id":"a","day":"2026-11-20"}\n{"id": tru}\n'),
+        400,
+        "the request body: line 2 is not valid JSON at column 11: Unexpected token '}'",
+      );
+      await refused(
+        ndjsonRequest('{"id":"a","day":"2026-11-20"} {}\n'),
+        400,
+        'the request body: line 1 is not valid JSON at column 31: Unexpected non-whitespace character after JSON',
+      );
+    });
+
+    it('refuses gzip that does not inflate (400) or inflates past the cap (413), storing nothing', async () => {
+      const before = await s3.keys(BRONZE);
+      const truncated = gzipSync('{"id":"a","day":"2026-11-20"}\n').subarray(0, 15);
+      await refused(
+        ndjsonRequest(truncated, { 'Content-Encoding': 'gzip' }),
+        400,
+        'the request body: the gzip body cannot be decompressed: unexpected end of file',
+      );
+      const small = { ...config, maxDecompressedBodyBytes: 100 };
+      const big = gzipSync(`${'{"id":"a","day":"2026-11-20"}\n'.repeat(10)}`);
+      await expect(landApiRequest(small, ndjsonRequest(big))).rejects.toMatchObject({
+        statusCode: 413,
+        message:
+          'the request body: the gzip body decompresses to more than 100 bytes: upload large files to the landing bucket',
+      });
+      expect(await s3.keys(BRONZE)).toEqual(before);
+    });
+  });
+
   describe('landS3Object', () => {
     it('streams a 5 MB upload through the hash in many chunks and copies it to bronze byte for byte', async () => {
       const bytes = randomBytes(5 * 1024 * 1024);
