@@ -415,12 +415,17 @@ async function peek(body: AsyncIterable<Uint8Array>): Promise<{ head: Buffer; st
   }
   const head = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
   async function* replay(): AsyncGenerator<Buffer> {
-    if (head.length) yield head;
-    if (ended) return;
-    for (;;) {
-      const next = await it.next();
-      if (next.done) return;
-      yield asBuffer(next.value);
+    let drained = ended;
+    try {
+      if (head.length) yield head;
+      while (!drained) {
+        const next = await it.next();
+        if (next.done) drained = true;
+        else yield asBuffer(next.value);
+      }
+    } finally {
+      // Stopped early (the file was rejected): close the source, so its HTTP response is not left open.
+      if (!drained) await it.return?.();
     }
   }
   return { head, stream: Readable.from(replay(), { objectMode: false }) };
