@@ -54,7 +54,8 @@ export interface PerformanceFigures {
     /** The warm run's phases, from its report. */
     phasesMs: Record<string, number>;
   };
-  duckdbOnly: { seconds: number; peakRssMb: number };
+  /** `seconds`: the script's whole process (as the pipeline is timed); `workSeconds`: its work inside. */
+  duckdbOnly: { seconds: number; workSeconds: number; peakRssMb: number };
   /** Per gold table: rows on each side and whether the fingerprints match. */
   gold: Record<string, { pipelineRows: number; duckdbRows: number; same: boolean }>;
   target: number;
@@ -246,6 +247,8 @@ export function renderPerformance(f: EvidenceFigures): string {
   const p = f.performance;
   if (!p) return '_Not measured yet: run `npm run evidence`._';
   const ratio = p.pipeline.warmSeconds / p.duckdbOnly.seconds;
+  const inside = (p.pipeline.phasesMs.total ?? 0) / 1000;
+  const insideRatio = inside / p.duckdbOnly.workSeconds;
   const same = Object.values(p.gold).every((g) => g.same);
   const phases = Object.entries(p.pipeline.phasesMs)
     .filter(([k]) => k !== 'total')
@@ -258,8 +261,9 @@ export function renderPerformance(f: EvidenceFigures): string {
     '|---|---|---|',
     `| \`npm run pipeline\` on ${int(p.rows)} orders rows (${p.csvMb.toFixed(1)} MB CSV), whole process, warm | ${p.pipeline.warmSeconds.toFixed(1)} s | |`,
     `| the same, first run (synthesizes the CDK app for the wiring) | ${p.pipeline.coldSeconds.toFixed(1)} s | |`,
-    `| DuckDB-only script computing the same gold from the CSV | ${p.duckdbOnly.seconds.toFixed(1)} s | |`,
-    `| pipeline / DuckDB-only | ${ratio.toFixed(1)}x | within ${p.target}x: ${ok(ratio <= p.target)} |`,
+    `| DuckDB-only script computing the same gold from the CSV, whole process | ${p.duckdbOnly.seconds.toFixed(1)} s | |`,
+    `| **pipeline / DuckDB-only, whole processes** | **${ratio.toFixed(1)}x** | within ${p.target}x: ${ok(ratio <= p.target)} |`,
+    `| the same, work inside each process only (pipeline ${inside.toFixed(1)} s, script ${p.duckdbOnly.workSeconds.toFixed(1)} s) | ${insideRatio.toFixed(1)}x | |`,
     `| gold tables identical (rows and fingerprint) | ${ok(same)} (${Object.entries(p.gold)
       .map(([t, g]) => `${t} ${int(g.pipelineRows)}`)
       .join(', ')}) | yes |`,
@@ -268,8 +272,8 @@ export function renderPerformance(f: EvidenceFigures): string {
     '',
     `Warm pipeline phases: ${phases}. The DuckDB-only script (\`bench/duckdb-only-gold.ts\`) reads the CSVs,`,
     'applies the contracts by hand, keeps the latest version of each key and runs the same model SQL; it has',
-    'no S3, bronze, quarantine, manifests or catalog. Its time is its work inside the process; the pipeline',
-    'is timed as a whole `medallion pipeline` process (starting the local cloud included).',
+    'no S3, bronze, quarantine, manifests or catalog. Both are timed as whole processes started the same way',
+    '(`node --import tsx ...`), medians of the warm runs; the second ratio leaves out process start-up.',
   ].join('\n');
 }
 

@@ -25,7 +25,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { Manifest } from '../lambdas/bronze-to-silver/transform';
 import type { ContractRegistry, DatasetContract } from '../lambdas/shared/dataset-contract';
@@ -37,7 +37,7 @@ import {
   unsafeSegmentReason,
 } from '../lambdas/shared/object-keys';
 import { readContracts } from './contracts';
-import { formatRows, readGoldTables, runGoldLocally } from './gold/run-gold';
+import { formatRows, previewGoldTables, runGoldLocally } from './gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from './gold/state-machine-definition';
 import type { LogSink } from './lambda-runtime';
 import {
@@ -58,6 +58,8 @@ const PROJECT_ROOT = resolve(__dirname, '..');
 const STATE_MARKER = '.medallion-state';
 /** The landing API's default body limit (MEDALLION_MAX_BODY_BYTES): larger files go through S3. */
 const API_BODY_LIMIT = 6 * 1024 * 1024;
+/** S3's largest single PutObject. */
+const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
 
 export interface PipelineOptions {
   readonly contractsDir?: string;
@@ -321,11 +323,13 @@ async function runGold(
     template,
   });
   const tables = Object.keys(run.published);
-  const rows = await readGoldTables({
+  const PREVIEW_ROWS = 10;
+  const rows = await previewGoldTables({
     s3Endpoint: cloud.endpoints.s3,
     stateDir,
     database: run.database,
     tables,
+    limit: PREVIEW_ROWS,
   });
   return {
     ok: run.ok,
@@ -335,7 +339,11 @@ async function runGold(
     tables: Object.fromEntries(
       tables.map((t) => [
         t,
-        { location: run.published[t], rows: rows[t]?.length ?? 0, preview: formatRows(rows[t] ?? [], 10) },
+        {
+          location: run.published[t],
+          rows: rows[t]?.count ?? 0,
+          preview: formatRows(rows[t]?.rows ?? [], PREVIEW_ROWS, rows[t]?.count),
+        },
       ]),
     ),
     alarms: run.alarms.length,
@@ -584,17 +592,21 @@ async function ingest(
     for (const input of inputs) {
       const report = reports.get(input) as FileReport;
       if (input.door === 's3') {
-        await new Upload({
-          client: cloud.s3,
-          params: {
-            Bucket: cloud.buckets.landing,
-            Key: input.landingKey,
-            Body: createReadStream(input.absolute),
-            ContentType: /\.gz$/i.test(input.path)
-              ? 'application/gzip'
-              : MEDIA_TYPES[input.contract.source.format],
-          },
-        }).done();
+        const params = {
+          Bucket: cloud.buckets.landing,
+          Key: input.landingKey,
+          Body: createReadStream(input.absolute),
+          ContentType: /\.gz$/i.test(input.path)
+            ? 'application/gzip'
+            : MEDIA_TYPES[input.contract.source.format],
+        };
+        // One PUT up to S3's single-request limit: a multipart upload makes the local server write every
+        // byte twice (the parts, then the assembled object).
+        if (input.bytes <= SINGLE_PUT_MAX_BYTES) {
+          await cloud.s3.send(new PutObjectCommand({ ...params, ContentLength: input.bytes }));
+        } else {
+          await new Upload({ client: cloud.s3, params }).done();
+        }
         continue;
       }
       const name = input.path.split('/').pop() as string;

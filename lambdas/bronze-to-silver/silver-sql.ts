@@ -410,7 +410,12 @@ export class SilverSql {
 
   private partitionExpr(): string {
     const { column, granularity } = this.contract.partition;
-    return `strftime("t_${column}", ${sqlString(granularity === 'day' ? '%Y-%m-%d' : '%Y-%m')})`;
+    const format = sqlString(granularity === 'day' ? '%Y-%m-%d' : '%Y-%m');
+    const type = this.contract.columns.find((c) => c.name === column)?.type.kind;
+    // The engine's session is UTC, so the UTC date of an instant is plain arithmetic: strftime on a
+    // TIMESTAMPTZ would go through ICU's calendar (about 3x slower per row).
+    if (type === 'timestamp') return `strftime(make_timestamp(epoch_us("t_${column}")), ${format})`;
+    return `strftime("t_${column}", ${format})`;
   }
 
   /** Valid rows minus the losers, as zstd Parquet, one Hive partition directory per partition value. */

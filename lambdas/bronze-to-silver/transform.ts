@@ -90,6 +90,9 @@ export interface FailureReason {
   readonly failedAt: string;
 }
 
+/** Silver objects uploaded at once. */
+const UPLOAD_CONCURRENCY = 4;
+
 /** Files of this size or less go up in one PutObject; larger ones as a multipart upload. */
 const PART_SIZE = 8 * 1024 * 1024;
 
@@ -412,7 +415,7 @@ export class BronzeToSilver {
     attempt: Attempt,
   ): Promise<OutputFile[]> {
     const perPartition = new Map<string, number>();
-    const outputs: OutputFile[] = [];
+    const planned: { file: string; key: string; partition: string; rows: number }[] = [];
     for (const file of [...files].sort()) {
       const rel = relative(outDir, file).split(sep);
       const partition = (rel[0] ?? '').replace(/^dt=/, '');
@@ -421,16 +424,34 @@ export class BronzeToSilver {
       // One file per partition is the norm; a second one (very large partitions) gets a suffix.
       const fileId = n === 0 ? id : `${id}-${n}`;
       const key = silverFileKey(contract.domain, contract.dataset, partition, fileId);
-      attempt.check();
-      const { sha256, bytes } = await this.uploadFile(
-        this.deps.config.silverBucket,
-        key,
-        file,
-        'application/vnd.apache.parquet',
-        attempt,
-      );
-      outputs.push({ key, partition, rows: await parquetRows(conn, file), bytes, sha256 });
+      planned.push({ file, key, partition, rows: await parquetRows(conn, file) });
     }
+    // A few uploads at once: one file per partition makes many small objects, and each PUT mostly waits.
+    // After a failure no new upload starts, and the error is thrown only once the others have settled, so
+    // the rollback never races with a write still in flight.
+    const outputs: OutputFile[] = new Array(planned.length);
+    let next = 0;
+    let failed: { error: unknown } | undefined;
+    const uploader = async (): Promise<void> => {
+      for (let i = next++; i < planned.length && !failed; i = next++) {
+        const p = planned[i] as (typeof planned)[number];
+        try {
+          attempt.check();
+          const { sha256, bytes } = await this.uploadFile(
+            this.deps.config.silverBucket,
+            p.key,
+            p.file,
+            'application/vnd.apache.parquet',
+            attempt,
+          );
+          outputs[i] = { key: p.key, partition: p.partition, rows: p.rows, bytes, sha256 };
+        } catch (error) {
+          failed ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(UPLOAD_CONCURRENCY, planned.length) }, uploader));
+    if (failed) throw failed.error;
     return outputs;
   }
 

@@ -380,7 +380,7 @@ export class LocalAthena {
       await c.run("SET TimeZone = 'UTC'");
       for (const [db, table] of this.referencedTables(sql)) {
         await c.run(`CREATE SCHEMA IF NOT EXISTS ${quote(db)}`);
-        await c.run(`CREATE VIEW ${quote(db)}.${quote(table)} AS ${await this.tableSelect(db, table)}`);
+        await c.run(`CREATE VIEW ${quote(db)}.${quote(table)} AS ${await this.tableSelect(c, db, table)}`);
       }
       if (database) {
         await c.run(`CREATE SCHEMA IF NOT EXISTS ${quote(database)}`);
@@ -406,7 +406,7 @@ export class LocalAthena {
   }
 
   /** The SELECT of a table's view: its catalog columns over its objects (or no row). */
-  private async tableSelect(database: string, table: string): Promise<string> {
+  private async tableSelect(c: DuckDBConnection, database: string, table: string): Promise<string> {
     const { Table } = this.options.catalog.getTable({ DatabaseName: database, Name: table });
     const columns = Table.StorageDescriptor?.Columns ?? [];
     const partitions = Table.PartitionKeys ?? [];
@@ -426,10 +426,23 @@ export class LocalAthena {
             .map((p) => `${literal(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
             .join(', ')}}`
         : 'hive_partitioning = false';
-    const select = all.map(
-      (col) => `CAST(${quote(col.Name)} AS ${duckDbType(col.Type ?? 'string')}) AS ${quote(col.Name)}`,
+    const source = `read_parquet([${list}], ${hive}, union_by_name = true)`;
+    // The files' own types (footers only): a TIMESTAMPTZ read as an Athena `timestamp` is converted by
+    // arithmetic, exact under the session's UTC time zone, instead of a CAST through ICU's calendar, which
+    // cost ~0.5 s per million rows and column.
+    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    const fileTypes = new Map(
+      described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)]),
     );
-    return `SELECT ${select.join(', ')} FROM read_parquet([${list}], ${hive}, union_by_name = true)`;
+    const select = all.map((col) => {
+      const type = duckDbType(col.Type ?? 'string');
+      const name = quote(col.Name);
+      if (type === 'TIMESTAMP' && fileTypes.get(col.Name) === 'TIMESTAMP WITH TIME ZONE') {
+        return `make_timestamp(epoch_us(${name})) AS ${name}`;
+      }
+      return `CAST(${name} AS ${type}) AS ${name}`;
+    });
+    return `SELECT ${select.join(', ')} FROM ${source}`;
   }
 
   /**

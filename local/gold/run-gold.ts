@@ -369,15 +369,46 @@ export async function readGoldTables(options: {
   }
 }
 
-/** Rows as an aligned text table (for the CLI). */
-export function formatRows(rows: Record<string, unknown>[], limit = 20): string[] {
+/**
+ * Per gold table: its row count and its first `limit` rows in a stable order, without reading every row
+ * (a summary of a large table should not cost a full scan into JavaScript objects).
+ */
+export async function previewGoldTables(options: {
+  readonly s3Endpoint: string;
+  readonly stateDir: string;
+  readonly database: string;
+  readonly tables: string[];
+  readonly limit: number;
+}): Promise<Record<string, { count: number; rows: Record<string, unknown>[] }>> {
+  const s3 = createS3Client(localS3Env(options.s3Endpoint));
+  try {
+    const catalog = new LocalGlueCatalog(`${options.stateDir}/gold/glue-catalog.json`);
+    const athena = new LocalAthena({ s3, catalog, dir: `${options.stateDir}/gold/athena` });
+    const out: Record<string, { count: number; rows: Record<string, unknown>[] }> = {};
+    for (const t of options.tables) {
+      const table = `"${options.database}"."${t}"`;
+      const [counted] = await athena.query(`SELECT count(*) AS n FROM ${table}`, options.database);
+      const rows = await athena.query(
+        `SELECT * FROM ${table} ORDER BY ALL LIMIT ${Math.max(0, Math.floor(options.limit))}`,
+        options.database,
+      );
+      out[t] = { count: Number(counted?.n ?? 0), rows };
+    }
+    return out;
+  } finally {
+    s3.destroy();
+  }
+}
+
+/** Rows as an aligned text table (for the CLI); `total` is the table's row count when `rows` is a sample. */
+export function formatRows(rows: Record<string, unknown>[], limit = 20, total = rows.length): string[] {
   if (rows.length === 0) return ['  (no rows)'];
   const columns = Object.keys(rows[0]);
   const shown = rows.slice(0, limit).map((r) => columns.map((c) => (r[c] === null ? 'NULL' : String(r[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...shown.map((r) => r[i].length)));
   const line = (cells: string[]) => `  ${cells.map((v, i) => v.padEnd(widths[i])).join('  ')}`.trimEnd();
   const lines = [line(columns), ...shown.map(line)];
-  if (rows.length > limit) lines.push(`  ... ${rows.length - limit} more row(s)`);
+  if (total > limit) lines.push(`  ... ${total - limit} more row(s)`);
   return lines;
 }
 
