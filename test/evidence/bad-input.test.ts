@@ -315,23 +315,22 @@ describe('evidence: bad input', () => {
       }
     };
     const RSS_BOUND_MB = 200;
-
-    it('CSV', async () => {
-      const long = order('O-2', { customer_id: 'C'.repeat(10 * MB) });
-      const body = csv(ORDERS_HEADER, order('O-1'), long, order('O-3'), order('O-4'));
-      const key = bronzeKey('orders', 'ten-mb-line.csv');
+    /** Lands `body`, transforms it while sampling RSS, and records the manifest and the growth. */
+    const transformMeasuringRss = async (key: string, body: string | Buffer, note: string) => {
       await h.s3.put(BRONZE, key, body);
       const { result: m, growthMb } = await peakRssGrowth(() =>
         h.transformer().process({ bucket: BRONZE, key }),
       );
       recordManifest(17, m);
-      recordEvidence({
-        kind: 'note',
-        scenario: 17,
-        name: 'RSS growth, 10 MB CSV line',
-        value: Math.round(growthMb),
-        unit: 'MB',
-      });
+      recordEvidence({ kind: 'note', scenario: 17, name: note, value: Math.round(growthMb), unit: 'MB' });
+      return { m, growthMb };
+    };
+
+    it('CSV', async () => {
+      const long = order('O-2', { customer_id: 'C'.repeat(10 * MB) });
+      const body = csv(ORDERS_HEADER, order('O-1'), long, order('O-3'), order('O-4'));
+      const key = bronzeKey('orders', 'ten-mb-line.csv');
+      const { m, growthMb } = await transformMeasuringRss(key, body, 'RSS growth, 10 MB CSV line');
 
       expect(m.status).toBe('ok');
       expect(m.rows).toEqual({ in: 4, out: 3, quarantined: 1, duplicates: 0 });
@@ -353,18 +352,7 @@ describe('evidence: bad input', () => {
       const long = customer('C002', { blob: 'x'.repeat(10 * MB) });
       const body = csv(customer('C001'), long, customer('C003'));
       const key = bronzeKey('customers', 'ten-mb-line.ndjson');
-      await h.s3.put(BRONZE, key, body);
-      const { result: m, growthMb } = await peakRssGrowth(() =>
-        h.transformer().process({ bucket: BRONZE, key }),
-      );
-      recordManifest(17, m);
-      recordEvidence({
-        kind: 'note',
-        scenario: 17,
-        name: 'RSS growth, 10 MB NDJSON line',
-        value: Math.round(growthMb),
-        unit: 'MB',
-      });
+      const { m, growthMb } = await transformMeasuringRss(key, body, 'RSS growth, 10 MB NDJSON line');
 
       expect(m.rows).toEqual({ in: 3, out: 2, quarantined: 1, duplicates: 0 });
       expect((await h.silverRows(m)).map((r) => r.customer_id)).toEqual(['C001', 'C003']);
@@ -385,18 +373,11 @@ describe('evidence: bad input', () => {
       }
       const body = csv(...lines);
       const key = bronzeKey('orders', 'five-ten-mb-lines.csv');
-      await h.s3.put(BRONZE, key, body);
-      const { result: m, growthMb } = await peakRssGrowth(() =>
-        h.transformer().process({ bucket: BRONZE, key }),
+      const { m, growthMb } = await transformMeasuringRss(
+        key,
+        body,
+        'RSS growth, five 10 MB CSV lines (file quarantined)',
       );
-      recordManifest(17, m);
-      recordEvidence({
-        kind: 'note',
-        scenario: 17,
-        name: 'RSS growth, five 10 MB CSV lines (file quarantined)',
-        value: Math.round(growthMb),
-        unit: 'MB',
-      });
       await expectFileQuarantined(
         m,
         body,
