@@ -13,7 +13,8 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { mapJsonKeys, SilverSql } from '../lambdas/bronze-to-silver/silver-sql';
+import { SilverSql } from '../lambdas/bronze-to-silver/silver-sql';
+import { mapJsonKeys } from '../lambdas/shared/column-mapping';
 import type { DatasetContract } from '../lambdas/shared/dataset-contract';
 import { isoDate, silverPartitionPrefix } from '../lambdas/shared/object-keys';
 

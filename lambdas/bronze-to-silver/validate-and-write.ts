@@ -8,17 +8,10 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { type ColumnMapping, mapCsvHeader, mapJsonKeys } from '../shared/column-mapping';
 import type { DatasetContract } from '../shared/dataset-contract';
 import { queryRows } from '../shared/duckdb-engine';
-import {
-  type ColumnMapping,
-  type LineageValues,
-  MAX_LINE_BYTES,
-  mapCsvHeader,
-  mapJsonKeys,
-  SilverSql,
-  sqlString,
-} from './silver-sql';
+import { type LineageValues, MAX_LINE_BYTES, SilverSql, sqlString } from './silver-sql';
 import { FileRejection } from './spool';
 
 /** Structural rejects that mean the file as a whole cannot be trusted. */

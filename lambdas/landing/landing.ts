@@ -22,7 +22,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { mapCsvHeader } from '../bronze-to-silver/silver-sql';
+import { mapCsvHeader } from '../shared/column-mapping';
 import type { ColumnType, ContractRegistry, DatasetContract } from '../shared/dataset-contract';
 import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
 import {

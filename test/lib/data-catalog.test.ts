@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { App, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { mapJsonKeys, SilverSql } from '../../lambdas/bronze-to-silver/silver-sql';
+import { SilverSql } from '../../lambdas/bronze-to-silver/silver-sql';
+import { mapJsonKeys } from '../../lambdas/shared/column-mapping';
 import { type DatasetContract, parseContract } from '../../lambdas/shared/dataset-contract';
 import { contractsDirectory } from '../../lib/config';
 import {

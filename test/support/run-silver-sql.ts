@@ -13,8 +13,9 @@ import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json } from '@duckdb/node-api';
-import { type ColumnMapping, type LineageValues, sqlString } from '../../lambdas/bronze-to-silver/silver-sql';
+import { type LineageValues, sqlString } from '../../lambdas/bronze-to-silver/silver-sql';
 import { validateAndWrite } from '../../lambdas/bronze-to-silver/validate-and-write';
+import type { ColumnMapping } from '../../lambdas/shared/column-mapping';
 import type { DatasetContract } from '../../lambdas/shared/dataset-contract';
 import { type Engine, queryRows } from '../../lambdas/shared/duckdb-engine';
 
