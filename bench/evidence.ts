@@ -14,7 +14,6 @@
  * bench/duckdb-only-gold.ts computing the same gold from the CSVs (median of --runs). The gold tables of
  * both are compared by row count and fingerprint.
  */
-import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -44,6 +43,7 @@ import {
   scenarioResults,
   summarise,
 } from './evidence-report';
+import { lastJsonLine, runNode } from './run-node';
 import { benchTransform, median, ordersFile } from './transform-bench';
 
 const ROOT = resolve(__dirname, '..');
@@ -52,42 +52,15 @@ const FIGURES_FILE = join(ROOT, 'bench', 'evidence.json');
 const README = join(ROOT, 'README.md');
 const TARGET_RATIO = 3;
 
-type Spawned = { code: number; ms: number; stdout: string; stderr: string };
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}, quiet = true): Promise<Spawned> {
-  return new Promise((done, fail) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-      if (!quiet) process.stdout.write(d);
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-      if (!quiet) process.stderr.write(d);
-    });
-    child.on('error', fail);
-    child.on('close', (code) =>
-      done({ code: code ?? 1, ms: Number(process.hrtime.bigint() - t0) / 1e6, stdout, stderr }),
-    );
-  });
-}
-
 async function runSuite(): Promise<Pick<EvidenceFigures, 'scenarios'> & { records: EvidenceRecord[] }> {
   rmSync(join(WORK, 'suite'), { recursive: true, force: true });
   mkdirSync(join(WORK, 'suite'), { recursive: true });
   const jestJson = join(WORK, 'suite', 'jest.json');
   console.log('running the evidence suite (test/evidence/) ...');
-  const r = await run(
+  const r = await runNode(
     [require.resolve('jest/bin/jest'), 'test/evidence', '--json', `--outputFile=${jestJson}`],
     { [EVIDENCE_DIR_ENV]: join(WORK, 'suite') },
-    false,
+    true, // jest's progress, as it comes
   );
   if (!existsSync(jestJson))
     throw new Error(`jest wrote no results (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
@@ -127,7 +100,7 @@ async function runPipelineProcess(
   state: string,
   report: string,
 ): Promise<{ ms: number; report: PipelineReportLike }> {
-  const r = await run([
+  const r = await runNode([
     '--import',
     'tsx',
     join(ROOT, 'bin', 'medallion.ts'),
@@ -212,7 +185,7 @@ async function runPerformance(rows: number, runs: number): Promise<PerformanceFi
   }[] = [];
   for (let i = 0; i < runs; i++) {
     console.log(`DuckDB-only gold script, run ${i + 1}/${runs} ...`);
-    const r = await run([
+    const r = await runNode([
       '--import',
       'tsx',
       join(__dirname, 'duckdb-only-gold.ts'),
@@ -221,7 +194,7 @@ async function runPerformance(rows: number, runs: number): Promise<PerformanceFi
       join(WORK, 'duckdb-only-out'),
     ]);
     if (r.code !== 0) throw new Error(`duckdb-only-gold failed:\n${r.stderr}`);
-    duck.push({ ...JSON.parse(r.stdout.trim().split('\n').pop() as string), processMs: r.ms });
+    duck.push({ ...lastJsonLine(r.stdout), processMs: r.ms });
   }
   const theirs = duck[0]?.tables ?? {};
   const gold: PerformanceFigures['gold'] = {};

@@ -11,7 +11,7 @@
  * quarantines, de-duplicates, partitions, writes zstd Parquet and uploads the results. DuckDB's baseline
  * reads the local file and writes one snappy Parquet file with the same casts, and does nothing else.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -19,6 +19,7 @@ import { Command } from 'commander';
 import { createS3Client } from '../lambdas/shared/s3-client';
 import { LocalS3Server, localS3Env } from '../local/s3-server';
 import { generateOrders } from './generate-orders';
+import { lastJsonLine, runNode } from './run-node';
 
 const ROOT = resolve(__dirname, '..');
 const CHILD = join(__dirname, 'bench-child.ts');
@@ -29,27 +30,11 @@ export interface RunResult {
   detail?: Record<string, unknown>;
 }
 
-/** Async on purpose: the local S3 server lives in this process and must keep serving meanwhile. */
-function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => {
-      if (code !== 0) reject(new Error(`bench child failed (${code}):\n${err}`));
-      else resolvePromise(JSON.parse(out.trim().split('\n').pop() as string) as RunResult);
-    });
-  });
+/** One contender in its own process (its peak RSS is its own). */
+async function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  const r = await runNode(['--import', 'tsx', CHILD, ...args], env);
+  if (r.code !== 0) throw new Error(`bench child failed (${r.code}):\n${r.stderr}`);
+  return lastJsonLine<RunResult>(r.stdout);
 }
 
 export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;

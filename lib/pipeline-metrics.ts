@@ -116,10 +116,7 @@ export function lambdaErrorRate(
 ): cloudwatch.MathExpression {
   return new cloudwatch.MathExpression({
     expression: 'IF(invocations > 0, errors / invocations, 0)',
-    usingMetrics: {
-      errors: fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period }),
-      invocations: fn.metricInvocations({ statistic: cloudwatch.Stats.SUM, period }),
-    },
+    usingMetrics: { errors: lambdaErrors(fn, period), invocations: lambdaInvocations(fn, period) },
     period,
     label: 'error rate',
   });

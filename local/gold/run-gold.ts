@@ -351,19 +351,32 @@ async function recordHistory(
  * The rows of every gold table as published now (what a reader would see), read with the same local
  * Athena the run uses (e.g. `tables: Object.keys(report.models)`).
  */
-export async function readGoldTables(options: {
+export async function readGoldTables(
+  options: GoldTablesOptions,
+): Promise<Record<string, Record<string, unknown>[]>> {
+  return withLocalAthena(options, async (athena) => {
+    const out: Record<string, Record<string, unknown>[]> = {};
+    for (const t of options.tables) out[t] = await athena.readTable(options.database, t);
+    return out;
+  });
+}
+
+interface GoldTablesOptions {
   readonly s3Endpoint: string;
   readonly stateDir: string;
   readonly database: string;
   readonly tables: string[];
-}): Promise<Record<string, Record<string, unknown>[]>> {
+}
+
+/** A local Athena over the run's catalog (what a reader sees now), closed after `work`. */
+async function withLocalAthena<T>(
+  options: { readonly s3Endpoint: string; readonly stateDir: string },
+  work: (athena: LocalAthena) => Promise<T>,
+): Promise<T> {
   const s3 = createS3Client(localS3Env(options.s3Endpoint));
   try {
     const catalog = new LocalGlueCatalog(`${options.stateDir}/gold/glue-catalog.json`);
-    const athena = new LocalAthena({ s3, catalog, dir: `${options.stateDir}/gold/athena` });
-    const out: Record<string, Record<string, unknown>[]> = {};
-    for (const t of options.tables) out[t] = await athena.readTable(options.database, t);
-    return out;
+    return await work(new LocalAthena({ s3, catalog, dir: `${options.stateDir}/gold/athena` }));
   } finally {
     s3.destroy();
   }
@@ -373,17 +386,10 @@ export async function readGoldTables(options: {
  * Per gold table: its row count and its first `limit` rows in a stable order, without reading every row
  * (a summary of a large table should not cost a full scan into JavaScript objects).
  */
-export async function previewGoldTables(options: {
-  readonly s3Endpoint: string;
-  readonly stateDir: string;
-  readonly database: string;
-  readonly tables: string[];
-  readonly limit: number;
-}): Promise<Record<string, { count: number; rows: Record<string, unknown>[] }>> {
-  const s3 = createS3Client(localS3Env(options.s3Endpoint));
-  try {
-    const catalog = new LocalGlueCatalog(`${options.stateDir}/gold/glue-catalog.json`);
-    const athena = new LocalAthena({ s3, catalog, dir: `${options.stateDir}/gold/athena` });
+export async function previewGoldTables(
+  options: GoldTablesOptions & { readonly limit: number },
+): Promise<Record<string, { count: number; rows: Record<string, unknown>[] }>> {
+  return withLocalAthena(options, async (athena) => {
     const out: Record<string, { count: number; rows: Record<string, unknown>[] }> = {};
     for (const t of options.tables) {
       const table = `"${options.database}"."${t}"`;
@@ -395,9 +401,7 @@ export async function previewGoldTables(options: {
       out[t] = { count: Number(counted?.n ?? 0), rows };
     }
     return out;
-  } finally {
-    s3.destroy();
-  }
+  });
 }
 
 /** Rows as an aligned text table (for the CLI); `total` is the table's row count when `rows` is a sample. */
