@@ -1,12 +1,13 @@
 /** One measured contender of `npm run bench`, in its own process; prints one JSON line. */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { ContractRegistry } from '../core/contracts/load-contracts';
+import { createS3Client } from '../lambdas/aws/s3';
+import { Engine } from '../lambdas/bronze-to-silver/duckdb-engine';
 import { BronzeToSilver } from '../lambdas/bronze-to-silver/transform';
-import { ContractRegistry } from '../lambdas/shared/dataset-contract';
-import { Engine } from '../lambdas/shared/duckdb-engine';
-import { createS3Client } from '../lambdas/shared/s3-client';
 
 async function duckdbPlain(csv: string, out: string): Promise<void> {
   const db = await DuckDBInstance.create(':memory:');

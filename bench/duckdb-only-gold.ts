@@ -10,10 +10,11 @@
  * spent and, per table, its row count and a fingerprint the evidence script compares with the pipeline's
  * gold, so the two are known to compute the same thing.
  */
+
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { sqlString } from '../lambdas/bronze-to-silver/silver-sql';
+import { sqlString } from '../core/sql/quote';
 
 /** Hand-written equivalents of samples/contracts/orders.yaml and products.yaml. */
 function cleanOrders(files: string[]): string {

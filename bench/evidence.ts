@@ -27,7 +27,7 @@ import {
 import { cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { Engine } from '../lambdas/shared/duckdb-engine';
+import { Engine } from '../lambdas/bronze-to-silver/duckdb-engine';
 import { DEFAULT_TRANSFORM_MEMORY_MB, engineMemoryLimitFor } from '../lib/bronze-to-silver-pipeline';
 import { runQuery } from '../local/query';
 import type { EvidenceRecord } from '../test/evidence/support/evidence';

@@ -16,7 +16,7 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync 
 import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
-import { createS3Client } from '../lambdas/shared/s3-client';
+import { createS3Client } from '../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../local/s3-server';
 import { generateOrders } from './generate-orders';
 import { lastJsonLine, runNode } from './run-node';

@@ -1,12 +1,4 @@
-#!/usr/bin/env node
-/**
- * The CDK app: `npx cdk synth` / `npx cdk deploy`.
- *
- * Configuration comes from context (see lib/config.ts): the `medallion` object in cdk.json and/or
- * `-c medallion:config=<JSON or JSON file>`. An invalid configuration or data contract fails synth with
- * the field at fault; so does any cdk-nag AwsSolutions finding that is not acknowledged in code.
- */
-import { MedallionConfigError } from '../lib/config';
+import { MedallionConfigError } from '../core/errors';
 import { createMedallionApp } from '../lib/medallion-app';
 
 try {

@@ -121,12 +121,13 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       'with --queue-url: the deployed bronze bucket (output BronzeBucketName)',
     )
     .action(async (o) => {
-      const { replay, replayToQueue, ReplayError } = await import('../local/replay');
+      const { replay, replayToQueue } = await import('../local/replay');
+      const { ReplayError } = await import('../core/errors');
       if (o.queueUrl) {
         if (!o.bronzeBucket)
           throw new ReplayError('--queue-url needs --bronze-bucket (the stack output BronzeBucketName)');
         const { SQSClient } = await import('@aws-sdk/client-sqs');
-        const { createS3Client } = await import('../lambdas/shared/s3-client');
+        const { createS3Client } = await import('../lambdas/aws/s3');
         await replayToQueue({
           dataset: o.dataset,
           since: o.since,

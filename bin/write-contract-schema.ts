@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { contractJsonSchema } from '../lambdas/shared/dataset-contract';
+import { contractJsonSchema } from '../core/contracts/dataset-contract';
 
 export const DEFAULT_SCHEMA_FILE = join(__dirname, '..', 'schema', 'dataset-contract.schema.json');
 

@@ -9,16 +9,10 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { DatasetContract } from '../lambdas/shared/dataset-contract';
-import { ENV } from '../lambdas/shared/env';
-import { failedReasonPrefix } from '../lambdas/shared/object-keys';
-import {
-  datasetPrefixes,
-  grantLakeKeyViaS3,
-  grantListBucket,
-  grantObjects,
-  QUARANTINE_UNKNOWN_PREFIX,
-} from './lake-access';
+import { ENV } from '../core/config/env';
+import type { DatasetContract } from '../core/contracts/dataset-contract';
+import { datasetPrefixes, failedReasonPrefix, QUARANTINE_UNKNOWN_PREFIX } from '../core/lake/layout';
+import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
 import { MedallionFunction } from './medallion-function';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 

@@ -11,11 +11,13 @@
  *   invalid medallion configuration (context 'medallion:config' = config/prod.json):
  *     - transform.timeoutSeconds: Too big: expected number to be <=900
  */
+
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
+import { MedallionConfigError } from '../core/errors';
 
 /** The repository root: relative paths in the configuration (contractsDir) are resolved against it. */
 export const PROJECT_ROOT = resolve(__dirname, '..');
@@ -223,14 +225,6 @@ export const medallionConfigSchema = z
 
 export type MedallionConfig = z.output<typeof medallionConfigSchema>;
 export type MedallionConfigInput = z.input<typeof medallionConfigSchema>;
-
-/** A mistake in the configuration or the data contracts: the message alone says what to fix. */
-export class MedallionConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'MedallionConfigError';
-  }
-}
 
 /** Validates a configuration object; `source` names where it came from in the error. */
 export function parseMedallionConfig(raw: unknown, source = 'configuration'): MedallionConfig {

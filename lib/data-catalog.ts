@@ -13,36 +13,17 @@ import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import { SilverSql } from '../lambdas/bronze-to-silver/silver-sql';
-import { mapJsonKeys } from '../lambdas/shared/column-mapping';
-import type { DatasetContract } from '../lambdas/shared/dataset-contract';
-import { isoDate, silverPartitionPrefix } from '../lambdas/shared/object-keys';
+import type { DatasetContract } from '../core/contracts/dataset-contract';
+import type { GoldTableDefinition } from '../core/gold/models';
+import { GOLD_UNPUBLISHED_PREFIX, isoDate, PARTITION_KEY, silverPartitionPrefix } from '../core/lake/layout';
+import { silverSchema } from '../core/sql/silver-schema';
+import { athenaTypeOf, isAthenaType } from '../core/sql/types';
 
 /** A column as the Glue catalog stores it (`type` in Hive/Athena DDL syntax). */
 export interface CatalogColumn {
   readonly name: string;
   readonly type: string;
   readonly comment?: string;
-}
-
-/** A column of a gold table. */
-export interface GoldColumn {
-  /** Lower-case letters, digits and '_', starting with a letter. */
-  readonly name: string;
-  /**
-   * An Athena (Hive DDL) type: `string`, `int`, `bigint`, `double`, `decimal(12,2)`, `date`, `timestamp`,
-   * `array<string>`... Gold is written by Athena SQL, so its columns use Athena's names for types.
-   */
-  readonly type: string;
-  readonly description?: string;
-}
-
-/** A gold table, built and published by the gold workflow. */
-export interface GoldTableDefinition {
-  /** Table name, also its prefix in the gold bucket: lower-case letters, digits and '_'. */
-  readonly name: string;
-  readonly columns: GoldColumn[];
-  readonly description?: string;
 }
 
 /** Properties of {@link DataCatalog}. */
@@ -111,38 +92,9 @@ export function defaultDatabaseName(environment: string): string {
   return `medallion_${environment.replace(/-/g, '_')}`;
 }
 
-/** The placeholder location of a gold table that has never been published (no object is ever there). */
-export const GOLD_UNPUBLISHED_PREFIX = '_unpublished/';
-
-/** The Hive partition column of every silver table. */
-export const PARTITION_KEY = 'dt';
-
 /** What Athena replaces with a projected partition value in `storage.location.template`. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder syntax, not a JS template
 const PROJECTED_VALUE = '${dt}';
-
-/**
- * The Athena type of a silver column, from the DuckDB type the transform casts it to. TIMESTAMPTZ is
- * written to Parquet as a UTC-adjusted timestamp, which Athena reads as `timestamp` (in UTC).
- * Throws on a type it does not know, so a new type in the transform fails synth instead of mis-declaring.
- */
-export function athenaTypeOf(duckDbType: string): string {
-  const decimal = /^DECIMAL\((\d+),\s*(\d+)\)$/.exec(duckDbType);
-  if (decimal) return `decimal(${decimal[1]},${decimal[2]})`;
-  const scalar: Record<string, string> = {
-    VARCHAR: 'string',
-    INTEGER: 'int',
-    BIGINT: 'bigint',
-    DOUBLE: 'double',
-    BOOLEAN: 'boolean',
-    DATE: 'date',
-    TIMESTAMPTZ: 'timestamp',
-  };
-  const type = scalar[duckDbType];
-  if (type === undefined) throw new Error(`no Athena type for the silver column type '${duckDbType}'`);
-  return type;
-}
-
 const LINEAGE_COMMENTS: Record<string, string> = {
   _extra: 'Source fields the contract does not declare, as a JSON object (null when there were none).',
   _bronze_key: 'Key of the bronze object this row was read from.',
@@ -152,19 +104,11 @@ const LINEAGE_COMMENTS: Record<string, string> = {
 /**
  * The columns of a dataset's silver table, in file order: the contract's columns minus `pii: drop`
  * (hashed ones as strings), then `_extra` when unknown columns are kept, then the lineage columns.
- * Names and types come from `SilverSql.silverColumns()`, the list the transform writes; comments come
- * from the contract. The partition column `dt` is not among them (it is the table's partition key).
+ * Names and types come from `silverSchema`, the list the transform writes; comments come from the
+ * contract. The partition column `dt` is not among them (it is the table's partition key).
  */
 export function silverTableColumns(contract: DatasetContract): CatalogColumn[] {
-  // Only the contract decides the column list; the file, mapping and lineage values are placeholders.
-  const sql = new SilverSql(contract, { path: '', header: [] }, mapJsonKeys(contract), {
-    bronzeKey: '',
-    ingestedAt: new Date(0),
-    piiSalt: '',
-  });
-  const declared = new Map(contract.columns.map((c) => [c.name, c]));
-  return sql.silverColumns().map(({ name, type }) => {
-    const col = declared.get(name);
+  return silverSchema(contract).map(({ name, type, column: col }) => {
     let comment = col ? col.description : LINEAGE_COMMENTS[name];
     if (col?.pii === 'hash') comment = joinText(comment, '(pii: salted SHA-256, hex)');
     if (col?.pii === 'mask') comment = joinText(comment, '(pii: masked, last 4 characters kept)');
@@ -365,49 +309,6 @@ function validate(
     }
   }
   if (problems.length > 0) throw new Error(`invalid data catalog:\n  - ${problems.join('\n  - ')}`);
-}
-
-const ATHENA_PRIMITIVE =
-  /^(string|tinyint|smallint|int|bigint|float|double|boolean|date|timestamp|binary|decimal\(\s*\d+\s*,\s*\d+\s*\)|varchar\(\d+\)|char\(\d+\))$/;
-
-/** A Hive DDL type Athena reads: a primitive, or array/map/struct of them (shape checked, not field names). */
-export function isAthenaType(type: string): boolean {
-  if (ATHENA_PRIMITIVE.test(type)) return true;
-  const complex = /^(array|map|struct)<(.+)>$/.exec(type);
-  if (!complex) return false;
-  const parts = splitTopLevel(complex[2]);
-  if (parts === undefined) return false;
-  switch (complex[1]) {
-    case 'array':
-      return parts.length === 1 && isAthenaType(parts[0]);
-    case 'map':
-      return parts.length === 2 && ATHENA_PRIMITIVE.test(parts[0]) && isAthenaType(parts[1]);
-    default:
-      return parts.every((p) => {
-        const field = /^([a-z_][a-z0-9_]*):(.+)$/.exec(p);
-        return field !== null && isAthenaType(field[2]);
-      });
-  }
-}
-
-/** `a,b<c,d>,e(f,g)` -> [a, b<c,d>, e(f,g)]; undefined when the brackets do not balance. */
-export function splitTopLevel(text: string): string[] | undefined {
-  const parts: string[] = [];
-  let depth = 0;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === '<' || ch === '(') depth++;
-    if (ch === '>' || ch === ')') depth--;
-    if (depth < 0) return undefined;
-    if (ch === ',' && depth === 0) {
-      parts.push(text.slice(from, i).trim());
-      from = i + 1;
-    }
-  }
-  if (depth !== 0) return undefined;
-  parts.push(text.slice(from).trim());
-  return parts;
 }
 
 function withComment(column: { name: string; type: string }, comment: string | undefined): CatalogColumn {

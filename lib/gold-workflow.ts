@@ -25,8 +25,11 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../lambdas/shared/metrics';
-import { type GoldModel, goldModelPrefix, orderModels } from './gold-models';
+import { orderModels } from '../core/gold/graph';
+import type { GoldModel } from '../core/gold/models';
+import { unloadStatement } from '../core/gold/unload';
+import { goldModelPrefix, goldVersionPrefix } from '../core/lake/layout';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../core/telemetry/metrics';
 import { acknowledge, acknowledgePrefixScopedObjectArns, flattenReference } from './nag';
 
 /** Where an engine writes a model's new version. */
@@ -259,22 +262,6 @@ export class AthenaEngine implements GoldEngine {
 
 /** Workflows whose default-scope findings were acknowledged already (one engine, many models). */
 const ACKNOWLEDGED = new WeakSet<Construct>();
-
-/**
- * A model's UNLOAD statement, split around the version location: `before + location + after`. The SQL
- * goes on lines of its own, so a trailing `-- comment` cannot swallow the closing parenthesis; a trailing
- * ';' is dropped (UNLOAD wraps a single SELECT).
- */
-export function unloadStatement(sql: string): { before: string; after: string } {
-  const select = sql
-    .trim()
-    .replace(/;+\s*$/, '')
-    .trim();
-  return {
-    before: `UNLOAD (\n${select}\n) TO '`,
-    after: "' WITH (format = 'PARQUET', compression = 'ZSTD')",
-  };
-}
 
 interface AthenaUnloadTaskProps extends sfn.TaskStateJsonPathBaseProps {
   readonly queryString: string;
@@ -523,9 +510,8 @@ export class GoldWorkflow extends Construct {
   /** One model's branch: version, write, read table, rebuild its input, publish; alarm and fail on error. */
   private modelBranch(model: GoldModel, engine: GoldEngine, props: GoldWorkflowProps): sfn.IChainable {
     const name = model.name;
-    const prefix = goldModelPrefix(name);
     const location = sfn.JsonPath.format(
-      `s3://${props.goldBucket.bucketName}/${prefix}v={}/`,
+      `s3://${props.goldBucket.bucketName}/${goldVersionPrefix(name, '{}')}`,
       sfn.JsonPath.executionName,
     );
 
@@ -578,7 +564,7 @@ export class GoldWorkflow extends Construct {
     const write = engine.runModelTask(this, model, {
       database: props.database,
       bucket: props.goldBucket,
-      prefix,
+      prefix: goldModelPrefix(name),
       locationPath: '$.location',
       inputPath: '$.run',
     });

@@ -4,10 +4,11 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
-import type { DatasetContract } from '../lambdas/shared/dataset-contract';
-import { ENV } from '../lambdas/shared/env';
+import { ENV } from '../core/config/env';
+import type { DatasetContract } from '../core/contracts/dataset-contract';
+import { datasetPrefixes } from '../core/lake/layout';
 import { MAX_API_BODY_BYTES } from './config';
-import { datasetPrefixes, grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
+import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
 import { MedallionFunction } from './medallion-function';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 

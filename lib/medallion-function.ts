@@ -6,7 +6,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { ENV } from '../lambdas/shared/env';
+import { ENV } from '../core/config/env';
 import { PROJECT_ROOT } from './config';
 import { acknowledge } from './nag';
 

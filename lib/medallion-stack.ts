@@ -2,15 +2,16 @@ import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps, Tags 
 import * as events from 'aws-cdk-lib/aws-events';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { DatasetContract } from '../lambdas/shared/dataset-contract';
+import type { DatasetContract } from '../core/contracts/dataset-contract';
+import { loadContracts } from '../core/contracts/load-contracts';
+import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
+import { datasetPrefixes } from '../core/lake/layout';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
 import { CostGuardrails } from './cost-guardrails';
 import { DataCatalog, defaultDatabaseName } from './data-catalog';
-import { type LoadedGoldModels, loadGoldModels } from './gold-models';
 import { GoldWorkflow } from './gold-workflow';
 import { IngestApi } from './ingest-api';
-import { datasetPrefixes, loadContracts } from './lake-access';
 import { LakeStorage } from './lake-storage';
 import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from './monitoring';
 

@@ -10,12 +10,13 @@
  * API (AWS_IAM on every method) demands; the answers for unsigned or badly signed requests are API
  * Gateway's. Without it (the default) requests are not checked, as IAM is not emulated.
  */
+
 import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { PortInUseError } from './s3-server';
+import { PortInUseError } from '../core/errors';
 
 export const INGEST_RESOURCE = '/datasets/{dataset}/records';
 const INGEST_PATH = /^\/datasets\/([^/]+)\/records$/;

@@ -25,9 +25,9 @@ import type {
   S3EventRecord,
   SQSBatchResponse,
 } from 'aws-lambda';
-import { ENV } from '../lambdas/shared/env';
-import { decodeEventKey } from '../lambdas/shared/object-keys';
-import { createS3Client } from '../lambdas/shared/s3-client';
+import { ENV } from '../core/config/env';
+import { decodeEventKey } from '../core/lake/layout';
+import { createS3Client } from '../lambdas/aws/s3';
 import { Activity } from './activity';
 import { type ApiCredentials, ingestEvent, LocalApiServer } from './api-gateway';
 import {

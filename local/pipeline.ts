@@ -13,6 +13,7 @@
  * `PipelineUsageError`s; problems with the run (a dead-lettered message, a failed landing, a broken
  * conservation check) make the report not `ok`.
  */
+
 import { createHash } from 'node:crypto';
 import {
   createReadStream,
@@ -27,16 +28,18 @@ import {
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { Manifest } from '../lambdas/bronze-to-silver/transform';
-import type { ContractRegistry, DatasetContract } from '../lambdas/shared/dataset-contract';
+import type { DatasetContract } from '../core/contracts/dataset-contract';
+import type { ContractRegistry } from '../core/contracts/load-contracts';
+import { readContracts } from '../core/contracts/load-contracts';
+import { PipelineUsageError, PortInUseError } from '../core/errors';
 import {
   bronzeContentIndexKey,
   decodeEventKey,
   manifestKey,
   sourceId,
   unsafeSegmentReason,
-} from '../lambdas/shared/object-keys';
-import { readContracts } from './contracts';
+} from '../core/lake/layout';
+import type { Manifest } from '../core/lake/manifest';
 import { formatRows, previewGoldTables, runGoldLocally } from './gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from './gold/state-machine-definition';
 import type { LogSink } from './lambda-runtime';
@@ -47,7 +50,6 @@ import {
   DEFAULT_STATE_DIR,
   LocalCloud,
 } from './local-cloud';
-import { PortInUseError } from './s3-server';
 import { wiringKey } from './template-wiring';
 
 export const DEFAULT_DATA_DIR = 'samples/data';
@@ -89,14 +91,6 @@ export interface PipelineOptions {
   readonly keepRunning?: () => Promise<void>;
   /** Called once the local cloud runs, before anything is ingested (tests use it to break things). */
   readonly beforeIngest?: (cloud: LocalCloud) => Promise<void> | void;
-}
-
-/** The command was asked something it cannot do: nothing ran. */
-export class PipelineUsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PipelineUsageError';
-  }
 }
 
 export type Door = 's3' | 'api';

@@ -12,10 +12,12 @@
  * (next to `._S3rver_metadata.json` and `.md5` siblings), which DuckDB reads directly. DuckDB's httpfs is not
  * built in, so reading through the S3 API would mean downloading first anyway.
  */
+
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readContracts } from './contracts';
+import { readContracts } from '../core/contracts/load-contracts';
+import { QueryError } from '../core/errors';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from './local-cloud';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
@@ -34,14 +36,6 @@ export interface QueryResult {
   readonly rows: Record<string, unknown>[];
   /** The views defined, by name, with the directory each reads. */
   readonly tables: Record<string, string>;
-}
-
-/** The command cannot run (no state, bad contract, bad SQL): one line says why. */
-export class QueryError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'QueryError';
-  }
 }
 
 export async function runQuery(sql: string, options: QueryOptions = {}): Promise<QueryResult> {

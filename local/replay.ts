@@ -11,16 +11,17 @@
  * bronze objects are listed in the real bucket and the same S3-event-shaped messages are sent to the real
  * transform queue, in batches of 10, with the credentials of the environment.
  */
+
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DatasetContract } from '../lambdas/shared/dataset-contract';
-import { isBookkeepingKey } from '../lambdas/shared/object-keys';
-import { readContracts } from './contracts';
+import type { DatasetContract } from '../core/contracts/dataset-contract';
+import { readContracts } from '../core/contracts/load-contracts';
+import { PortInUseError, ReplayError } from '../core/errors';
+import { isBookkeepingKey } from '../core/lake/layout';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from './local-cloud';
 import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
-import { PortInUseError } from './s3-server';
 
 export interface ReplayOptions {
   readonly dataset: string;
@@ -39,13 +40,6 @@ export interface ReplayReport {
   readonly transformed: number;
   readonly deadLettered: number;
   readonly ms: number;
-}
-
-export class ReplayError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReplayError';
-  }
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;

@@ -13,6 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AddressInfo, createServer } from 'node:net';
+import { PortInUseError } from '../core/errors';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
@@ -98,19 +99,6 @@ export interface LocalS3Address {
 }
 
 const LOOPBACK = '127.0.0.1';
-
-/** `start` was asked for a port something else already listens on. */
-export class PortInUseError extends Error {
-  constructor(
-    readonly port: number,
-    readonly address: string,
-    /** What wanted the port, e.g. 'S3'. */
-    readonly service = 'S3',
-  ) {
-    super(`port ${port} on ${address} (${service}) is already in use`);
-    this.name = 'PortInUseError';
-  }
-}
 
 export class LocalS3Server {
   private server: S3rverInstance | undefined;

@@ -39,7 +39,7 @@ import {
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
-import { ENV } from '../lambdas/shared/env';
+import { ENV } from '../core/config/env';
 
 const PROJECT_ROOT = resolve(__dirname, '..');
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */

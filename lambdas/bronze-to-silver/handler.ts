@@ -4,14 +4,15 @@
  * Configuration, the S3 client, the contracts and the engine are set up once per Lambda instance, at
  * module load, so a missing variable or a broken contract fails loudly on the first invocation.
  */
+
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { ContractRegistry } from '../shared/dataset-contract';
-import { Engine } from '../shared/duckdb-engine';
-import { ENV, positiveInt, readEnv } from '../shared/env';
-import { piiSaltSource, resolvePiiSalt } from '../shared/pii-salt';
-import { createS3Client } from '../shared/s3-client';
+import { ENV, positiveInt, readEnv } from '../../core/config/env';
+import { ContractRegistry } from '../../core/contracts/load-contracts';
+import { piiSaltSource, resolvePiiSalt } from '../aws/pii-salt';
+import { createS3Client } from '../aws/s3';
+import { Engine } from './duckdb-engine';
 import { processBatch } from './sqs-batch';
 import { BronzeToSilver } from './transform';
 

@@ -17,26 +17,9 @@ import { createWriteStream } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import type { DatasetContract } from '../shared/dataset-contract';
-import { MAX_LINE_BYTES } from './silver-sql';
-
-/** A deterministic problem with the file itself: retrying cannot help, so it is quarantined. */
-export class FileRejection extends Error {
-  constructor(
-    readonly code:
-      | 'empty'
-      | 'encoding'
-      | 'compression'
-      | 'too-large'
-      | 'format'
-      | 'header'
-      | 'unknown-columns',
-    message: string,
-  ) {
-    super(message);
-    this.name = 'FileRejection';
-  }
-}
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { FileRejection } from '../../core/errors';
+import { MAX_LINE_BYTES } from '../../core/sql/silver-sql';
 
 export interface SpoolResult {
   /** Bytes read from S3 (compressed size for gzip). */

@@ -12,9 +12,15 @@
  *    maxReceiveCount) the error is written next to the quarantine before the failure is reported.
  */
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
-import { decodeEventKey, isBookkeepingKey } from '../shared/object-keys';
-import type { BronzeObject, Manifest, ProcessOptions } from './transform';
+import { decodeEventKey, isBookkeepingKey } from '../../core/lake/layout';
+import type { Manifest } from '../../core/lake/manifest';
+import {
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  metricsDocument,
+} from '../../core/telemetry/metrics';
+import type { BronzeObject, ProcessOptions } from './transform';
 
 export interface ObjectProcessor {
   process(obj: BronzeObject, options?: ProcessOptions): Promise<Manifest>;

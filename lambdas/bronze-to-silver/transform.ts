@@ -17,6 +17,7 @@
  * What a rollback cannot cover (the process killed with no time left, or a write aborted on the client
  * that the server still applies) is covered by the retry, which writes the same keys again.
  */
+
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -32,8 +33,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { ContractRegistry, DatasetContract } from '../shared/dataset-contract';
-import { Engine, queryRows } from '../shared/duckdb-engine';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import type { ContractRegistry } from '../../core/contracts/load-contracts';
+import { FileRejection, ObjectChangedError } from '../../core/errors';
 import {
   failedReasonKey,
   manifestKey,
@@ -41,9 +43,11 @@ import {
   quarantineRowsKey,
   silverFileKey,
   sourceId,
-} from '../shared/object-keys';
-import { sqlString } from './silver-sql';
-import { FileRejection, spoolToFile } from './spool';
+} from '../../core/lake/layout';
+import type { FailureReason, Manifest, OutputFile } from '../../core/lake/manifest';
+import { sqlString } from '../../core/sql/quote';
+import { Engine, queryRows } from './duckdb-engine';
+import { spoolToFile } from './spool';
 import { validateAndWrite } from './validate-and-write';
 
 export interface TransformConfig {
@@ -80,16 +84,6 @@ export interface ProcessOptions {
   readonly signal?: AbortSignal;
 }
 
-/** Why a message was dead-lettered: `failed/<domain>/<dataset>/<source id>.reason.json` in quarantine. */
-export interface FailureReason {
-  readonly error: string;
-  /** Receives of the message, this one included. */
-  readonly attempts: number;
-  readonly sourceBucket: string;
-  readonly sourceKey: string;
-  readonly failedAt: string;
-}
-
 /** Silver objects uploaded at once. */
 const UPLOAD_CONCURRENCY = 4;
 
@@ -113,44 +107,6 @@ class Attempt {
   writing(bucket: string, key: string): void {
     this.written.push({ bucket, key });
   }
-}
-
-export interface OutputFile {
-  readonly key: string;
-  readonly partition: string;
-  readonly rows: number;
-  readonly bytes: number;
-  readonly sha256: string;
-}
-
-export interface Manifest {
-  readonly manifestVersion: 1;
-  readonly status: 'ok' | 'quarantined';
-  /** For a quarantined file: why, in one line. */
-  readonly reason?: string;
-  readonly reasonCode?: FileRejection['code'];
-  readonly domain: string;
-  readonly dataset: string;
-  readonly source: {
-    bucket: string;
-    key: string;
-    versionId?: string;
-    eTag?: string;
-    sha256?: string;
-    storedBytes?: number;
-    bytes?: number;
-    gzip?: boolean;
-  };
-  /** Always: in = out + quarantined + duplicates. */
-  readonly rows: { in: number; out: number; quarantined: number; duplicates: number };
-  /** Quarantined rows by '<column>|<rule>' ('parse' for rows that could not be split into fields). */
-  readonly quarantinedByReason: Record<string, number>;
-  readonly outputs: OutputFile[];
-  readonly quarantine?: { bucket: string; key: string; rows?: number };
-  readonly durationsMs: Record<string, number>;
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  readonly engine: string;
 }
 
 export class BronzeToSilver {
@@ -529,7 +485,7 @@ export class BronzeToSilver {
     });
     const now = unquote(head.ETag);
     if (now !== readETag) {
-      throw new Error(
+      throw new ObjectChangedError(
         `source changed while transforming; retry (s3://${obj.bucket}/${obj.key}: read ETag ${readETag}, now ${now})`,
       );
     }

@@ -5,14 +5,16 @@
  *
  * Problems with the file as a whole throw `FileRejection`.
  */
+
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { type ColumnMapping, mapCsvHeader, mapJsonKeys } from '../shared/column-mapping';
-import type { DatasetContract } from '../shared/dataset-contract';
-import { queryRows } from '../shared/duckdb-engine';
-import { type LineageValues, MAX_LINE_BYTES, SilverSql, sqlString } from './silver-sql';
-import { FileRejection } from './spool';
+import { type ColumnMapping, mapCsvHeader, mapJsonKeys } from '../../core/contracts/column-mapping';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { FileRejection } from '../../core/errors';
+import { sqlString } from '../../core/sql/quote';
+import { type LineageValues, MAX_LINE_BYTES, SilverSql } from '../../core/sql/silver-sql';
+import { queryRows } from './duckdb-engine';
 
 /** Structural rejects that mean the file as a whole cannot be trusted. */
 const WHOLE_FILE_ERRORS = new Set(['UNQUOTED VALUE', 'INVALID ENCODING', 'INVALID STATE']);

@@ -15,11 +15,12 @@ import type {
   S3Event,
   S3EventRecord,
 } from 'aws-lambda';
-import { ContractRegistry } from '../shared/dataset-contract';
-import { ENV, positiveInt, readEnv } from '../shared/env';
-import { decodeEventKey } from '../shared/object-keys';
-import { createS3Client } from '../shared/s3-client';
-import { type LandingConfig, LandingError, landApiRequest, landS3Object } from './landing';
+import { ENV, positiveInt, readEnv } from '../../core/config/env';
+import { ContractRegistry } from '../../core/contracts/load-contracts';
+import { LandingError } from '../../core/errors';
+import { decodeEventKey } from '../../core/lake/layout';
+import { createS3Client } from '../aws/s3';
+import { type LandingConfig, landApiRequest, landS3Object } from './landing';
 
 const settings = readEnv({
   landingBucket: { name: ENV.LANDING_BUCKET },

@@ -10,6 +10,7 @@
  *  - nothing is lost: an upload no contract claims is moved to quarantine with its reason.
  * No Lambda types here: the handler translates events and errors.
  */
+
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
@@ -22,9 +23,10 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { mapCsvHeader } from '../shared/column-mapping';
-import type { ColumnType, ContractRegistry, DatasetContract } from '../shared/dataset-contract';
-import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE, metricsDocument } from '../shared/metrics';
+import { mapCsvHeader } from '../../core/contracts/column-mapping';
+import type { ColumnType, DatasetContract } from '../../core/contracts/dataset-contract';
+import type { ContractRegistry } from '../../core/contracts/load-contracts';
+import { LandingError, ObjectChangedError } from '../../core/errors';
 import {
   bronzeContentIndexKey,
   bronzeExtension,
@@ -33,7 +35,13 @@ import {
   quarantineUnknownKey,
   type SourceFormat,
   unsafeSegmentReason,
-} from '../shared/object-keys';
+} from '../../core/lake/layout';
+import {
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  metricsDocument,
+} from '../../core/telemetry/metrics';
 
 export interface LandingConfig {
   s3: S3Client;
@@ -52,17 +60,6 @@ export interface LandingConfig {
   now?: () => Date;
   /** Receives one structured entry per landing; default: a JSON line on stdout (CloudWatch). */
   log?: (entry: Record<string, unknown>) => void;
-}
-
-/** A refusal the client can act on; `statusCode` is the HTTP status the API door answers with. */
-export class LandingError extends Error {
-  constructor(
-    readonly statusCode: 400 | 404 | 409 | 413 | 415,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'LandingError';
-  }
 }
 
 export interface Landed {
@@ -731,7 +728,9 @@ async function copyToBronze(
     // Both conditions answer 412: either bronze already holds the object (an earlier attempt copied it),
     // or the landing object was overwritten after it was hashed, and the next attempt must hash it again.
     if (await exists(config.s3, config.bronzeBucket, target.key)) return false;
-    throw new Error(`s3://${object.bucket}/${object.key} changed while it was being landed; retry`);
+    throw new ObjectChangedError(
+      `s3://${object.bucket}/${object.key} changed while it was being landed; retry`,
+    );
   }
 }
 

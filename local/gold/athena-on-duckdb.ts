@@ -22,107 +22,18 @@
  * check cannot see: `decimal / bigint` is a DOUBLE in DuckDB and a DECIMAL in Trino (ROUND of an exact
  * half may differ); integer `/` truncates in Trino and not in DuckDB.
  */
+
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { AthenaSqlError } from '../../core/errors';
+import { checkAthenaSql } from '../../core/gold/dialect';
+import { parseUnload, type UnloadStatement } from '../../core/gold/unload';
+import { duckDbType } from '../../core/sql/types';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
-
-/** DuckDB syntax Athena (Trino) does not accept: refused in model SQL before it runs. */
-export const DUCKDB_ONLY_SYNTAX: readonly { pattern: RegExp; what: string; instead: string }[] = [
-  { pattern: /::/, what: "'::' casts", instead: 'CAST(x AS type)' },
-  { pattern: /\bQUALIFY\b/i, what: 'QUALIFY', instead: 'a subquery filtering on the window function' },
-  { pattern: /\*\s*(EXCLUDE|REPLACE)\s*\(/i, what: 'SELECT * EXCLUDE/REPLACE', instead: 'list the columns' },
-  { pattern: /\bCOLUMNS\s*\(/i, what: 'COLUMNS(...) star expressions', instead: 'list the columns' },
-  {
-    pattern: /\b(GROUP|ORDER)\s+BY\s+ALL\b/i,
-    what: 'GROUP BY ALL / ORDER BY ALL',
-    instead: 'list the columns',
-  },
-  { pattern: /\bI?LIKE\s+ANY\b|\bILIKE\b/i, what: 'ILIKE', instead: 'lower(x) LIKE ...' },
-  { pattern: /\b(UN)?PIVOT\b/i, what: 'PIVOT/UNPIVOT', instead: 'CASE expressions / UNNEST' },
-  {
-    pattern: /\b(ASOF|POSITIONAL|ANTI|SEMI)\s+JOIN\b/i,
-    what: 'ASOF/POSITIONAL/ANTI/SEMI JOIN',
-    instead: 'a JOIN or [NOT] EXISTS',
-  },
-  { pattern: /\bUSING\s+SAMPLE\b/i, what: 'USING SAMPLE', instead: 'TABLESAMPLE' },
-  { pattern: /\/\//, what: "'//' integer division", instead: 'CAST(a / b AS bigint) or floor(a / b)' },
-  { pattern: /^\s*FROM\b/i, what: 'FROM-first queries', instead: 'SELECT ... FROM ...' },
-  { pattern: /\bFROM\s+'/i, what: "reading files ('FROM 'file.parquet')", instead: 'a catalog table' },
-  {
-    pattern:
-      /\b(strftime|strptime|epoch_ms|epoch_us|make_date|make_timestamp|list_value|list_aggr?|list_transform|list_filter|struct_pack|string_agg|regexp_full_match|read_parquet|parquet_scan|read_csv(_auto)?|read_json(_auto)?|glob|range|generate_series|ifnull|datediff|datepart|time_bucket|printf|list_contains|array_length|len|arg_max|arg_min|median|mode|quantile_cont|quantile_disc|hash|md5_number|today)\s*\(/i,
-    what: 'DuckDB-only functions',
-    instead:
-      "Trino's (date_format, date_parse, from_unixtime, array_agg, listagg, max_by, approx_percentile, sequence, coalesce, date_diff, cardinality, length...)",
-  },
-];
-
-/** SQL that Athena would refuse (or that only DuckDB understands). */
-export class AthenaSqlError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'AthenaSqlError';
-  }
-}
-
-/** `sql` with string literals, quoted identifiers and comments blanked out (same length, newlines kept). */
-function codeOnly(sql: string): string {
-  return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) =>
-    m.startsWith("'") ? `''${' '.repeat(Math.max(0, m.length - 2))}` : m.replace(/[^\n]/g, ' '),
-  );
-}
-
-/**
- * Throws an {@link AthenaSqlError} naming each DuckDB-only construct of `sql` (with its line) and what to
- * write instead. `label` names the query in the message (e.g. the model).
- */
-export function checkAthenaSql(sql: string, label = 'query'): void {
-  const code = codeOnly(sql);
-  const lines = code.split('\n');
-  const problems: string[] = [];
-  for (const rule of DUCKDB_ONLY_SYNTAX) {
-    // A rule anchored at the start applies to the whole statement, the others line by line.
-    const candidates = rule.pattern.source.startsWith('^') ? [code.trimStart()] : lines;
-    const at = candidates.findIndex((line) => rule.pattern.test(line));
-    if (at < 0) continue;
-    const match = (rule.pattern.exec(candidates[at]) as RegExpExecArray)[0].trim();
-    problems.push(`${rule.what} (line ${at + 1}: '${match}'): use ${rule.instead}`);
-  }
-  if (problems.length > 0) {
-    throw new AthenaSqlError(
-      `${label}: DuckDB-only syntax, Athena would refuse it:\n  - ${problems.join('\n  - ')}`,
-    );
-  }
-}
-
-/** The parts of `UNLOAD (<select>) TO '<s3 uri>' WITH (<options>)`. */
-export interface UnloadStatement {
-  readonly select: string;
-  readonly location: string;
-  readonly format: string;
-  readonly compression: string | undefined;
-}
-
-/** Parses an UNLOAD statement; undefined when `statement` is not one. */
-export function parseUnload(statement: string): UnloadStatement | undefined {
-  const m = /^\s*UNLOAD\s*\(([\s\S]*)\)\s*TO\s*'([^']*)'\s*WITH\s*\(([\s\S]*)\)\s*;?\s*$/i.exec(statement);
-  if (!m) return undefined;
-  const options: Record<string, string> = {};
-  for (const part of m[3].split(',')) {
-    const o = /^\s*(\w+)\s*=\s*'([^']*)'\s*$/.exec(part);
-    if (!o) throw new AthenaSqlError(`UNLOAD: cannot read the option '${part.trim()}'`);
-    options[o[1].toLowerCase()] = o[2];
-  }
-  return {
-    select: m[1].trim(),
-    location: m[2],
-    format: (options.format ?? 'TEXTFILE').toUpperCase(),
-    compression: options.compression?.toUpperCase(),
-  };
-}
+import { AthenaTaskFailed } from './service-errors';
 
 /** The request of `athena:startQueryExecution` (as the state machine sends it). */
 export interface StartQueryExecutionInput {
@@ -158,20 +69,6 @@ export interface QueryExecutionOutput {
   };
 }
 
-/**
- * A failed `.sync` Athena task, as Step Functions reports it: error `States.TaskFailed`, the cause the
- * GetQueryExecution output (JSON) with the FAILED status and its reason.
- */
-export class AthenaTaskFailed extends Error {
-  constructor(
-    readonly output: QueryExecutionOutput,
-    readonly reason: string,
-  ) {
-    super(JSON.stringify(output));
-    this.name = 'States.TaskFailed';
-  }
-}
-
 /** What an UNLOAD wrote. */
 export interface UnloadResult {
   readonly queryExecutionId: string;
@@ -194,32 +91,6 @@ export interface LocalAthenaOptions {
 
 /** Objects downloaded at once into the cache (the local S3 server answers each in its own request). */
 const FETCH_CONCURRENCY = 4;
-
-/** Athena types (Hive DDL) -> DuckDB types, for the views' casts and empty tables. */
-export function duckDbType(athenaType: string): string {
-  const t = athenaType.toLowerCase().replace(/\s+/g, '');
-  const decimal = /^decimal\((\d+),(\d+)\)$/.exec(t);
-  if (decimal) return `DECIMAL(${decimal[1]},${decimal[2]})`;
-  if (/^(varchar|char)\(\d+\)$/.test(t)) return 'VARCHAR';
-  const scalar: Record<string, string> = {
-    string: 'VARCHAR',
-    tinyint: 'TINYINT',
-    smallint: 'SMALLINT',
-    int: 'INTEGER',
-    integer: 'INTEGER',
-    bigint: 'BIGINT',
-    float: 'FLOAT',
-    double: 'DOUBLE',
-    boolean: 'BOOLEAN',
-    date: 'DATE',
-    timestamp: 'TIMESTAMP',
-    binary: 'BLOB',
-  };
-  const type = scalar[t];
-  if (!type) throw new Error(`local Athena: no DuckDB type for the catalog type '${athenaType}'`);
-  return type;
-}
-
 const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 

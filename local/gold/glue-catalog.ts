@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { GlueError } from './service-errors';
 import type { TemplateResolver } from './state-machine-definition';
 
 export interface GlueColumn {
@@ -86,14 +87,6 @@ interface StoredTable {
 interface CatalogFile {
   catalogId: string;
   databases: Record<string, { tables: Record<string, StoredTable> }>;
-}
-
-/** An error as a Step Functions SDK integration names it (`Glue.<Exception>`). */
-export class GlueError extends Error {
-  constructor(exception: string, message: string) {
-    super(message);
-    this.name = `Glue.${exception}`;
-  }
 }
 
 export class LocalGlueCatalog {

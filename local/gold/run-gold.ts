@@ -16,7 +16,8 @@
  *   report.ok; report.models.daily_sales.location; report.published; report.alarms
  */
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lambdas/shared/s3-client';
+import { goldVersionPrefix } from '../../core/lake/layout';
+import { createS3Client } from '../../lambdas/aws/s3';
 import { localS3Env } from '../s3-server';
 import { LocalAthena, type StartQueryExecutionInput } from './athena-on-duckdb';
 import { LocalGlueCatalog, parseS3Uri, type TableInput, type TableVersion } from './glue-catalog';
@@ -200,7 +201,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       if (state.Type === 'Pass' && typeof params?.model === 'string') {
         models.push({
           name: params.model,
-          location: `s3://${goldBucket}/${params.model}/v=${executionName}/`,
+          location: `s3://${goldBucket}/${goldVersionPrefix(params.model, executionName)}`,
         });
       }
       if (state.Type !== 'Task') continue;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { manifestKey, sourceId } from '../../lambdas/shared/object-keys';
+import { manifestKey, sourceId } from '../../core/lake/layout';
 import { LocalCloud } from '../../local/local-cloud';
 
 const SAMPLES = resolve(__dirname, '..', '..', 'samples');

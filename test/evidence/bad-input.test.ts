@@ -7,15 +7,13 @@
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { OVERLONG_TEXT_CHARS } from '../../lambdas/bronze-to-silver/silver-sql';
-import {
-  FileRejection,
-  OVERLONG_LINES_BUDGET_BYTES,
-  spoolToFile,
-} from '../../lambdas/bronze-to-silver/spool';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { ContractRegistry } from '../../core/contracts/load-contracts';
+import { FileRejection } from '../../core/errors';
+import type { Manifest } from '../../core/lake/manifest';
+import { OVERLONG_TEXT_CHARS } from '../../core/sql/silver-sql';
+import { OVERLONG_LINES_BUDGET_BYTES, spoolToFile } from '../../lambdas/bronze-to-silver/spool';
 import { processBatch } from '../../lambdas/bronze-to-silver/sqs-batch';
-import type { Manifest } from '../../lambdas/bronze-to-silver/transform';
-import { ContractRegistry, type DatasetContract } from '../../lambdas/shared/dataset-contract';
 import { s3Event, s3Record, sqsRecord } from '../support/aws-events';
 import { recordEvidence, recordManifest } from './support/evidence';
 import {

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Manifest } from '../../lambdas/bronze-to-silver/transform';
+import type { Manifest } from '../../core/lake/manifest';
 import { allStates, type GoldRunReport } from '../../local/gold/run-gold';
 import {
   type CfnTemplate,

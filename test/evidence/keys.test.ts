@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { isoDate } from '../../lambdas/shared/object-keys';
+import { isoDate } from '../../core/lake/layout';
 import { runQuery } from '../../local/query';
 import { post } from './support/api-client';
 import { recordEvidence, recordManifest } from './support/evidence';

@@ -4,18 +4,20 @@
  * message in a batch. Everything real: the local S3 server, the SDK client (faults injected by wrapping it,
  * see support/s3-faults.ts), DuckDB, the transform, `processBatch` and the local queue.
  */
+
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CreateBucketCommand, ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SQSRecord } from 'aws-lambda';
-import { sqlString } from '../../lambdas/bronze-to-silver/silver-sql';
+import { ContractRegistry } from '../../core/contracts/load-contracts';
+import { failedReasonKey, manifestKey, sourceId } from '../../core/lake/layout';
+import type { FailureReason, Manifest } from '../../core/lake/manifest';
+import { sqlString } from '../../core/sql/quote';
+import { Engine, queryRows } from '../../lambdas/bronze-to-silver/duckdb-engine';
 import { processBatch } from '../../lambdas/bronze-to-silver/sqs-batch';
-import { BronzeToSilver, type FailureReason, type Manifest } from '../../lambdas/bronze-to-silver/transform';
-import { ContractRegistry } from '../../lambdas/shared/dataset-contract';
-import { Engine, queryRows } from '../../lambdas/shared/duckdb-engine';
-import { failedReasonKey, manifestKey, sourceId } from '../../lambdas/shared/object-keys';
+import { BronzeToSilver } from '../../lambdas/bronze-to-silver/transform';
 import { LocalQueue } from '../../local/local-queue';
 import { s3Event, s3Record, sqsRecord } from '../support/aws-events';
 import { withLocalS3 } from '../support/local-s3';

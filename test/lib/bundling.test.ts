@@ -3,15 +3,16 @@
  * loads in a plain Node process and answers a request without touching S3. The DuckDB transform is not
  * bundled here: its bundle runs `npm install` (see `cdk synth`).
  */
+
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { loadContracts } from '../../core/contracts/load-contracts';
 import { contractsDirectory, parseMedallionConfig } from '../../lib/config';
 import { IngestApi } from '../../lib/ingest-api';
-import { loadContracts } from '../../lib/lake-access';
 import { LakeStorage } from '../../lib/lake-storage';
 import { cdkJsonContext } from './support';
 

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
+import { MedallionConfigError } from '../../core/errors';
 import {
   contractsDirectory,
   goldModelsDirectory,
-  MedallionConfigError,
   PROJECT_ROOT,
   parseMedallionConfig,
   readMedallionConfig,

@@ -2,25 +2,21 @@
  * The Glue catalog and the Athena workgroup: silver columns derived from the transform's column list,
  * partition projection per granularity, gold placeholders, workgroup settings, and cdk-nag.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { SilverSql } from '../../lambdas/bronze-to-silver/silver-sql';
-import { mapJsonKeys } from '../../lambdas/shared/column-mapping';
-import { type DatasetContract, parseContract } from '../../lambdas/shared/dataset-contract';
+import { mapJsonKeys } from '../../core/contracts/column-mapping';
+import { type DatasetContract, parseContract } from '../../core/contracts/dataset-contract';
+import { loadContracts } from '../../core/contracts/load-contracts';
+import type { GoldTableDefinition } from '../../core/gold/models';
+import { SilverSql } from '../../core/sql/silver-sql';
+import { athenaTypeOf, isAthenaType } from '../../core/sql/types';
 import { contractsDirectory } from '../../lib/config';
-import {
-  athenaTypeOf,
-  DataCatalog,
-  type DataCatalogProps,
-  type GoldTableDefinition,
-  isAthenaType,
-  silverTableColumns,
-} from '../../lib/data-catalog';
-import { loadContracts } from '../../lib/lake-access';
+import { DataCatalog, type DataCatalogProps, silverTableColumns } from '../../lib/data-catalog';
 import { LakeStorage } from '../../lib/lake-storage';
 import { logicalId, testContext } from './support';
 

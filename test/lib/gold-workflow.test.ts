@@ -2,6 +2,7 @@
  * The gold workflow: model ordering (pure), the synthesized state machine (valid JSONPath ASL, waves in
  * dependency order, write before publish, retries and alarms), its IAM, schedule and cdk-nag.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,8 +11,11 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { type GoldModel, GoldModelError, orderModels } from '../../lib/gold-models';
-import { GoldWorkflow, type GoldWorkflowProps, unloadStatement } from '../../lib/gold-workflow';
+import { GoldModelError } from '../../core/errors';
+import { orderModels } from '../../core/gold/graph';
+import type { GoldModel } from '../../core/gold/models';
+import { unloadStatement } from '../../core/gold/unload';
+import { GoldWorkflow, type GoldWorkflowProps } from '../../lib/gold-workflow';
 import { LakeStorage } from '../../lib/lake-storage';
 import { asArray, definitionOf, identityStatements, logicalId, testContext } from './support';
 

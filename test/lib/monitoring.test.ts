@@ -5,6 +5,7 @@
  * composition. The stack is assembled here, not with createMedallionApp, so that this test keeps
  * working once MedallionStack composes the monitoring itself.
  */
+
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,11 +16,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { loadContracts } from '../../core/contracts/load-contracts';
 import { BronzeToSilverPipeline } from '../../lib/bronze-to-silver-pipeline';
 import { contractsDirectory, parseMedallionConfig } from '../../lib/config';
 import { CostGuardrails } from '../../lib/cost-guardrails';
 import { IngestApi } from '../../lib/ingest-api';
-import { loadContracts } from '../../lib/lake-access';
 import { LakeStorage } from '../../lib/lake-storage';
 import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from '../../lib/monitoring';
 import { freshnessWindow } from '../../lib/pipeline-metrics';

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { manifestKey, sourceId } from '../../lambdas/shared/object-keys';
+import { manifestKey, sourceId } from '../../core/lake/layout';
 import { DEFAULT_TRANSFORM_MEMORY_MB } from '../../lib/bronze-to-silver-pipeline';
 import {
   LocalCloud as Cloud,

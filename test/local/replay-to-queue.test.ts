@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event } from 'aws-lambda';
-import { decodeEventKey } from '../../lambdas/shared/object-keys';
-import { ReplayError, replayToQueue } from '../../local/replay';
+import { ReplayError } from '../../core/errors';
+import { decodeEventKey } from '../../core/lake/layout';
+import { replayToQueue } from '../../local/replay';
 import { withLocalS3 } from '../support/local-s3';
 
 const CONTRACTS = join(__dirname, '..', '..', 'samples', 'contracts');

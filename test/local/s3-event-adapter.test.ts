@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { decodeEventKey } from '../../lambdas/shared/object-keys';
-import { createS3Client } from '../../lambdas/shared/s3-client';
+import { decodeEventKey } from '../../core/lake/layout';
+import { createS3Client } from '../../lambdas/aws/s3';
 import {
   nextSequencer,
   normalizeEventName,

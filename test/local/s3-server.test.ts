@@ -11,7 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createS3Client } from '../../lambdas/shared/s3-client';
+import { createS3Client } from '../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../local/s3-server';
 
 describe('LocalS3Server', () => {

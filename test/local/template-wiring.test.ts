@@ -1,11 +1,12 @@
 /** The local cloud's wiring comes from the synthesized template: buckets, notification routes, handlers, env. */
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { App, Stack, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ContractRegistry } from '../../lambdas/shared/dataset-contract';
+import { ContractRegistry } from '../../core/contracts/load-contracts';
 import { BronzeToSilverPipeline } from '../../lib/bronze-to-silver-pipeline';
 import {
   LOCAL_PLACEHOLDERS,

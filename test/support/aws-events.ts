@@ -4,7 +4,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { S3Event, S3EventRecord, SQSRecord } from 'aws-lambda';
-import { encodeEventKey } from '../../lambdas/shared/object-keys';
+import { encodeEventKey } from '../../core/lake/layout';
 
 export interface S3RecordOptions {
   readonly eventName?: string;

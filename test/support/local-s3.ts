@@ -20,7 +20,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lambdas/shared/s3-client';
+import { createS3Client } from '../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../local/s3-server';
 
 export interface LocalS3 {

@@ -9,15 +9,17 @@
  * Silver is read back with `read_parquet(..., hive_partitioning = true)` (so rows carry their `dt`), its
  * column types with DESCRIBE; the quarantine NDJSON is parsed line by line.
  */
+
 import { mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Json } from '@duckdb/node-api';
-import { type LineageValues, sqlString } from '../../lambdas/bronze-to-silver/silver-sql';
+import type { ColumnMapping } from '../../core/contracts/column-mapping';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { sqlString } from '../../core/sql/quote';
+import type { LineageValues } from '../../core/sql/silver-sql';
+import { type Engine, queryRows } from '../../lambdas/bronze-to-silver/duckdb-engine';
 import { validateAndWrite } from '../../lambdas/bronze-to-silver/validate-and-write';
-import type { ColumnMapping } from '../../lambdas/shared/column-mapping';
-import type { DatasetContract } from '../../lambdas/shared/dataset-contract';
-import { type Engine, queryRows } from '../../lambdas/shared/duckdb-engine';
 
 export interface QuarantineLine {
   source_key: string;

@@ -14,11 +14,12 @@
  * the gold workflow) and stops in `afterAll`. Handler modules are loaded once per process, so a file holds
  * one lake: scenarios of one file share it and run in order.
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import type { Manifest } from '../../../lambdas/bronze-to-silver/transform';
+import type { Manifest } from '../../../core/lake/manifest';
 import { LocalAthena } from '../../../local/gold/athena-on-duckdb';
 import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
 import { type GoldRunReport, readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';

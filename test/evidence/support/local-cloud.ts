@@ -5,6 +5,7 @@
  *   const local = withLocalCloud();
  *   it('...', async () => { await local.cloud.s3.send(...); await local.cloud.whenIdle(); ... });
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,9 +15,9 @@ import {
   ListBucketsCommand,
   ListObjectsV2Command,
 } from '@aws-sdk/client-s3';
-import type { Manifest } from '../../../lambdas/bronze-to-silver/transform';
-import { ContractRegistry } from '../../../lambdas/shared/dataset-contract';
-import { manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { ContractRegistry } from '../../../core/contracts/load-contracts';
+import { manifestKey, sourceId } from '../../../core/lake/layout';
+import type { Manifest } from '../../../core/lake/manifest';
 import { LocalCloud, type LocalCloudEvents, type LocalCloudOptions } from '../../../local/local-cloud';
 
 export const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');

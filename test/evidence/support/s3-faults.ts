@@ -13,7 +13,7 @@
  * honours the call's abort signal (`send(cmd, { abortSignal })`), as a real slow request would.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../lambdas/shared/s3-client';
+import { createS3Client } from '../../../lambdas/aws/s3';
 
 /** Calls that create or change an object. */
 const WRITES = new Set([

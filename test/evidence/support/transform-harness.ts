@@ -11,19 +11,18 @@
  *
  * One S3 server and one engine per test file (`beforeAll`/`afterAll`), like `withLocalS3`.
  */
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { sqlString } from '../../../lambdas/bronze-to-silver/silver-sql';
-import {
-  BronzeToSilver,
-  type Manifest,
-  type TransformConfig,
-} from '../../../lambdas/bronze-to-silver/transform';
-import { ContractRegistry, type DatasetContract } from '../../../lambdas/shared/dataset-contract';
-import { Engine, queryRows } from '../../../lambdas/shared/duckdb-engine';
-import { manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import type { DatasetContract } from '../../../core/contracts/dataset-contract';
+import { ContractRegistry } from '../../../core/contracts/load-contracts';
+import { manifestKey, sourceId } from '../../../core/lake/layout';
+import type { Manifest } from '../../../core/lake/manifest';
+import { sqlString } from '../../../core/sql/quote';
+import { Engine, queryRows } from '../../../lambdas/bronze-to-silver/duckdb-engine';
+import { BronzeToSilver, type TransformConfig } from '../../../lambdas/bronze-to-silver/transform';
 import { type LocalS3, withLocalS3 } from '../../support/local-s3';
 import type { QuarantineLine } from '../../support/run-silver-sql';
 

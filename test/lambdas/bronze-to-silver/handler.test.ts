@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Context, S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
-import { failedReasonKey, manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { failedReasonKey, manifestKey, sourceId } from '../../../core/lake/layout';
 import { s3Event as s3Notification, s3Record, sqsRecord } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 

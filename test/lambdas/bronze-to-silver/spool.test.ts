@@ -7,7 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { FileRejection, type SourceText, spoolToFile } from '../../../lambdas/bronze-to-silver/spool';
+import { FileRejection } from '../../../core/errors';
+import { type SourceText, spoolToFile } from '../../../lambdas/bronze-to-silver/spool';
 
 let tmp: string;
 let fileCount = 0;

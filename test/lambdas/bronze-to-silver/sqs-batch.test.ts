@@ -1,11 +1,12 @@
 import type { S3EventRecord, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { Manifest } from '../../../core/lake/manifest';
 import {
   type ObjectProcessor,
   objectsInMessage,
   processBatch,
   safetyMarginMs,
 } from '../../../lambdas/bronze-to-silver/sqs-batch';
-import type { BronzeObject, Manifest } from '../../../lambdas/bronze-to-silver/transform';
+import type { BronzeObject } from '../../../lambdas/bronze-to-silver/transform';
 import { s3Record as anyS3Record, sqsRecord } from '../../support/aws-events';
 
 const BRONZE = 'bronze';

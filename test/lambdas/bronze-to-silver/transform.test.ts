@@ -4,15 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { sqlString } from '../../../lambdas/bronze-to-silver/silver-sql';
-import {
-  BronzeToSilver,
-  type Manifest,
-  type TransformConfig,
-} from '../../../lambdas/bronze-to-silver/transform';
-import { ContractRegistry } from '../../../lambdas/shared/dataset-contract';
-import { Engine, queryRows } from '../../../lambdas/shared/duckdb-engine';
-import { manifestKey, sourceId } from '../../../lambdas/shared/object-keys';
+import { ContractRegistry } from '../../../core/contracts/load-contracts';
+import { manifestKey, sourceId } from '../../../core/lake/layout';
+import type { Manifest } from '../../../core/lake/manifest';
+import { sqlString } from '../../../core/sql/quote';
+import { Engine, queryRows } from '../../../lambdas/bronze-to-silver/duckdb-engine';
+import { BronzeToSilver, type TransformConfig } from '../../../lambdas/bronze-to-silver/transform';
 import { faultyS3Client } from '../../evidence/support/s3-faults';
 import { withLocalS3 } from '../../support/local-s3';
 import { SAMPLE_EXPECTATIONS } from '../../support/sample-expectations';

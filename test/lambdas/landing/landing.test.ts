@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { ContractRegistry } from '../../../core/contracts/load-contracts';
+import { bronzeContentIndexKey, idempotencyIndexKey } from '../../../core/lake/layout';
 import {
   type ApiLandingRequest,
   digestStream,
@@ -12,8 +14,6 @@ import {
   landS3Object,
   routeLandingKey,
 } from '../../../lambdas/landing/landing';
-import { ContractRegistry } from '../../../lambdas/shared/dataset-contract';
-import { bronzeContentIndexKey, idempotencyIndexKey } from '../../../lambdas/shared/object-keys';
 import { writeMinimalContracts } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 

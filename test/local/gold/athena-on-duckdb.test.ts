@@ -1,14 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  AthenaSqlError,
-  AthenaTaskFailed,
-  checkAthenaSql,
-  LocalAthena,
-  parseUnload,
-} from '../../../local/gold/athena-on-duckdb';
-import { GlueError, LocalGlueCatalog } from '../../../local/gold/glue-catalog';
+import { AthenaSqlError } from '../../../core/errors';
+import { checkAthenaSql } from '../../../core/gold/dialect';
+import { parseUnload } from '../../../core/gold/unload';
+import { LocalAthena } from '../../../local/gold/athena-on-duckdb';
+import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
+import { AthenaTaskFailed, GlueError } from '../../../local/gold/service-errors';
 import { type CfnTemplate, TemplateResolver } from '../../../local/gold/state-machine-definition';
 import { withLocalS3 } from '../../support/local-s3';
 

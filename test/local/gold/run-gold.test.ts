@@ -6,7 +6,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../lambdas/shared/s3-client';
+import { createS3Client } from '../../../lambdas/aws/s3';
 import type { GoldRunReport } from '../../../local/gold/run-gold';
 import { readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/gold/state-machine-definition';

@@ -5,8 +5,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/config';
-import { GoldModelError, loadGoldModels, orderModels } from '../../lib/gold-models';
+import { GoldModelError } from '../../../core/errors';
+import { orderModels } from '../../../core/gold/graph';
+import { loadGoldModels } from '../../../core/gold/models';
+import { PROJECT_ROOT } from '../../../lib/config';
 
 const FIXTURES = join(__dirname, 'fixtures', 'gold-models');
 const DATABASE = 'medallion_test';

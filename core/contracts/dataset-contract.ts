@@ -5,10 +5,8 @@
  * contracts at load time (and at `cdk synth`), and `contractJsonSchema()` exports it as JSON Schema so
  * editors can complete and check contract files.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { basename, extname, join } from 'node:path';
-import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { ContractError } from '../errors';
 
 /** Lower-case identifiers: safe as S3 prefixes, URL segments, Glue and Athena names. */
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
@@ -255,16 +253,6 @@ export type DatasetContract = Omit<ParsedContract, 'columns'> & {
   readonly file: string;
 };
 
-export class ContractError extends Error {
-  constructor(
-    readonly file: string,
-    readonly problems: string[],
-  ) {
-    super(`invalid data contract ${file}:\n  - ${problems.join('\n  - ')}`);
-    this.name = 'ContractError';
-  }
-}
-
 function isValidTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -301,69 +289,6 @@ export function parseContract(raw: unknown, file: string): DatasetContract {
     id: `${c.domain}/${c.dataset}`,
     file,
   };
-}
-
-/** Reads and validates one contract file (YAML or JSON). */
-export function loadContractFile(file: string): DatasetContract {
-  const text = readFileSync(file, 'utf8');
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ContractError(
-      file,
-      doc.errors.map((e) => e.message.split('\n')[0]),
-    );
-  }
-  let raw: unknown;
-  try {
-    raw = doc.toJS();
-  } catch (e) {
-    // e.g. an alias to an undefined anchor: report it like a syntax error, naming the file.
-    throw new ContractError(file, [(e as Error).message]);
-  }
-  const contract = parseContract(raw, file);
-  const stem = basename(file, extname(file));
-  if (stem !== contract.dataset) {
-    throw new ContractError(file, [`dataset: '${contract.dataset}' must match the file name '${stem}'`]);
-  }
-  return contract;
-}
-
-const CONTRACT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-
-/** All contracts in a directory, keyed by dataset name (dataset names are unique across domains). */
-export class ContractRegistry {
-  private readonly byDataset = new Map<string, DatasetContract>();
-
-  constructor(contracts: DatasetContract[]) {
-    for (const c of contracts) {
-      const clash = this.byDataset.get(c.dataset);
-      if (clash)
-        throw new ContractError(c.file, [`dataset: '${c.dataset}' is also defined in ${clash.file}`]);
-      this.byDataset.set(c.dataset, c);
-    }
-  }
-
-  static fromDirectory(dir: string): ContractRegistry {
-    const files = readdirSync(dir)
-      .filter((f) => CONTRACT_EXTENSIONS.has(extname(f)) && !f.endsWith('.schema.json'))
-      .sort();
-    return new ContractRegistry(files.map((f) => loadContractFile(join(dir, f))));
-  }
-
-  get all(): DatasetContract[] {
-    return [...this.byDataset.values()];
-  }
-
-  byName(dataset: string): DatasetContract | undefined {
-    return this.byDataset.get(dataset);
-  }
-
-  /** The contract owning `<domain>/<dataset>/...`, if any. */
-  forKey(key: string): DatasetContract | undefined {
-    const [domain, dataset] = key.split('/');
-    const c = dataset === undefined ? undefined : this.byDataset.get(dataset);
-    return c && c.domain === domain ? c : undefined;
-  }
 }
 
 /** JSON Schema of contract files, for editor completion (`npm run contracts:schema`). */

@@ -4,7 +4,8 @@
  * configuration or in a template.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { ConfigError, ENV } from './env';
+import { ENV } from '../../core/config/env';
+import { ConfigError } from '../../core/errors';
 
 export type PiiSaltSource = { readonly value: string } | { readonly secretArn: string };
 

@@ -11,6 +11,7 @@
  *               failed/<domain>/<dataset>/<source id>.reason.json    (why a message was dead-lettered)
  */
 import { createHash } from 'node:crypto';
+import type { DatasetContract } from '../contracts/dataset-contract';
 
 /**
  * S3 event notifications URL-encode object keys, with '+' for a space. Decode exactly that way:
@@ -128,3 +129,39 @@ export function quarantineUnknownKey(originalKey: string): string {
 export function partitionValue(isoDay: string, granularity: 'day' | 'month'): string {
   return granularity === 'day' ? isoDay : isoDay.slice(0, 7);
 }
+/** The placeholder location of a gold table that has never been published (no object is ever there). */
+export const GOLD_UNPUBLISHED_PREFIX = '_unpublished/';
+/** The Hive partition column of every silver table. */
+export const PARTITION_KEY = 'dt';
+/** The key prefix of a model in the gold bucket; each run writes a new version below it. */
+export function goldModelPrefix(name: string): string {
+  return `${name}/`;
+}
+
+/** The key prefix of one published version of a gold model: `<model>/v=<version>/`. */
+export function goldVersionPrefix(name: string, version: string): string {
+  return `${goldModelPrefix(name)}v=${version}/`;
+}
+
+/** A stand-in for the variable part of a key (an id), cut off to leave the prefix. */
+const PART = '\u0000';
+
+/** The prefix of a key built with `PART` as its variable part (or its last segment, when hashed). */
+function prefixOf(key: string): string {
+  const at = key.indexOf(PART);
+  return at >= 0 ? key.slice(0, at) : key.slice(0, key.lastIndexOf('/') + 1);
+}
+
+/** Key prefixes of one dataset, per bucket. */
+export const datasetPrefixes = {
+  /** `<domain>/<dataset>/`: the dataset's data, in landing, bronze and silver alike. */
+  data: (c: DatasetContract) => `${c.id}/`,
+  bronzeContentIndex: (c: DatasetContract) => bronzeContentIndexKey(c.domain, c.dataset, ''),
+  bronzeIdempotencyIndex: (c: DatasetContract) => prefixOf(idempotencyIndexKey(c.domain, c.dataset, PART)),
+  silverManifests: (c: DatasetContract) => prefixOf(manifestKey(c.domain, c.dataset, PART)),
+  quarantineRows: (c: DatasetContract) => prefixOf(quarantineRowsKey(c.domain, c.dataset, PART)),
+  quarantineFiles: (c: DatasetContract) => prefixOf(quarantineFileKey(c.domain, c.dataset, PART, 'f')),
+};
+
+/** Where uploads that no contract claims are moved, in the quarantine bucket. */
+export const QUARANTINE_UNKNOWN_PREFIX = quarantineUnknownKey('');

@@ -1,4 +1,4 @@
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { type _Object, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 
 /**
  * The one S3 client a handler creates at module load.
@@ -36,4 +36,41 @@ export function createS3Client(env: NodeJS.ProcessEnv = process.env): S3Client {
 function checksumSetting(value: string | undefined): 'WHEN_REQUIRED' | 'WHEN_SUPPORTED' | undefined {
   const upper = value?.toUpperCase();
   return upper === 'WHEN_REQUIRED' || upper === 'WHEN_SUPPORTED' ? upper : undefined;
+}
+
+/** The HTTP status of an SDK error, when the service answered. */
+export function httpStatus(e: unknown): number | undefined {
+  return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+}
+
+/**
+ * "No such key / bucket": a 404, whichever way the SDK shaped it (a modeled `NoSuchKey`, a HEAD's bare
+ * `NotFound`, or only the status). Needs `s3:ListBucket`, without which S3 answers 403 for a missing key.
+ */
+export function isNotFound(e: unknown): boolean {
+  const name = (e as { name?: string } | undefined)?.name;
+  return httpStatus(e) === 404 || name === 'NoSuchKey' || name === 'NotFound' || name === 'NoSuchBucket';
+}
+
+/** A conditional write (`If-Match` / `If-None-Match`) lost: 412. */
+export function isPreconditionFailed(e: unknown): boolean {
+  return httpStatus(e) === 412 || (e as { name?: string } | undefined)?.name === 'PreconditionFailed';
+}
+
+/** Every object under `prefix` (all of the bucket by default), page by page (ListObjectsV2). */
+export async function* listObjects(
+  s3: S3Client,
+  bucket: string,
+  prefix?: string,
+  options: { abortSignal?: AbortSignal } = {},
+): AsyncGenerator<_Object> {
+  let token: string | undefined;
+  do {
+    const page = await s3.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
+      options,
+    );
+    yield* page.Contents ?? [];
+    token = page.NextContinuationToken;
+  } while (token);
 }

@@ -4,13 +4,12 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { contractSchemaText } from '../../../bin/write-contract-schema';
 import {
-  ContractError,
-  ContractRegistry,
   contractJsonSchema,
   type DatasetContract,
   type DatasetContractInput,
-  loadContractFile,
-} from '../../../lambdas/shared/dataset-contract';
+} from '../../../core/contracts/dataset-contract';
+import { ContractRegistry, loadContractFile } from '../../../core/contracts/load-contracts';
+import { ContractError } from '../../../core/errors';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const SAMPLE_CONTRACTS = join(ROOT, 'samples', 'contracts');

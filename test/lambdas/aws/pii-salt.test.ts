@@ -1,5 +1,5 @@
 import type { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { piiSaltSource, resolvePiiSalt } from '../../../lambdas/shared/pii-salt';
+import { piiSaltSource, resolvePiiSalt } from '../../../lambdas/aws/pii-salt';
 
 // Secrets Manager cannot run on this machine: these tests use a recording reader in its place.
 const reader = (secret: string | undefined) => {

@@ -3,6 +3,7 @@
  * README's "Choosing the Parquet writer"). One instance per process (created at module load in Lambda), one
  * connection per file.
  */
+
 import { mkdirSync } from 'node:fs';
 import { type DuckDBConnection, DuckDBInstance, version } from '@duckdb/node-api';
 

@@ -3,21 +3,22 @@
  * test/support/run-silver-sql.ts): strict casting, normalization, checks, PII, de-duplication, partitions,
  * source formats, line numbers of quarantined rows, and the expected counts of every sample file.
  */
+
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { Json } from '@duckdb/node-api';
-import { MAX_LINE_BYTES, OVERLONG_TEXT_CHARS } from '../../../lambdas/bronze-to-silver/silver-sql';
-import { FileRejection } from '../../../lambdas/bronze-to-silver/spool';
 import {
   type DatasetContract,
   type DatasetContractInput,
-  loadContractFile,
   parseContract,
-} from '../../../lambdas/shared/dataset-contract';
-import { Engine } from '../../../lambdas/shared/duckdb-engine';
+} from '../../../core/contracts/dataset-contract';
+import { loadContractFile } from '../../../core/contracts/load-contracts';
+import { FileRejection } from '../../../core/errors';
+import { MAX_LINE_BYTES, OVERLONG_TEXT_CHARS } from '../../../core/sql/silver-sql';
+import { Engine } from '../../../lambdas/bronze-to-silver/duckdb-engine';
 import { DEFAULT_LINEAGE, runSilverSql, type SilverRun } from '../../support/run-silver-sql';
 import { SAMPLE_EXPECTATIONS } from '../../support/sample-expectations';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../lambdas/shared/s3-client';
+import { createS3Client } from '../../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../../local/s3-server';
 
 /** The variables under test, removed from process.env so only the env object passed can supply them. */

@@ -1,3 +1,5 @@
+import { ConfigError } from '../errors';
+
 /**
  * Environment variables shared by the CDK constructs (which set them) and the handlers (which read them).
  * Handlers read their configuration once at start-up with `readEnv`, so a missing variable fails loudly
@@ -29,14 +31,6 @@ export const ENV = {
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
-
-export class ConfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigError';
-  }
-}
-
 type Spec = { readonly name: EnvName; readonly default?: string };
 
 /**

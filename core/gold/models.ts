@@ -5,8 +5,10 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { MedallionConfigError } from './config';
-import { type GoldColumn, type GoldTableDefinition, isAthenaType, splitTopLevel } from './data-catalog';
+import { GoldModelError } from '../errors';
+import { sqlIdent } from '../sql/quote';
+import { isAthenaType, splitTopLevel } from '../sql/types';
+import { GOLD_MODEL_NAME, orderModels } from './graph';
 
 /** One gold model: its SQL (already rendered for the engine: `{{ ref() }}` resolved) and what it reads. */
 export interface GoldModel {
@@ -21,94 +23,6 @@ export interface GoldModel {
   readonly dependsOn: string[];
 }
 
-/** A mistake in the gold models (the message says which model and what to fix). */
-export class GoldModelError extends MedallionConfigError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'GoldModelError';
-  }
-}
-
-/** Same rule as the data catalog's table names; 63 also keeps `<name>: <step>` within Step Functions' 80. */
-export const GOLD_MODEL_NAME = /^[a-z][a-z0-9_]{0,62}$/;
-
-/** The key prefix of a model in the gold bucket; each run writes a new version below it. */
-export function goldModelPrefix(name: string): string {
-  return `${name}/`;
-}
-
-/**
- * Orders gold models into waves: wave 1 holds the models that depend on no other model, and every later
- * wave the models whose dependencies are all in earlier waves (each model in the earliest such wave).
- * Models of one wave do not read each other and can run in parallel. Waves are sorted by name, so the
- * result does not depend on the input order.
- *
- * Throws a {@link GoldModelError} listing every problem: an invalid or duplicate name, an empty SQL text,
- * a dependency on an unknown model, or a dependency cycle (with its path, e.g. `a -> b -> a`).
- */
-export function orderModels(models: readonly GoldModel[]): GoldModel[][] {
-  const problems: string[] = [];
-  const byName = new Map<string, GoldModel>();
-  for (const m of models) {
-    if (!GOLD_MODEL_NAME.test(m.name)) {
-      problems.push(
-        `gold model '${m.name}': the name must be lower-case letters, digits and '_', starting with a letter (max 63)`,
-      );
-    }
-    if (byName.has(m.name)) problems.push(`gold model '${m.name}' is defined twice`);
-    byName.set(m.name, m);
-    if (m.sql.trim().replace(/;+$/, '').trim() === '') problems.push(`gold model '${m.name}' has no SQL`);
-  }
-  const known = [...byName.keys()].sort().join(', ');
-  for (const m of byName.values()) {
-    for (const dep of new Set(m.dependsOn)) {
-      if (!byName.has(dep)) {
-        problems.push(
-          `gold model '${m.name}' depends on '${dep}', which is not a gold model (known: ${known})`,
-        );
-      }
-    }
-  }
-  if (problems.length > 0) throw new GoldModelError(`invalid gold models:\n  - ${problems.join('\n  - ')}`);
-
-  // Kahn's algorithm by layers: a model is placed once all its dependencies are.
-  const waves: GoldModel[][] = [];
-  const placed = new Set<string>();
-  let remaining = [...byName.values()];
-  while (remaining.length > 0) {
-    const wave = remaining.filter((m) => m.dependsOn.every((d) => placed.has(d)));
-    if (wave.length === 0) {
-      throw new GoldModelError(`gold models form a dependency cycle: ${findCycle(remaining).join(' -> ')}`);
-    }
-    wave.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    for (const m of wave) placed.add(m.name);
-    remaining = remaining.filter((m) => !placed.has(m.name));
-    waves.push(wave);
-  }
-  return waves;
-}
-
-/**
- * A cycle among models none of which could be placed: each of them depends on at least one other of
- * them (or on itself), so following those dependencies must come back to a model already visited.
- */
-function findCycle(stuck: GoldModel[]): string[] {
-  const byName = new Map(stuck.map((m) => [m.name, m]));
-  const start = [...byName.keys()].sort()[0];
-  const path: string[] = [];
-  let current = start;
-  while (!path.includes(current)) {
-    path.push(current);
-    const next = [...(byName.get(current)?.dependsOn ?? [])].sort().find((d) => byName.has(d));
-    if (next === undefined) break; // unreachable: a stuck model has a stuck dependency
-    current = next;
-  }
-  return [...path.slice(path.indexOf(current)), current];
-}
-
-// ---- model files --------------------------------------------------------------------------------------
-
-/** Options of {@link loadGoldModels}. */
 export interface LoadGoldModelsOptions {
   /** The Glue database of the silver and gold tables: `{{ ref('x') }}` renders as `"<database>"."x"`. */
   readonly database: string;
@@ -181,7 +95,7 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
         problems.push(
           `${p.file}:${line}: ref('${name}') is neither a gold model nor a silver table (known: ${known})`,
         );
-      return `${quoteIdentifier(options.database)}.${quoteIdentifier(name)}`;
+      return `${sqlIdent(options.database)}.${sqlIdent(name)}`;
     });
     const leftover = /\{\{|\{%/.exec(sql);
     if (leftover) {
@@ -294,7 +208,21 @@ function lineOf(text: string, offset: number): number {
   return text.slice(0, offset).split('\n').length - 1;
 }
 
-/** A double-quoted SQL identifier (Athena/Trino and DuckDB alike). */
-function quoteIdentifier(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
+/** A column of a gold table. */
+export interface GoldColumn {
+  /** Lower-case letters, digits and '_', starting with a letter. */
+  readonly name: string;
+  /**
+   * An Athena (Hive DDL) type: `string`, `int`, `bigint`, `double`, `decimal(12,2)`, `date`, `timestamp`,
+   * `array<string>`... Gold is written by Athena SQL, so its columns use Athena's names for types.
+   */
+  readonly type: string;
+  readonly description?: string;
+}
+/** A gold table, built and published by the gold workflow. */
+export interface GoldTableDefinition {
+  /** Table name, also its prefix in the gold bucket: lower-case letters, digits and '_'. */
+  readonly name: string;
+  readonly columns: GoldColumn[];
+  readonly description?: string;
 }

@@ -14,7 +14,7 @@ import {
   silverFileKey,
   sourceId,
   unsafeSegmentReason,
-} from '../../../lambdas/shared/object-keys';
+} from '../../../core/lake/layout';
 
 const SHA = 'a'.repeat(64);
 

@@ -2,21 +2,23 @@
  * The EMF writer, and the metrics the handlers put on their log lines, checked against the Embedded
  * Metric Format specification (what CloudWatch Logs needs to extract a metric from a line).
  */
+
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SQSEvent } from 'aws-lambda';
-import { processBatch } from '../../../lambdas/bronze-to-silver/sqs-batch';
-import type { BronzeObject, Manifest } from '../../../lambdas/bronze-to-silver/transform';
-import { type LandingConfig, landApiRequest } from '../../../lambdas/landing/landing';
-import { ContractRegistry } from '../../../lambdas/shared/dataset-contract';
+import { ContractRegistry } from '../../../core/contracts/load-contracts';
+import type { Manifest } from '../../../core/lake/manifest';
 import {
   emitMetrics,
   METRIC_DIMENSIONS,
   METRIC_NAMES,
   METRICS_NAMESPACE,
   metricsDocument,
-} from '../../../lambdas/shared/metrics';
+} from '../../../core/telemetry/metrics';
+import { processBatch } from '../../../lambdas/bronze-to-silver/sqs-batch';
+import type { BronzeObject } from '../../../lambdas/bronze-to-silver/transform';
+import { type LandingConfig, landApiRequest } from '../../../lambdas/landing/landing';
 import { s3Record, sqsRecord, writeMinimalContracts } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 
