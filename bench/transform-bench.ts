@@ -17,7 +17,7 @@ import { join, resolve } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Command } from 'commander';
 import { createS3Client } from '../lambdas/aws/s3';
-import { LocalS3Server, localS3Env } from '../local/s3-server';
+import { LocalS3Server, localS3Env } from '../local/cloud/s3-server';
 import { generateOrders } from './generate-orders';
 import { lastJsonLine, runNode } from './run-node';
 

@@ -53,7 +53,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false)
     .option('--keep-running', 'keep the local cloud running after the report, until Ctrl-C', false)
     .action(async (o) => {
-      const { runPipeline, untilSignal } = await import('../local/pipeline');
+      const { runPipeline, untilSignal } = await import('../local/commands/pipeline');
       const report = await runPipeline({
         contractsDir: o.contracts,
         dataDir: o.data,
@@ -78,7 +78,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
     .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false)
     .action(async (o) => {
-      const { startLocal } = await import('../local/pipeline');
+      const { startLocal } = await import('../local/commands/pipeline');
       await startLocal({
         contractsDir: o.contracts,
         stateDir: o.state,
@@ -100,7 +100,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option('--state <dir>', 'the local state directory', '.medallion/local')
     .option('--contracts <dir>', 'data contracts directory (the silver tables)', 'samples/contracts')
     .action(async (sql: string, o) => {
-      const { runQuery, formatResult } = await import('../local/query');
+      const { runQuery, formatResult } = await import('../local/commands/query');
       const result = await runQuery(sql, { stateDir: o.state, contractsDir: o.contracts });
       process.stdout.write(formatResult(result, o.format));
     });
@@ -121,7 +121,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       'with --queue-url: the deployed bronze bucket (output BronzeBucketName)',
     )
     .action(async (o) => {
-      const { replay, replayToQueue } = await import('../local/replay');
+      const { replay, replayToQueue } = await import('../local/commands/replay');
       const { ReplayError } = await import('../core/errors');
       if (o.queueUrl) {
         if (!o.bronzeBucket)

@@ -10,10 +10,10 @@ import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
 import { CostGuardrails } from './cost-guardrails';
 import { DataCatalog, defaultDatabaseName } from './data-catalog';
-import { GoldWorkflow } from './gold-workflow';
+import { GoldWorkflow } from './gold/gold-workflow';
 import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
-import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from './monitoring';
+import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from './monitoring/pipeline-monitoring';
 
 /** Properties of {@link MedallionStack}. */
 export interface MedallionStackProps extends StackProps {

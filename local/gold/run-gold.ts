@@ -18,7 +18,7 @@
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { goldVersionPrefix } from '../../core/lake/layout';
 import { createS3Client } from '../../lambdas/aws/s3';
-import { localS3Env } from '../s3-server';
+import { localS3Env } from '../cloud/s3-server';
 import { LocalAthena, type StartQueryExecutionInput } from './athena-on-duckdb';
 import { LocalGlueCatalog, parseS3Uri, type TableInput, type TableVersion } from './glue-catalog';
 import {

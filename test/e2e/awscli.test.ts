@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { manifestKey, sourceId } from '../../core/lake/layout';
-import { LocalCloud } from '../../local/local-cloud';
+import { LocalCloud } from '../../local/cloud/local-cloud';
 
 const SAMPLES = resolve(__dirname, '..', '..', 'samples');
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DeleteBucketCommand } from '@aws-sdk/client-s3';
-import { runPipeline } from '../../local/pipeline';
+import { runPipeline } from '../../local/commands/pipeline';
 
 const SAMPLES = resolve(__dirname, '..', '..', 'samples');
 

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { PipelineReport } from '../../local/pipeline';
+import type { PipelineReport } from '../../local/commands/pipeline';
 import { SAMPLE_EXPECTATIONS } from '../support/sample-expectations';
 
 const SAMPLES = resolve(__dirname, '..', '..', 'samples');
@@ -14,7 +14,8 @@ const SAMPLES = resolve(__dirname, '..', '..', 'samples');
 /** Loads the pipeline afresh: the handlers read their environment (S3 port...) once, when loaded. */
 async function run(options: { stateDir: string; keepState?: boolean; reportFile?: string }) {
   jest.resetModules();
-  const { runPipeline } = require('../../local/pipeline') as typeof import('../../local/pipeline');
+  const { runPipeline } =
+    require('../../local/commands/pipeline') as typeof import('../../local/commands/pipeline');
   const lines: string[] = [];
   const report = await runPipeline({
     contractsDir: join(SAMPLES, 'contracts'),

@@ -4,9 +4,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../bin/medallion';
-import { runPipeline } from '../../local/pipeline';
-import { formatResult, runQuery } from '../../local/query';
-import { replay } from '../../local/replay';
+import { runPipeline } from '../../local/commands/pipeline';
+import { formatResult, runQuery } from '../../local/commands/query';
+import { replay } from '../../local/commands/replay';
 
 describe('query and replay', () => {
   let dir: string;

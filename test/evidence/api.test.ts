@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createMedallionApp } from '../../lib/medallion-app';
-import { AUTH_ERRORS, LocalApiServer } from '../../local/api-gateway';
+import { AUTH_ERRORS, LocalApiServer } from '../../local/cloud/api-gateway';
 import { testContext } from '../lib/support';
 import { post, type Signing, signedHeaders } from './support/api-client';
 import { recordEvidence, recordManifest } from './support/evidence';

@@ -18,7 +18,7 @@ import { sqlString } from '../../core/sql/quote';
 import { Engine, queryRows } from '../../lambdas/bronze-to-silver/duckdb-engine';
 import { processBatch } from '../../lambdas/bronze-to-silver/sqs-batch';
 import { BronzeToSilver } from '../../lambdas/bronze-to-silver/transform';
-import { LocalQueue } from '../../local/local-queue';
+import { LocalQueue } from '../../local/cloud/local-queue';
 import { s3Event, s3Record, sqsRecord } from '../support/aws-events';
 import { withLocalS3 } from '../support/local-s3';
 import { SAMPLE_EXPECTATIONS } from '../support/sample-expectations';

@@ -21,7 +21,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../lambdas/aws/s3';
-import { LocalS3Server, localS3Env } from '../../local/s3-server';
+import { LocalS3Server, localS3Env } from '../../local/cloud/s3-server';
 
 export interface LocalS3 {
   readonly endpoint: string;

@@ -5,7 +5,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { type ApiCredentials, NodeSha256 } from '../../../local/api-gateway';
+import { type ApiCredentials, NodeSha256 } from '../../../local/cloud/api-gateway';
 
 export interface ApiAnswer {
   status: number;

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Manifest } from '../../../core/lake/manifest';
+import { LocalCloud } from '../../../local/cloud/local-cloud';
 import { LocalAthena } from '../../../local/gold/athena-on-duckdb';
 import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
 import { type GoldRunReport, readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
@@ -28,7 +29,6 @@ import {
   synthesizeTemplate,
   TemplateResolver,
 } from '../../../local/gold/state-machine-definition';
-import { LocalCloud } from '../../../local/local-cloud';
 
 export const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 /** The sample models, as the workflow runs them (wave order does not matter here). */

@@ -18,7 +18,7 @@ import {
 import { ContractRegistry } from '../../../core/contracts/load-contracts';
 import { manifestKey, sourceId } from '../../../core/lake/layout';
 import type { Manifest } from '../../../core/lake/manifest';
-import { LocalCloud, type LocalCloudEvents, type LocalCloudOptions } from '../../../local/local-cloud';
+import { LocalCloud, type LocalCloudEvents, type LocalCloudOptions } from '../../../local/cloud/local-cloud';
 
 export const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../lambdas/aws/s3';
-import { LocalS3Server, localS3Env } from '../../../local/s3-server';
+import { LocalS3Server, localS3Env } from '../../../local/cloud/s3-server';
 
 /** The variables under test, removed from process.env so only the env object passed can supply them. */
 const SDK_VARIABLES = Object.keys(localS3Env('http://127.0.0.1:1')).concat([

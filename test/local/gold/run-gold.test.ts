@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../lambdas/aws/s3';
+import { LocalS3Server, localS3Env } from '../../../local/cloud/s3-server';
+import type { PipelineReport } from '../../../local/commands/pipeline';
 import type { GoldRunReport } from '../../../local/gold/run-gold';
 import { readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/gold/state-machine-definition';
-import type { PipelineReport } from '../../../local/pipeline';
-import { LocalS3Server, localS3Env } from '../../../local/s3-server';
 import { dailySalesOracle } from './oracle';
 
 const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
@@ -54,7 +54,8 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     state = mkdtempSync(join(tmpdir(), 'medallion-gold-'));
     // Silver from the real pipeline (it starts and stops its own local cloud over <state>/s3).
     jest.resetModules();
-    const { runPipeline } = require('../../../local/pipeline') as typeof import('../../../local/pipeline');
+    const { runPipeline } =
+      require('../../../local/commands/pipeline') as typeof import('../../../local/commands/pipeline');
     const pipeline: PipelineReport = await runPipeline({
       modelsDir: false,
       contractsDir: join(SAMPLES, 'contracts'),

@@ -10,9 +10,9 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { DatasetContract } from '../core/contracts/dataset-contract';
-import { datasetPrefixes } from '../core/lake/layout';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../core/telemetry/metrics';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { datasetPrefixes } from '../../core/lake/layout';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import * as metrics from './pipeline-metrics';
 
 /** The dashboard row a function or a queue belongs to. */

@@ -1,5 +1,5 @@
-import { Activity } from '../../local/activity';
-import { FunctionLogs, invokeAsync, lambdaContext } from '../../local/lambda-runtime';
+import { Activity } from '../../../local/cloud/activity';
+import { FunctionLogs, invokeAsync, lambdaContext } from '../../../local/cloud/lambda-runtime';
 
 describe('lambdaContext', () => {
   it('describes the function like Lambda does', () => {

@@ -23,6 +23,7 @@
  * `createMedallionApp` (what `cdk synth` builds, cdk-nag included): ~10 s. So the wiring is cached as
  * JSON, keyed by a hash of lib/, lambdas/shared/, the contracts, cdk.json and this file.
  */
+
 import { createHash } from 'node:crypto';
 import {
   cpSync,
@@ -39,9 +40,9 @@ import {
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
-import { ENV } from '../core/config/env';
+import { ENV } from '../../core/config/env';
+import { PROJECT_ROOT } from '../../lib/config';
 
-const PROJECT_ROOT = resolve(__dirname, '..');
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */
 export const WIRING_VERSION = 1;
 
@@ -376,7 +377,8 @@ export function loadLocalWiring(options: LoadWiringOptions): LoadedWiring {
 export function synthesizeWiring(contractsDir: string, bucketPrefix = 'medallion-local'): LocalWiring {
   const t0 = Date.now();
   // Loaded here: aws-cdk-lib takes ~1 s to load, and a cached wiring never needs it.
-  const { createMedallionApp } = require('../lib/medallion-app') as typeof import('../lib/medallion-app');
+  const { createMedallionApp } =
+    require('../../lib/medallion-app') as typeof import('../../lib/medallion-app');
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };

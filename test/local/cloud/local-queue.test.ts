@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { Activity } from '../../local/activity';
-import { type DeadLetter, LocalQueue, type QueueConsumer } from '../../local/local-queue';
+import { Activity } from '../../../local/cloud/activity';
+import { type DeadLetter, LocalQueue, type QueueConsumer } from '../../../local/cloud/local-queue';
 
 /** A consumer that records what it got and fails the bodies `fail` says to fail. */
 function recorder(fail: (r: SQSRecord) => boolean = () => false) {

@@ -11,13 +11,13 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { GoldModelError } from '../../core/errors';
-import { orderModels } from '../../core/gold/graph';
-import type { GoldModel } from '../../core/gold/models';
-import { unloadStatement } from '../../core/gold/unload';
-import { GoldWorkflow, type GoldWorkflowProps } from '../../lib/gold-workflow';
-import { LakeStorage } from '../../lib/lake-storage';
-import { asArray, definitionOf, identityStatements, logicalId, testContext } from './support';
+import { GoldModelError } from '../../../core/errors';
+import { orderModels } from '../../../core/gold/graph';
+import type { GoldModel } from '../../../core/gold/models';
+import { unloadStatement } from '../../../core/gold/unload';
+import { GoldWorkflow, type GoldWorkflowProps } from '../../../lib/gold/gold-workflow';
+import { LakeStorage } from '../../../lib/lake-storage';
+import { asArray, definitionOf, identityStatements, logicalId, testContext } from '../support';
 
 // asl-validator ships no types: (definition) => { isValid, errorsText(separator) }.
 const aslValidator = require('asl-validator') as (definition: unknown) => {

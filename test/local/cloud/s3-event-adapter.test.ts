@@ -3,15 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { decodeEventKey } from '../../core/lake/layout';
-import { createS3Client } from '../../lambdas/aws/s3';
+import { decodeEventKey } from '../../../core/lake/layout';
+import { createS3Client } from '../../../lambdas/aws/s3';
 import {
   nextSequencer,
   normalizeEventName,
   toAwsS3EventRecord,
   toS3Event,
-} from '../../local/s3-event-adapter';
-import { type LocalS3Event, LocalS3Server, localS3Env, type S3rverEventRecord } from '../../local/s3-server';
+} from '../../../local/cloud/s3-event-adapter';
+import {
+  type LocalS3Event,
+  LocalS3Server,
+  localS3Env,
+  type S3rverEventRecord,
+} from '../../../local/cloud/s3-server';
 
 /** A record shaped exactly like the ones s3rver 3.7 emits. */
 function s3rverRecord(

@@ -6,8 +6,8 @@ import { join, resolve } from 'node:path';
 import { App, Stack, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { ContractRegistry } from '../../core/contracts/load-contracts';
-import { BronzeToSilverPipeline } from '../../lib/bronze-to-silver-pipeline';
+import { ContractRegistry } from '../../../core/contracts/load-contracts';
+import { BronzeToSilverPipeline } from '../../../lib/bronze-to-silver-pipeline';
 import {
   LOCAL_PLACEHOLDERS,
   type LocalWiring,
@@ -16,10 +16,10 @@ import {
   routeMatches,
   type WiredRoute,
   wiringFromStack,
-} from '../../local/template-wiring';
-import { testContext } from '../lib/support';
+} from '../../../local/cloud/template-wiring';
+import { testContext } from '../../lib/support';
 
-const ROOT = resolve(__dirname, '..', '..');
+const ROOT = resolve(__dirname, '..', '..', '..');
 const SAMPLE_CONTRACTS = join(ROOT, 'samples', 'contracts');
 
 /** A stack holding only the pipeline construct, over the given contracts. */

@@ -25,12 +25,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import { orderModels } from '../core/gold/graph';
-import type { GoldModel } from '../core/gold/models';
-import { unloadStatement } from '../core/gold/unload';
-import { goldModelPrefix, goldVersionPrefix } from '../core/lake/layout';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../core/telemetry/metrics';
-import { acknowledge, acknowledgePrefixScopedObjectArns, flattenReference } from './nag';
+import { orderModels } from '../../core/gold/graph';
+import type { GoldModel } from '../../core/gold/models';
+import { unloadStatement } from '../../core/gold/unload';
+import { goldModelPrefix, goldVersionPrefix } from '../../core/lake/layout';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+import { acknowledge, acknowledgePrefixScopedObjectArns, flattenReference } from '../nag';
 
 /** Where an engine writes a model's new version. */
 export interface GoldModelTarget {

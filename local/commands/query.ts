@@ -16,9 +16,9 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { readContracts } from '../core/contracts/load-contracts';
-import { QueryError } from '../core/errors';
-import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from './local-cloud';
+import { readContracts } from '../../core/contracts/load-contracts';
+import { QueryError } from '../../core/errors';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
 export const QUERY_FORMATS: readonly QueryFormat[] = ['table', 'json', 'csv'];

@@ -16,7 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { PortInUseError } from '../core/errors';
+import { PortInUseError } from '../../core/errors';
 
 export const INGEST_RESOURCE = '/datasets/{dataset}/records';
 const INGEST_PATH = /^\/datasets\/([^/]+)\/records$/;

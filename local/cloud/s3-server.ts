@@ -13,7 +13,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AddressInfo, createServer } from 'node:net';
-import { PortInUseError } from '../core/errors';
+import { PortInUseError } from '../../core/errors';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;

@@ -12,6 +12,7 @@
  * function runs, and the functions' environment all come from the synthesized CDK template
  * (`template-wiring.ts`, cached under `<stateDir>/cache`). The picture above is what the template says today.
  */
+
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,9 +26,10 @@ import type {
   S3EventRecord,
   SQSBatchResponse,
 } from 'aws-lambda';
-import { ENV } from '../core/config/env';
-import { decodeEventKey } from '../core/lake/layout';
-import { createS3Client } from '../lambdas/aws/s3';
+import { ENV } from '../../core/config/env';
+import { decodeEventKey } from '../../core/lake/layout';
+import { createS3Client } from '../../lambdas/aws/s3';
+import { PROJECT_ROOT } from '../../lib/config';
 import { Activity } from './activity';
 import { type ApiCredentials, ingestEvent, LocalApiServer } from './api-gateway';
 import {
@@ -140,7 +142,6 @@ export interface NotificationRoute {
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
-const PROJECT_ROOT = resolve(__dirname, '..');
 const LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 const ACTIVE: unique symbol = Symbol.for('medallion.local.activeCloud');
 type GlobalWithActive = typeof globalThis & { [ACTIVE]?: boolean };

@@ -16,7 +16,7 @@ import {
   METRIC_NAMES,
   METRICS_NAMESPACE,
   type MetricName,
-} from '../core/telemetry/metrics';
+} from '../../core/telemetry/metrics';
 
 /**
  * The period of every operational metric unless said otherwise: short enough to page within minutes.

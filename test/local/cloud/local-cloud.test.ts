@@ -3,16 +3,16 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { manifestKey, sourceId } from '../../core/lake/layout';
-import { DEFAULT_TRANSFORM_MEMORY_MB } from '../../lib/bronze-to-silver-pipeline';
+import { manifestKey, sourceId } from '../../../core/lake/layout';
+import { DEFAULT_TRANSFORM_MEMORY_MB } from '../../../lib/bronze-to-silver-pipeline';
 import {
   LocalCloud as Cloud,
   type LocalCloud,
   type LocalCloudEvents,
   localEngineMemoryLimit,
-} from '../../local/local-cloud';
+} from '../../../local/cloud/local-cloud';
 
-const SAMPLES = resolve(__dirname, '..', '..', 'samples');
+const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 
 describe('LocalCloud', () => {
   let cloud: LocalCloud;

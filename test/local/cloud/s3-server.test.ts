@@ -11,8 +11,8 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { createS3Client } from '../../lambdas/aws/s3';
-import { LocalS3Server, localS3Env } from '../../local/s3-server';
+import { createS3Client } from '../../../lambdas/aws/s3';
+import { LocalS3Server, localS3Env } from '../../../local/cloud/s3-server';
 
 describe('LocalS3Server', () => {
   const server = new LocalS3Server();

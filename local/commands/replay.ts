@@ -16,12 +16,12 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { DatasetContract } from '../core/contracts/dataset-contract';
-import { readContracts } from '../core/contracts/load-contracts';
-import { PortInUseError, ReplayError } from '../core/errors';
-import { isBookkeepingKey } from '../core/lake/layout';
-import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from './local-cloud';
-import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { readContracts } from '../../core/contracts/load-contracts';
+import { PortInUseError, ReplayError } from '../../core/errors';
+import { isBookkeepingKey } from '../../core/lake/layout';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from '../cloud/local-cloud';
+import { toAwsS3EventRecord, toS3Event } from '../cloud/s3-event-adapter';
 
 export interface ReplayOptions {
   readonly dataset: string;

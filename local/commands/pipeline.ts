@@ -28,34 +28,34 @@ import {
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import type { DatasetContract } from '../core/contracts/dataset-contract';
-import type { ContractRegistry } from '../core/contracts/load-contracts';
-import { readContracts } from '../core/contracts/load-contracts';
-import { PipelineUsageError, PortInUseError } from '../core/errors';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import type { ContractRegistry } from '../../core/contracts/load-contracts';
+import { readContracts } from '../../core/contracts/load-contracts';
+import { PipelineUsageError, PortInUseError } from '../../core/errors';
 import {
   bronzeContentIndexKey,
   decodeEventKey,
   manifestKey,
   sourceId,
   unsafeSegmentReason,
-} from '../core/lake/layout';
-import type { Manifest } from '../core/lake/manifest';
-import { formatRows, previewGoldTables, runGoldLocally } from './gold/run-gold';
-import { type CfnTemplate, synthesizeTemplate } from './gold/state-machine-definition';
-import type { LogSink } from './lambda-runtime';
+} from '../../core/lake/layout';
+import type { Manifest } from '../../core/lake/manifest';
+import { PROJECT_ROOT } from '../../lib/config';
+import type { LogSink } from '../cloud/lambda-runtime';
 import {
   DEFAULT_API_PORT,
   DEFAULT_CONTRACTS_DIR,
   DEFAULT_S3_PORT,
   DEFAULT_STATE_DIR,
   LocalCloud,
-} from './local-cloud';
-import { wiringKey } from './template-wiring';
+} from '../cloud/local-cloud';
+import { wiringKey } from '../cloud/template-wiring';
+import { formatRows, previewGoldTables, runGoldLocally } from '../gold/run-gold';
+import { type CfnTemplate, synthesizeTemplate } from '../gold/state-machine-definition';
 
 export const DEFAULT_DATA_DIR = 'samples/data';
 /** Gold models run by default with the sample contracts (they refer to orders and products). */
 export const DEFAULT_MODELS_DIR = 'samples/models';
-const PROJECT_ROOT = resolve(__dirname, '..');
 /** Written into a state directory we created: only such a directory is ever wiped. */
 const STATE_MARKER = '.medallion-state';
 /** The landing API's default body limit (MEDALLION_MAX_BODY_BYTES): larger files go through S3. */

@@ -1,12 +1,12 @@
 import { join } from 'node:path';
 import type { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { S3Event } from 'aws-lambda';
-import { ReplayError } from '../../core/errors';
-import { decodeEventKey } from '../../core/lake/layout';
-import { replayToQueue } from '../../local/replay';
-import { withLocalS3 } from '../support/local-s3';
+import { ReplayError } from '../../../core/errors';
+import { decodeEventKey } from '../../../core/lake/layout';
+import { replayToQueue } from '../../../local/commands/replay';
+import { withLocalS3 } from '../../support/local-s3';
 
-const CONTRACTS = join(__dirname, '..', '..', 'samples', 'contracts');
+const CONTRACTS = join(__dirname, '..', '..', '..', 'samples', 'contracts');
 const BRONZE = 'bronze';
 
 /** SQS cannot run on this machine: a client that records what it is sent (and can refuse one entry). */

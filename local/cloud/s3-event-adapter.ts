@@ -11,7 +11,7 @@
  * Filtering by event name, prefix and suffix is the router's job (`local-cloud.ts`), not this module's.
  */
 import type { S3Event, S3EventRecord } from 'aws-lambda';
-import { encodeEventKey } from '../core/lake/layout';
+import { encodeEventKey } from '../../core/lake/layout';
 import type { S3Operation, S3rverEventRecord } from './s3-server';
 
 export interface AdaptOptions {
