@@ -4,7 +4,7 @@
  * functions: `test/bench/evidence-report.test.ts` checks that the README shows exactly what
  * `bench/evidence.json` renders to, so the figures cannot be typed by hand.
  */
-import type { EvidenceRecord } from '../test/evidence/support/evidence';
+import type { EvidenceRecord } from '../test/support/evidence/evidence';
 
 /** The issue's 26 scenarios, in its words, shortened. */
 export const SCENARIOS: Record<number, string> = {
@@ -146,27 +146,20 @@ export function summarise(
   for (const r of records) {
     switch (r.kind) {
       case 'duplicates':
-        f.duplicates.delivered += r.delivered;
-        f.duplicates.duplicateDeliveries += r.duplicateDeliveries;
-        f.duplicates.duplicateRows += r.duplicateRows;
+        addFields(f.duplicates, r, ['delivered', 'duplicateDeliveries', 'duplicateRows']);
         break;
       case 'conservation': {
         const c = f.conservation;
         c.files++;
         if (r.fileQuarantined) c.filesQuarantined++;
-        c.in += r.in;
-        c.out += r.out;
-        c.quarantined += r.quarantined;
-        c.duplicates += r.duplicates;
+        addFields(c, r, ['in', 'out', 'quarantined', 'duplicates']);
         const lost = r.in - r.out - r.quarantined - r.duplicates;
         c.lost += Math.abs(lost);
         if (lost !== 0) c.unbalanced.push(`scenario ${r.scenario}: ${r.file} (${lost})`);
         break;
       }
       case 'faults':
-        f.faults.injected += r.injected;
-        f.faults.partialObjectsLeft += r.partialObjectsLeft;
-        f.faults.recovered += r.recovered;
+        addFields(f.faults, r, ['injected', 'partialObjectsLeft', 'recovered']);
         break;
       case 'concurrency': {
         f.concurrency[r.door] ??= { attempted: 0, landed: 0, transformed: 0, p50Ms: 0, p95Ms: 0, maxMs: 0 };
@@ -297,4 +290,13 @@ export function sectionBody(readme: string, name: string): string | undefined {
     .slice(i + start.length, j)
     .replace(/^\n/, '')
     .replace(/\n$/, '');
+}
+
+/** Adds the named counts of `from` into `to`. */
+function addFields<K extends string>(
+  to: Record<K, number>,
+  from: Record<K, number>,
+  keys: readonly K[],
+): void {
+  for (const k of keys) to[k] += from[k];
 }

@@ -30,8 +30,8 @@ import { Command } from 'commander';
 import { Engine } from '../lambdas/bronze-to-silver/duckdb-engine';
 import { DEFAULT_TRANSFORM_MEMORY_MB, engineMemoryLimitFor } from '../lib/bronze-to-silver-pipeline';
 import { runQuery } from '../local/commands/query';
-import type { EvidenceRecord } from '../test/evidence/support/evidence';
-import { EVIDENCE_DIR_ENV } from '../test/evidence/support/evidence';
+import type { EvidenceRecord } from '../test/support/evidence/evidence';
+import { EVIDENCE_DIR_ENV } from '../test/support/evidence/evidence';
 import { fingerprintSql } from './duckdb-only-gold';
 import {
   type EvidenceFigures,

@@ -16,6 +16,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { errorMessage } from '../core/errors';
 import { contractSchemaText, DEFAULT_SCHEMA_FILE } from './write-contract-schema';
 
 const USAGE_ERROR = 2;
@@ -26,13 +27,38 @@ function port(value: string): number {
   return n;
 }
 
+/** The options of a command that runs the local cloud: its ports, and where the functions' logs go. */
+function withLocalCloudOptions(command: Command): Command {
+  return command
+    .option('--port <n>', 'local S3 port on 127.0.0.1 (0: any free port)', port, 4566)
+    .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
+    .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false);
+}
+
+/** What a command running the local cloud passes on from `--contracts`, `--state` and the options above. */
+function localCloudSettings(o: {
+  contracts: string;
+  state: string;
+  port: number;
+  apiPort: number;
+  verbose: boolean;
+}) {
+  return {
+    contractsDir: o.contracts,
+    stateDir: o.state,
+    port: o.port,
+    apiPort: o.apiPort,
+    functionLogs: o.verbose ? ('inherit' as const) : undefined,
+  };
+}
+
 /** `exit.code` receives the command's exit code (not `process.exitCode`: tests run many commands in one process). */
 export function program(exit: { code: number } = { code: 0 }): Command {
   const cli = new Command('medallion')
     .description('Serverless medallion data pipeline: local tools')
     .exitOverride();
 
-  cli
+  const pipeline = cli
     .command('pipeline')
     .description(
       'run data files through a local cloud (landing -> bronze -> silver -> gold) and check that every row is accounted for',
@@ -47,46 +73,32 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       '.medallion/local',
     )
     .option('--keep-state', 'keep the buckets of an earlier run', false)
-    .option('--report <file>', 'write the run report (JSON) to this file')
-    .option('--port <n>', 'local S3 port on 127.0.0.1 (0: any free port)', port, 4566)
-    .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
-    .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false)
+    .option('--report <file>', 'write the run report (JSON) to this file');
+  withLocalCloudOptions(pipeline)
     .option('--keep-running', 'keep the local cloud running after the report, until Ctrl-C', false)
     .action(async (o) => {
-      const { runPipeline, untilSignal } = await import('../local/commands/pipeline');
+      const { runPipeline } = await import('../local/commands/pipeline');
+      const { untilSignal } = await import('../local/commands/local');
       const report = await runPipeline({
-        contractsDir: o.contracts,
+        ...localCloudSettings(o),
         dataDir: o.data,
         modelsDir: o.gold === false ? false : o.models,
-        stateDir: o.state,
         keepState: o.keepState,
         reportFile: o.report,
-        port: o.port,
-        apiPort: o.apiPort,
-        functionLogs: o.verbose ? 'inherit' : undefined,
         keepRunning: o.keepRunning ? untilSignal : undefined,
       });
       exit.code = report.ok ? 0 : 1;
     });
 
-  cli
+  const local = cli
     .command('local')
     .description('start the local cloud (S3, the ingest API, the functions and their wiring) until Ctrl-C')
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
-    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', '.medallion/local')
-    .option('--port <n>', 'local S3 port on 127.0.0.1 (0: any free port)', port, 4566)
-    .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
-    .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false)
-    .action(async (o) => {
-      const { startLocal } = await import('../local/commands/pipeline');
-      await startLocal({
-        contractsDir: o.contracts,
-        stateDir: o.state,
-        port: o.port,
-        apiPort: o.apiPort,
-        functionLogs: o.verbose ? 'inherit' : undefined,
-      });
-    });
+    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', '.medallion/local');
+  withLocalCloudOptions(local).action(async (o) => {
+    const { startLocal } = await import('../local/commands/local');
+    await startLocal(localCloudSettings(o));
+  });
 
   cli
     .command('query')
@@ -123,15 +135,14 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .action(async (o) => {
       const { replay, replayToQueue } = await import('../local/commands/replay');
       const { ReplayError } = await import('../core/errors');
+      const scope = { dataset: o.dataset, since: o.since, contractsDir: o.contracts };
       if (o.queueUrl) {
         if (!o.bronzeBucket)
           throw new ReplayError('--queue-url needs --bronze-bucket (the stack output BronzeBucketName)');
         const { SQSClient } = await import('@aws-sdk/client-sqs');
         const { createS3Client } = await import('../lambdas/aws/s3');
         await replayToQueue({
-          dataset: o.dataset,
-          since: o.since,
-          contractsDir: o.contracts,
+          ...scope,
           queueUrl: o.queueUrl,
           bronzeBucket: o.bronzeBucket,
           s3: createS3Client(),
@@ -139,13 +150,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
         });
         return;
       }
-      const report = await replay({
-        dataset: o.dataset,
-        since: o.since,
-        stateDir: o.state,
-        contractsDir: o.contracts,
-        port: o.port,
-      });
+      const report = await replay({ ...scope, stateDir: o.state, port: o.port });
       exit.code = report.deadLettered === 0 ? 0 : 1;
     });
 
@@ -170,7 +175,7 @@ export async function main(argv: string[]): Promise<number> {
     return exit.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : USAGE_ERROR; // commander printed why
-    const message = e instanceof Error ? e.message : String(e);
+    const message = errorMessage(e);
     process.stderr.write(`error: ${message.split('\n').join(' ')}\n`);
     if (process.argv.includes('--verbose') && e instanceof Error && e.stack)
       process.stderr.write(`${e.stack}\n`);

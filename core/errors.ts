@@ -31,6 +31,11 @@ export abstract class RetryError extends MedallionError {
   readonly disposition = 'retry' as const;
 }
 
+/** The message of any thrown value (an Error's message, anything else as text). */
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
 /** What to do with any thrown value (see the module comment). */
 export function dispositionOf(e: unknown): Disposition {
   return e instanceof MedallionError ? e.disposition : 'retry';

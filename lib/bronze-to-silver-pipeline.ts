@@ -3,7 +3,6 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +12,7 @@ import { ENV } from '../core/config/env';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { datasetPrefixes, failedReasonPrefix, QUARANTINE_UNKNOWN_PREFIX } from '../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
+import type { LogSettings } from './log-settings';
 import { MedallionFunction } from './medallion-function';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 
@@ -26,7 +26,6 @@ import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
  */
 export const PII_HASH_SALT_SECRET_ARN_ENV: string = ENV.PII_HASH_SALT_SECRET_ARN;
 
-/** Properties of {@link BronzeToSilverPipeline}. */
 /** The transform function's memory when the props name none, in MB. */
 export const DEFAULT_TRANSFORM_MEMORY_MB = 3008;
 
@@ -38,7 +37,8 @@ export function engineMemoryLimitFor(functionMemoryMb: number): string {
   return `${Math.floor(functionMemoryMb * 0.6)}MB`;
 }
 
-export interface BronzeToSilverPipelineProps {
+/** Properties of {@link BronzeToSilverPipeline}; `logRetention` is that of both functions' logs. */
+export interface BronzeToSilverPipelineProps extends Pick<LogSettings, 'logRetention'> {
   /** Uploads arrive here; the landing function moves them to bronze (or quarantine). */
   readonly landingBucket: s3.IBucket;
   /** Its ObjectCreated events, filtered per dataset, feed the transform queue. */
@@ -96,11 +96,6 @@ export interface BronzeToSilverPipelineProps {
    */
   readonly piiSaltSecret?: secretsmanager.ISecret;
   /**
-   * Retention of the functions' logs.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
    * What happens to log groups and the generated salt secret when the stack is deleted. Losing the salt
    * makes new hashes unjoinable with old ones.
    * @default RemovalPolicy.RETAIN
@@ -131,7 +126,6 @@ export class BronzeToSilverPipeline extends Construct {
   constructor(scope: Construct, id: string, props: BronzeToSilverPipelineProps) {
     super(scope, id);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
     const { contracts } = props;
     if (contracts.length === 0) throw new Error('BronzeToSilverPipeline needs at least one data contract');
 
@@ -144,7 +138,7 @@ export class BronzeToSilverPipeline extends Construct {
       contractsDir: props.contractsDir,
       // Streams and hashes the upload once; the copy to bronze is server-side.
       timeout: Duration.minutes(5),
-      logRetention,
+      logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
       environment: {
         [ENV.LANDING_BUCKET]: props.landingBucket.bucketName,
@@ -257,7 +251,7 @@ export class BronzeToSilverPipeline extends Construct {
       reservedConcurrentExecutions: reserved,
       ephemeralStorageSize: ephemeral,
       nodeModules: ['@duckdb/node-api'],
-      logRetention,
+      logRetention: props.logRetention,
       logRemovalPolicy: removalPolicy,
       environment: {
         [ENV.SILVER_BUCKET]: props.silverBucket.bucketName,

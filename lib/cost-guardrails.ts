@@ -4,7 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { allowServiceToPublishEncrypted } from './monitoring/pipeline-monitoring';
+import { allowServiceToPublishEncrypted } from './encryption';
 
 /** Properties of {@link CostGuardrails}. */
 export interface CostGuardrailsProps {

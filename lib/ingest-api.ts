@@ -9,11 +9,12 @@ import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { datasetPrefixes } from '../core/lake/layout';
 import { MAX_API_BODY_BYTES } from './config';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
+import { type LogSettings, logGroupProps } from './log-settings';
 import { MedallionFunction } from './medallion-function';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 
-/** Properties of {@link IngestApi}. */
-export interface IngestApiProps {
+/** Properties of {@link IngestApi}; its log settings apply to the access log and the function's log. */
+export interface IngestApiProps extends LogSettings {
   /** Named in the landing function's configuration (the API door does not read it). */
   readonly landingBucket: s3.IBucket;
   /** Where accepted bodies are stored, with their content and idempotency index markers. */
@@ -49,16 +50,6 @@ export interface IngestApiProps {
    */
   readonly executionLogLevel?: apigw.MethodLoggingLevel;
   /**
-   * Retention of the access log and the function's log.
-   * @default logs.RetentionDays.THREE_MONTHS
-   */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the log groups when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly logRemovalPolicy?: RemovalPolicy;
-  /**
    * Create (and retain) the account-wide role API Gateway needs to write execution logs. It is one
    * setting per account and region: turn this off when another stack already manages it.
    * @default true
@@ -90,16 +81,14 @@ export class IngestApi extends Construct {
         `maxBodyBytes ${maxBodyBytes} is over what the API can pass to Lambda (${MAX_API_BODY_BYTES})`,
       );
     }
-    const logRetention = props.logRetention ?? logs.RetentionDays.THREE_MONTHS;
-    const logRemovalPolicy = props.logRemovalPolicy ?? RemovalPolicy.RETAIN;
 
     this.handler = new MedallionFunction(this, 'Handler', {
       entry: 'lambdas/landing/handler.ts',
       handler: 'apiHandler',
       description: 'medallion: lands POST /datasets/{dataset}/records bodies into bronze',
       contractsDir: props.contractsDir,
-      logRetention,
-      logRemovalPolicy,
+      logRetention: props.logRetention,
+      logRemovalPolicy: props.logRemovalPolicy,
       environment: {
         [ENV.LANDING_BUCKET]: props.landingBucket.bucketName,
         [ENV.BRONZE_BUCKET]: props.bronzeBucket.bucketName,
@@ -123,10 +112,7 @@ export class IngestApi extends Construct {
     grantLakeKeyViaS3(fn, props.key);
     acknowledgePrefixScopedObjectArns(this.handler);
 
-    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
-      retention: logRetention,
-      removalPolicy: logRemovalPolicy,
-    });
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', logGroupProps(props));
     const manageRole = props.manageAccountCloudWatchRole ?? true;
     this.api = new apigw.RestApi(this, 'Api', {
       description: 'medallion ingest API: POST /datasets/{dataset}/records',

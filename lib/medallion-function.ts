@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { Duration, RemovalPolicy, type Size } from 'aws-cdk-lib';
+import { Duration, type Size } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ENV } from '../core/config/env';
 import { PROJECT_ROOT } from './config';
+import { type LogSettings, logGroupProps } from './log-settings';
 import { acknowledge } from './nag';
 
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag L1 asks for the latest of the family). */
@@ -18,7 +19,7 @@ export const BUNDLED_CONTRACTS_DIR = 'contracts';
 export const LAMBDA_TASK_ROOT = '/var/task';
 
 /** Properties of {@link MedallionFunction}. */
-export interface MedallionFunctionProps {
+export interface MedallionFunctionProps extends LogSettings {
   /** The handler module, e.g. `lambdas/landing/handler.ts` (absolute, or relative to the repository root). */
   readonly entry: string;
   /** The exported function, e.g. `apiHandler`. */
@@ -48,13 +49,6 @@ export interface MedallionFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** @default - 512 MiB, Lambda's default */
   readonly ephemeralStorageSize?: Size;
-  /** @default logs.RetentionDays.THREE_MONTHS */
-  readonly logRetention?: logs.RetentionDays;
-  /**
-   * What happens to the log group when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly logRemovalPolicy?: RemovalPolicy;
   /**
    * Packages with native code that esbuild cannot bundle: left external and installed into the bundle
    * with npm for Lambda's platform (linux, glibc, the function's CPU), at the version installed in this
@@ -87,10 +81,7 @@ export class MedallionFunction extends Construct {
       );
     }
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', logGroupProps(props));
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `${props.description} (execution role)`,

@@ -13,7 +13,8 @@ import { DataCatalog, defaultDatabaseName } from './data-catalog';
 import { GoldWorkflow } from './gold/gold-workflow';
 import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
-import { DEAD_LETTER_RUNBOOKS, PipelineMonitoring } from './monitoring/pipeline-monitoring';
+import { DEAD_LETTER_RUNBOOKS } from './monitoring/alarms/queues';
+import { PipelineMonitoring } from './monitoring/pipeline-monitoring';
 
 /** Properties of {@link MedallionStack}. */
 export interface MedallionStackProps extends StackProps {

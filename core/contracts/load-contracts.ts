@@ -1,8 +1,35 @@
+/** Loading data contracts from files: one file, one directory (the registry), and the callers' wordings. */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ContractError, MedallionConfigError } from '../errors';
 import { type DatasetContract, parseContract } from './dataset-contract';
+
+/** Why a contracts directory did not load (each caller words it for its audience). */
+export type ContractsProblem =
+  | { readonly kind: 'invalid'; readonly error: ContractError }
+  | { readonly kind: 'unreadable'; readonly error: Error }
+  | { readonly kind: 'empty' };
+
+/**
+ * The one loader of a contracts directory: every contract file, validated, as a registry. Any problem
+ * (an invalid contract, an unreadable directory, no contract at all) goes to `fail`, whose error is thrown.
+ */
+export function loadContractRegistry(
+  dir: string,
+  fail: (problem: ContractsProblem) => Error,
+): ContractRegistry {
+  let registry: ContractRegistry;
+  try {
+    registry = ContractRegistry.fromDirectory(dir);
+  } catch (e) {
+    throw fail(
+      e instanceof ContractError ? { kind: 'invalid', error: e } : { kind: 'unreadable', error: e as Error },
+    );
+  }
+  if (registry.all.length === 0) throw fail({ kind: 'empty' });
+  return registry;
+}
 
 /**
  * The contracts a command works with. Any problem reading them becomes one line, raised as the command's
@@ -15,39 +42,42 @@ export function readContracts(
 ): ContractRegistry {
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw fail(`contracts directory ${show(dir)} does not exist`);
-  let registry: ContractRegistry;
-  try {
-    registry = ContractRegistry.fromDirectory(dir);
-  } catch (e) {
-    if (e instanceof ContractError) {
-      throw fail(`invalid data contract ${show(e.file)}: ${e.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`);
+  return loadContractRegistry(dir, (p) => {
+    switch (p.kind) {
+      case 'invalid':
+        return fail(
+          `invalid data contract ${show(p.error.file)}: ${p.error.problems.join('; ').replace(/\s*\n\s*/g, ' ')}`,
+        );
+      case 'unreadable':
+        return fail(`cannot read the data contracts in ${show(dir)}: ${p.error.message}`);
+      case 'empty':
+        return fail(`no data contract in ${show(dir)}`);
     }
-    throw fail(`cannot read the data contracts in ${show(dir)}: ${(e as Error).message}`);
-  }
-  if (registry.all.length === 0) throw fail(`no data contract in ${show(dir)}`);
-  return registry;
+  });
 }
+
 /**
  * Loads and validates the contracts at synth: a bad contract fails `cdk synth` with the file and the
- * field, instead of failing the functions' first invocation after a deploy.
+ * field, instead of failing the functions' first invocation after a deploy. Sorted by id.
  */
 export function loadContracts(dir: string): DatasetContract[] {
-  let registry: ContractRegistry;
-  try {
-    registry = ContractRegistry.fromDirectory(dir);
-  } catch (e) {
-    if (e instanceof ContractError) throw new MedallionConfigError(`medallion: ${e.message}`);
-    throw new MedallionConfigError(
-      `medallion: cannot read the data contracts in ${dir}: ${(e as Error).message}`,
-    );
-  }
-  if (registry.all.length === 0) {
-    throw new MedallionConfigError(
-      `medallion: no data contract (*.yaml, *.yml, *.json) in ${dir}: nothing could be ingested`,
-    );
-  }
+  const registry = loadContractRegistry(dir, (p) => {
+    switch (p.kind) {
+      case 'invalid':
+        return new MedallionConfigError(`medallion: ${p.error.message}`);
+      case 'unreadable':
+        return new MedallionConfigError(
+          `medallion: cannot read the data contracts in ${dir}: ${p.error.message}`,
+        );
+      case 'empty':
+        return new MedallionConfigError(
+          `medallion: no data contract (*.yaml, *.yml, *.json) in ${dir}: nothing could be ingested`,
+        );
+    }
+  });
   return registry.all.sort((a, b) => a.id.localeCompare(b.id));
 }
+
 /** Reads and validates one contract file (YAML or JSON). */
 export function loadContractFile(file: string): DatasetContract {
   const text = readFileSync(file, 'utf8');

@@ -1,4 +1,16 @@
+/**
+ * Athena's UNLOAD of a gold model: built here for the state machine (CDK) and parsed here by the local
+ * Athena, so the statement the workflow sends and the one the emulator reads cannot drift apart.
+ */
 import { AthenaSqlError } from '../errors';
+
+/** The parts of `UNLOAD (<select>) TO '<s3 uri>' WITH (<options>)`. */
+export interface UnloadStatement {
+  readonly select: string;
+  readonly location: string;
+  readonly format: string;
+  readonly compression: string | undefined;
+}
 
 /**
  * A model's UNLOAD statement, split around the version location: `before + location + after`. The SQL
@@ -31,11 +43,4 @@ export function parseUnload(statement: string): UnloadStatement | undefined {
     format: (options.format ?? 'TEXTFILE').toUpperCase(),
     compression: options.compression?.toUpperCase(),
   };
-}
-/** The parts of `UNLOAD (<select>) TO '<s3 uri>' WITH (<options>)`. */
-export interface UnloadStatement {
-  readonly select: string;
-  readonly location: string;
-  readonly format: string;
-  readonly compression: string | undefined;
 }

@@ -1,4 +1,14 @@
-import { type _Object, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import {
+  type _Object,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type PutObjectCommandInput,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
 
 /**
  * The one S3 client a handler creates at module load.
@@ -73,4 +83,126 @@ export async function* listObjects(
     yield* page.Contents ?? [];
     token = page.NextContinuationToken;
   } while (token);
+}
+
+/**
+ * What `attempt` resolves to, or `fallback` when it fails with an error `expected` accepts: a 404 where
+ * absence is an answer, a 412 where a lost condition is. Any other error is thrown as it came.
+ */
+export async function recoverWhen<T, F>(
+  attempt: Promise<T>,
+  expected: (e: unknown) => boolean,
+  fallback: F,
+): Promise<T | F> {
+  try {
+    return await attempt;
+  } catch (e) {
+    if (expected(e)) return fallback;
+    throw e;
+  }
+}
+
+/**
+ * PutObject that never replaces: false when the key already exists. Real S3 enforces `If-None-Match`
+ * and answers 412; s3rver ignores it and overwrites, harmless where every such object is
+ * content-addressed or holds the same value.
+ */
+export function putIfAbsent(s3: S3Client, input: PutObjectCommandInput): Promise<boolean> {
+  const put = s3.send(new PutObjectCommand({ ...input, IfNoneMatch: '*' })).then(() => true);
+  return recoverWhen(put, isPreconditionFailed, false);
+}
+
+/** The object's ETag (`null` if S3 gave none), or `undefined` when the object does not exist. */
+export function headEtag(s3: S3Client, bucket: string, key: string): Promise<string | null | undefined> {
+  const head = s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).then((out) => out.ETag ?? null);
+  return recoverWhen(head, isNotFound, undefined);
+}
+
+export async function objectExists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
+  return (await headEtag(s3, bucket, key)) !== undefined;
+}
+
+/** An object being read: its bytes as a stream, with the ETag and Content-Type they came with. */
+export interface ObjectStream {
+  body: AsyncIterable<Uint8Array>;
+  etag: string | undefined;
+  contentType: string | undefined;
+}
+
+/** Starts streaming an object; `undefined` when it does not exist. */
+export function openObjectStream(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+): Promise<ObjectStream | undefined> {
+  const open = s3.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then((out) => {
+    const body = out.Body as unknown as AsyncIterable<Uint8Array> | undefined;
+    if (!body || typeof body[Symbol.asyncIterator] !== 'function') {
+      throw new Error(`s3://${bucket}/${key}: the SDK returned a body that cannot be streamed`);
+    }
+    return { body, etag: out.ETag, contentType: out.ContentType };
+  });
+  return recoverWhen(open, isNotFound, undefined);
+}
+
+/**
+ * Deletes the object only if it still holds the bytes of `etag` (`If-Match`), and takes an object
+ * already gone as deleted: a writer that replaced it meanwhile keeps its bytes.
+ */
+export async function deleteIfUnchanged(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  etag: string | undefined,
+): Promise<void> {
+  const deletion = s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, IfMatch: etag }));
+  await recoverWhen(deletion, (e) => isPreconditionFailed(e) || isNotFound(e), undefined);
+}
+
+/** `x-amz-copy-source`: S3 URL-decodes it, so each key segment is encoded ('+' must travel as %2B). */
+export function copySource(bucket: string, key: string): string {
+  return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+/** A JSON record (a manifest, a quarantine reason), pretty-printed. */
+export async function putJson(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<void> {
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: `${JSON.stringify(body, null, 2)}\n`,
+      ContentType: 'application/json',
+    }),
+    { abortSignal: signal },
+  );
+}
+
+/** The object's body as UTF-8 text, or `undefined` when it does not exist. */
+export function readObjectText(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<string | undefined> {
+  const get = s3
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+    .then(async (got) => (await got.Body?.transformToString('utf8')) ?? '');
+  return recoverWhen(get, isNotFound, undefined);
+}
+
+/** The object parsed as JSON, or `undefined` when it does not exist. */
+export async function getJson<T>(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<T | undefined> {
+  const text = await readObjectText(s3, bucket, key, signal);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }

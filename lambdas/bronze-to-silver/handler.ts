@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { ENV, positiveInt, readEnv } from '../../core/config/env';
 import { ContractRegistry } from '../../core/contracts/load-contracts';
+import { createLogger } from '../../core/telemetry/logger';
 import { piiSaltSource, resolvePiiSalt } from '../aws/pii-salt';
 import { createS3Client } from '../aws/s3';
 import { Engine } from './duckdb-engine';
@@ -36,6 +37,7 @@ const maxReceiveCount = positiveInt(ENV.MAX_RECEIVE_COUNT, settings.maxReceiveCo
 const saltSource = piiSaltSource();
 const contracts = ContractRegistry.fromDirectory(settings.contractsDir);
 const s3 = createS3Client();
+const logger = createLogger();
 const transform: Promise<BronzeToSilver> = Promise.all([
   Engine.create({
     memoryLimit: settings.engineMemoryLimit,
@@ -49,6 +51,7 @@ const transform: Promise<BronzeToSilver> = Promise.all([
       s3,
       engine,
       contracts,
+      logger,
       config: {
         silverBucket: settings.silverBucket,
         quarantineBucket: settings.quarantineBucket,
@@ -67,5 +70,5 @@ transform.catch(() => undefined);
  * rather than being killed half-way through a file.
  */
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
-  return processBatch(await transform, event, undefined, { context, maxReceiveCount });
+  return processBatch(await transform, event, undefined, { context, maxReceiveCount, logger });
 }

@@ -11,16 +11,20 @@
  *  - the dead-letter queue keeps a message, not why it failed. On the last receive (the queue's
  *    maxReceiveCount) the error is written next to the quarantine before the failure is reported.
  */
+
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { errorMessage } from '../../core/errors';
 import { decodeEventKey, isBookkeepingKey } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
+import { createLogger, type Logger } from '../../core/telemetry/logger';
 import {
   METRIC_DIMENSIONS,
   METRIC_NAMES,
   METRICS_NAMESPACE,
   metricsDocument,
 } from '../../core/telemetry/metrics';
-import type { BronzeObject, ProcessOptions } from './transform';
+import type { BronzeObject } from './bronze-object';
+import type { ProcessOptions } from './transform';
 
 export interface ObjectProcessor {
   process(obj: BronzeObject, options?: ProcessOptions): Promise<Manifest>;
@@ -38,6 +42,8 @@ export interface BatchOptions {
    * dead-lettered, so its reason is recorded first. Unset: never recorded.
    */
   readonly maxReceiveCount?: number;
+  /** Where each object's line (with its metrics) and each failure go; default: the console. */
+  readonly logger?: Logger;
 }
 
 /** Margin kept before the deadline: 10 s, or a tenth of the time left when that is shorter. */
@@ -95,25 +101,26 @@ export async function processBatch(
   const batchItemFailures: SQSBatchResponse['batchItemFailures'] = [];
   const deadline = options.context ? invocationDeadline(options.context, options.safetyMarginMs) : undefined;
   const signal = deadline?.signal;
+  const logger = options.logger ?? createLogger();
   try {
     // One message at a time: the engine already uses every core for one file.
     for (const record of event.Records) {
-      const failure = await processMessage(processor, record, now, signal);
+      const failure = await processMessage(processor, record, now, signal, logger);
       if (!failure) continue;
       batchItemFailures.push({ itemIdentifier: record.messageId });
       const receives = Number(record.attributes?.ApproximateReceiveCount);
       const last = options.maxReceiveCount !== undefined && receives >= options.maxReceiveCount;
-      console.error(
-        JSON.stringify({
-          level: 'ERROR',
-          message: last
-            ? 'message failed its last receive; SQS will dead-letter it'
-            : 'message failed; SQS will retry it, then dead-letter it',
+      logger.error(
+        last
+          ? 'message failed its last receive; SQS will dead-letter it'
+          : 'message failed; SQS will retry it, then dead-letter it',
+        {
           messageId: record.messageId,
           receiveCount: record.attributes?.ApproximateReceiveCount,
           ...(failure.objects.length > 0 ? { keys: failure.objects.map((o) => o.key) } : {}),
-          error: failure.error instanceof Error ? failure.error.message : String(failure.error),
-        }),
+          // The bare message: given the Error itself, the logger would add its stack to the entry.
+          error: errorMessage(failure.error),
+        },
       );
       if (last) {
         for (const obj of failure.objects) await processor.recordFailure?.(obj, failure.error, receives);
@@ -131,6 +138,7 @@ async function processMessage(
   record: SQSRecord,
   now: () => Date,
   signal: AbortSignal | undefined,
+  logger: Logger,
 ): Promise<{ error: unknown; objects: BronzeObject[] } | undefined> {
   let objects: BronzeObject[] = [];
   try {
@@ -146,20 +154,16 @@ async function processMessage(
       const finished = now().getTime();
       const lagMs = obj.eventTime ? finished - Date.parse(obj.eventTime) : undefined;
       // The same line carries the object's metrics (EMF): one log line per object, as before.
-      console.log(
-        JSON.stringify({
-          level: 'INFO',
-          message: 'bronze object transformed',
-          key: obj.key,
-          dataset: m.dataset,
-          status: m.status,
-          rows: m.rows,
-          quarantinedByReason: m.quarantinedByReason,
-          durationMs: m.durationsMs.total,
-          lagMs,
-          ...transformMetrics(m, lagMs, finished),
-        }),
-      );
+      logger.info('bronze object transformed', {
+        key: obj.key,
+        dataset: m.dataset,
+        status: m.status,
+        rows: m.rows,
+        quarantinedByReason: m.quarantinedByReason,
+        durationMs: m.durationsMs.total,
+        lagMs,
+        ...transformMetrics(m, lagMs, finished),
+      });
     } catch (error) {
       // The objects from this one on were not done (those before it were, and are re-done idempotently).
       return { error, objects: objects.slice(i) };
@@ -168,7 +172,7 @@ async function processMessage(
   return undefined;
 }
 
-/** The metrics of one transformed object, by dataset (see `lambdas/shared/metrics.ts`). */
+/** The metrics of one transformed object, by dataset (see `core/telemetry/metrics.ts`). */
 function transformMetrics(
   m: Manifest,
   lagMs: number | undefined,

@@ -1,5 +1,5 @@
 /**
- * The landing Lambda: translates its two event kinds into `landing.ts` calls and results into answers.
+ * The landing Lambda: translates its two event kinds into calls of the two doors (`api-door.ts`, `s3-door.ts`) and results into answers.
  *
  *  - `apiHandler`: API Gateway REST proxy, `POST /datasets/{dataset}/records`.
  *  - `s3Handler`: ObjectCreated notifications from the landing bucket.
@@ -19,8 +19,11 @@ import { ENV, positiveInt, readEnv } from '../../core/config/env';
 import { ContractRegistry } from '../../core/contracts/load-contracts';
 import { LandingError } from '../../core/errors';
 import { decodeEventKey } from '../../core/lake/layout';
+import { createLogger } from '../../core/telemetry/logger';
 import { createS3Client } from '../aws/s3';
-import { type LandingConfig, landApiRequest, landS3Object } from './landing';
+import { landApiRequest } from './api-door';
+import type { LandingConfig } from './landing-config';
+import { landS3Object } from './s3-door';
 
 const settings = readEnv({
   landingBucket: { name: ENV.LANDING_BUCKET },
@@ -38,6 +41,9 @@ const config: LandingConfig = {
   quarantineBucket: settings.quarantineBucket,
   maxBodyBytes: positiveInt(ENV.MAX_BODY_BYTES, settings.maxBodyBytes),
 };
+
+/** Failures the caller is not told the details of: JSON lines on stderr. */
+const log = createLogger();
 
 export async function apiHandler(
   event: APIGatewayProxyEvent,
@@ -57,7 +63,7 @@ export async function apiHandler(
     return respond(202, { message, ...landed });
   } catch (e) {
     if (e instanceof LandingError) return respond(e.statusCode, { message: e.message });
-    logError('API landing failed', e, { requestId });
+    log.error('API landing failed', { requestId, error: e });
     return respond(500, { message: 'internal error: the request was not stored, retry later', requestId });
   }
 }
@@ -74,7 +80,7 @@ export async function s3Handler(event: S3Event, context: Context): Promise<void>
       await landRecord(record, context);
     } catch (e) {
       const key = record.s3?.object?.key;
-      logError('S3 landing failed', e, { bucket: record.s3?.bucket?.name, key });
+      log.error('S3 landing failed', { bucket: record.s3?.bucket?.name, key, error: e });
       failures.push(`${key}: ${(e as Error).message}`);
     }
   }
@@ -117,9 +123,4 @@ function requestBody(event: APIGatewayProxyEvent): Buffer {
 
 function respond(statusCode: number, body: Record<string, unknown>): APIGatewayProxyResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-}
-
-function logError(message: string, error: unknown, context: Record<string, unknown>): void {
-  const e = error as Error;
-  console.error(JSON.stringify({ level: 'error', message, ...context, error: e?.message, stack: e?.stack }));
 }

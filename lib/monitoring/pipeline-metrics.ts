@@ -3,7 +3,7 @@
  * the graph next to it then always watch the same series, with the same statistic and period.
  *
  * Custom metrics (namespace `Medallion`) are written by the handlers in CloudWatch's Embedded Metric
- * Format; their names come from `lambdas/shared/metrics.ts`, shared with the handlers. The others are the
+ * Format; their names come from `core/telemetry/metrics.ts`, shared with the handlers. The others are the
  * services' own (AWS/Lambda, AWS/SQS, AWS/States, AWS/Athena).
  */
 import { Duration } from 'aws-cdk-lib';
@@ -50,14 +50,9 @@ export function quarantineRatio(
   dataset: string,
   period: Duration = METRIC_PERIOD,
 ): cloudwatch.MathExpression {
-  return new cloudwatch.MathExpression({
-    expression: 'IF(rowsIn > 0, quarantined / rowsIn, 0)',
-    usingMetrics: {
-      rowsIn: datasetMetric(METRIC_NAMES.RowsIn, dataset, { period }),
-      quarantined: datasetMetric(METRIC_NAMES.RowsQuarantined, dataset, { period }),
-    },
-    period,
-    label: `${dataset} quarantine ratio`,
+  return mathPer(period, `${dataset} quarantine ratio`, 'IF(rowsIn > 0, quarantined / rowsIn, 0)', {
+    rowsIn: datasetMetric(METRIC_NAMES.RowsIn, dataset, { period }),
+    quarantined: datasetMetric(METRIC_NAMES.RowsQuarantined, dataset, { period }),
   });
 }
 
@@ -114,24 +109,22 @@ export function lambdaErrorRate(
   fn: lambda.IFunction,
   period: Duration = METRIC_PERIOD,
 ): cloudwatch.MathExpression {
-  return new cloudwatch.MathExpression({
-    expression: 'IF(invocations > 0, errors / invocations, 0)',
-    usingMetrics: { errors: lambdaErrors(fn, period), invocations: lambdaInvocations(fn, period) },
-    period,
-    label: 'error rate',
+  return mathPer(period, 'error rate', 'IF(invocations > 0, errors / invocations, 0)', {
+    errors: lambdaErrors(fn, period),
+    invocations: lambdaInvocations(fn, period),
   });
 }
 
 export function lambdaInvocations(fn: lambda.IFunction, period: Duration = METRIC_PERIOD): cloudwatch.Metric {
-  return fn.metricInvocations({ statistic: cloudwatch.Stats.SUM, period });
+  return fn.metricInvocations(sumPer(period));
 }
 
 export function lambdaErrors(fn: lambda.IFunction, period: Duration = METRIC_PERIOD): cloudwatch.Metric {
-  return fn.metricErrors({ statistic: cloudwatch.Stats.SUM, period });
+  return fn.metricErrors(sumPer(period));
 }
 
 export function lambdaThrottles(fn: lambda.IFunction, period: Duration = METRIC_PERIOD): cloudwatch.Metric {
-  return fn.metricThrottles({ statistic: cloudwatch.Stats.SUM, period });
+  return fn.metricThrottles(sumPer(period));
 }
 
 /** The 99th percentile of a function's duration, in milliseconds (as Lambda reports it). */
@@ -144,15 +137,12 @@ export function lambdaDurationSum(
   fn: lambda.IFunction,
   period: Duration = Duration.days(1),
 ): cloudwatch.Metric {
-  return fn.metricDuration({ statistic: cloudwatch.Stats.SUM, period });
+  return fn.metricDuration(sumPer(period));
 }
 
 /** Messages waiting in a queue (its maximum over the period): for a dead-letter queue, failed events. */
 export function queueDepth(queue: sqs.IQueue, period: Duration = METRIC_PERIOD): cloudwatch.Metric {
-  return queue.metricApproximateNumberOfMessagesVisible({
-    statistic: cloudwatch.Stats.MAXIMUM,
-    period,
-  });
+  return queue.metricApproximateNumberOfMessagesVisible(maximumPer(period));
 }
 
 /** Age of the oldest message of a queue, in seconds (maximum over the period): backlog latency. */
@@ -160,10 +150,7 @@ export function queueOldestMessageAge(
   queue: sqs.IQueue,
   period: Duration = METRIC_PERIOD,
 ): cloudwatch.Metric {
-  return queue.metricApproximateAgeOfOldestMessage({
-    statistic: cloudwatch.Stats.MAXIMUM,
-    period,
-  });
+  return queue.metricApproximateAgeOfOldestMessage(maximumPer(period));
 }
 
 /**
@@ -174,14 +161,9 @@ export function stateMachineFailures(
   stateMachine: sfn.IStateMachine,
   period: Duration = METRIC_PERIOD,
 ): cloudwatch.MathExpression {
-  return new cloudwatch.MathExpression({
-    expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
-    usingMetrics: {
-      failed: stateMachine.metricFailed({ statistic: cloudwatch.Stats.SUM, period }),
-      timedOut: stateMachine.metricTimedOut({ statistic: cloudwatch.Stats.SUM, period }),
-    },
-    period,
-    label: 'failed or timed-out executions',
+  return mathPer(period, 'failed or timed-out executions', 'FILL(failed, 0) + FILL(timedOut, 0)', {
+    failed: stateMachine.metricFailed(sumPer(period)),
+    timedOut: stateMachine.metricTimedOut(sumPer(period)),
   });
 }
 
@@ -200,4 +182,24 @@ export function athenaProcessedBytes(
     statistic: cloudwatch.Stats.SUM,
     period,
   });
+}
+
+/** The options of a service metric summed per period (counts: invocations, errors, executions...). */
+function sumPer(period: Duration): cloudwatch.MetricOptions {
+  return { statistic: cloudwatch.Stats.SUM, period };
+}
+
+/** The options of a service metric at its maximum per period (gauges: queue depth, message age). */
+function maximumPer(period: Duration): cloudwatch.MetricOptions {
+  return { statistic: cloudwatch.Stats.MAXIMUM, period };
+}
+
+/** A metric-math series: `expression` over `usingMetrics` (by their ids in it), evaluated per `period`. */
+function mathPer(
+  period: Duration,
+  label: string,
+  expression: string,
+  usingMetrics: Record<string, cloudwatch.IMetric>,
+): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({ expression, usingMetrics, period, label });
 }

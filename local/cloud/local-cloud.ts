@@ -11,47 +11,34 @@
  * destination function or queue), queues (redrive, batch size), which handler module and export each
  * function runs, and the functions' environment all come from the synthesized CDK template
  * (`template-wiring.ts`, cached under `<stateDir>/cache`). The picture above is what the template says today.
+ *
+ * This file composes the parts, each in its own module: the handlers' environment (`function-env.ts`),
+ * the handlers and one invocation of them (`local-functions.ts`), S3 notifications to functions and queues
+ * (`notification-router.ts`), S3's retried invocation of a function (`async-invocation.ts`), the queues a
+ * function drains (`queue-consumers.ts`), and the HTTP API (`api-gateway.ts`).
  */
 
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
-import { availableParallelism, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type {
-  APIGatewayProxyEvent,
-  APIGatewayProxyResult,
-  Context,
-  S3Event,
-  S3EventRecord,
-  SQSBatchResponse,
-} from 'aws-lambda';
-import { ENV } from '../../core/config/env';
-import { decodeEventKey } from '../../core/lake/layout';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { createS3Client } from '../../lambdas/aws/s3';
-import { PROJECT_ROOT } from '../../lib/config';
 import { Activity } from './activity';
 import { type ApiCredentials, ingestEvent, LocalApiServer } from './api-gateway';
+import { asyncInvoker, type LandedObject, type LandingFailure } from './async-invocation';
+import { handlerEnv, restoreEnv, setProcessEnv } from './function-env';
+import { FunctionLogs, type LogSink } from './lambda-runtime';
+import { LocalFunctions, usedFunctions } from './local-functions';
+import type { DeadLetter, LocalQueue } from './local-queue';
+import { NotificationRouter, objectCreatedEvent } from './notification-router';
 import {
-  type FunctionLogEntry,
-  FunctionLogs,
-  type FunctionSpec,
-  invokeAsync,
-  type LogSink,
-  lambdaContext,
-  loadHandlerModule,
-} from './lambda-runtime';
-import { type DeadLetter, LocalQueue, type QueueMessage } from './local-queue';
-import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
-import { type LocalS3Event, LocalS3Server, localS3Env, type S3rverEventRecord } from './s3-server';
-import {
-  type LocalWiring,
-  loadLocalWiring,
-  localFunctionEnv,
-  routeMatches,
-  type WiredFunction,
-  type WiredRoute,
-} from './template-wiring';
+  drainedQueues,
+  MessageErrors,
+  type TransformedObject,
+  type TransformFailure,
+} from './queue-consumers';
+import { LocalS3Server } from './s3-server';
+import { type LocalWiring, loadLocalWiring } from './template-wiring';
 
 export type BucketRole = 'landing' | 'bronze' | 'silver' | 'quarantine';
 export const BUCKET_ROLES: readonly BucketRole[] = ['landing', 'bronze', 'silver', 'quarantine'];
@@ -115,34 +102,29 @@ export interface LocalCloudOptions {
   readonly onWiring?: (info: { fromCache: boolean; ms: number; synthMs: number }) => void;
 }
 
-export interface LandingFailure {
-  readonly bucket: string;
-  readonly key: string;
-  readonly attempts: number;
-  readonly error: string;
-}
-
 export interface LocalCloudEvents {
   /** An upload in the landing bucket was handled by the landing function. */
-  landed: { bucket: string; key: string; attempts: number };
+  landed: LandedObject;
   /** The landing function failed on an upload, every retry included. */
   'landing-failed': LandingFailure;
   /** The transform function processed a bronze object (its message was deleted). */
-  transformed: { bucket: string; key: string; messageId: string; receiveCount: number };
+  transformed: TransformedObject;
   /** A transform message failed a receive. */
-  'transform-failed': { messageId: string; receiveCount: number; willRetry: boolean; keys: string[] };
+  'transform-failed': TransformFailure;
   'dead-lettered': DeadLetter;
 }
 
-/** Where S3 notifications of a bucket go: a bucket notification configuration of the template. */
-export interface NotificationRoute {
-  readonly wired: WiredRoute;
-  readonly deliver: (record: S3EventRecord) => void;
+/** What `start` sets up before the cloud exists; `stop` takes it down. */
+interface Parts {
+  readonly s3Server: LocalS3Server;
+  readonly apiServer: LocalApiServer | undefined;
+  readonly functions: LocalFunctions;
+  readonly logs: FunctionLogs;
+  readonly logFile: WriteStream | undefined;
+  readonly savedEnv: Map<string, string | undefined>;
+  readonly messageErrors: MessageErrors;
 }
 
-type Handler = (event: unknown, context: Context) => Promise<unknown>;
-
-const LAMBDAS_DIR = join(PROJECT_ROOT, 'lambdas');
 const ACTIVE: unique symbol = Symbol.for('medallion.local.activeCloud');
 type GlobalWithActive = typeof globalThis & { [ACTIVE]?: boolean };
 
@@ -161,22 +143,15 @@ export class LocalCloud {
   private readonly failures: LandingFailure[] = [];
   private readonly listeners = new Map<keyof LocalCloudEvents, Set<(e: never) => void>>();
   /** Local queues by logical id (those an event source mapping drains). */
-  private readonly queues = new Map<string, LocalQueue>();
-  /** Loaded handlers by function logical id. */
-  private readonly handlers = new Map<string, Handler>();
-  private routes: NotificationRoute[] = [];
+  private readonly queues: Map<string, LocalQueue>;
+  private readonly router: NotificationRouter;
   private client: S3Client | undefined;
   private stopped = false;
 
+  /** Wires the loaded functions: the queues they drain, and the S3 notifications to them. */
   private constructor(
-    private readonly options: LocalCloudOptions,
-    private readonly s3Server: LocalS3Server,
-    private readonly apiServer: LocalApiServer | undefined,
-    private readonly logs: FunctionLogs,
-    private readonly logFile: WriteStream | undefined,
-    private readonly savedEnv: Map<string, string | undefined>,
-    /** The last error the transform logged per SQS message id (its partial batch response has no reason). */
-    private readonly messageErrors: Map<string, string>,
+    options: LocalCloudOptions,
+    private readonly parts: Parts,
     setup: {
       wiring: LocalWiring;
       buckets: Record<BucketRole, string> & Record<string, string>;
@@ -192,6 +167,41 @@ export class LocalCloud {
     this.contractsDir = setup.contractsDir;
     this.env = setup.env;
     this.endpoints = { s3: setup.s3 };
+    const { functions } = parts;
+    this.queues = drainedQueues(this.wiring, functions, {
+      bucketPrefix: bucketPrefix(options),
+      batchSize: options.batchSize,
+      maxReceiveCount: options.maxReceiveCount,
+      transformConcurrency: options.transformConcurrency,
+      retryDelayMs: options.retryDelayMs,
+      activity: this.activity,
+      errors: parts.messageErrors,
+      onTransformed: (o) => this.emit('transformed', o),
+      onTransformFailed: (f) => this.emit('transform-failed', f),
+      onDeadLettered: (d) => this.emit('dead-lettered', d),
+    });
+    this.router = new NotificationRouter(
+      this.wiring.routes,
+      {
+        queues: this.queues,
+        function: (logicalId) => {
+          const fn = functions.get(logicalId);
+          return asyncInvoker(fn, {
+            functions,
+            retries: options.landingRetries ?? fn.retryAttempts,
+            delayMs: options.retryDelayMs ?? 50,
+            activity: this.activity,
+            onLanded: (o) => this.emit('landed', o),
+            onFailed: (f) => {
+              this.failures.push(f);
+              this.emit('landing-failed', f);
+            },
+          });
+        },
+      },
+      this.env.AWS_REGION,
+    );
+    parts.s3Server.onEvent((event) => this.router.dispatch(event));
   }
 
   /** Starts the servers, sets the handlers' environment, loads them and wires the events. */
@@ -211,27 +221,9 @@ export class LocalCloud {
     try {
       const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
       const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
-      const prefix = options.bucketPrefix ?? 'medallion-local';
       for (const dir of ['s3', 'scratch', 'logs']) mkdirSync(join(stateDir, dir), { recursive: true });
-      let wiring = options.wiring;
-      if (wiring) options.onWiring?.({ fromCache: true, ms: 0, synthMs: wiring.synthMs });
-      else {
-        const loaded = loadLocalWiring({
-          contractsDir,
-          bucketPrefix: prefix,
-          cacheDir: options.wiringCacheDir ?? join(stateDir, 'cache'),
-        });
-        wiring = loaded.wiring;
-        options.onWiring?.({ fromCache: loaded.fromCache, ms: loaded.ms, synthMs: wiring.synthMs });
-      }
-      const buckets = Object.fromEntries(wiring.buckets.map((b) => [b.role, b.name])) as Record<
-        BucketRole,
-        string
-      > &
-        Record<string, string>;
-      const missing = BUCKET_ROLES.filter((r) => !buckets[r]);
-      if (missing.length > 0)
-        throw new Error(`the template has no bucket tagged layer=${missing.join(', ')}: cannot run locally`);
+      const wiring = wiringFor(options, contractsDir, stateDir);
+      const buckets = bucketsOf(wiring);
       const used = usedFunctions(wiring);
 
       const s3Server = new LocalS3Server();
@@ -242,43 +234,17 @@ export class LocalCloud {
       });
       cleanup.push(() => s3Server.stop());
 
-      // One process holds every handler, so their variables are merged: a variable two functions set to
-      // different values cannot be honoured, and is refused.
-      const functionEnv: Record<string, string> = {};
-      const setBy: Record<string, string> = {};
-      for (const fn of used) {
-        const local = localFunctionEnv(fn, {
-          contractsDir,
-          scratchDir: join(stateDir, 'scratch'),
-          piiSalt: options.piiSalt ?? 'local-dev-salt',
-          // The template sizes DuckDB for Lambda's memory: keep it, unless this machine is small.
-          engineMemoryLimit:
-            options.engineMemoryLimit ?? localEngineMemoryLimit(fn.env[ENV.ENGINE_MEMORY_LIMIT]),
-        });
-        for (const [name, value] of Object.entries(local)) {
-          if (name in functionEnv && functionEnv[name] !== value) {
-            throw new Error(
-              `${name} is '${functionEnv[name]}' for ${setBy[name]} but '${value}' for ${fn.path}: one local process cannot run both`,
-            );
-          }
-          functionEnv[name] = value;
-          setBy[name] = fn.path;
-        }
-      }
-      const env: Record<string, string> = {
-        ...localS3Env(endpoint),
-        ...(options.region ? { AWS_REGION: options.region } : {}),
-        // Every SDK client would warn that future versions need Node 22: noise in local runs.
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        ...functionEnv,
-        ...(options.engineThreads ? { [ENV.ENGINE_THREADS]: String(options.engineThreads) } : {}),
-        ...options.extraEnv,
-      };
-      const savedEnv = new Map<string, string | undefined>();
-      for (const [name, value] of Object.entries(env)) {
-        savedEnv.set(name, process.env[name]);
-        process.env[name] = value;
-      }
+      const env = handlerEnv(used, {
+        s3Endpoint: endpoint,
+        contractsDir,
+        scratchDir: join(stateDir, 'scratch'),
+        piiSalt: options.piiSalt ?? 'local-dev-salt',
+        engineMemoryLimit: options.engineMemoryLimit,
+        engineThreads: options.engineThreads,
+        region: options.region,
+        extraEnv: options.extraEnv,
+      });
+      const savedEnv = setProcessEnv(env);
       cleanup.push(() => restoreEnv(savedEnv));
 
       let logFile: WriteStream | undefined;
@@ -290,8 +256,18 @@ export class LocalCloud {
         sink = (line) => stream.write(`${line}\n`);
         cleanup.push(() => closeStream(stream));
       } else sink = logOption;
-      const errors = new Map<string, string>();
-      const logs = new FunctionLogs(sink, (entry) => rememberMessageError(errors, entry));
+      const messageErrors = new MessageErrors();
+      const logs = new FunctionLogs(sink, (entry) => messageErrors.remember(entry));
+      const functions = new LocalFunctions(
+        wiring,
+        {
+          bucketPrefix: bucketPrefix(options),
+          region: env.AWS_REGION,
+          accountId: options.accountId ?? '000000000000',
+        },
+        logs,
+      );
+      functions.load(env);
 
       let cloud: LocalCloud | undefined;
       const apiServer =
@@ -302,16 +278,11 @@ export class LocalCloud {
                 ? { credentials: [apiCredentials(env)], region: env.AWS_REGION }
                 : undefined,
             });
-      cloud = new LocalCloud(options, s3Server, apiServer, logs, logFile, savedEnv, errors, {
-        wiring,
-        buckets,
-        stateDir,
-        contractsDir,
-        env,
-        s3: endpoint,
-      });
-      cloud.loadHandlers();
-      cloud.wire();
+      cloud = new LocalCloud(
+        options,
+        { s3Server, apiServer, functions, logs, logFile, savedEnv, messageErrors },
+        { wiring, buckets, stateDir, contractsDir, env, s3: endpoint },
+      );
       if (apiServer) {
         const api = await apiServer.start(options.apiPort ?? DEFAULT_API_PORT);
         cleanup.push(() => apiServer.stop());
@@ -338,7 +309,9 @@ export class LocalCloud {
 
   /** Messages the transform gave up on, with the last error it logged for each. */
   get deadLetters(): readonly DeadLetter[] {
-    return [...this.queues.values()].flatMap((q) => q.deadLetters.map((d) => this.withLoggedError(d)));
+    return [...this.queues.values()].flatMap((q) =>
+      q.deadLetters.map((d) => this.parts.messageErrors.explain(d)),
+    );
   }
 
   /**
@@ -348,18 +321,7 @@ export class LocalCloud {
    */
   async renotify(bucket: string, key: string): Promise<number> {
     const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-    const raw: S3rverEventRecord = {
-      eventVersion: '2.0',
-      eventSource: 'aws:s3',
-      awsRegion: this.env.AWS_REGION,
-      eventTime: new Date().toISOString(),
-      eventName: 'ObjectCreated:Put',
-      s3: {
-        bucket: { name: bucket },
-        object: { key, size: head.ContentLength ?? 0, eTag: head.ETag?.replace(/"/g, '') },
-      },
-    };
-    return this.route({ record: raw, operation: 'PutObject', eTag: undefined }, 'queue');
+    return this.router.dispatch(objectCreatedEvent(bucket, key, head, this.env.AWS_REGION), 'queue');
   }
 
   /** Uploads the landing function failed on, retries included. */
@@ -387,6 +349,27 @@ export class LocalCloud {
     return this.invokeApi(ingestEvent(dataset, bytes, headers));
   }
 
+  /**
+   * A synchronous invocation of the API's function with a proxy event; a crash answers 502 like API
+   * Gateway. Public so that another HTTP front (e.g. one with other auth settings) can share the function.
+   */
+  invokeApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
+    const id = this.wiring.apiFunction;
+    if (!id) return Promise.reject(new Error('the template has no ingest API'));
+    const fn = this.parts.functions.get(id);
+    return this.activity.track(async () => {
+      try {
+        return (await this.parts.functions.invoke(fn, event)) as APIGatewayProxyResult;
+      } catch {
+        return {
+          statusCode: 502,
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ message: 'Internal server error' }),
+        };
+      }
+    });
+  }
+
   /** Resolves when no upload, message or API call is pending or being processed. */
   async whenIdle(): Promise<void> {
     do await this.activity.whenIdle();
@@ -397,210 +380,17 @@ export class LocalCloud {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    await this.apiServer?.stop();
+    this.router.close();
+    await this.parts.apiServer?.stop();
     for (const queue of this.queues.values()) queue.close();
     // Let invocations in flight finish (they would fail once S3 is gone), but do not hang on them.
     await Promise.race([this.activity.whenIdle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
     this.client?.destroy();
-    this.logs.uninstall();
-    await this.s3Server.stop();
-    if (this.logFile) await closeStream(this.logFile);
-    restoreEnv(this.savedEnv);
+    this.parts.logs.uninstall();
+    await this.parts.s3Server.stop();
+    if (this.parts.logFile) await closeStream(this.parts.logFile);
+    restoreEnv(this.parts.savedEnv);
     (globalThis as GlobalWithActive)[ACTIVE] = false;
-  }
-
-  private withLoggedError(d: DeadLetter): DeadLetter {
-    const error = d.lastError ?? this.messageErrors.get(d.messageId);
-    return error === undefined ? d : { ...d, lastError: error };
-  }
-
-  /** Lambda's view of a function: its local name (`<prefix>-<role>` style, from the construct path). */
-  private function(fn: WiredFunction): FunctionSpec {
-    return {
-      name: `${this.options.bucketPrefix ?? 'medallion-local'}-${localFunctionName(fn)}`,
-      region: this.env.AWS_REGION,
-      accountId: this.options.accountId ?? '000000000000',
-      ...(fn.memoryMb ? { memoryMb: fn.memoryMb } : {}),
-      ...(fn.timeoutSeconds ? { timeoutMs: fn.timeoutSeconds * 1000 } : {}),
-    };
-  }
-
-  private wiredFunction(logicalId: string): WiredFunction {
-    const fn = this.wiring.functions[logicalId];
-    if (!fn) throw new Error(`the template routes to ${logicalId}, which is not a function in it`);
-    return fn;
-  }
-
-  /** Loads each handler module once (with the environment set), and checks the exports the template names. */
-  private loadHandlers(): void {
-    const signature = JSON.stringify(this.env);
-    const modules = new Map<string, Record<string, unknown>>();
-    for (const fn of usedFunctions(this.wiring)) {
-      if (!fn.module) {
-        throw new Error(
-          `no local handler module is known for function ${fn.path}: add its entry to HANDLER_ENTRIES in local/template-wiring.ts`,
-        );
-      }
-      let mod = modules.get(fn.module);
-      if (!mod) {
-        mod = loadHandlerModule<Record<string, unknown>>(
-          join(PROJECT_ROOT, fn.module),
-          LAMBDAS_DIR,
-          signature,
-        );
-        modules.set(fn.module, mod);
-      }
-      const handler = mod[fn.export];
-      if (typeof handler !== 'function')
-        throw new Error(`${fn.module} exports no function '${fn.export}' (the handler of ${fn.path})`);
-      this.handlers.set(fn.logicalId, handler as Handler);
-    }
-  }
-
-  private handler(logicalId: string): Handler {
-    return this.handlers.get(logicalId) as Handler;
-  }
-
-  private wire(): void {
-    for (const q of Object.values(this.wiring.queues)) {
-      if (!q.consumer) continue;
-      const fn = this.wiredFunction(q.consumer.function);
-      const spec = this.function(fn);
-      const handler = this.handler(fn.logicalId);
-      const queue = new LocalQueue({
-        name: `${this.options.bucketPrefix ?? 'medallion-local'}-${q.logicalId.replace(/[0-9A-F]{8}$/, '')}`,
-        region: spec.region,
-        accountId: spec.accountId,
-        batchSize: this.options.batchSize ?? q.consumer.batchSize,
-        concurrency: transformConcurrency(this.options.transformConcurrency, q.consumer.maxConcurrency),
-        maxReceiveCount: this.options.maxReceiveCount ?? q.maxReceiveCount ?? Number.POSITIVE_INFINITY,
-        visibilityTimeoutMs: this.options.retryDelayMs ?? 50,
-        activity: this.activity,
-        consumer: (event) => {
-          const context = lambdaContext(spec);
-          return this.logs.invoke(
-            spec.name,
-            context.awsRequestId,
-            () => handler(event, context) as Promise<SQSBatchResponse>,
-          );
-        },
-        onDeleted: (m) => {
-          for (const o of objectsIn(m)) {
-            this.emit('transformed', { ...o, messageId: m.messageId, receiveCount: m.receiveCount });
-          }
-        },
-        onFailed: (m, willRetry) =>
-          this.emit('transform-failed', {
-            messageId: m.messageId,
-            receiveCount: m.receiveCount,
-            willRetry,
-            keys: objectsIn(m).map((o) => o.key),
-          }),
-        onDeadLettered: (dead) => this.emit('dead-lettered', this.withLoggedError(dead)),
-      });
-      this.queues.set(q.logicalId, queue);
-    }
-
-    this.routes = this.wiring.routes.map((wired) => {
-      const target = wired.destination.logicalId;
-      if (wired.destination.type === 'function') {
-        const fn = this.wiredFunction(target);
-        return { wired, deliver: (record: S3EventRecord) => this.invokeAsync(fn, record) };
-      }
-      const queue = this.queues.get(target);
-      if (!queue)
-        throw new Error(
-          `the template routes ${wired.bucket} events to queue ${target}, which nothing drains`,
-        );
-      return {
-        wired,
-        deliver: (record: S3EventRecord) => void queue.send(JSON.stringify(toS3Event(record))),
-      };
-    });
-    this.s3Server.onEvent((event) => this.route(event));
-  }
-
-  /**
-   * S3's notification dispatch: every configuration of the bucket whose event names match, and whose
-   * prefix and suffix rules both match the key, gets the record in S3's own format. Returns how many did.
-   */
-  private route(event: LocalS3Event, only?: 'function' | 'queue'): number {
-    if (this.stopped) return 0;
-    const raw = event.record;
-    let delivered = 0;
-    for (const route of this.routes) {
-      if (raw.s3.bucket.name !== route.wired.bucket) continue;
-      if (only && route.wired.destination.type !== only) continue;
-      const record = toAwsS3EventRecord(raw, {
-        operation: event.operation,
-        eTag: event.eTag,
-        region: this.env.AWS_REGION,
-        configurationId: route.wired.id,
-      });
-      if (!routeMatches(route.wired, record.eventName, raw.s3.object.key)) continue;
-      route.deliver(record);
-      delivered++;
-    }
-    return delivered;
-  }
-
-  /** An asynchronous invocation of a function for one S3 record, retried as Lambda does. */
-  private invokeAsync(fn: WiredFunction, record: S3EventRecord): void {
-    const spec = this.function(fn);
-    const handler = this.handler(fn.logicalId);
-    const retries = this.options.landingRetries ?? fn.retryAttempts;
-    const bucket = record.s3.bucket.name;
-    const key = decodeEventKey(record.s3.object.key);
-    void this.activity.track(async () => {
-      await nextTurn(); // never inside the S3 request that caused the event
-      try {
-        const attempts = await invokeAsync(
-          () => {
-            const context = lambdaContext(spec);
-            return this.logs.invoke(spec.name, context.awsRequestId, () =>
-              handler(toS3Event(record), context),
-            );
-          },
-          { retries, delayMs: this.options.retryDelayMs ?? 50 },
-        );
-        this.emit('landed', { bucket, key, attempts });
-      } catch (e) {
-        const failure = {
-          bucket,
-          key,
-          attempts: retries + 1,
-          error: e instanceof Error ? e.message : String(e),
-        };
-        this.failures.push(failure);
-        this.emit('landing-failed', failure);
-      }
-    });
-  }
-
-  /**
-   * A synchronous invocation of the API's function with a proxy event; a crash answers 502 like API
-   * Gateway. Public so that another HTTP front (e.g. one with other auth settings) can share the function.
-   */
-  invokeApi(event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> {
-    const id = this.wiring.apiFunction;
-    if (!id) return Promise.reject(new Error('the template has no ingest API'));
-    const fn = this.wiredFunction(id);
-    const spec = this.function(fn);
-    const handler = this.handler(id);
-    return this.activity.track(async () => {
-      const context = lambdaContext(spec);
-      try {
-        return (await this.logs.invoke(spec.name, context.awsRequestId, () =>
-          handler(event, context),
-        )) as APIGatewayProxyResult;
-      } catch {
-        return {
-          statusCode: 502,
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ message: 'Internal server error' }),
-        };
-      }
-    });
   }
 
   private emit<E extends keyof LocalCloudEvents>(event: E, payload: LocalCloudEvents[E]): void {
@@ -614,97 +404,43 @@ export class LocalCloud {
   }
 }
 
-/** The functions the local cloud runs: notification targets, queue consumers and the API's. */
-function usedFunctions(wiring: LocalWiring): WiredFunction[] {
-  const ids = new Set<string>();
-  for (const r of wiring.routes) {
-    if (r.destination.type === 'function') ids.add(r.destination.logicalId);
-    else {
-      const consumer = wiring.queues[r.destination.logicalId]?.consumer;
-      if (consumer) ids.add(consumer.function);
-    }
+function bucketPrefix(options: LocalCloudOptions): string {
+  return options.bucketPrefix ?? 'medallion-local';
+}
+
+/** The wiring given, or the one derived from the template (cached under `<stateDir>/cache`). */
+function wiringFor(options: LocalCloudOptions, contractsDir: string, stateDir: string): LocalWiring {
+  if (options.wiring) {
+    options.onWiring?.({ fromCache: true, ms: 0, synthMs: options.wiring.synthMs });
+    return options.wiring;
   }
-  if (wiring.apiFunction) ids.add(wiring.apiFunction);
-  return [...ids].map((id) => {
-    const fn = wiring.functions[id];
-    if (!fn) throw new Error(`the template routes to ${id}, which is not a function in it`);
-    return fn;
+  const loaded = loadLocalWiring({
+    contractsDir,
+    bucketPrefix: bucketPrefix(options),
+    cacheDir: options.wiringCacheDir ?? join(stateDir, 'cache'),
   });
+  options.onWiring?.({ fromCache: loaded.fromCache, ms: loaded.ms, synthMs: loaded.wiring.synthMs });
+  return loaded.wiring;
 }
 
-/**
- * The local name of a function, from its construct path: `BronzeToSilver/Landing/Function/Resource` ->
- * `landing`, `BronzeToSilver/Transform/...` -> `bronze-to-silver` (the handler's directory for the
- * transform, as the logs have always named it), `IngestApi/Handler/...` -> `ingest-api`.
- */
-function localFunctionName(fn: WiredFunction): string {
-  const owner = fn.path.replace(/\/Function\/Resource$/, '').replace(/\/Resource$/, '');
-  if (/\/Transform$/.test(owner)) return 'bronze-to-silver';
-  if (/\/Landing$/.test(owner)) return 'landing';
-  if (/^IngestApi\/Handler$/.test(owner)) return 'landing';
-  return owner
-    .replace(/\//g, '-')
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .toLowerCase();
-}
-
-/** The objects an S3-to-SQS message announces (decoded keys). */
-function objectsIn(m: QueueMessage): { bucket: string; key: string }[] {
-  try {
-    const event = JSON.parse(m.body) as Partial<S3Event>;
-    return (event.Records ?? []).map((r) => ({
-      bucket: r.s3.bucket.name,
-      key: decodeEventKey(r.s3.object.key),
-    }));
-  } catch {
-    return [];
-  }
-}
-
-/**
- * A failing message is only named in the partial batch response; the reason is in the function's log
- * (a JSON line with `messageId` and `error`, as `processBatch` writes it).
- */
-function rememberMessageError(errors: Map<string, string>, entry: FunctionLogEntry): void {
-  if (entry.level !== 'ERROR' || !entry.message.startsWith('{')) return;
-  try {
-    const parsed = JSON.parse(entry.message) as { messageId?: unknown; error?: unknown };
-    if (typeof parsed.messageId === 'string' && typeof parsed.error === 'string') {
-      errors.set(parsed.messageId, parsed.error);
-    }
-  } catch {
-    // not a JSON entry
-  }
-}
-
-/**
- * One batch at a time left the S3 server idle while DuckDB worked, and the reverse: on 2 cores, two batches
- * at once (the template allows 5) settle a burst of 250 files in ~21 s instead of ~31 s.
- */
-function transformConcurrency(option: number | undefined, templateMax: number | undefined): number {
-  if (option !== undefined) return option;
-  return Math.max(1, Math.min(templateMax ?? 1, availableParallelism()));
+/** Local bucket names by role (the `layer` tag); the pipeline's four roles must be there. */
+function bucketsOf(wiring: LocalWiring): Record<BucketRole, string> & Record<string, string> {
+  const buckets = Object.fromEntries(wiring.buckets.map((b) => [b.role, b.name])) as Record<
+    BucketRole,
+    string
+  > &
+    Record<string, string>;
+  const missing = BUCKET_ROLES.filter((r) => !buckets[r]);
+  if (missing.length > 0)
+    throw new Error(`the template has no bucket tagged layer=${missing.join(', ')}: cannot run locally`);
+  return buckets;
 }
 
 function apiCredentials(env: Record<string, string>): ApiCredentials {
   return { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY };
 }
 
-function restoreEnv(saved: Map<string, string | undefined>): void {
-  for (const [name, value] of saved) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
-}
-
 function closeStream(stream: WriteStream): Promise<void> {
   if (stream.closed || stream.destroyed) return Promise.resolve();
   return new Promise((resolve) => stream.end(() => resolve()));
-}
-
-/** The template's engine limit (e.g. `1804MB`), capped at a quarter of this machine's memory. */
-export function localEngineMemoryLimit(templateValue: string | undefined, machineBytes = totalmem()): string {
-  const capMb = Math.floor(machineBytes / 4 / 1024 ** 2);
-  const mb = /^(\d+)MB$/i.exec(templateValue ?? '')?.[1];
-  return `${Math.min(mb === undefined ? 512 : Number(mb), capMb)}MB`;
 }

@@ -12,8 +12,10 @@
  * Every message counts as work in `activity` from `send` until it is deleted or dead-lettered, so
  * `whenIdle()` resolves only when everything sent has been dealt with.
  */
+
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { errorMessage } from '../../core/errors';
 import { Activity } from './activity';
 
 export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
@@ -184,7 +186,7 @@ export class LocalQueue {
       const response = await this.consumer({ Records: records });
       failed = this.failedIds(batch, response);
     } catch (e) {
-      error = e instanceof Error ? e.message : String(e);
+      error = errorMessage(e);
       failed = new Set(batch.map((m) => m.messageId));
     }
     for (const m of batch) {

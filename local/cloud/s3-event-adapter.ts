@@ -8,7 +8,8 @@
  *  - a completed multipart upload reports `ObjectCreated:Post` (S3: `ObjectCreated:CompleteMultipartUpload`;
  *    `Post` is only for browser form uploads), and copies carry no ETag;
  *  - the sequencer is the time in milliseconds, so two events in the same millisecond tie.
- * Filtering by event name, prefix and suffix is the router's job (`local-cloud.ts`), not this module's.
+ * Filtering by event name, prefix and suffix is the router's job (`notification-router.ts`), not this
+ * module's.
  */
 import type { S3Event, S3EventRecord } from 'aws-lambda';
 import { encodeEventKey } from '../../core/lake/layout';

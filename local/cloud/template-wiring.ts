@@ -428,7 +428,7 @@ export function wiringKey(contractsDir: string, bucketPrefix: string): string {
     }
   };
   add('lib', join(PROJECT_ROOT, 'lib'));
-  add('shared', join(PROJECT_ROOT, 'lambdas', 'shared'));
+  add('core', join(PROJECT_ROOT, 'core'));
   add('contracts', contractsDir);
   hash.update(readFileSync(join(PROJECT_ROOT, 'cdk.json')));
   hash.update(readFileSync(__filename));

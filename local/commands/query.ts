@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
+import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
@@ -53,7 +54,7 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
   try {
     for (const [name, dir] of Object.entries(tables)) {
       await c.run(
-        `CREATE VIEW ${ident(name)} AS SELECT * FROM read_parquet(${literal(`${dir}/**/*${OBJECT_SUFFIX}`)}, hive_partitioning = true, union_by_name = true)`,
+        `CREATE VIEW ${sqlIdent(name)} AS SELECT * FROM read_parquet(${sqlString(`${dir}/**/*${OBJECT_SUFFIX}`)}, hive_partitioning = true, union_by_name = true)`,
       );
     }
     let reader: Awaited<ReturnType<typeof c.runAndReadAll>>;
@@ -147,9 +148,6 @@ function hasObjects(dir: string): boolean {
   }
   return false;
 }
-
-const ident = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** The result as text: an aligned table (with a row count), a JSON array, or CSV (RFC 4180 quoting). */
 export function formatResult(result: Pick<QueryResult, 'columns' | 'rows'>, format: QueryFormat): string {

@@ -14,12 +14,13 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PortInUseError, ReplayError } from '../../core/errors';
 import { isBookkeepingKey } from '../../core/lake/layout';
+import { listObjects } from '../../lambdas/aws/s3';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from '../cloud/local-cloud';
 import { toAwsS3EventRecord, toS3Event } from '../cloud/s3-event-adapter';
 
@@ -163,23 +164,12 @@ async function listBronzeObjects(
   since: string | undefined,
 ): Promise<{ key: string; size?: number; eTag?: string }[]> {
   const objects: { key: string; size?: number; eTag?: string }[] = [];
-  let token: string | undefined;
-  do {
-    const page = await s3.send(
-      new ListObjectsV2Command({
-        Bucket: bucket,
-        Prefix: `${contract.domain}/${contract.dataset}/`,
-        ContinuationToken: token,
-      }),
-    );
-    for (const o of page.Contents ?? []) {
-      const key = o.Key as string;
-      if (isBookkeepingKey(key)) continue;
-      const day = /\/ingest_date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-      if (since && (!day || day < since)) continue;
-      objects.push({ key, size: o.Size, eTag: o.ETag?.replace(/"/g, '') });
-    }
-    token = page.NextContinuationToken;
-  } while (token);
+  for await (const o of listObjects(s3, bucket, `${contract.domain}/${contract.dataset}/`)) {
+    const key = o.Key as string;
+    if (isBookkeepingKey(key)) continue;
+    const day = /\/ingest_date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
+    if (since && (!day || day < since)) continue;
+    objects.push({ key, size: o.Size, eTag: o.ETag?.replace(/"/g, '') });
+  }
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

@@ -4,10 +4,10 @@
  *
  * Before a query runs, the catalog tables it names are made into DuckDB views named like the Athena
  * tables (schema `"<database>"`, view `"<table>"`): their Parquet objects are fetched from the local S3
- * server into a cache directory (DuckDB cannot read s3://), and the view selects the catalog's columns, cast
- * to the catalog's types, from `read_parquet([...files], hive_partitioning = ...)`; partition keys (silver's
- * `dt`) come from the `key=value` directories with their catalog type. A table with no object yet (a gold
- * table never published) is an empty view with the catalog's columns.
+ * server into a cache directory (DuckDB cannot read s3://; see `object-cache.ts`), and the view selects
+ * the catalog's columns, cast to the catalog's types, from `read_parquet([...files], hive_partitioning =
+ * ...)`; partition keys (silver's `dt`) come from the `key=value` directories with their catalog type. A
+ * table with no object yet (a gold table never published) is an empty view with the catalog's columns.
  *
  * `UNLOAD (<select>) TO 's3://<bucket>/<prefix>/' WITH (format = 'PARQUET', compression = 'ZSTD')` runs as
  * `COPY (<select>) TO '<work dir>/part-0.parquet' (FORMAT parquet, COMPRESSION zstd)` with one thread (same
@@ -16,23 +16,26 @@
  * location (`<output location><query id>-manifest.csv`).
  *
  * The model SQL must be Athena (Trino) SQL. DuckDB accepts much that Athena refuses, so before anything
- * runs, the SELECT is checked against {@link DUCKDB_ONLY_SYNTAX} (outside string literals, quoted
- * identifiers and comments) and refused with a clear message. The list is a safety net, not a parser:
- * what it does not know can still pass locally and fail on Athena. Known semantic differences that the
- * check cannot see: `decimal / bigint` is a DOUBLE in DuckDB and a DECIMAL in Trino (ROUND of an exact
- * half may differ); integer `/` truncates in Trino and not in DuckDB.
+ * runs, the SELECT is checked against the deny-list of `core/gold/dialect.ts` (outside string literals,
+ * quoted identifiers and comments) and refused with a clear message. The list is a safety net, not a
+ * parser: what it does not know can still pass locally and fail on Athena. Known semantic differences
+ * that the check cannot see: `decimal / bigint` is a DOUBLE in DuckDB and a DECIMAL in Trino (ROUND of an
+ * exact half may differ); integer `/` truncates in Trino and not in DuckDB.
  */
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { AthenaSqlError } from '../../core/errors';
 import { checkAthenaSql } from '../../core/gold/dialect';
 import { parseUnload, type UnloadStatement } from '../../core/gold/unload';
+import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { duckDbType } from '../../core/sql/types';
+import { listObjects } from '../../lambdas/aws/s3';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
+import { type ListedObject, ObjectCache } from './object-cache';
 import { AthenaTaskFailed } from './service-errors';
 
 /** The request of `athena:startQueryExecution` (as the state machine sends it). */
@@ -89,23 +92,17 @@ export interface LocalAthenaOptions {
   readonly memoryLimit?: string;
 }
 
-/** Objects downloaded at once into the cache (the local S3 server answers each in its own request). */
-const FETCH_CONCURRENCY = 4;
-const quote = (name: string) => `"${name.replace(/"/g, '""')}"`;
-const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
-
 export class LocalAthena {
   /** Every UNLOAD that succeeded, by target location. */
   readonly unloads = new Map<string, UnloadResult>();
-  /** ETag of each object in the download cache, by `<bucket>/<key>`. */
-  private readonly cachedETags = new Map<string, string>();
   /** UNLOADs submitted per target location, failed ones included: a retried write counts each attempt. */
   readonly submissions = new Map<string, number>();
-  private readonly cacheDir: string;
+  /** The tables' objects, downloaded (DuckDB cannot read s3:// from the local S3 server). */
+  private readonly cache: ObjectCache;
   private readonly workDir: string;
 
   constructor(private readonly options: LocalAthenaOptions) {
-    this.cacheDir = join(options.dir, 'cache');
+    this.cache = new ObjectCache(options.s3, join(options.dir, 'cache'));
     this.workDir = join(options.dir, 'work');
   }
 
@@ -174,7 +171,7 @@ export class LocalAthena {
 
   /** Every row of a catalog table (its published version), in a stable order (all columns sorted). */
   async readTable(database: string, table: string): Promise<Record<string, unknown>[]> {
-    return this.query(`SELECT * FROM ${quote(database)}.${quote(table)} ORDER BY ALL`, database);
+    return this.query(`SELECT * FROM ${sqlIdent(database)}.${sqlIdent(table)} ORDER BY ALL`, database);
   }
 
   /** Runs an UNLOAD (see the module comment). */
@@ -205,7 +202,7 @@ export class LocalAthena {
       const file = join(dir, 'part-0.parquet');
       const rows = await this.withViews(statement.select, database, async (c) => {
         const reader = await c.runAndReadAll(
-          `COPY (\n${statement.select}\n) TO ${literal(file)} (FORMAT parquet, COMPRESSION ${compression})`,
+          `COPY (\n${statement.select}\n) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${compression})`,
         );
         return Number(reader.getRowsJS()[0]?.[0] ?? 0);
       });
@@ -250,12 +247,14 @@ export class LocalAthena {
     try {
       await c.run("SET TimeZone = 'UTC'");
       for (const [db, table] of this.referencedTables(sql)) {
-        await c.run(`CREATE SCHEMA IF NOT EXISTS ${quote(db)}`);
-        await c.run(`CREATE VIEW ${quote(db)}.${quote(table)} AS ${await this.tableSelect(c, db, table)}`);
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(db)}`);
+        await c.run(
+          `CREATE VIEW ${sqlIdent(db)}.${sqlIdent(table)} AS ${await this.tableSelect(c, db, table)}`,
+        );
       }
       if (database) {
-        await c.run(`CREATE SCHEMA IF NOT EXISTS ${quote(database)}`);
-        await c.run(`USE ${quote(database)}`);
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(database)}`);
+        await c.run(`USE ${sqlIdent(database)}`);
       }
       return await work(c);
     } finally {
@@ -286,15 +285,15 @@ export class LocalAthena {
     const files = location ? await this.fetch(location) : [];
     if (files.length === 0) {
       const nulls = all.map(
-        (col) => `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${quote(col.Name)}`,
+        (col) => `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${sqlIdent(col.Name)}`,
       );
       return `SELECT ${nulls.join(', ')} WHERE false`;
     }
-    const list = files.map(literal).join(', ');
+    const list = files.map(sqlString).join(', ');
     const hive =
       partitions.length > 0
         ? `hive_partitioning = true, hive_types = {${partitions
-            .map((p) => `${literal(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
+            .map((p) => `${sqlString(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
             .join(', ')}}`
         : 'hive_partitioning = false';
     const source = `read_parquet([${list}], ${hive}, union_by_name = true)`;
@@ -307,7 +306,7 @@ export class LocalAthena {
     );
     const select = all.map((col) => {
       const type = duckDbType(col.Type ?? 'string');
-      const name = quote(col.Name);
+      const name = sqlIdent(col.Name);
       if (type === 'TIMESTAMP' && fileTypes.get(col.Name) === 'TIMESTAMP WITH TIME ZONE') {
         return `make_timestamp(epoch_us(${name})) AS ${name}`;
       }
@@ -316,35 +315,10 @@ export class LocalAthena {
     return `SELECT ${select.join(', ')} FROM ${source}`;
   }
 
-  /**
-   * Downloads the data objects under an s3:// location into the cache; their local paths, sorted. An object
-   * already cached with the same ETag is not fetched again (every model of a run reads the same silver).
-   */
+  /** Downloads the data objects under an s3:// location into the cache; their local paths, sorted. */
   private async fetch(location: string): Promise<string[]> {
     const { bucket, prefix } = parseS3Uri(location);
-    const objects = await this.listObjects(bucket, prefix, true);
-    const paths: string[] = [];
-    const queue = [...objects];
-    const worker = async (): Promise<void> => {
-      for (let o = queue.shift(); o; o = queue.shift()) {
-        const path = join(this.cacheDir, bucket, ...o.key.split('/'));
-        const cachedAs = `${bucket}/${o.key}`;
-        if (o.etag === undefined || this.cachedETags.get(cachedAs) !== o.etag) {
-          const out = await this.options.s3.send(new GetObjectCommand({ Bucket: bucket, Key: o.key }));
-          mkdirSync(dirname(path), { recursive: true });
-          // Queries of one wave run at once and read the same objects: a file is replaced by a rename, never
-          // rewritten in place, so a query never reads a file another one is still writing (a reader keeps
-          // the complete version it opened).
-          const partial = `${path}.${randomUUID()}.partial`;
-          writeFileSync(partial, Buffer.from((await out.Body?.transformToByteArray()) ?? []));
-          renameSync(partial, path);
-          if (out.ETag) this.cachedETags.set(cachedAs, out.ETag);
-        }
-        paths.push(path);
-      }
-    };
-    await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, worker));
-    return paths.sort();
+    return this.cache.fetch(bucket, await this.objectsUnder(bucket, prefix, true));
   }
 
   /**
@@ -352,23 +326,14 @@ export class LocalAthena {
    * directory whose name starts with `_` or `.`, and not a `$folder$` marker.
    */
   private async listKeys(bucket: string, prefix: string, dataOnly: boolean): Promise<string[]> {
-    return (await this.listObjects(bucket, prefix, dataOnly)).map((o) => o.key);
+    return (await this.objectsUnder(bucket, prefix, dataOnly)).map((o) => o.key);
   }
 
-  private async listObjects(
-    bucket: string,
-    prefix: string,
-    dataOnly: boolean,
-  ): Promise<{ key: string; etag?: string }[]> {
-    const objects: { key: string; etag?: string }[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.options.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) if (o.Key) objects.push({ key: o.Key, etag: o.ETag });
-      token = page.NextContinuationToken;
-    } while (token);
+  private async objectsUnder(bucket: string, prefix: string, dataOnly: boolean): Promise<ListedObject[]> {
+    const objects: ListedObject[] = [];
+    for await (const o of listObjects(this.options.s3, bucket, prefix)) {
+      if (o.Key) objects.push({ key: o.Key, etag: o.ETag });
+    }
     const data = dataOnly
       ? objects.filter(({ key: k }) => {
           const rest = k.slice(prefix.length).split('/');

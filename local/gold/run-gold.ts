@@ -17,6 +17,7 @@
  */
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { goldVersionPrefix } from '../../core/lake/layout';
+import { sqlIdent } from '../../core/sql/quote';
 import { createS3Client } from '../../lambdas/aws/s3';
 import { localS3Env } from '../cloud/s3-server';
 import { LocalAthena, type StartQueryExecutionInput } from './athena-on-duckdb';
@@ -393,7 +394,7 @@ export async function previewGoldTables(
   return withLocalAthena(options, async (athena) => {
     const out: Record<string, { count: number; rows: Record<string, unknown>[] }> = {};
     for (const t of options.tables) {
-      const table = `"${options.database}"."${t}"`;
+      const table = `${sqlIdent(options.database)}.${sqlIdent(t)}`;
       const [counted] = await athena.query(`SELECT count(*) AS n FROM ${table}`, options.database);
       const rows = await athena.query(
         `SELECT * FROM ${table} ORDER BY ALL LIMIT ${Math.max(0, Math.floor(options.limit))}`,

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { PipelineReport } from '../../local/commands/pipeline';
+import type { PipelineReport } from '../../local/report/pipeline-report';
 import { SAMPLE_EXPECTATIONS } from '../support/sample-expectations';
 
 const SAMPLES = resolve(__dirname, '..', '..', 'samples');

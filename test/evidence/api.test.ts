@@ -11,9 +11,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { AUTH_ERRORS, LocalApiServer } from '../../local/cloud/api-gateway';
 import { testContext } from '../lib/support';
-import { post, type Signing, signedHeaders } from './support/api-client';
-import { recordEvidence, recordManifest } from './support/evidence';
-import { SAMPLES, withLocalCloud } from './support/local-cloud';
+import { post, type Signing, signedHeaders } from '../support/evidence/api-client';
+import { recordEvidence, recordManifest } from '../support/evidence/evidence';
+import { SAMPLES, withLocalCloud } from '../support/evidence/local-cloud';
 
 /** The sample contracts plus one JSON-array dataset, so the `json` format's checks run for real too. */
 const contractsDir = mkdtempSync(join(tmpdir(), 'medallion-evidence-contracts-'));

@@ -15,13 +15,13 @@ import { OVERLONG_TEXT_CHARS } from '../../core/sql/silver-sql';
 import { OVERLONG_LINES_BUDGET_BYTES, spoolToFile } from '../../lambdas/bronze-to-silver/spool';
 import { processBatch } from '../../lambdas/bronze-to-silver/sqs-batch';
 import { s3Event, s3Record, sqsRecord } from '../support/aws-events';
-import { recordEvidence, recordManifest } from './support/evidence';
+import { recordEvidence, recordManifest } from '../support/evidence/evidence';
 import {
   BRONZE,
   bronzeKey,
   TEST_MAX_DECOMPRESSED_BYTES,
   withTransformHarness,
-} from './support/transform-harness';
+} from '../support/evidence/transform-harness';
 
 const MB = 1024 * 1024;
 

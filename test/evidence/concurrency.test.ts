@@ -5,9 +5,9 @@
 import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { isoDate } from '../../core/lake/layout';
-import { post } from './support/api-client';
-import { recordEvidence, recordManifest } from './support/evidence';
-import { withLocalCloud } from './support/local-cloud';
+import { post } from '../support/evidence/api-client';
+import { recordEvidence, recordManifest } from '../support/evidence/evidence';
+import { withLocalCloud } from '../support/evidence/local-cloud';
 
 const local = withLocalCloud();
 

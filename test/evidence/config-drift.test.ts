@@ -4,8 +4,8 @@
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { checkConfigDrift, type DriftFinding, synthesizeForDrift } from './support/config-drift';
-import { recordEvidence } from './support/evidence';
+import { checkConfigDrift, type DriftFinding, synthesizeForDrift } from '../support/evidence/config-drift';
+import { recordEvidence } from '../support/evidence/evidence';
 
 const sorted = (findings: DriftFinding[]) =>
   findings.map((f) => `${f.check} ${f.resource}: ${f.detail}`).sort();

@@ -18,9 +18,9 @@ import {
   synthesizeTemplate,
   TemplateResolver,
 } from '../../local/gold/state-machine-definition';
-import { dailySalesOracle } from '../local/gold/oracle';
-import { recordEvidence, recordManifest } from './support/evidence';
-import { type Rows, SAMPLE_MODELS, SAMPLES, withGoldLake } from './support/gold-lake';
+import { recordEvidence, recordManifest } from '../support/evidence/evidence';
+import { type Rows, SAMPLE_MODELS, SAMPLES, withGoldLake } from '../support/evidence/gold-lake';
+import { dailySalesOracle } from '../support/gold-oracle';
 
 const lake = withGoldLake();
 

@@ -7,9 +7,9 @@ import { createHash } from 'node:crypto';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { isoDate } from '../../core/lake/layout';
 import { runQuery } from '../../local/commands/query';
-import { post } from './support/api-client';
-import { recordEvidence, recordManifest } from './support/evidence';
-import { SAMPLES, withLocalCloud } from './support/local-cloud';
+import { post } from '../support/evidence/api-client';
+import { recordEvidence, recordManifest } from '../support/evidence/evidence';
+import { SAMPLES, withLocalCloud } from '../support/evidence/local-cloud';
 
 const local = withLocalCloud();
 

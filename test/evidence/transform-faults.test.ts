@@ -20,10 +20,10 @@ import { processBatch } from '../../lambdas/bronze-to-silver/sqs-batch';
 import { BronzeToSilver } from '../../lambdas/bronze-to-silver/transform';
 import { LocalQueue } from '../../local/cloud/local-queue';
 import { s3Event, s3Record, sqsRecord } from '../support/aws-events';
+import { recordEvidence, recordManifest } from '../support/evidence/evidence';
+import { type FaultyS3, faultyS3Client, type S3FaultPlan } from '../support/evidence/s3-faults';
 import { withLocalS3 } from '../support/local-s3';
 import { SAMPLE_EXPECTATIONS } from '../support/sample-expectations';
-import { recordEvidence, recordManifest } from './support/evidence';
-import { type FaultyS3, faultyS3Client, type S3FaultPlan } from './support/s3-faults';
 
 jest.setTimeout(60_000);
 

@@ -15,12 +15,11 @@ import {
   GetObjectCommand,
   HeadObjectCommand,
   type HeadObjectCommandOutput,
-  ListObjectsV2Command,
   PutObjectCommand,
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../lambdas/aws/s3';
+import { createS3Client, isNotFound, listObjects, recoverWhen } from '../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../local/cloud/s3-server';
 
 export interface LocalS3 {
@@ -92,39 +91,23 @@ export function withLocalS3(buckets: string[]): LocalS3 {
     async put(bucket, key, body, extra = {}) {
       await state().client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ...extra }));
     },
-    async get(bucket, key) {
-      try {
-        const out = await state().client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-        return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
+    get(bucket, key) {
+      const get = state()
+        .client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))
+        .then(async (out) => Buffer.from((await out.Body?.transformToByteArray()) ?? []));
+      return recoverWhen(get, isNotFound, undefined);
     },
-    async head(bucket, key) {
-      try {
-        return await state().client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
+    head(bucket, key) {
+      return recoverWhen(
+        state().client.send(new HeadObjectCommand({ Bucket: bucket, Key: key })),
+        isNotFound,
+        undefined,
+      );
     },
     async keys(bucket, prefix) {
       const keys: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await state().client.send(
-          new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-        );
-        for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
-        token = page.NextContinuationToken;
-      } while (token);
+      for await (const o of listObjects(state().client, bucket, prefix)) if (o.Key) keys.push(o.Key);
       return keys.sort();
     },
   };
-}
-
-function isNotFound(e: unknown): boolean {
-  const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  return status === 404;
 }

@@ -16,9 +16,10 @@ import {
   METRICS_NAMESPACE,
   metricsDocument,
 } from '../../../core/telemetry/metrics';
+import type { BronzeObject } from '../../../lambdas/bronze-to-silver/bronze-object';
 import { processBatch } from '../../../lambdas/bronze-to-silver/sqs-batch';
-import type { BronzeObject } from '../../../lambdas/bronze-to-silver/transform';
-import { type LandingConfig, landApiRequest } from '../../../lambdas/landing/landing';
+import { landApiRequest } from '../../../lambdas/landing/api-door';
+import type { LandingConfig } from '../../../lambdas/landing/landing-config';
 import { s3Record, sqsRecord, writeMinimalContracts } from '../../support/aws-events';
 import { withLocalS3 } from '../../support/local-s3';
 

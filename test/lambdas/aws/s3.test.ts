@@ -2,9 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../lambdas/aws/s3';
+import { CopyObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import {
+  copySource,
+  createS3Client,
+  deleteIfUnchanged,
+  headEtag,
+  objectExists,
+  openObjectStream,
+  putIfAbsent,
+} from '../../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../../local/cloud/s3-server';
+import { withLocalS3 } from '../../support/local-s3';
 
 /** The variables under test, removed from process.env so only the env object passed can supply them. */
 const SDK_VARIABLES = Object.keys(localS3Env('http://127.0.0.1:1')).concat([
@@ -76,5 +85,99 @@ describe('createS3Client', () => {
       await server.stop();
       rmSync(directory, { recursive: true, force: true });
     }
+  });
+});
+
+describe('object helpers against a local S3 server', () => {
+  const s3 = withLocalS3(['b']);
+
+  /**
+   * A client of the same server that answers `command` with S3's 412: s3rver ignores the conditional
+   * headers (If-None-Match, If-Match) that make real S3 refuse.
+   */
+  function refusing412(command: string): S3Client {
+    const client = createS3Client(s3.env);
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== command) return next(args);
+        throw Object.assign(new Error('At least one of the pre-conditions you specified did not hold'), {
+          name: 'PreconditionFailed',
+          $metadata: { httpStatusCode: 412 },
+        });
+      },
+      { step: 'initialize' },
+    );
+    return client;
+  }
+
+  it('putIfAbsent writes a new object and answers true, with If-None-Match sent', async () => {
+    const sent: unknown[] = [];
+    const client = createS3Client(s3.env);
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        sent.push((args.input as { IfNoneMatch?: string }).IfNoneMatch);
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    expect(await putIfAbsent(client, { Bucket: 'b', Key: 'new.txt', Body: 'x' })).toBe(true);
+    expect(sent).toEqual(['*']);
+    expect((await s3.get('b', 'new.txt'))?.toString()).toBe('x');
+    client.destroy();
+  });
+
+  it('putIfAbsent answers false when S3 refuses because the key exists', async () => {
+    const client = refusing412('PutObjectCommand');
+    expect(await putIfAbsent(client, { Bucket: 'b', Key: 'taken.txt', Body: 'x' })).toBe(false);
+    client.destroy();
+  });
+
+  it('headEtag gives the ETag of an object and undefined for a missing one; objectExists agrees', async () => {
+    await s3.put('b', 'here.txt', 'hello');
+    expect(await headEtag(s3.client, 'b', 'here.txt')).toBe((await s3.head('b', 'here.txt'))?.ETag);
+    expect(await headEtag(s3.client, 'b', 'missing.txt')).toBeUndefined();
+    expect(await objectExists(s3.client, 'b', 'here.txt')).toBe(true);
+    expect(await objectExists(s3.client, 'b', 'missing.txt')).toBe(false);
+  });
+
+  it('headEtag lets errors other than a missing object through', async () => {
+    const client = refusing412('HeadObjectCommand');
+    await expect(headEtag(client, 'b', 'k')).rejects.toMatchObject({ $metadata: { httpStatusCode: 412 } });
+    client.destroy();
+  });
+
+  it('openObjectStream streams an object with its ETag and Content-Type, and is undefined when missing', async () => {
+    await s3.put('b', 'stream.csv', 'a,b\n1,2\n', { ContentType: 'text/csv' });
+    const opened = await openObjectStream(s3.client, 'b', 'stream.csv');
+    if (!opened) throw new Error('not opened');
+    const chunks: Buffer[] = [];
+    for await (const chunk of opened.body) chunks.push(Buffer.from(chunk));
+    expect(Buffer.concat(chunks).toString()).toBe('a,b\n1,2\n');
+    expect(opened.contentType).toBe('text/csv');
+    expect(opened.etag).toBe((await s3.head('b', 'stream.csv'))?.ETag);
+    expect(await openObjectStream(s3.client, 'b', 'missing.csv')).toBeUndefined();
+  });
+
+  it('deleteIfUnchanged deletes the object, and takes a missing object or a lost If-Match as done', async () => {
+    await s3.put('b', 'delete-me.txt', 'x');
+    const etag = (await s3.head('b', 'delete-me.txt'))?.ETag;
+    await deleteIfUnchanged(s3.client, 'b', 'delete-me.txt', etag);
+    expect(await s3.get('b', 'delete-me.txt')).toBeUndefined();
+    await expect(deleteIfUnchanged(s3.client, 'b', 'delete-me.txt', etag)).resolves.toBeUndefined();
+
+    await s3.put('b', 'replaced.txt', 'new bytes');
+    const client = refusing412('DeleteObjectCommand');
+    await expect(deleteIfUnchanged(client, 'b', 'replaced.txt', '"old"')).resolves.toBeUndefined();
+    expect((await s3.get('b', 'replaced.txt'))?.toString()).toBe('new bytes');
+    client.destroy();
+  });
+
+  it('copySource encodes each key segment, so a key with spaces, + and accents copies', async () => {
+    expect(copySource('b', 'a b/c+d/é.csv')).toBe('b/a%20b/c%2Bd/%C3%A9.csv');
+    await s3.put('b', 'a b/c+d/é.csv', 'copied');
+    await s3.client.send(
+      new CopyObjectCommand({ Bucket: 'b', Key: 'copy.csv', CopySource: copySource('b', 'a b/c+d/é.csv') }),
+    );
+    expect((await s3.get('b', 'copy.csv'))?.toString()).toBe('copied');
   });
 });

@@ -1,12 +1,13 @@
 import type { S3EventRecord, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { Manifest } from '../../../core/lake/manifest';
+import { createLogger, type LogEntry } from '../../../core/telemetry/logger';
+import type { BronzeObject } from '../../../lambdas/bronze-to-silver/bronze-object';
 import {
   type ObjectProcessor,
   objectsInMessage,
   processBatch,
   safetyMarginMs,
 } from '../../../lambdas/bronze-to-silver/sqs-batch';
-import type { BronzeObject } from '../../../lambdas/bronze-to-silver/transform';
 import { s3Record as anyS3Record, sqsRecord } from '../../support/aws-events';
 
 const BRONZE = 'bronze';
@@ -231,6 +232,32 @@ describe('processBatch', () => {
         durationMs: 5,
         lagMs: 2500,
       }),
+    ]);
+  });
+
+  it('writes its lines to the logger it is given instead of the console, with the same fields', async () => {
+    const entries: LogEntry[] = [];
+    const logger = createLogger({ sink: (e) => entries.push(e) });
+
+    await processBatch(
+      recordingProcessor([keyOf(2)]),
+      batch(message('ok', s3Record(keyOf(1))), message('bad', s3Record(keyOf(2)))),
+      () => new Date('2026-11-01T10:00:02.500Z'),
+      { logger },
+    );
+
+    expect(logs).toEqual([]);
+    expect(errors).toEqual([]);
+    expect(entries).toEqual([
+      expect.objectContaining({ level: 'INFO', message: 'bronze object transformed', key: keyOf(1) }),
+      {
+        level: 'ERROR',
+        message: 'message failed; SQS will retry it, then dead-letter it',
+        messageId: 'bad',
+        receiveCount: '1',
+        keys: [keyOf(2)],
+        error: `cannot process ${keyOf(2)}`,
+      },
     ]);
   });
 });

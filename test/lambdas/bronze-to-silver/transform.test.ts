@@ -8,9 +8,10 @@ import { ContractRegistry } from '../../../core/contracts/load-contracts';
 import { manifestKey, sourceId } from '../../../core/lake/layout';
 import type { Manifest } from '../../../core/lake/manifest';
 import { sqlString } from '../../../core/sql/quote';
+import { createLogger, type LogEntry } from '../../../core/telemetry/logger';
 import { Engine, queryRows } from '../../../lambdas/bronze-to-silver/duckdb-engine';
 import { BronzeToSilver, type TransformConfig } from '../../../lambdas/bronze-to-silver/transform';
-import { faultyS3Client } from '../../evidence/support/s3-faults';
+import { faultyS3Client } from '../../support/evidence/s3-faults';
 import { withLocalS3 } from '../../support/local-s3';
 import { SAMPLE_EXPECTATIONS } from '../../support/sample-expectations';
 
@@ -524,6 +525,32 @@ describe('BronzeToSilver', () => {
       ).rejects.toThrow();
 
       expect(work()).toEqual([]);
+    });
+
+    it('logs to the logger it is given, not the console: a file quarantined whole', async () => {
+      const key = bronzeKeyOf('orders', 'logged-quarantine.csv');
+      await s3.put(BRONZE, key, `${ORDERS_HEADER}\n`);
+      const entries: LogEntry[] = [];
+      const t = new BronzeToSilver({
+        s3: s3.client,
+        engine,
+        contracts,
+        logger: createLogger({ sink: (e) => entries.push(e) }),
+        config: {
+          silverBucket: SILVER,
+          quarantineBucket: QUARANTINE,
+          scratchDir: scratch,
+          maxDecompressedBytes: 64 * 1024 * 1024,
+          piiSalt: SALT,
+        },
+      });
+
+      await t.process({ bucket: BRONZE, key });
+
+      expect(entries).toEqual([
+        { level: 'WARN', message: 'file quarantined', key, reason: 'the file has no data rows' },
+      ]);
+      expect(console.warn).not.toHaveBeenCalled();
     });
   });
 

@@ -71,6 +71,8 @@ describe('landing handler', () => {
   let contractsDir: string;
   let logLines: string[];
   let logSpy: jest.SpyInstance;
+  let warnLines: string[];
+  let errorLines: string[];
   const variables: Record<string, string> = {
     MEDALLION_LANDING_BUCKET: LANDING,
     MEDALLION_BRONZE_BUCKET: BRONZE,
@@ -92,7 +94,10 @@ describe('landing handler', () => {
   beforeEach(() => {
     logLines = [];
     logSpy = jest.spyOn(console, 'log').mockImplementation((line: string) => logLines.push(line));
-    jest.spyOn(console, 'error').mockImplementation(() => {});
+    errorLines = [];
+    jest.spyOn(console, 'error').mockImplementation((line: string) => errorLines.push(line));
+    warnLines = [];
+    jest.spyOn(console, 'warn').mockImplementation((line: string) => warnLines.push(line));
   });
   afterEach(() => jest.restoreAllMocks());
 
@@ -309,6 +314,14 @@ describe('landing handler', () => {
         receivedAt: '2026-11-21T09:30:00.000Z',
       });
       expect(await s3.get(LANDING, key)).toBeUndefined();
+      expect(warnLines.map((line) => JSON.parse(line))).toEqual([
+        expect.objectContaining({
+          level: 'WARN',
+          message: 'quarantined',
+          sourceKey: key,
+          quarantineKey: quarantined,
+        }),
+      ]);
     });
 
     it('tries every record, then fails the invocation, and a retry lands nothing twice', async () => {
@@ -318,6 +331,16 @@ describe('landing handler', () => {
       const event = s3Event(s3Record('somebody-elses-bucket', 'sales/orders/x.csv'), s3Record(LANDING, good));
 
       await expect(handlers.s3Handler(event, context)).rejects.toThrow(/1 of 2 uploads failed/);
+      expect(errorLines.map((line) => JSON.parse(line))).toEqual([
+        expect.objectContaining({
+          level: 'ERROR',
+          message: 'S3 landing failed',
+          bucket: 'somebody-elses-bucket',
+          key: 'sales/orders/x.csv',
+          error: expect.stringMatching(/this function lands from 'landing'/),
+          stack: expect.any(String),
+        }),
+      ]);
       const bronzeKey = `sales/orders/ingest_date=2026-11-21/${sha256(body)}.csv`;
       expect((await s3.get(BRONZE, bronzeKey))?.toString()).toBe(body);
       const afterFirst = await s3.keys(BRONZE);

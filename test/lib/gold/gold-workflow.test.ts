@@ -1,23 +1,36 @@
 /**
  * The gold workflow: model ordering (pure), the synthesized state machine (valid JSONPath ASL, waves in
- * dependency order, write before publish, retries and alarms), its IAM, schedule and cdk-nag.
+ * dependency order, write before publish, retries and alarms), its IAM, schedule and cdk-nag. The Athena
+ * engine and the states around its write have their own tests next to this one.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Duration, Stack, Validations } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Duration, Validations } from 'aws-cdk-lib';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as events from 'aws-cdk-lib/aws-events';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { GoldModelError } from '../../../core/errors';
 import { orderModels } from '../../../core/gold/graph';
 import type { GoldModel } from '../../../core/gold/models';
 import { unloadStatement } from '../../../core/gold/unload';
-import { GoldWorkflow, type GoldWorkflowProps } from '../../../lib/gold/gold-workflow';
-import { LakeStorage } from '../../../lib/lake-storage';
-import { asArray, definitionOf, identityStatements, logicalId, testContext } from '../support';
+import type { GoldEngine } from '../../../lib/gold/gold-engine';
+import type { GoldWorkflowProps } from '../../../lib/gold/gold-workflow';
+import { asArray, definitionOf, logicalId } from '../support';
+import {
+  build,
+  DATABASE,
+  type Json,
+  MODELS,
+  names,
+  type State,
+  sql,
+  synthesizedWorkflow,
+  walk,
+  workflowIam,
+} from './workflow-fixture';
 
 // asl-validator ships no types: (definition) => { isValid, errorsText(separator) }.
 const aslValidator = require('asl-validator') as (definition: unknown) => {
@@ -25,19 +38,7 @@ const aslValidator = require('asl-validator') as (definition: unknown) => {
   errorsText: (separator?: string) => string;
 };
 
-const FIXTURES = join(__dirname, 'fixtures', 'gold');
-const sql = (name: string) => readFileSync(join(FIXTURES, `${name}.sql`), 'utf8');
-/** The 3-model fixture: b reads a, c reads a and b. */
-const MODELS: GoldModel[] = [
-  { name: 'c', sql: sql('c'), dependsOn: ['a', 'b'] },
-  { name: 'a', sql: sql('a'), dependsOn: [] },
-  { name: 'b', sql: sql('b'), dependsOn: ['a'] },
-];
-const DATABASE = 'medallion_test';
-const WORKGROUP = 'medallion-test';
-
 const m = (name: string, ...dependsOn: string[]): GoldModel => ({ name, sql: 'SELECT 1', dependsOn });
-const names = (waves: GoldModel[][]) => waves.map((w) => w.map((x) => x.name));
 
 describe('orderModels', () => {
   test('the fixture runs in three waves: [a], [b], [c]', () => {
@@ -113,75 +114,8 @@ describe('unloadStatement', () => {
 
 // ---- the construct -------------------------------------------------------------------------------------
 
-interface Built {
-  app: App;
-  stack: Stack;
-  workflow: GoldWorkflow;
-  template: () => Template;
-}
-
-function build(extra: Partial<GoldWorkflowProps> = {}, outdir?: string): Built {
-  const app = new App({ context: testContext(), outdir });
-  const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
-  const storage = new LakeStorage(stack, 'Storage');
-  const alarmTopic = new sns.Topic(stack, 'Alarms', { enforceSSL: true, masterKey: storage.key });
-  const workflow = new GoldWorkflow(stack, 'Gold', {
-    database: DATABASE,
-    workGroup: WORKGROUP,
-    goldBucket: storage.goldBucket,
-    silverBucket: storage.silverBucket,
-    resultsBucket: storage.athenaResultsBucket,
-    key: storage.key,
-    alarmTopic,
-    models: MODELS,
-    ...extra,
-  });
-  let template: Template | undefined;
-  return { app, stack, workflow, template: () => (template ??= Template.fromStack(stack)) };
-}
-
-/** Untyped JSON read by the assertions (ASL states, task parameters): the tests check its shape. */
-// biome-ignore lint/suspicious/noExplicitAny: one alias for all the definition JSON the tests inspect
-type Json = any;
-type State = Record<string, Json>;
-
-/** The states of a branch in execution order (Choice: every target once, then where they meet). */
-function walk(states: Record<string, State>, start: string): string[] {
-  const order: string[] = [];
-  const queue = [start];
-  while (queue.length > 0) {
-    const name = queue.shift() as string;
-    if (order.includes(name)) continue;
-    order.push(name);
-    const s = states[name];
-    if (s.Type === 'Choice') queue.push(...s.Choices.map((c: State) => c.Next), s.Default);
-    else if (s.Next) queue.push(s.Next);
-  }
-  return order;
-}
-
-/** Every state of the definition, branches included, with the States map it belongs to. */
-function allStates(def: {
-  States: Record<string, State>;
-}): { name: string; state: State; scope: Record<string, State> }[] {
-  const out: { name: string; state: State; scope: Record<string, State> }[] = [];
-  for (const [name, state] of Object.entries(def.States)) {
-    out.push({ name, state, scope: def.States });
-    for (const b of state.Branches ?? []) out.push(...allStates(b));
-  }
-  return out;
-}
-
 describe('GoldWorkflow', () => {
-  const built = build();
-  const t = built.template();
-  const def = definitionOf(t);
-  const states = allStates(def);
-  const byName = (name: string) => {
-    const found = states.find((s) => s.name === name);
-    if (!found) throw new Error(`no state ${name}`);
-    return found;
-  };
+  const { built, t, def, states } = synthesizedWorkflow();
 
   test('a STANDARD state machine, traced, logging ALL events with execution data', () => {
     t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
@@ -251,85 +185,6 @@ describe('GoldWorkflow', () => {
     },
   );
 
-  test('the version is a new prefix per execution: s3://<gold>/<model>/v=<execution name>/', () => {
-    const goldRef = `ref-${logicalId(t, 'AWS::S3::Bucket', 'StorageGold').toLowerCase()}`;
-    const version = byName('b: version').state;
-    expect(version.Type).toBe('Pass');
-    expect(version.Parameters['version.$']).toBe('$$.Execution.Name');
-    const expected = `States.Format('s3://${goldRef}/b/v={}/', $$.Execution.Name)`;
-    expect(version.Parameters['location.$']).toBe(expected);
-    expect(version.Parameters.patch).toEqual({ 'Location.$': expected });
-  });
-
-  test.each(['a', 'b', 'c'])(
-    'model %s: the Athena task waits for the query (.sync) in the workgroup and UNLOADs the SQL to the version',
-    (model) => {
-      const write = byName(`${model}: write`).state;
-      expect(write.Resource).toBe('arn:aws:states:::athena:startQueryExecution.sync');
-      expect(write.Parameters.WorkGroup).toBe(WORKGROUP);
-      expect(write.Parameters.QueryExecutionContext).toEqual({ Database: DATABASE });
-      expect(write.TimeoutSeconds).toBe(3600);
-      expect(write.Parameters['QueryString.$']).toBe(
-        "States.Format('{}{}{}', $.run.before, $.location, $.run.after)",
-      );
-      // The statement's text travels as plain JSON values of the version state, not as intrinsic literals.
-      const run = byName(`${model}: version`).state.Parameters.run;
-      expect(run).toEqual(unloadStatement(sql(model)));
-      const select = sql(model)
-        .trim()
-        .replace(/;+\s*$/, '')
-        .trim();
-      expect(`${run.before}s3://gold/x/v=run/${run.after}`).toBe(
-        `UNLOAD (\n${select}\n) TO 's3://gold/x/v=run/' WITH (format = 'PARQUET', compression = 'ZSTD')`,
-      );
-    },
-  );
-
-  test('publishing reads the table, then updates it with only the fields UpdateTable accepts', () => {
-    const read = byName('c: read table').state;
-    expect(read.Resource).toBe('arn:aws:states:::aws-sdk:glue:getTable');
-    expect(read.Parameters).toEqual({ DatabaseName: DATABASE, Name: 'c' });
-    const merge = byName('c: merge').state;
-    expect(merge.ResultPath).toBeUndefined(); // replaces the state: the statement and defaults are dropped
-    expect(merge.Parameters).toEqual({
-      'model.$': '$.model',
-      'version.$': '$.version',
-      'location.$': '$.location',
-      'queryExecutionId.$': '$.query.QueryExecutionId',
-      'table.$': 'States.JsonMerge($.defaults, $.current.Table, false)',
-      'storage.$': 'States.JsonMerge($.current.Table.StorageDescriptor, $.patch, false)',
-    });
-    expect(byName('c: version').state.Parameters.defaults).toEqual({
-      Description: '',
-      Retention: 0,
-      PartitionKeys: [],
-      TableType: 'EXTERNAL_TABLE',
-      Parameters: {},
-    });
-    expect(byName('c: has owner?').state.Choices).toEqual([
-      { Variable: '$.table.Owner', IsPresent: true, Next: 'c: input+owner' },
-    ]);
-    const accepted = [
-      'Name',
-      'Description',
-      'Retention',
-      'StorageDescriptor',
-      'PartitionKeys',
-      'TableType',
-      'Parameters',
-    ];
-    const fields = (state: string) =>
-      Object.keys(byName(state).state.Parameters)
-        .map((k) => k.replace(/\.\$$/, ''))
-        .sort();
-    expect(fields('c: input')).toEqual([...accepted].sort());
-    expect(fields('c: input+owner')).toEqual([...accepted, 'Owner'].sort());
-    expect(byName('c: input').state.Parameters['StorageDescriptor.$']).toBe('$.storage');
-    const publish = byName('c: publish').state;
-    expect(publish.Resource).toBe('arn:aws:states:::aws-sdk:glue:updateTable');
-    expect(publish.Parameters).toEqual({ DatabaseName: DATABASE, 'TableInput.$': '$.tableInput' });
-  });
-
   test('every Task retries with backoff and catches into the SNS alarm, which leads to a Fail state', () => {
     const modelTasks = states.filter((s) => s.state.Type === 'Task' && !s.name.startsWith('metric:'));
     expect(modelTasks).toHaveLength(3 * 4); // write, read table, publish, alarm per model
@@ -354,64 +209,8 @@ describe('GoldWorkflow', () => {
     }
   });
 
-  test('the Athena task retries throttling (several times) and a failed query (twice, with backoff)', () => {
-    expect(byName('a: write').state.Retry).toEqual([
-      {
-        ErrorEquals: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
-        IntervalSeconds: 10,
-        MaxAttempts: 6,
-        BackoffRate: 2,
-      },
-      { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 30, MaxAttempts: 2, BackoffRate: 2 },
-    ]);
-  });
-
-  test('once every wave is done, GoldPublished = 1 is sent (Medallion, no dimension, Count)', () => {
-    const metric = byName('metric: gold published').state;
-    expect(metric.Resource).toBe('arn:aws:states:::aws-sdk:cloudwatch:putMetricData');
-    expect(metric.Parameters).toEqual({
-      Namespace: 'Medallion',
-      MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }],
-    });
-    expect(metric.ResultPath).toBeNull();
-    expect(metric.Next).toBe('published');
-    expect(metric.Retry).toEqual([
-      { ErrorEquals: ['States.TaskFailed'], IntervalSeconds: 5, MaxAttempts: 4, BackoffRate: 2 },
-    ]);
-    // Not sent: the tables are published, but the execution fails (and its failure alarm says why).
-    expect(metric.Catch).toEqual([
-      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'metric: failed' },
-    ]);
-    expect(byName('metric: failed').state).toMatchObject({ Type: 'Fail', Error: 'GoldMetricFailed' });
-  });
-
-  test('the alarm names the model, the execution, the error and its cause', () => {
-    const alarm = byName('b: alarm').state;
-    expect(alarm.Parameters.TopicArn).toBe(`ref-${logicalId(t, 'AWS::SNS::Topic', 'Alarms').toLowerCase()}`);
-    expect(alarm.Parameters.Subject).toBe('medallion gold: model b failed');
-    expect(alarm.Parameters.Message).toMatchObject({
-      model: 'b',
-      'execution.$': '$$.Execution.Id',
-      'error.$': '$.error.Error',
-      'cause.$': '$.error.Cause',
-    });
-  });
-
   describe('IAM', () => {
-    const statements = identityStatements(t);
-    const roleId = logicalId(t, 'AWS::IAM::Role', 'GoldStateMachineRole');
-    const policyId = logicalId(t, 'AWS::IAM::Policy', 'GoldStateMachineRoleDefaultPolicy');
-    const mine = statements.filter((s) => s.resource === policyId).map((s) => s.statement);
-    const actionsOn = (predicate: (resource: string) => boolean) =>
-      new Set(
-        mine.flatMap((s) =>
-          asArray(s.Resource).some((r) => predicate(JSON.stringify(r))) ? asArray(s.Action) : [],
-        ),
-      );
-    const resourcesOf = (action: string) =>
-      mine
-        .filter((s) => asArray(s.Action).includes(action))
-        .flatMap((s) => asArray(s.Resource).map((r) => JSON.stringify(r)));
+    const { statements, roleId, mine } = workflowIam(t);
 
     test('no action of any policy in the stack is a wildcard', () => {
       for (const { statement } of statements) {
@@ -428,51 +227,6 @@ describe('GoldWorkflow', () => {
       expect(t.findResources('AWS::IAM::Role')[roleId]).toBeDefined();
     });
 
-    test('Athena: start, get and stop queries in the workgroup only', () => {
-      for (const action of [
-        'athena:StartQueryExecution',
-        'athena:GetQueryExecution',
-        'athena:StopQueryExecution',
-      ]) {
-        expect(resourcesOf(action)).toEqual([
-          expect.stringContaining(`:athena:eu-west-1:111111111111:workgroup/${WORKGROUP}`),
-        ]);
-      }
-    });
-
-    test('Glue: UpdateTable on the catalog, the database and the three gold tables only', () => {
-      const resources = resourcesOf('glue:UpdateTable');
-      expect(resources).toHaveLength(5);
-      expect(resources.filter((r) => r.includes(':table/'))).toEqual(
-        ['a', 'b', 'c'].map((n) => expect.stringContaining(`:table/${DATABASE}/${n}"`)),
-      );
-      expect(resources.some((r) => r.endsWith(':catalog"]]}'))).toBe(true);
-      expect(resources.some((r) => r.includes(`:database/${DATABASE}"`))).toBe(true);
-      expect(resourcesOf('glue:GetDatabase').length).toBeGreaterThan(0);
-      expect(resourcesOf('glue:GetPartitions').length).toBeGreaterThan(0);
-    });
-
-    test("S3: read silver, write only the models' own gold prefixes, write the workgroup's results prefix", () => {
-      const gold = logicalId(t, 'AWS::S3::Bucket', 'StorageGold');
-      const silver = logicalId(t, 'AWS::S3::Bucket', 'StorageSilver');
-      const results = logicalId(t, 'AWS::S3::Bucket', 'StorageAthenaResults');
-      const putOn = resourcesOf('s3:PutObject');
-      expect(putOn.filter((r) => r.includes(gold)).sort()).toEqual(
-        ['a', 'b', 'c'].map((n) => expect.stringContaining(`"/${n}/*"`)),
-      );
-      expect(putOn.filter((r) => r.includes(results))).toEqual([
-        expect.stringContaining(`"/${WORKGROUP}/*"`),
-      ]);
-      expect(putOn.some((r) => r.includes(silver))).toBe(false);
-      expect([...actionsOn((r) => r.includes(silver))].sort()).toEqual(
-        ['s3:GetBucketLocation', 's3:GetObject', 's3:ListBucket'].sort(),
-      );
-      // c reads a and b: their prefixes are readable; a reads no gold table.
-      const goldReads = resourcesOf('s3:GetObject').filter((r) => r.includes(gold));
-      expect(goldReads.sort()).toEqual(['a', 'b'].map((n) => expect.stringContaining(`"/${n}/*"`)));
-      expect(actionsOn((r) => r.includes(gold)).has('s3:DeleteObject')).toBe(false);
-    });
-
     test("KMS: the lake key through S3 only, and the alarm topic's key", () => {
       const key = logicalId(t, 'AWS::KMS::Key', 'StorageKey');
       const kms = mine.filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')));
@@ -485,24 +239,6 @@ describe('GoldWorkflow', () => {
       expect(kms.map((s) => (s.Condition as Json).StringEquals['kms:ViaService']).sort()).toEqual([
         's3.eu-west-1.amazonaws.com',
         'sns.eu-west-1.amazonaws.com',
-      ]);
-    });
-
-    test('CloudWatch: PutMetricData into the Medallion namespace only', () => {
-      const put = mine.filter((s) => asArray(s.Action).includes('cloudwatch:PutMetricData'));
-      expect(put).toEqual([
-        {
-          Effect: 'Allow',
-          Action: 'cloudwatch:PutMetricData',
-          Resource: '*',
-          Condition: { StringEquals: { 'cloudwatch:namespace': 'Medallion' } },
-        },
-      ]);
-    });
-
-    test('SNS: publish to the alarm topic only', () => {
-      expect(resourcesOf('sns:Publish')).toEqual([
-        JSON.stringify({ Ref: logicalId(t, 'AWS::SNS::Topic', 'Alarms') }),
       ]);
     });
   });
@@ -804,5 +540,45 @@ describe('cdk-nag AwsSolutions', () => {
     const found = check({ silverPrefixes: ['retail/orders/'], sourceTables: ['orders'] }, 'narrowed');
     expect(found).toContain('AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/retail/orders/*]');
     expect(found.filter((f) => f.endsWith('Silver.Arn>/*]') || f.includes(':table/'))).toEqual([]);
+  });
+});
+
+describe('another engine', () => {
+  test('any GoldEngine materializes the models: its name, its static input and its task are used', () => {
+    const engine: GoldEngine = {
+      name: 'test-engine',
+      modelInput: (model) => ({ statement: `CREATE ${model.name}` }),
+      runModelTask: (scope, model, target) =>
+        tasks.CallAwsService.jsonPath(scope, `${model.name}-Write`, {
+          stateName: `${model.name}: write`,
+          service: 'redshiftdata',
+          action: 'executeStatement',
+          iamAction: 'redshift-data:ExecuteStatement',
+          iamResources: ['arn:aws:redshift-serverless:eu-west-1:111111111111:workgroup/test'],
+          parameters: {
+            'Sql.$': `${target.inputPath}.statement`,
+            'Location.$': target.locationPath,
+            Database: target.database,
+          },
+          resultSelector: { 'QueryExecutionId.$': '$.Id' },
+          resultPath: target.resultPath,
+        }),
+    };
+    const { template } = build({ engine });
+    const t = template();
+    const def = definitionOf(t) as Json;
+    expect(def.Comment).toContain('on test-engine');
+    const branch = def.States['wave 1'].Branches[0].States;
+    expect(branch['a: version'].Parameters.run).toEqual({ statement: 'CREATE a' });
+    expect(branch['a: write']).toMatchObject({
+      Resource: 'arn:aws:states:::aws-sdk:redshiftdata:executeStatement',
+      Parameters: { 'Sql.$': '$.run.statement', 'Location.$': '$.location', Database: DATABASE },
+      ResultPath: '$.query',
+      Next: 'a: read table',
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'a: alarm' }],
+    });
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('redshift-data:ExecuteStatement');
+    expect(policies).not.toContain('athena:');
   });
 });

@@ -5,11 +5,11 @@ import { gzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { manifestKey, sourceId } from '../../../core/lake/layout';
 import { DEFAULT_TRANSFORM_MEMORY_MB } from '../../../lib/bronze-to-silver-pipeline';
+import { localEngineMemoryLimit } from '../../../local/cloud/function-env';
 import {
   LocalCloud as Cloud,
   type LocalCloud,
   type LocalCloudEvents,
-  localEngineMemoryLimit,
 } from '../../../local/cloud/local-cloud';
 
 const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
@@ -181,18 +181,5 @@ describe('LocalCloud', () => {
     expect(process.env.AWS_ENDPOINT_URL_S3).toBeUndefined();
     await expect(fetch(`${s3}/`)).rejects.toThrow();
     await expect(fetch(`${api}/datasets/customers/records`, { method: 'POST' })).rejects.toThrow();
-  });
-});
-
-describe('localEngineMemoryLimit', () => {
-  const GiB = 1024 ** 3;
-  it("keeps the template's engine limit (sized for Lambda) when the machine has room for it", () => {
-    expect(localEngineMemoryLimit('1804MB', 24 * GiB)).toBe('1804MB');
-  });
-  it('caps it at a quarter of a small machine', () => {
-    expect(localEngineMemoryLimit('1804MB', 4 * GiB)).toBe('1024MB');
-  });
-  it('falls back to 512MB when the template gives no value in MB', () => {
-    expect(localEngineMemoryLimit(undefined, 24 * GiB)).toBe('512MB');
   });
 });

@@ -8,11 +8,11 @@ import { join, resolve } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { createS3Client } from '../../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../../local/cloud/s3-server';
-import type { PipelineReport } from '../../../local/commands/pipeline';
 import type { GoldRunReport } from '../../../local/gold/run-gold';
 import { readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/gold/state-machine-definition';
-import { dailySalesOracle } from './oracle';
+import type { PipelineReport } from '../../../local/report/pipeline-report';
+import { dailySalesOracle } from '../../support/gold-oracle';
 
 const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 const MODELS = ['customer_lifetime_value', 'daily_sales', 'category_sales'];

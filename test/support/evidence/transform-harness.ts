@@ -23,8 +23,8 @@ import type { Manifest } from '../../../core/lake/manifest';
 import { sqlString } from '../../../core/sql/quote';
 import { Engine, queryRows } from '../../../lambdas/bronze-to-silver/duckdb-engine';
 import { BronzeToSilver, type TransformConfig } from '../../../lambdas/bronze-to-silver/transform';
-import { type LocalS3, withLocalS3 } from '../../support/local-s3';
-import type { QuarantineLine } from '../../support/run-silver-sql';
+import { type LocalS3, withLocalS3 } from '../local-s3';
+import type { QuarantineLine } from '../run-silver-sql';
 
 export const BRONZE = 'bronze';
 export const SILVER = 'silver';

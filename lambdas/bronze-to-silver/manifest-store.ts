@@ -1,0 +1,66 @@
+/**
+ * The manifests of one silver bucket: the commit record of each bronze object (read at the start of a run,
+ * written last), and the deletion of outputs a re-run no longer produces.
+ */
+
+import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { manifestKey } from '../../core/lake/layout';
+import type { Manifest } from '../../core/lake/manifest';
+import { getJson, putJson } from '../aws/s3';
+
+/** What one attempt produced: a manifest before its timings and engine are stamped on. */
+export type ManifestOutcome = Omit<Manifest, 'startedAt' | 'finishedAt' | 'durationsMs' | 'engine'>;
+
+/** The dataset a manifest belongs to. */
+export type DatasetRef = Pick<DatasetContract, 'domain' | 'dataset'>;
+
+export interface ManifestBuckets {
+  readonly silverBucket: string;
+  readonly quarantineBucket: string;
+}
+
+export class ManifestStore {
+  constructor(
+    private readonly s3: S3Client,
+    private readonly buckets: ManifestBuckets,
+  ) {}
+
+  /** The committed manifest of source `id`, or `undefined` when none was written yet. */
+  read(contract: DatasetRef, id: string, signal?: AbortSignal): Promise<Manifest | undefined> {
+    return getJson<Manifest>(
+      this.s3,
+      this.buckets.silverBucket,
+      manifestKey(contract.domain, contract.dataset, id),
+      signal,
+    );
+  }
+
+  write(contract: DatasetRef, id: string, manifest: Manifest, signal?: AbortSignal): Promise<void> {
+    return putJson(
+      this.s3,
+      this.buckets.silverBucket,
+      manifestKey(contract.domain, contract.dataset, id),
+      manifest,
+      signal,
+    );
+  }
+
+  /** A re-run that produced fewer partitions (or a file now quarantined) must not leave old files readable. */
+  async deleteStale(
+    previous: Manifest | undefined,
+    current: Manifest,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    if (!previous) return;
+    const keep = new Set(current.outputs.map((o) => o.key));
+    const stale = previous.outputs.filter((o) => !keep.has(o.key));
+    if (previous.quarantine?.rows !== undefined && current.quarantine?.key !== previous.quarantine.key) {
+      stale.push({ key: previous.quarantine.key, partition: '', rows: 0, bytes: 0, sha256: '' });
+    }
+    for (const o of stale) {
+      const bucket = o.partition === '' ? this.buckets.quarantineBucket : this.buckets.silverBucket;
+      await this.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: o.key }), { abortSignal: signal });
+    }
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The S3 door: an upload to the landing bucket, streamed through the hash and copied server-side into
+ * bronze (any size S3 can copy in one request), then removed from landing. An upload no contract claims
+ * is moved to quarantine with its reason: nothing is lost.
+ */
+import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import type { ContractRegistry } from '../../core/contracts/load-contracts';
+import { ObjectChangedError } from '../../core/errors';
+import { quarantineUnknownKey } from '../../core/lake/layout';
+import {
+  copySource,
+  deleteIfUnchanged,
+  headEtag,
+  isPreconditionFailed,
+  objectExists,
+  openObjectStream,
+} from '../aws/s3';
+import { bronzeContentType, bronzeMetadata, headerSafe } from './bronze-object';
+import { digestStream } from './content-digest';
+import { landOnce } from './land-once';
+import { type Landed, type LandingConfig, now } from './landing-config';
+import { landingLogger, logLanding } from './landing-log';
+
+export interface LandingObject {
+  bucket: string;
+  /** The decoded object key (see `decodeEventKey`). */
+  key: string;
+  requestId: string;
+  /** When S3 received the object (the event time); default: now. */
+  receivedAt?: Date;
+}
+
+export type S3LandingOutcome =
+  | ({ outcome: 'landed' } & Landed)
+  | { outcome: 'quarantined'; quarantineKey: string; reason: string }
+  /** The object is no longer in landing: an earlier delivery of the same event already handled it. */
+  | { outcome: 'gone' };
+
+export async function landS3Object(config: LandingConfig, object: LandingObject): Promise<S3LandingOutcome> {
+  const receivedAt = object.receivedAt ?? now(config);
+  const route = routeLandingKey(config.contracts, object.key);
+  if ('reason' in route) return quarantine(config, object, route.reason, receivedAt);
+
+  const source = await openObjectStream(config.s3, object.bucket, object.key);
+  if (!source) return { outcome: 'gone' };
+  const digest = await digestStream(source.body);
+  const { contract } = route;
+  const metadata = bronzeMetadata({
+    source: 's3-upload',
+    originalName: route.name,
+    receivedAt,
+    sha256: digest.sha256,
+    requestId: object.requestId,
+    contentType: source.contentType ?? 'application/octet-stream',
+  });
+  const landed = await landOnce(
+    config,
+    { contract, sha256: digest.sha256, gzip: digest.gzip, receivedAt },
+    (key) =>
+      copyToBronze(config, object, source.etag, {
+        key,
+        metadata,
+        contentType: bronzeContentType(contract.source.format, digest.gzip),
+      }),
+  );
+  // Only if it still holds the bytes just landed: an upload that replaced it has its own event coming.
+  await deleteIfUnchanged(config.s3, object.bucket, object.key, source.etag);
+  logLanding(config, {
+    source: 's3-upload',
+    contract,
+    landed,
+    bytes: digest.bytes,
+    requestId: object.requestId,
+  });
+  return { outcome: 'landed', ...landed };
+}
+
+type Route = { contract: DatasetContract; name: string } | { reason: string };
+
+/** Which contract owns a landing key `<domain>/<dataset>/<name...>`, or why none does. */
+export function routeLandingKey(contracts: ContractRegistry, key: string): Route {
+  const segments = key.split('/');
+  const name = segments[segments.length - 1];
+  if (segments.length < 3 || name === '') {
+    return { reason: 'the key is not <domain>/<dataset>/<file name>' };
+  }
+  const [domain, dataset] = segments;
+  const contract = contracts.byName(dataset);
+  if (!contract) return { reason: `no data contract declares dataset '${dataset}'` };
+  if (contract.domain !== domain) {
+    return { reason: `dataset '${dataset}' belongs to domain '${contract.domain}', not '${domain}'` };
+  }
+  return { contract, name };
+}
+
+/**
+ * Server-side copy into bronze: no bytes pass through the Lambda. `CopySourceIfMatch` pins the copy to
+ * the bytes that were hashed; `IfNoneMatch` keeps an existing bronze object as it is.
+ */
+async function copyToBronze(
+  config: LandingConfig,
+  object: LandingObject,
+  etag: string | undefined,
+  target: { key: string; metadata: Record<string, string>; contentType: string },
+): Promise<boolean> {
+  try {
+    await config.s3.send(
+      new CopyObjectCommand({
+        Bucket: config.bronzeBucket,
+        Key: target.key,
+        CopySource: copySource(object.bucket, object.key),
+        CopySourceIfMatch: etag,
+        IfNoneMatch: '*',
+        MetadataDirective: 'REPLACE',
+        Metadata: target.metadata,
+        ContentType: target.contentType,
+      }),
+    );
+    return true;
+  } catch (e) {
+    if (!isPreconditionFailed(e)) throw e;
+    // Both conditions answer 412: either bronze already holds the object (an earlier attempt copied it),
+    // or the landing object was overwritten after it was hashed, and the next attempt must hash it again.
+    if (await objectExists(config.s3, config.bronzeBucket, target.key)) return false;
+    throw new ObjectChangedError(
+      `s3://${object.bucket}/${object.key} changed while it was being landed; retry`,
+    );
+  }
+}
+
+/** Moves an upload no contract claims into quarantine, with its reason beside it. */
+async function quarantine(
+  config: LandingConfig,
+  object: LandingObject,
+  reason: string,
+  receivedAt: Date,
+): Promise<S3LandingOutcome> {
+  const found = await headEtag(config.s3, object.bucket, object.key);
+  if (found === undefined) return { outcome: 'gone' };
+  const etag = found ?? undefined;
+  const quarantineKey = quarantineUnknownKey(object.key);
+  await config.s3.send(
+    new CopyObjectCommand({
+      Bucket: config.quarantineBucket,
+      Key: quarantineKey,
+      CopySource: copySource(object.bucket, object.key),
+      CopySourceIfMatch: etag,
+      MetadataDirective: 'REPLACE',
+      Metadata: { reason: headerSafe(reason), 'received-at': receivedAt.toISOString() },
+    }),
+  );
+  const why = {
+    reason,
+    sourceBucket: object.bucket,
+    sourceKey: object.key,
+    receivedAt: receivedAt.toISOString(),
+  };
+  await config.s3.send(
+    new PutObjectCommand({
+      Bucket: config.quarantineBucket,
+      Key: `${quarantineKey}.reason.json`,
+      Body: JSON.stringify(why, null, 2),
+      ContentType: 'application/json',
+    }),
+  );
+  await deleteIfUnchanged(config.s3, object.bucket, object.key, etag);
+  landingLogger(config).warn('quarantined', { ...why, quarantineKey, requestId: object.requestId });
+  return { outcome: 'quarantined', quarantineKey, reason };
+}

@@ -1,0 +1,245 @@
+/**
+ * The Athena engine of the gold workflow: each model is an `UNLOAD` run with
+ * `athena:startQueryExecution.sync`, under IAM policies scoped to what the model reads and writes.
+ */
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import type { GoldModel } from '../../core/gold/models';
+import { unloadStatement } from '../../core/gold/unload';
+import { goldModelPrefix } from '../../core/lake/layout';
+import { acknowledge, flattenReference } from '../nag';
+import type { GoldEngine, GoldModelTarget } from './gold-engine';
+
+/** Properties of {@link AthenaEngine}. */
+export interface AthenaEngineProps extends AthenaEngineOptions {
+  /** The Athena workgroup the queries run in (its settings decide output location and encryption). */
+  readonly workGroup: string;
+  /** The bucket where the workgroup writes query results (and UNLOAD's manifests). */
+  readonly resultsBucket: s3.IBucket;
+  /** The lake key: silver, gold and query results are encrypted with it. */
+  readonly key: kms.IKey;
+  /** The silver bucket the models read. */
+  readonly silverBucket: s3.IBucket;
+}
+
+/** The optional settings of {@link AthenaEngine}: what the models read, where results go, how long. */
+export interface AthenaEngineOptions {
+  /**
+   * The key prefix of the workgroup's results in `resultsBucket`, ending with '/'.
+   * @default `<workGroup>/` (the data catalog's convention)
+   */
+  readonly resultsPrefix?: string;
+  /**
+   * Key prefixes of the silver datasets the models read (`<domain>/<dataset>/`), ending with '/'.
+   * @default [''] - the whole silver bucket (read only), acknowledged
+   */
+  readonly silverPrefixes?: string[];
+  /**
+   * Names of the silver tables the models read, in the workflow's database (the gold tables a model
+   * depends on are added per model).
+   * @default - every table of the database (read only), acknowledged
+   */
+  readonly sourceTables?: string[];
+  /**
+   * How long one model's query may run; Step Functions stops it when this passes.
+   * @default Duration.hours(1)
+   */
+  readonly queryTimeout?: Duration;
+}
+
+/**
+ * Runs gold models on Athena: one `UNLOAD (<sql>) TO '<new version>' WITH (format = 'PARQUET',
+ * compression = 'ZSTD')` per model through `athena:startQueryExecution.sync`. The statement is assembled
+ * at run time from the text before and after the location (static values of the model's input) and the
+ * location, with `States.Format('{}{}{}', ...)`.
+ *
+ * The task is rendered by hand instead of with `tasks.AthenaStartQueryExecution`, whose policies include
+ * `s3:CreateBucket`/`s3:GetObject` on `*`, `lakeformation:GetDataAccess` on `*` and glue:Delete* on the
+ * whole database: here each model may only read its sources and write its own prefix.
+ */
+export class AthenaEngine implements GoldEngine {
+  public readonly name = 'athena';
+  private readonly props: AthenaEngineProps;
+  private readonly resultsPrefix: string;
+
+  constructor(props: AthenaEngineProps) {
+    this.props = props;
+    this.resultsPrefix = props.resultsPrefix ?? `${props.workGroup}/`;
+    for (const p of [this.resultsPrefix, ...(props.silverPrefixes ?? [])]) {
+      if (p !== '' && !p.endsWith('/')) throw new Error(`Athena engine: prefix '${p}' must end with '/'`);
+    }
+  }
+
+  public modelInput(model: GoldModel): Record<string, string> {
+    return unloadStatement(model.sql);
+  }
+
+  public runModelTask(scope: Construct, model: GoldModel, target: GoldModelTarget): sfn.TaskStateBase {
+    const { props } = this;
+    const stack = Stack.of(scope);
+    const glueArn = (resource: string, resourceName?: string) =>
+      stack.formatArn({ service: 'glue', resource, resourceName });
+    const catalog = glueArn('catalog');
+    const database = glueArn('database', target.database);
+    const sourceTables = props.sourceTables
+      ? props.sourceTables.map((t) => glueArn('table', `${target.database}/${t}`))
+      : [glueArn('table', `${target.database}/*`)];
+    const dependencyTables = model.dependsOn.map((d) => glueArn('table', `${target.database}/${d}`));
+    const silverPrefixes = props.silverPrefixes ?? [''];
+    const objects = (bucket: s3.IBucket, prefixes: string[]) =>
+      prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+    const bucketLevel = ['s3:ListBucket', 's3:GetBucketLocation'];
+    const writes = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+
+    const policies = [
+      new iam.PolicyStatement({
+        // Stop: Step Functions stops the query when the task times out or the execution is stopped.
+        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+        resources: [
+          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroup }),
+        ],
+      }),
+      // Athena reads the catalog with the caller's permissions: the sources and the gold tables the model
+      // depends on, nothing else (a model reading an undeclared gold table fails instead of racing it).
+      new iam.PolicyStatement({ actions: ['glue:GetDatabase'], resources: [catalog, database] }),
+      new iam.PolicyStatement({
+        actions: ['glue:GetTable', 'glue:GetPartitions'],
+        resources: [catalog, database, ...sourceTables, ...dependencyTables],
+      }),
+      // ...and S3 too: silver (read), the dependencies' gold prefixes (read), its own prefix (write).
+      // ListBucket also lets UNLOAD check that the new version's prefix is empty.
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: objects(props.silverBucket, silverPrefixes),
+      }),
+      new iam.PolicyStatement({
+        actions: bucketLevel,
+        resources: [props.silverBucket.bucketArn, target.bucket.bucketArn, props.resultsBucket.bucketArn],
+      }),
+      new iam.PolicyStatement({ actions: writes, resources: objects(target.bucket, [target.prefix]) }),
+      new iam.PolicyStatement({
+        actions: [...writes, 's3:GetObject'],
+        resources: objects(props.resultsBucket, [this.resultsPrefix]),
+      }),
+      new iam.PolicyStatement({
+        // S3 encrypts and decrypts with the lake key on Athena's behalf, and only S3 may use it here.
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [props.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(props.key).region}.amazonaws.com` } },
+      }),
+    ];
+    if (model.dependsOn.length > 0) {
+      policies.push(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: objects(target.bucket, model.dependsOn.map(goldModelPrefix)),
+        }),
+      );
+    }
+    this.acknowledgeDefaults(scope, stack, target);
+
+    const task = new AthenaUnloadTask(scope, `${model.name}-Write`, {
+      stateName: `${model.name}: write`,
+      comment: `Writes ${model.name} as Parquet into the new version's prefix (UNLOAD, waits for the query).`,
+      queryString: sfn.JsonPath.format(
+        '{}{}{}',
+        sfn.JsonPath.stringAt(`${target.inputPath}.before`),
+        sfn.JsonPath.stringAt(target.locationPath),
+        sfn.JsonPath.stringAt(`${target.inputPath}.after`),
+      ),
+      workGroup: props.workGroup,
+      database: target.database,
+      policies,
+      taskTimeout: sfn.Timeout.duration(props.queryTimeout ?? Duration.hours(1)),
+      resultSelector: { 'QueryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
+      resultPath: target.resultPath,
+    });
+    // Throttled or failed submissions: nothing was written, the same query can simply be sent again.
+    task.addRetry({
+      errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
+      interval: Duration.seconds(10),
+      maxAttempts: 6,
+      backoffRate: 2,
+    });
+    // A query that FAILED is sent twice more, 30 s then 60 s later: failures such as S3 throttling while
+    // scanning or an internal error often clear within a minute, and a broken query (failing while
+    // planning) scans nothing, so its retries only delay the alarm by 90 s. UNLOAD refuses a non-empty
+    // target, so a retry only helps when the failed attempt wrote nothing (the usual case); otherwise it
+    // fails at once and the model alarms.
+    task.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(30),
+      maxAttempts: 2,
+      backoffRate: 2,
+    });
+    return task;
+  }
+
+  /** The defaults grant whole-bucket (silver) and whole-database (tables) reads: acknowledged, once. */
+  private acknowledgeDefaults(scope: Construct, stack: Stack, target: GoldModelTarget): void {
+    if (ACKNOWLEDGED.has(scope)) return;
+    ACKNOWLEDGED.add(scope);
+    if (!this.props.silverPrefixes) {
+      acknowledge(
+        scope,
+        `IAM5[Resource::${flattenReference(stack.resolve(this.props.silverBucket.arnForObjects('*')))}]`,
+        'Gold models read whichever silver datasets their SQL selects (s3:GetObject only); pass silverPrefixes to narrow it to the datasets they use.',
+      );
+    }
+    if (!this.props.sourceTables) {
+      const tables = stack.formatArn({
+        service: 'glue',
+        resource: 'table',
+        resourceName: `${target.database}/*`,
+      });
+      acknowledge(
+        scope,
+        `IAM5[Resource::${flattenReference(stack.resolve(tables))}]`,
+        'Athena reads the catalog entries of the tables a model selects (glue:GetTable/GetPartitions only, one database); pass sourceTables to list them.',
+      );
+    }
+  }
+}
+
+/** Workflows whose default-scope findings were acknowledged already (one engine, many models). */
+const ACKNOWLEDGED = new WeakSet<Construct>();
+
+interface AthenaUnloadTaskProps extends sfn.TaskStateJsonPathBaseProps {
+  readonly queryString: string;
+  readonly workGroup: string;
+  readonly database: string;
+  readonly policies: iam.PolicyStatement[];
+}
+
+/** `athena:startQueryExecution.sync` with exactly the given policies (see {@link AthenaEngine}). */
+class AthenaUnloadTask extends sfn.TaskStateBase {
+  protected readonly taskMetrics?: sfn.TaskMetricsConfig;
+  protected readonly taskPolicies?: iam.PolicyStatement[];
+  private readonly query: { queryString: string; workGroup: string; database: string };
+
+  constructor(scope: Construct, id: string, props: AthenaUnloadTaskProps) {
+    super(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSON_PATH });
+    this.taskPolicies = props.policies;
+    this.query = { queryString: props.queryString, workGroup: props.workGroup, database: props.database };
+  }
+
+  protected _renderTask(): unknown {
+    return {
+      Resource: `arn:${Aws.PARTITION}:states:::athena:startQueryExecution.sync`,
+      ...this._renderParametersOrArguments(
+        {
+          QueryString: this.query.queryString,
+          // Unqualified table names in the SQL resolve in the lake's database.
+          QueryExecutionContext: { Database: this.query.database },
+          // The workgroup enforces the result location and its encryption (lake key).
+          WorkGroup: this.query.workGroup,
+        },
+        sfn.QueryLanguage.JSON_PATH,
+      ),
+    };
+  }
+}

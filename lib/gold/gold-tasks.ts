@@ -1,0 +1,247 @@
+/**
+ * The states of the gold workflow around the engine's write, whatever the engine: a model's version,
+ * the catalog switch that publishes it (Glue GetTable, then UpdateTable), its failure alarm, and the
+ * `GoldPublished` metric sent once every model is published. States are created in the workflow's scope,
+ * named after the model.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+
+/** Empty values for the TableInput fields GetTable leaves out when a table does not have them. */
+const TABLE_DEFAULTS = {
+  Description: '',
+  Retention: 0,
+  PartitionKeys: [],
+  TableType: 'EXTERNAL_TABLE',
+  Parameters: {},
+};
+
+/** The TableInput fields UpdateTable accepts, in the order they are written (GetTable returns more). */
+const TABLE_INPUT_FIELDS = [
+  'Name',
+  'Description',
+  'Owner',
+  'Retention',
+  'StorageDescriptor',
+  'PartitionKeys',
+  'TableType',
+  'Parameters',
+] as const;
+
+/** Where a model's branch keeps, in its state, what the engine reads and writes (see {@link modelVersion}). */
+export const MODEL_STATE_PATHS = {
+  /** The version's location, `s3://<gold>/<model>/v=<execution name>/`. */
+  location: '$.location',
+  /** The engine's static values (`GoldEngine.modelInput`). */
+  engineInput: '$.run',
+  /** The engine's result, with its `QueryExecutionId`. */
+  engineResult: '$.query',
+} as const;
+
+/** Adds the catch of a model's task: any error goes to the model's alarm, with the error at `$.error`. */
+export type CatchIntoAlarm = (task: sfn.TaskStateBase) => void;
+
+/**
+ * (1) The model's version: the execution's name, unique per state machine, so the prefix at `location`
+ * is new and empty. The state also carries what the later states need: the patch of the table's storage
+ * descriptor, defaults for absent table fields, and the engine's static values (`run`).
+ */
+export function modelVersion(
+  scope: Construct,
+  name: string,
+  location: string,
+  run: Record<string, string>,
+): sfn.Pass {
+  return sfn.Pass.jsonPath(scope, `${name}-Version`, {
+    stateName: `${name}: version`,
+    parameters: {
+      model: name,
+      version: sfn.JsonPath.executionName,
+      location,
+      // What the table's storage descriptor gets merged with, and defaults for absent table fields.
+      patch: { Location: location },
+      defaults: TABLE_DEFAULTS,
+      // The engine's static values: keys without '.$' are never evaluated as paths or intrinsics.
+      run,
+    },
+  });
+}
+
+/**
+ * A model's failure path: its error is published to the alarm topic, then the branch fails (the model's
+ * previous version stays published). Returns the alarm state, which the model's tasks catch into.
+ */
+export function modelFailureAlarm(scope: Construct, name: string, alarmTopic: sns.ITopic): sfn.TaskStateBase {
+  const failed = sfn.Fail.jsonPath(scope, `${name}-Failed`, {
+    stateName: `${name}: failed`,
+    error: 'GoldModelFailed',
+    cause: `gold model ${name} was not published (see the alarm topic); its previous version stays readable`,
+  });
+  const alarm = tasks.SnsPublish.jsonPath(scope, `${name}-Alarm`, {
+    stateName: `${name}: alarm`,
+    topic: alarmTopic,
+    subject: `medallion gold: model ${name} failed`,
+    message: sfn.TaskInput.fromObject({
+      model: name,
+      execution: sfn.JsonPath.executionId,
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      published: 'no: the previous version of the table stays published',
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  alarm.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED],
+    interval: Duration.seconds(5),
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
+  // Even if the alarm cannot be sent, the execution fails (and its failure metric still shows it).
+  alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
+  alarm.next(failed);
+  return alarm;
+}
+
+/**
+ * (3) Publish: the model's Glue table as it is now, with only the new location changed (read table,
+ * merge, input with or without an owner, UpdateTable).
+ */
+export function publishVersion(
+  scope: Construct,
+  name: string,
+  database: string,
+  catchIntoAlarm: CatchIntoAlarm,
+): sfn.Chain {
+  const stack = Stack.of(scope);
+  const glueResources = [
+    stack.formatArn({ service: 'glue', resource: 'catalog' }),
+    stack.formatArn({ service: 'glue', resource: 'database', resourceName: database }),
+    stack.formatArn({ service: 'glue', resource: 'table', resourceName: `${database}/${name}` }),
+  ];
+  const glueRetry = (task: sfn.TaskStateBase) => {
+    // Permanent: retrying cannot help (a missing table is a deployment problem).
+    task.addRetry({
+      errors: ['Glue.EntityNotFoundException', 'Glue.InvalidInputException', 'Glue.AccessDeniedException'],
+      maxAttempts: 0,
+      backoffRate: 2,
+    });
+    // Both calls are idempotent: the same definition can be read or written again.
+    task.addRetry({
+      errors: [sfn.Errors.TASKS_FAILED],
+      interval: Duration.seconds(2),
+      maxAttempts: 5,
+      backoffRate: 2,
+    });
+    catchIntoAlarm(task);
+  };
+  const readTable = tasks.CallAwsService.jsonPath(scope, `${name}-ReadTable`, {
+    stateName: `${name}: read table`,
+    service: 'glue',
+    action: 'getTable',
+    iamAction: 'glue:GetTable',
+    parameters: { DatabaseName: database, Name: name },
+    iamResources: glueResources,
+    resultSelector: { 'Table.$': '$.Table' },
+    resultPath: '$.current',
+  });
+  glueRetry(readTable);
+
+  // GetTable returns more than UpdateTable accepts (DatabaseName, CreateTime, VersionId...), and leaves
+  // out unset fields; JSONPath cannot drop keys nor default a missing one, so: merge the defaults under
+  // the table, merge the new location over its storage descriptor, then copy the accepted fields.
+  // The merge also drops what is no longer needed (the statement, the defaults) from the state.
+  const merge = sfn.Pass.jsonPath(scope, `${name}-Merge`, {
+    stateName: `${name}: merge`,
+    parameters: {
+      ...copiedFields('$', ['model', 'version', 'location']),
+      'queryExecutionId.$': `${MODEL_STATE_PATHS.engineResult}.QueryExecutionId`,
+      'table.$': 'States.JsonMerge($.defaults, $.current.Table, false)',
+      'storage.$': 'States.JsonMerge($.current.Table.StorageDescriptor, $.patch, false)',
+    },
+  });
+  // Owner has no empty value (Glue wants 1-255 characters): it is copied only when the table has one.
+  const tableInput = (withOwner: boolean) =>
+    sfn.Pass.jsonPath(scope, `${name}-Input${withOwner ? 'Owner' : ''}`, {
+      stateName: `${name}: input${withOwner ? '+owner' : ''}`,
+      parameters: Object.fromEntries(
+        TABLE_INPUT_FIELDS.filter((f) => withOwner || f !== 'Owner').map((f) => [
+          `${f}.$`,
+          // The merged storage descriptor (new location); the other fields as the table has them.
+          f === 'StorageDescriptor' ? '$.storage' : `$.table.${f}`,
+        ]),
+      ),
+      resultPath: '$.tableInput',
+    });
+  const publish = tasks.CallAwsService.jsonPath(scope, `${name}-Publish`, {
+    stateName: `${name}: publish`,
+    comment: 'Switches the table to the new version: one catalog update, after the write succeeded.',
+    service: 'glue',
+    action: 'updateTable',
+    iamAction: 'glue:UpdateTable',
+    parameters: { DatabaseName: database, TableInput: sfn.JsonPath.objectAt('$.tableInput') },
+    iamResources: glueResources,
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  glueRetry(publish);
+
+  const hasOwner = sfn.Choice.jsonPath(scope, `${name}-HasOwner`, { stateName: `${name}: has owner?` })
+    .when(sfn.Condition.isPresent('$.table.Owner'), tableInput(true))
+    .otherwise(tableInput(false))
+    .afterwards();
+  return sfn.Chain.start(readTable).next(merge).next(hasOwner).next(publish);
+}
+
+/**
+ * After the last wave: `GoldPublished` = 1 (namespace `Medallion`, no dimension, Count), the one stream
+ * the freshness alarm watches. PutMetricData supports no resource-level permission: the role may only
+ * put metrics into the pipeline's namespace. A duplicate (a retried call that had succeeded) only adds to
+ * a sum that the alarm compares with 1. If it still fails after its retries, the execution fails (the
+ * tables are published; the failure alarm says so, before the freshness alarm would).
+ */
+export function goldPublishedMetric(scope: Construct): sfn.TaskStateBase {
+  const task = new PutMetricDataTask(scope, 'PublishedMetric', {
+    stateName: 'metric: gold published',
+    comment: `Every model is published: ${METRICS_NAMESPACE}/${METRIC_NAMES.GoldPublished} = 1 (the freshness alarm watches it).`,
+    service: 'cloudwatch',
+    action: 'putMetricData',
+    iamAction: 'cloudwatch:PutMetricData',
+    iamResources: ['*'],
+    parameters: {
+      Namespace: METRICS_NAMESPACE,
+      MetricData: [{ MetricName: METRIC_NAMES.GoldPublished, Value: 1, Unit: 'Count' }],
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  task.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED],
+    interval: Duration.seconds(5),
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
+  const failed = sfn.Fail.jsonPath(scope, 'MetricFailed', {
+    stateName: 'metric: failed',
+    error: 'GoldMetricFailed',
+    cause: `every gold model was published, but ${METRIC_NAMES.GoldPublished} could not be sent: the freshness alarm may fire although gold is fresh`,
+  });
+  task.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  return task;
+}
+
+/** `cloudwatch:putMetricData`, its policy limited to the pipeline's namespace (a condition key). */
+class PutMetricDataTask extends tasks.CallAwsService {
+  constructor(scope: Construct, id: string, props: tasks.CallAwsServiceJsonPathProps) {
+    super(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSON_PATH });
+    for (const statement of this.taskPolicies ?? []) {
+      statement.addCondition('StringEquals', { 'cloudwatch:namespace': METRICS_NAMESPACE });
+    }
+  }
+}
+
+/** JSONPath parameters copying each of `fields` from the object at `from`: `{ '<f>.$': '<from>.<f>' }`. */
+function copiedFields(from: string, fields: readonly string[]): Record<string, string> {
+  return Object.fromEntries(fields.map((f) => [`${f}.$`, `${from}.${f}`]));
+}

@@ -1,0 +1,220 @@
+/**
+ * The report of a `medallion pipeline` run: what each input file became, read back from the lake after
+ * the run (the bronze content index, the silver manifests), summed per dataset and in total.
+ */
+
+import type { S3Client } from '@aws-sdk/client-s3';
+import { bronzeContentIndexKey, decodeEventKey, manifestKey, sourceId } from '../../core/lake/layout';
+import type { Manifest } from '../../core/lake/manifest';
+import { isNotFound, listObjects, readObjectText } from '../../lambdas/aws/s3';
+import type { LocalCloud } from '../cloud/local-cloud';
+import { checkConservation } from './conservation';
+
+/** How a file is ingested: uploaded to the landing bucket, or POSTed to the ingest API. */
+export type Door = 's3' | 'api';
+export type Rows = { in: number; out: number; quarantined: number; duplicates: number };
+
+export interface FileReport {
+  /** Path relative to the data directory. */
+  readonly path: string;
+  readonly domain: string;
+  readonly dataset: string;
+  readonly door: Door;
+  readonly bytes: number;
+  readonly sha256: string;
+  /** `already-landed`: bronze held these bytes before this run (nothing new was transformed). */
+  landing: 'landed' | 'already-landed' | 'failed';
+  landingError?: string;
+  bronzeKey?: string;
+  manifestKey?: string;
+  /** The manifest's status; `missing` when no manifest was found. */
+  status: Manifest['status'] | 'missing';
+  reason?: string;
+  rows: Rows;
+  quarantinedByReason: Record<string, number>;
+  /** Rows per silver partition (`dt=` value). */
+  partitions: Record<string, number>;
+  conservation: { ok: boolean; problems: string[] };
+}
+
+export interface DatasetReport {
+  readonly domain: string;
+  readonly dataset: string;
+  files: number;
+  rows: Rows;
+  quarantinedByReason: Record<string, number>;
+  partitions: Record<string, number>;
+}
+
+export interface PipelineReport {
+  ok: boolean;
+  startedAt: string;
+  finishedAt: string;
+  contractsDir: string;
+  dataDir: string;
+  stateDir: string;
+  endpoints: { s3: string; api?: string };
+  buckets: Record<string, string>;
+  files: FileReport[];
+  datasets: DatasetReport[];
+  totals: { files: number; rows: Rows };
+  deadLetters: { messageId: string; receiveCount: number; keys: string[]; lastError?: string }[];
+  landingFailures: { path: string; error: string }[];
+  /** Every key in the silver bucket after the run, sorted. */
+  silverObjects: string[];
+  /** The gold workflow's run, when models were given. */
+  gold?: GoldSummary;
+  timingsMs: {
+    start: number;
+    ingest: number;
+    transform: number;
+    gold?: number;
+    report: number;
+    total: number;
+  };
+  functionLogs?: string;
+}
+
+export interface GoldSummary {
+  ok: boolean;
+  status: string;
+  error?: string;
+  executionName: string;
+  /** Per gold table: where the catalog publishes it and how many rows it has there. */
+  tables: Record<string, { location?: string; rows: number; preview: string[] }>;
+  alarms: number;
+}
+
+/** The part of the report read back from the lake once everything settled. */
+export type LakeReport = Pick<
+  PipelineReport,
+  'ok' | 'files' | 'datasets' | 'totals' | 'deadLetters' | 'landingFailures' | 'silverObjects'
+>;
+
+/** The file's report before anything is known of its fate: nothing counted yet, no manifest. */
+export function pendingFileReport(
+  file: Pick<FileReport, 'path' | 'domain' | 'dataset' | 'door' | 'bytes' | 'sha256' | 'landing'>,
+): FileReport {
+  return {
+    ...file,
+    status: 'missing',
+    rows: emptyRows(),
+    quarantinedByReason: {},
+    partitions: {},
+    conservation: { ok: false, problems: [] },
+  };
+}
+
+/** What the report reads of the local cloud once it settled: its buckets and the messages it gave up on. */
+export type SettledCloud = Pick<LocalCloud, 's3' | 'buckets' | 'deadLetters'>;
+
+/** Completes each file's report from the lake (the bronze content index, its manifest), then sums them up. */
+export async function buildReport(cloud: SettledCloud, files: FileReport[]): Promise<LakeReport> {
+  const silverObjects = await listKeys(cloud.s3, cloud.buckets.silver);
+  const silver = new Set(silverObjects);
+  for (const file of files) {
+    if (file.landing === 'failed') {
+      file.conservation = { ok: false, problems: ['the file did not land'] };
+      continue;
+    }
+    const indexKey = bronzeContentIndexKey(file.domain, file.dataset, file.sha256);
+    const bronzeKey = await readObjectText(cloud.s3, cloud.buckets.bronze, indexKey);
+    if (bronzeKey === undefined) {
+      file.conservation = { ok: false, problems: ['no bronze object holds these bytes'] };
+      continue;
+    }
+    file.bronzeKey = bronzeKey;
+    file.manifestKey = manifestKey(file.domain, file.dataset, sourceId(cloud.buckets.bronze, bronzeKey));
+    const text = await readObjectText(cloud.s3, cloud.buckets.silver, file.manifestKey);
+    if (text === undefined) {
+      file.conservation = {
+        ok: false,
+        problems: [`no manifest ${file.manifestKey}: the file never reached silver`],
+      };
+      continue;
+    }
+    const manifest = JSON.parse(text) as Manifest;
+    file.status = manifest.status;
+    if (manifest.reason) file.reason = manifest.reason;
+    file.rows = { ...manifest.rows };
+    file.quarantinedByReason = { ...manifest.quarantinedByReason };
+    for (const o of manifest.outputs)
+      file.partitions[o.partition] = (file.partitions[o.partition] ?? 0) + o.rows;
+    file.conservation = checkConservation(manifest, silver);
+  }
+
+  const datasets = new Map<string, DatasetReport>();
+  for (const f of files) {
+    const id = `${f.domain}/${f.dataset}`;
+    const d = datasets.get(id) ?? {
+      domain: f.domain,
+      dataset: f.dataset,
+      files: 0,
+      rows: emptyRows(),
+      quarantinedByReason: {},
+      partitions: {},
+    };
+    d.files++;
+    addRows(d.rows, f.rows);
+    addCounts(d.quarantinedByReason, f.quarantinedByReason);
+    addCounts(d.partitions, f.partitions);
+    datasets.set(id, d);
+  }
+  const totals = { files: files.length, rows: emptyRows() };
+  for (const f of files) addRows(totals.rows, f.rows);
+
+  const deadLetters = cloud.deadLetters.map((d) => ({
+    messageId: d.messageId,
+    receiveCount: d.receiveCount,
+    keys: keysInMessage(d.body),
+    ...(d.lastError ? { lastError: d.lastError } : {}),
+  }));
+  const landingFailures = files
+    .filter((f) => f.landing === 'failed')
+    .map((f) => ({ path: f.path, error: f.landingError ?? 'unknown error' }));
+  const ok =
+    deadLetters.length === 0 && landingFailures.length === 0 && files.every((f) => f.conservation.ok);
+  return {
+    ok,
+    files,
+    datasets: [...datasets.keys()].sort().map((k) => datasets.get(k) as DatasetReport),
+    totals,
+    deadLetters,
+    landingFailures,
+    silverObjects,
+  };
+}
+
+async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
+  const keys: string[] = [];
+  try {
+    for await (const o of listObjects(s3, bucket)) if (o.Key) keys.push(o.Key);
+  } catch (e) {
+    if (!isNotFound(e)) throw e; // no such bucket: nothing to list
+  }
+  return keys.sort();
+}
+
+function keysInMessage(body: string): string[] {
+  try {
+    const event = JSON.parse(body) as { Records?: { s3: { object: { key: string } } }[] };
+    return (event.Records ?? []).map((r) => decodeEventKey(r.s3.object.key));
+  } catch {
+    return [];
+  }
+}
+
+function emptyRows(): Rows {
+  return { in: 0, out: 0, quarantined: 0, duplicates: 0 };
+}
+
+function addRows(to: Rows, from: Rows): void {
+  to.in += from.in;
+  to.out += from.out;
+  to.quarantined += from.quarantined;
+  to.duplicates += from.duplicates;
+}
+
+function addCounts(to: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, n] of Object.entries(from)) to[k] = (to[k] ?? 0) + n;
+}

@@ -1,0 +1,88 @@
+import { displayPath } from './display-path';
+import type { PipelineReport } from './pipeline-report';
+
+/** The human-readable summary printed after a run. */
+export function formatSummary(r: PipelineReport): string[] {
+  const lines: string[] = [''];
+  const table: string[][] = [['dataset', 'files', 'rows in', 'out', 'quarantined', 'duplicates']];
+  for (const d of r.datasets) {
+    table.push([
+      `${d.domain}/${d.dataset}`,
+      ...[d.files, d.rows.in, d.rows.out, d.rows.quarantined, d.rows.duplicates].map(String),
+    ]);
+  }
+  const t = r.totals.rows;
+  table.push(['total', ...[r.totals.files, t.in, t.out, t.quarantined, t.duplicates].map(String)]);
+  lines.push(...alignTable(table));
+
+  lines.push('', 'quarantined rows by reason (column|rule):');
+  for (const d of r.datasets) {
+    const reasons = Object.entries(d.quarantinedByReason).sort(([a], [b]) => a.localeCompare(b));
+    lines.push(
+      `  ${d.domain}/${d.dataset}: ${reasons.length ? reasons.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`,
+    );
+  }
+  lines.push('', 'silver partitions (rows):');
+  for (const d of r.datasets) {
+    const parts = Object.entries(d.partitions).sort(([a], [b]) => a.localeCompare(b));
+    lines.push(
+      `  ${d.domain}/${d.dataset}: ${parts.length ? parts.map(([p, n]) => `dt=${p} (${n})`).join(', ') : 'none'}`,
+    );
+  }
+
+  lines.push('', 'conservation per file (in = out + quarantined + duplicates, from silver _manifests/):');
+  const fileRows = r.files.map((f) => {
+    const x = f.rows;
+    const equation = f.status === 'missing' ? '-' : `${x.in} = ${x.out} + ${x.quarantined} + ${x.duplicates}`;
+    const notes = [
+      f.landing === 'already-landed' ? 'already in bronze' : '',
+      f.status === 'quarantined' ? `FILE QUARANTINED: ${f.reason ?? ''}` : '',
+      ...f.conservation.problems,
+    ].filter(Boolean);
+    return [f.conservation.ok ? 'ok' : 'FAIL', f.path, `via ${f.door}`, equation, notes.join('; ')];
+  });
+  lines.push(...alignTable(fileRows, false).map((l) => `  ${l}`));
+
+  lines.push('');
+  if (r.deadLetters.length === 0) lines.push('dead-lettered messages: none');
+  else {
+    lines.push(`dead-lettered messages: ${r.deadLetters.length}`);
+    for (const d of r.deadLetters) {
+      lines.push(
+        `  ${d.keys.join(', ') || d.messageId} after ${d.receiveCount} receives${d.lastError ? `: ${d.lastError}` : ''}`,
+      );
+    }
+  }
+  if (r.landingFailures.length > 0) {
+    lines.push(`landing failures: ${r.landingFailures.length}`);
+    for (const f of r.landingFailures) lines.push(`  ${f.path}: ${f.error}`);
+  }
+  if (!r.ok && r.functionLogs) lines.push(`function logs: ${displayPath(r.functionLogs)}`);
+  if (r.gold) {
+    const g = r.gold;
+    lines.push('', `gold (execution ${g.executionName}): ${g.status}${g.error ? ` - ${g.error}` : ''}`);
+    for (const [table, t] of Object.entries(g.tables)) {
+      lines.push(`${table}: ${t.rows} row(s), published at ${t.location ?? '(never)'}`, ...t.preview);
+    }
+    if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);
+  }
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const tm = r.timingsMs;
+  const gold = tm.gold === undefined ? '' : `, gold ${s(tm.gold)}`;
+  lines.push(
+    `wall time ${s(tm.total)} (start ${s(tm.start)}, ingest ${s(tm.ingest)}, transform ${s(tm.transform)}${gold}, report ${s(tm.report)})`,
+  );
+  lines.push(r.ok ? 'OK' : 'FAILED');
+  return lines;
+}
+
+/** Columns padded to their widest cell; with `numeric`, every column but the first is right-aligned. */
+export function alignTable(rows: string[][], numeric = true): string[] {
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows.map((r) =>
+    r
+      .map((cell, c) => (numeric && c > 0 ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
+      .join('  ')
+      .trimEnd(),
+  );
+}

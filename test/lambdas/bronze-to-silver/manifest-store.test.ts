@@ -1,0 +1,104 @@
+import { manifestKey } from '../../../core/lake/layout';
+import type { Manifest } from '../../../core/lake/manifest';
+import { ManifestStore } from '../../../lambdas/bronze-to-silver/manifest-store';
+import { withLocalS3 } from '../../support/local-s3';
+
+const SILVER = 'silver';
+const QUARANTINE = 'quarantine';
+const ORDERS = { domain: 'retail', dataset: 'orders' };
+
+/** A committed manifest with silver outputs at `keys` (partition from the key) and optional row quarantine. */
+const manifest = (keys: string[], quarantine?: Manifest['quarantine']): Manifest => ({
+  manifestVersion: 1,
+  status: 'ok',
+  domain: 'retail',
+  dataset: 'orders',
+  source: { bucket: 'bronze', key: 'retail/orders/ingest_date=2026-11-01/a.csv' },
+  rows: { in: keys.length, out: keys.length, quarantined: 0, duplicates: 0 },
+  quarantinedByReason: {},
+  outputs: keys.map((key) => ({
+    key,
+    partition: /dt=([^/]+)/.exec(key)?.[1] ?? '',
+    rows: 1,
+    bytes: 1,
+    sha256: 'x',
+  })),
+  quarantine,
+  durationsMs: { total: 1 },
+  startedAt: '2026-11-01T10:00:00.000Z',
+  finishedAt: '2026-11-01T10:00:01.000Z',
+  engine: 'test',
+});
+
+describe('ManifestStore', () => {
+  const s3 = withLocalS3([SILVER, QUARANTINE]);
+  const store = () => new ManifestStore(s3.client, { silverBucket: SILVER, quarantineBucket: QUARANTINE });
+
+  it('reads undefined for a source never committed', async () => {
+    expect(await store().read(ORDERS, 'never-committed')).toBeUndefined();
+  });
+
+  it('writes the manifest to the silver bucket under its manifest key, and reads it back', async () => {
+    const m = manifest(['retail/orders/dt=2026-11-01/part-s1.parquet']);
+    await store().write(ORDERS, 's1', m);
+
+    expect(
+      JSON.parse((await s3.get(SILVER, manifestKey('retail', 'orders', 's1')))?.toString() ?? ''),
+    ).toEqual(m);
+    expect(await store().read(ORDERS, 's1')).toEqual(m);
+  });
+
+  it('deleteStale deletes the outputs the previous manifest lists and the current one does not', async () => {
+    const kept = 'retail/orders/dt=2026-11-01/part-s2.parquet';
+    const gone = 'retail/orders/dt=2026-11-02/part-s2.parquet';
+    const unlisted = 'retail/orders/dt=2026-11-03/part-s2.parquet';
+    for (const key of [kept, gone, unlisted]) await s3.put(SILVER, key, 'parquet');
+
+    await store().deleteStale(manifest([kept, gone]), manifest([kept]), undefined);
+
+    expect(await s3.keys(SILVER, 'retail/orders/')).toEqual([kept, unlisted]);
+  });
+
+  it('deleteStale deletes the previous quarantined rows from the quarantine bucket when the key is no longer current', async () => {
+    const rows = 'rows/retail/orders/s3.ndjson';
+    await s3.put(QUARANTINE, rows, '{}\n');
+
+    await store().deleteStale(
+      manifest([], { bucket: QUARANTINE, key: rows, rows: 1 }),
+      manifest([], undefined),
+      undefined,
+    );
+
+    expect(await s3.get(QUARANTINE, rows)).toBeUndefined();
+  });
+
+  it('deleteStale keeps quarantined rows the current manifest lists, and a whole-file copy (no row count)', async () => {
+    const rows = 'rows/retail/orders/s4.ndjson';
+    const file = 'files/retail/orders/s4/a.csv';
+    await s3.put(QUARANTINE, rows, '{}\n');
+    await s3.put(QUARANTINE, file, 'a,b\n');
+
+    await store().deleteStale(
+      manifest([], { bucket: QUARANTINE, key: rows, rows: 1 }),
+      manifest([], { bucket: QUARANTINE, key: rows, rows: 2 }),
+      undefined,
+    );
+    await store().deleteStale(manifest([], { bucket: QUARANTINE, key: file }), manifest([]), undefined);
+
+    expect(await s3.get(QUARANTINE, rows)).toBeDefined();
+    expect(await s3.get(QUARANTINE, file)).toBeDefined();
+  });
+
+  it('deleteStale does nothing without a previous manifest, and stops once its signal is aborted', async () => {
+    const key = 'retail/orders/dt=2026-11-01/part-s5.parquet';
+    await s3.put(SILVER, key, 'parquet');
+
+    await store().deleteStale(undefined, manifest([]), undefined);
+    expect(await s3.get(SILVER, key)).toBeDefined();
+
+    await expect(
+      store().deleteStale(manifest([key]), manifest([]), AbortSignal.abort(new Error('out of time'))),
+    ).rejects.toThrow();
+    expect(await s3.get(SILVER, key)).toBeDefined();
+  });
+});

@@ -1,0 +1,84 @@
+/** Dataset alarms (quarantine ratio, rejected files), against each contract: composed stack, then alone. */
+import { join } from 'node:path';
+import { loadContracts } from '../../../../core/contracts/load-contracts';
+import { contractsDirectory } from '../../../../lib/config';
+import { addDatasetAlarms, quarantineRatioAlarmId } from '../../../../lib/monitoring/alarms/datasets';
+import { expression, mathMetrics, synthesizeComposedStack } from '../composed-stack';
+import { alarmNamed, alarmsAlone } from './alarms-alone';
+
+const { monitoring, alarm } = synthesizeComposedStack();
+
+describe('the dataset alarms of the composed stack', () => {
+  test("one quarantine-ratio alarm per contract, at the contract's maxQuarantineRatio", () => {
+    const contracts = loadContracts(contractsDirectory({ contractsDir: 'samples/contracts' }));
+    expect(contracts.map((c) => c.dataset).sort()).toEqual(['customers', 'orders', 'products']);
+    const ratioAlarms = Object.keys(monitoring.alarms).filter((id) => id.startsWith('QuarantineRatio-'));
+    expect(ratioAlarms).toHaveLength(contracts.length);
+    for (const c of contracts) {
+      const a = alarm(`QuarantineRatio-${c.dataset}`);
+      expect(a).toMatchObject({
+        Threshold: c.quality.maxQuarantineRatio,
+        ComparisonOperator: 'GreaterThanThreshold',
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
+      });
+      expect(expression(a)).toBe('IF(rowsIn > 0, quarantined / rowsIn, 0)');
+      const m = mathMetrics(a);
+      for (const [id, name] of [
+        ['rowsIn', 'RowsIn'],
+        ['quarantined', 'RowsQuarantined'],
+      ]) {
+        expect(m[id]).toEqual({
+          Metric: {
+            Namespace: 'Medallion',
+            MetricName: name,
+            Dimensions: [{ Name: 'Dataset', Value: c.dataset }],
+          },
+          Period: 300,
+          Stat: 'Sum',
+        });
+      }
+      expect(a.AlarmDescription).toContain(`quarantine bucket under rows/${c.id}/`);
+    }
+    // orders declares 0.2; the others take the default.
+    expect(alarm('QuarantineRatio-orders').Threshold).toBe(0.2);
+    expect(alarm('QuarantineRatio-customers').Threshold).toBe(0.05);
+  });
+
+  test('FilesRejected-<dataset>: any whole file quarantined', () => {
+    expect(alarm('FilesRejected-orders')).toMatchObject({
+      Namespace: 'Medallion',
+      MetricName: 'FilesQuarantined',
+      Dimensions: [{ Name: 'Dataset', Value: 'orders' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+describe('addDatasetAlarms alone', () => {
+  test('the quarantine-ratio alarm is QuarantineRatio-<dataset>', () => {
+    expect(quarantineRatioAlarmId('orders')).toBe('QuarantineRatio-orders');
+  });
+
+  test("the descriptions name the contract's owner when it has one", () => {
+    const [owned] = loadContracts(contractsDirectory({ contractsDir: 'samples/contracts' })).filter(
+      (c) => c.dataset === 'orders',
+    );
+    const [unowned] = loadContracts(join(__dirname, '..', '..', 'fixtures', 'two-domains')).filter(
+      (c) => c.dataset === 'shipments',
+    );
+    expect(owned.owner).toBeDefined();
+    expect(unowned.owner).toBeUndefined();
+    const { alarms, template } = alarmsAlone();
+    addDatasetAlarms(alarms, owned);
+    addDatasetAlarms(alarms, unowned);
+    const description = (id: string) => alarmNamed(template(), id).AlarmDescription as string;
+    expect(description('QuarantineRatio-orders')).toContain(`tell the producer (owner: ${owned.owner}) and`);
+    expect(description('FilesRejected-orders')).toContain(`have the producer (owner: ${owned.owner}) send`);
+    expect(description('QuarantineRatio-shipments')).toContain('tell the producer and');
+    expect(description('FilesRejected-shipments')).toContain('have the producer send');
+  });
+});
