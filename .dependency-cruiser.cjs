@@ -15,6 +15,11 @@
 const PLATFORM_PACKAGES =
   '(^|node_modules/)(aws-cdk-lib|constructs|aws-lambda|@types/aws-lambda|@aws-sdk/[^/]+)(/|$)';
 
+/** A rule: nothing under `from` may import anything under `to` (path regular expressions). */
+function forbid(name, comment, from, to) {
+  return { name, comment, severity: 'error', from: { path: from }, to: { path: to } };
+}
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -38,42 +43,36 @@ module.exports = {
         ],
       },
     },
-    {
-      name: 'core-no-platform-packages',
-      comment: 'core/ holds no CDK, Lambda types or AWS SDK clients: those belong to lib/ and lambdas/.',
-      severity: 'error',
-      from: { path: '^core/' },
-      to: { path: PLATFORM_PACKAGES },
-    },
-    {
-      name: 'lib-not-to-lambdas-or-local',
-      comment: 'lib/ (CDK) bundles handlers by file path; it never imports lambdas/ or local/.',
-      severity: 'error',
-      from: { path: '^lib/' },
-      to: { path: '^(lambdas|local)/' },
-    },
-    {
-      name: 'lambdas-not-to-tooling',
-      comment:
-        'What runs in AWS never imports the CDK app, the local cloud, the CLI, the benchmarks or tests.',
-      severity: 'error',
-      from: { path: '^lambdas/' },
-      to: { path: '^(lib|local|bin|bench|test)/' },
-    },
-    {
-      name: 'local-not-to-cli-bench-or-test',
-      comment: 'local/ may use core, lambdas and lib, but never the CLI, the benchmarks or tests.',
-      severity: 'error',
-      from: { path: '^local/' },
-      to: { path: '^(bin|bench|test)/' },
-    },
-    {
-      name: 'production-not-to-test',
-      comment: 'No production folder imports test code.',
-      severity: 'error',
-      from: { path: '^(core|lib|lambdas|local|bin)/' },
-      to: { path: '^test/' },
-    },
+    forbid(
+      'core-no-platform-packages',
+      'core/ holds no CDK, Lambda types or AWS SDK clients: those belong to lib/ and lambdas/.',
+      '^core/',
+      PLATFORM_PACKAGES,
+    ),
+    forbid(
+      'lib-not-to-lambdas-or-local',
+      'lib/ (CDK) bundles handlers by file path; it never imports lambdas/ or local/.',
+      '^lib/',
+      '^(lambdas|local)/',
+    ),
+    forbid(
+      'lambdas-not-to-tooling',
+      'What runs in AWS never imports the CDK app, the local cloud, the CLI, the benchmarks or tests.',
+      '^lambdas/',
+      '^(lib|local|bin|bench|test)/',
+    ),
+    forbid(
+      'local-not-to-cli-bench-or-test',
+      'local/ may use core, lambdas and lib, but never the CLI, the benchmarks or tests.',
+      '^local/',
+      '^(bin|bench|test)/',
+    ),
+    forbid(
+      'production-not-to-test',
+      'No production folder imports test code.',
+      '^(core|lib|lambdas|local|bin)/',
+      '^test/',
+    ),
     {
       name: 'no-circular',
       comment:

@@ -15,7 +15,7 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import type { GoldTableDefinition } from '../core/gold/models';
-import { GOLD_UNPUBLISHED_PREFIX, isoDate, PARTITION_KEY, silverPartitionPrefix } from '../core/lake/layout';
+import { goldUnpublishedPrefix, isoDate, PARTITION_KEY, silverPartitionPrefix } from '../core/lake/layout';
 import { silverSchema } from '../core/sql/silver-schema';
 import { athenaTypeOf, isAthenaType } from '../core/sql/types';
 
@@ -211,7 +211,7 @@ export class DataCatalog extends Construct {
       // A placeholder under the table's own prefix: queries before the first publication return no rows
       // instead of failing. Note that an update of this resource by CloudFormation (a changed definition)
       // resets the location here; the gold workflow must publish again after such a deploy.
-      const location = `s3://${goldBucket.bucketName}/${def.name}/${GOLD_UNPUBLISHED_PREFIX}`;
+      const location = `s3://${goldBucket.bucketName}/${goldUnpublishedPrefix(def.name)}`;
       const table = new glue.CfnTable(this, `Gold-${def.name}`, {
         catalogId,
         databaseName: this.database.ref,

@@ -129,13 +129,20 @@ export function quarantineUnknownKey(originalKey: string): string {
 export function partitionValue(isoDay: string, granularity: 'day' | 'month'): string {
   return granularity === 'day' ? isoDay : isoDay.slice(0, 7);
 }
-/** The placeholder location of a gold table that has never been published (no object is ever there). */
-export const GOLD_UNPUBLISHED_PREFIX = '_unpublished/';
 /** The Hive partition column of every silver table. */
 export const PARTITION_KEY = 'dt';
+
 /** The key prefix of a model in the gold bucket; each run writes a new version below it. */
 export function goldModelPrefix(name: string): string {
   return `${name}/`;
+}
+
+/**
+ * The placeholder location of a gold table that has never been published, `<model>/_unpublished/`: no
+ * object is ever written there, so the table reads as empty until its first version.
+ */
+export function goldUnpublishedPrefix(name: string): string {
+  return `${goldModelPrefix(name)}_unpublished/`;
 }
 
 /** The key prefix of one published version of a gold model: `<model>/v=<version>/`. */

@@ -4,7 +4,7 @@
  * permission beyond writing the function's own log; the metric arrives with the log line.
  *
  * The names below are the contract between the handlers (which emit) and the CDK side (which alarms on
- * and graphs them, see `lib/pipeline-metrics.ts`): change a name here and both follow.
+ * and graphs them, see `lib/monitoring/pipeline-metrics.ts`): change a name here and both follow.
  *
  * Lines are written with `console.log`. In Lambda's default (text) log format the runtime prefixes each
  * line with a time stamp and request id, which CloudWatch accepts in front of an EMF document; the local

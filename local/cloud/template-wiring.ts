@@ -21,7 +21,7 @@
  *
  * Synthesis is in-process, with cdk.json's context and asset bundling skipped, through
  * `createMedallionApp` (what `cdk synth` builds, cdk-nag included): ~10 s. So the wiring is cached as
- * JSON, keyed by a hash of lib/, lambdas/shared/, the contracts, cdk.json and this file.
+ * JSON, keyed by a hash of lib/, core/, the contracts, cdk.json and this file.
  */
 
 import { createHash } from 'node:crypto';
@@ -416,7 +416,7 @@ export function synthesizeWiring(contractsDir: string, bucketPrefix = 'medallion
   }
 }
 
-/** Hash of what decides the template's wiring: lib/, lambdas/shared/, the contracts, cdk.json, this file. */
+/** Hash of what decides the template's wiring: lib/, core/, the contracts, cdk.json, this file. */
 export function wiringKey(contractsDir: string, bucketPrefix: string): string {
   const hash = createHash('sha256');
   hash.update(`v${WIRING_VERSION}\0${bucketPrefix}\0`);

@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { AUTH_ERRORS, LocalApiServer } from '../../local/cloud/api-gateway';
-import { testContext } from '../lib/support';
+import { testContext } from '../support/cdk';
 import { post, type Signing, signedHeaders } from '../support/evidence/api-client';
 import { recordEvidence, recordManifest } from '../support/evidence/evidence';
 import { SAMPLES, withLocalCloud } from '../support/evidence/local-cloud';

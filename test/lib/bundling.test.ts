@@ -14,7 +14,7 @@ import { loadContracts } from '../../core/contracts/load-contracts';
 import { contractsDirectory, parseMedallionConfig } from '../../lib/config';
 import { IngestApi } from '../../lib/ingest-api';
 import { LakeStorage } from '../../lib/lake-storage';
-import { cdkJsonContext } from './support';
+import { cdkJsonContext } from '../support/cdk';
 
 const outdir = mkdtempSync(join(tmpdir(), 'medallion-bundle-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));

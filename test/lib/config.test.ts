@@ -12,7 +12,7 @@ import {
   scheduleIntervalMinutes,
 } from '../../lib/config';
 import { createMedallionApp } from '../../lib/medallion-app';
-import { testContext } from './support';
+import { testContext } from '../support/cdk';
 
 let tmp: string;
 beforeAll(() => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { flattenReference } from '../../lib/nag';
-import { asArray, logicalId, policyStatements, testContext } from './support';
+import { asArray, logicalId, policyStatements, testContext } from '../support/cdk';
 
 const FIXTURES = 'test/lib/fixtures';
 // The sample gold models ref the sample datasets: not built over other contracts.

@@ -8,7 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CostGuardrails, type CostGuardrailsProps } from '../../lib/cost-guardrails';
-import { logicalId, testContext } from './support';
+import { logicalId, testContext } from '../support/cdk';
 
 const tmp = mkdtempSync(join(tmpdir(), 'medallion-budget-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

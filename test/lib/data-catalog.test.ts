@@ -18,7 +18,7 @@ import { athenaTypeOf, isAthenaType } from '../../core/sql/types';
 import { contractsDirectory } from '../../lib/config';
 import { DataCatalog, type DataCatalogProps, silverTableColumns } from '../../lib/data-catalog';
 import { LakeStorage } from '../../lib/lake-storage';
-import { logicalId, testContext } from './support';
+import { logicalId, testContext } from '../support/cdk';
 
 const contracts = loadContracts(contractsDirectory({ contractsDir: 'samples/contracts' }));
 const contract = (dataset: string) => contracts.find((c) => c.dataset === dataset) as DatasetContract;

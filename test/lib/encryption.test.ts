@@ -3,7 +3,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { allowServiceToPublishEncrypted } from '../../lib/encryption';
-import { testContext } from './support';
+import { testContext } from '../support/cdk';
 
 function keyWith(services: string[]): Template {
   const stack = new Stack(new App({ context: testContext() }), 'Keys');

@@ -1,7 +1,7 @@
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { LakeStorage, type LakeStorageProps } from '../../lib/lake-storage';
-import { testContext } from './support';
+import { testContext } from '../support/cdk';
 
 function synth(props?: LakeStorageProps): Template {
   const app = new App({ context: testContext() });

@@ -3,7 +3,7 @@ import { App, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { logGroupProps } from '../../lib/log-settings';
-import { testContext } from './support';
+import { testContext } from '../support/cdk';
 
 describe('logGroupProps', () => {
   test('by default, three months of retention and the log group is retained with the stack', () => {

@@ -14,7 +14,7 @@ import {
   policyStatements,
   type Statement,
   testContext,
-} from './support';
+} from '../support/cdk';
 
 const { stack } = createMedallionApp({
   context: testContext({ medallion: { account: '111111111111', region: 'eu-west-1' } }),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { createMedallionApp } from '../../lib/medallion-app';
-import { testContext } from './support';
+import { testContext } from '../support/cdk';
 
 interface Report {
   pluginReports: {

@@ -1,13 +1,19 @@
+import type { DatasetContract } from '../../../core/contracts/dataset-contract';
 import {
   bronzeContentIndexKey,
   bronzeExtension,
   bronzeKey,
+  datasetPrefixes,
   decodeEventKey,
   encodeEventKey,
+  goldModelPrefix,
+  goldUnpublishedPrefix,
+  goldVersionPrefix,
   idempotencyIndexKey,
   isBookkeepingKey,
   manifestKey,
   partitionValue,
+  QUARANTINE_UNKNOWN_PREFIX,
   quarantineFileKey,
   quarantineRowsKey,
   quarantineUnknownKey,
@@ -148,5 +154,33 @@ describe('partitionValue', () => {
     expect(partitionValue('2026-11-03', 'day')).toBe('2026-11-03');
     expect(partitionValue('2026-11-03', 'month')).toBe('2026-11');
     expect(partitionValue('2026-01-31', 'month')).toBe('2026-01');
+  });
+});
+
+describe('gold keys', () => {
+  it('puts every version of a model under its own prefix, the placeholder beside them', () => {
+    expect(goldModelPrefix('daily_sales')).toBe('daily_sales/');
+    expect(goldVersionPrefix('daily_sales', 'run-1')).toBe('daily_sales/v=run-1/');
+    expect(goldUnpublishedPrefix('daily_sales')).toBe('daily_sales/_unpublished/');
+    // Step Functions fills the execution name into this placeholder with States.Format.
+    expect(goldVersionPrefix('m', '{}')).toBe('m/v={}/');
+  });
+});
+
+describe('datasetPrefixes (what the grants are scoped to)', () => {
+  const contract = { domain: 'retail', dataset: 'orders', id: 'retail/orders' } as DatasetContract;
+
+  it('derives each prefix from the key functions, so a layout change moves the grants with it', () => {
+    expect(datasetPrefixes.data(contract)).toBe('retail/orders/');
+    expect(datasetPrefixes.silverManifests(contract)).toBe(
+      manifestKey('retail', 'orders', 'x').slice(0, -'x.json'.length),
+    );
+    expect(datasetPrefixes.bronzeContentIndex(contract)).toBe(bronzeContentIndexKey('retail', 'orders', ''));
+    for (const prefix of Object.values(datasetPrefixes).map((f) => f(contract)))
+      expect(prefix).toMatch(/\/$/);
+  });
+
+  it('quarantines unclaimed uploads under unknown/', () => {
+    expect(QUARANTINE_UNKNOWN_PREFIX).toBe('unknown/');
   });
 });

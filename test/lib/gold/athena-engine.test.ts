@@ -3,8 +3,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { unloadStatement } from '../../../core/gold/unload';
 import { AthenaEngine, type AthenaEngineProps } from '../../../lib/gold/athena-engine';
 import { LakeStorage } from '../../../lib/lake-storage';
-import { logicalId, testContext } from '../support';
-import { DATABASE, sql, synthesizedWorkflow, WORKGROUP, workflowIam } from './workflow-fixture';
+import { logicalId, testContext } from '../../support/cdk';
+import { DATABASE, sql, synthesizedWorkflow, WORKGROUP, workflowIam } from '../../support/cdk-gold-workflow';
 
 describe('the Athena engine in the workflow', () => {
   const { t, byName } = synthesizedWorkflow();

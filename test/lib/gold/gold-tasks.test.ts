@@ -12,8 +12,8 @@ import {
   modelVersion,
   publishVersion,
 } from '../../../lib/gold/gold-tasks';
-import { asArray, definitionOf, logicalId, testContext } from '../support';
-import { DATABASE, synthesizedWorkflow, workflowIam } from './workflow-fixture';
+import { asArray, definitionOf, logicalId, testContext } from '../../support/cdk';
+import { DATABASE, synthesizedWorkflow, workflowIam } from '../../support/cdk-gold-workflow';
 
 describe('the gold tasks in the workflow', () => {
   const { t, byName } = synthesizedWorkflow();

@@ -4,8 +4,8 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { createAlarmTopic } from '../../../lib/monitoring/alarm-topic';
-import { logicalId, testContext } from '../support';
-import { synthesizeComposedStack } from './composed-stack';
+import { logicalId, testContext } from '../../support/cdk';
+import { synthesizeComposedStack } from '../../support/cdk-composed-stack';
 
 const { t, topicId } = synthesizeComposedStack();
 

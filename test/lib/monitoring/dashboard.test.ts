@@ -7,8 +7,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { PipelineAlarms } from '../../../lib/monitoring/alarms/pipeline-alarms';
 import { createPipelineDashboard, type WatchedWorkflow } from '../../../lib/monitoring/dashboard';
-import { testContext } from '../support';
-import { GOLD_STATE_MACHINE_ARN, synthesizeComposedStack } from './composed-stack';
+import { testContext } from '../../support/cdk';
+import { GOLD_STATE_MACHINE_ARN, synthesizeComposedStack } from '../../support/cdk-composed-stack';
 
 const { t, monitoring, alarmResources } = synthesizeComposedStack();
 

@@ -4,7 +4,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as metrics from '../../../lib/monitoring/pipeline-metrics';
-import { testContext } from '../support';
+import { testContext } from '../../support/cdk';
 
 const { freshnessWindow } = metrics;
 

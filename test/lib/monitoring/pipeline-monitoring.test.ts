@@ -15,8 +15,8 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { loadContracts } from '../../../core/contracts/load-contracts';
 import { contractsDirectory } from '../../../lib/config';
 import { PipelineMonitoring } from '../../../lib/monitoring/pipeline-monitoring';
-import { logicalId, testContext } from '../support';
-import { GOLD_STATE_MACHINE_ARN, synthesizeComposedStack } from './composed-stack';
+import { logicalId, testContext } from '../../support/cdk';
+import { GOLD_STATE_MACHINE_ARN, synthesizeComposedStack } from '../../support/cdk-composed-stack';
 
 interface NagReport {
   pluginReports: {

@@ -17,7 +17,7 @@ import {
   type WiredRoute,
   wiringFromStack,
 } from '../../../local/cloud/template-wiring';
-import { testContext } from '../../lib/support';
+import { testContext } from '../../support/cdk';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const SAMPLE_CONTRACTS = join(ROOT, 'samples', 'contracts');

@@ -19,7 +19,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createMedallionApp, type MedallionApp } from '../../../lib/medallion-app';
-import { testContext } from '../../lib/support';
+import { testContext } from '../cdk';
 
 export const DATA_LAYERS = ['landing', 'bronze', 'silver', 'gold', 'quarantine'] as const;
 

@@ -1,8 +1,8 @@
 /** The cost alarm of the Athena workgroup: in the composed stack, then alone. */
 import { Size } from 'aws-cdk-lib';
 import { addAthenaBytesScannedAlarm } from '../../../../lib/monitoring/alarms/athena';
-import { synthesizeComposedStack, WORKGROUP } from '../composed-stack';
-import { alarmNamed, alarmsAlone } from './alarms-alone';
+import { alarmNamed, alarmsAlone } from '../../../support/cdk-alarms-alone';
+import { synthesizeComposedStack, WORKGROUP } from '../../../support/cdk-composed-stack';
 
 const { alarm } = synthesizeComposedStack();
 

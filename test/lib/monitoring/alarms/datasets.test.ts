@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { loadContracts } from '../../../../core/contracts/load-contracts';
 import { contractsDirectory } from '../../../../lib/config';
 import { addDatasetAlarms, quarantineRatioAlarmId } from '../../../../lib/monitoring/alarms/datasets';
-import { expression, mathMetrics, synthesizeComposedStack } from '../composed-stack';
-import { alarmNamed, alarmsAlone } from './alarms-alone';
+import { alarmNamed, alarmsAlone } from '../../../support/cdk-alarms-alone';
+import { expression, mathMetrics, synthesizeComposedStack } from '../../../support/cdk-composed-stack';
 
 const { monitoring, alarm } = synthesizeComposedStack();
 

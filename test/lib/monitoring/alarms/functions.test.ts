@@ -7,9 +7,9 @@ import {
   durationAlarmId,
   TIMEOUT_SHARE,
 } from '../../../../lib/monitoring/alarms/functions';
-import { logicalId } from '../../support';
-import { expression, mathMetrics, synthesizeComposedStack } from '../composed-stack';
-import { alarmNamed, alarmsAlone } from './alarms-alone';
+import { logicalId } from '../../../support/cdk';
+import { alarmNamed, alarmsAlone } from '../../../support/cdk-alarms-alone';
+import { expression, mathMetrics, synthesizeComposedStack } from '../../../support/cdk-composed-stack';
 
 const { t, alarm } = synthesizeComposedStack();
 

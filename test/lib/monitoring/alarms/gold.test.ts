@@ -2,8 +2,13 @@
 import { Duration } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { addFreshnessAlarm, addGoldWorkflowAlarm } from '../../../../lib/monitoring/alarms/gold';
-import { expression, GOLD_STATE_MACHINE_ARN, mathMetrics, synthesizeComposedStack } from '../composed-stack';
-import { alarmNamed, alarmsAlone } from './alarms-alone';
+import { alarmNamed, alarmsAlone } from '../../../support/cdk-alarms-alone';
+import {
+  expression,
+  GOLD_STATE_MACHINE_ARN,
+  mathMetrics,
+  synthesizeComposedStack,
+} from '../../../support/cdk-composed-stack';
 
 const { alarm } = synthesizeComposedStack();
 

@@ -6,8 +6,8 @@ import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { type AlarmDefinition, PipelineAlarms, pct } from '../../../../lib/monitoring/alarms/pipeline-alarms';
-import { logicalId, testContext } from '../../support';
-import { synthesizeComposedStack } from '../composed-stack';
+import { logicalId, testContext } from '../../../support/cdk';
+import { synthesizeComposedStack } from '../../../support/cdk-composed-stack';
 
 const { monitoring, topicId, alarmResources } = synthesizeComposedStack();
 

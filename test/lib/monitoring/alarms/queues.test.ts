@@ -5,9 +5,9 @@ import {
   DEAD_LETTER_RUNBOOKS,
   deadLetterAlarmId,
 } from '../../../../lib/monitoring/alarms/queues';
-import { logicalId } from '../../support';
-import { synthesizeComposedStack } from '../composed-stack';
-import { alarmNamed, alarmsAlone } from './alarms-alone';
+import { logicalId } from '../../../support/cdk';
+import { alarmNamed, alarmsAlone } from '../../../support/cdk-alarms-alone';
+import { synthesizeComposedStack } from '../../../support/cdk-composed-stack';
 
 const { t, alarm } = synthesizeComposedStack();
 

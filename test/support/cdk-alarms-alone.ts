@@ -3,8 +3,8 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatchActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { PipelineAlarms } from '../../../../lib/monitoring/alarms/pipeline-alarms';
-import { testContext } from '../../support';
+import { PipelineAlarms } from '../../lib/monitoring/alarms/pipeline-alarms';
+import { testContext } from './cdk';
 
 export function alarmsAlone(): { stack: Stack; alarms: PipelineAlarms; template: () => Template } {
   const app = new App({ context: testContext() });

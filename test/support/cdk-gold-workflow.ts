@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import type { GoldModel } from '../../../core/gold/models';
-import { GoldWorkflow, type GoldWorkflowProps } from '../../../lib/gold/gold-workflow';
-import { LakeStorage } from '../../../lib/lake-storage';
-import { asArray, definitionOf, identityStatements, logicalId, testContext } from '../support';
+import type { GoldModel } from '../../core/gold/models';
+import { GoldWorkflow, type GoldWorkflowProps } from '../../lib/gold/gold-workflow';
+import { LakeStorage } from '../../lib/lake-storage';
+import { asArray, definitionOf, identityStatements, logicalId, testContext } from './cdk';
 
-const FIXTURES = join(__dirname, 'fixtures', 'gold');
+const FIXTURES = join(__dirname, '..', 'lib', 'gold', 'fixtures', 'gold');
 export const sql = (name: string) => readFileSync(join(FIXTURES, `${name}.sql`), 'utf8');
 /** The 3-model fixture: b reads a, c reads a and b. */
 export const MODELS: GoldModel[] = [
