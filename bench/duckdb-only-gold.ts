@@ -14,7 +14,7 @@
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { sqlString } from '../core/sql/quote';
+import { sqlIdent, sqlString } from '../core/sql/quote';
 
 /** Hand-written equivalents of samples/contracts/orders.yaml and products.yaml. */
 function cleanOrders(files: string[]): string {
@@ -88,7 +88,7 @@ function modelsInOrder(dir: string): { name: string; sql: string }[] {
  */
 export function fingerprintSql(table: string, columns: { name: string; type: string }[]): string {
   const cols = columns.map((col) => {
-    const name = `"${col.name.replace(/"/g, '""')}"`;
+    const name = sqlIdent(col.name);
     return /^(DOUBLE|FLOAT|REAL)$/i.test(col.type) ? `round(${name}, 9)` : name;
   });
   return `SELECT count(*)::BIGINT AS n, coalesce(md5(string_agg(r, chr(10) ORDER BY r)), '') AS f

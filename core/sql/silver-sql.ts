@@ -9,7 +9,7 @@
  */
 import type { ColumnMapping } from '../contracts/column-mapping';
 import type { ContractColumn, DatasetContract } from '../contracts/dataset-contract';
-import { sqlString } from './quote';
+import { sqlString, sqlStringBody } from './quote';
 import { type LineageColumn, silverSchema } from './silver-schema';
 import { sqlType } from './types';
 
@@ -126,7 +126,7 @@ function columnRules(c: ContractColumn): { when: string; rule: Rule; message: st
   out.push({
     when: `${n} IS NOT NULL AND ${t} IS NULL`,
     rule: 'type',
-    message: `${shown} || ' is not a valid ${c.typeText}${c.format ? ` (format ${c.format.replace(/'/g, "''")})` : ''}'`,
+    message: `${shown} || ' is not a valid ${c.typeText}${c.format ? ` (format ${sqlStringBody(c.format)})` : ''}'`,
   });
   const k = c.checks ?? {};
   if (k.min !== undefined) {
@@ -145,7 +145,7 @@ function columnRules(c: ContractColumn): { when: string; rule: Rule; message: st
   }
   if (k.allowed) {
     const list = k.allowed.map((v) => literalFor(c, v)).join(', ');
-    const listText = k.allowed.join(', ').replace(/'/g, "''");
+    const listText = sqlStringBody(k.allowed.join(', '));
     out.push({
       when: `${t} NOT IN (${list})`,
       rule: 'allowed',
@@ -156,7 +156,7 @@ function columnRules(c: ContractColumn): { when: string; rule: Rule; message: st
     out.push({
       when: `NOT regexp_full_match(${t}, ${sqlString(k.regex)})`,
       rule: 'regex',
-      message: `${shown} || ' does not match ${k.regex.replace(/'/g, "''")}'`,
+      message: `${shown} || ' does not match ${sqlStringBody(k.regex)}'`,
     });
   }
   if (k.maxLength !== undefined) {

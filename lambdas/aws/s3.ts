@@ -164,6 +164,18 @@ export function copySource(bucket: string, key: string): string {
   return `${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }
 
+/** Every key under `prefix`, sorted. */
+export async function listKeys(s3: S3Client, bucket: string, prefix?: string): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const o of listObjects(s3, bucket, prefix)) if (o.Key) keys.push(o.Key);
+  return keys.sort();
+}
+
+/** An ETag without the quotes S3 wraps it in. */
+export function unquoteETag(eTag: string | undefined): string | undefined {
+  return eTag?.replace(/"/g, '');
+}
+
 /** A JSON record (a manifest, a quarantine reason), pretty-printed. */
 export async function putJson(
   s3: S3Client,

@@ -2,6 +2,7 @@
 
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ObjectChangedError } from '../../core/errors';
+import { unquoteETag } from '../aws/s3';
 import type { BronzeObject } from './bronze-object';
 
 /**
@@ -19,15 +20,10 @@ export async function checkSourceUnchanged(
   const head = await s3.send(new HeadObjectCommand({ Bucket: obj.bucket, Key: obj.key }), {
     abortSignal: signal,
   });
-  const now = unquote(head.ETag);
+  const now = unquoteETag(head.ETag);
   if (now !== readETag) {
     throw new ObjectChangedError(
       `source changed while transforming; retry (s3://${obj.bucket}/${obj.key}: read ETag ${readETag}, now ${now})`,
     );
   }
-}
-
-/** An ETag without the quotes S3 wraps it in. */
-export function unquote(eTag: string | undefined): string | undefined {
-  return eTag?.replace(/"/g, '');
 }

@@ -25,6 +25,7 @@ import { FileRejection } from '../../core/errors';
 import { quarantineRowsKey, sourceId } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
 import { createLogger, type Logger } from '../../core/telemetry/logger';
+import { unquoteETag } from '../aws/s3';
 import { Attempt } from './attempt';
 import type { BronzeObject } from './bronze-object';
 import { Engine } from './duckdb-engine';
@@ -32,7 +33,7 @@ import { type FailureReasonDeps, recordFailureReason } from './failure-reason';
 import { type FileQuarantineDeps, quarantineWholeFile } from './file-quarantine';
 import { type ManifestOutcome, ManifestStore } from './manifest-store';
 import { uploadFile, uploadSilver } from './silver-upload';
-import { checkSourceUnchanged, unquote } from './source-check';
+import { checkSourceUnchanged } from './source-check';
 import { spoolToFile } from './spool';
 import { Timer } from './timer';
 import { validateAndWrite } from './validate-and-write';
@@ -182,7 +183,7 @@ export class BronzeToSilver {
           : (got.LastModified ?? this.now()),
       piiSalt: config.piiSalt,
     };
-    const readETag = unquote(got.ETag);
+    const readETag = unquoteETag(got.ETag);
     attempt.read = { versionId: got.VersionId, eTag: readETag };
     // What was actually read, not what the event said: with two versions of a key they differ.
     const source = {

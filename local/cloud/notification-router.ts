@@ -3,7 +3,9 @@
  * to every notification configuration of the template (a {@link WiredRoute}) that matches it, to a
  * function (asynchronous invocation) or into a queue (an SQS message whose body is the S3 event).
  */
+
 import type { S3EventRecord } from 'aws-lambda';
+import { unquoteETag } from '../../lambdas/aws/s3';
 import type { LocalQueue } from './local-queue';
 import { toAwsS3EventRecord, toS3Event } from './s3-event-adapter';
 import type { LocalS3Event, S3rverEventRecord } from './s3-server';
@@ -95,7 +97,7 @@ export function objectCreatedEvent(
     eventName: 'ObjectCreated:Put',
     s3: {
       bucket: { name: bucket },
-      object: { key, size: head.ContentLength ?? 0, eTag: head.ETag?.replace(/"/g, '') },
+      object: { key, size: head.ContentLength ?? 0, eTag: unquoteETag(head.ETag) },
     },
   };
   return { record, operation: 'PutObject', eTag: undefined };

@@ -20,7 +20,7 @@ import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PortInUseError, ReplayError } from '../../core/errors';
 import { isBookkeepingKey } from '../../core/lake/layout';
-import { listObjects } from '../../lambdas/aws/s3';
+import { listObjects, unquoteETag } from '../../lambdas/aws/s3';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from '../cloud/local-cloud';
 import { toAwsS3EventRecord, toS3Event } from '../cloud/s3-event-adapter';
 
@@ -169,7 +169,7 @@ async function listBronzeObjects(
     if (isBookkeepingKey(key)) continue;
     const day = /\/ingest_date=(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
     if (since && (!day || day < since)) continue;
-    objects.push({ key, size: o.Size, eTag: o.ETag?.replace(/"/g, '') });
+    objects.push({ key, size: o.Size, eTag: unquoteETag(o.ETag) });
   }
   return objects.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

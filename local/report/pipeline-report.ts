@@ -6,7 +6,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { bronzeContentIndexKey, decodeEventKey, manifestKey, sourceId } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
-import { isNotFound, listObjects, readObjectText } from '../../lambdas/aws/s3';
+import { isNotFound, listKeys, readObjectText, recoverWhen } from '../../lambdas/aws/s3';
 import type { LocalCloud } from '../cloud/local-cloud';
 import { checkConservation } from './conservation';
 
@@ -110,7 +110,7 @@ export type SettledCloud = Pick<LocalCloud, 's3' | 'buckets' | 'deadLetters'>;
 
 /** Completes each file's report from the lake (the bronze content index, its manifest), then sums them up. */
 export async function buildReport(cloud: SettledCloud, files: FileReport[]): Promise<LakeReport> {
-  const silverObjects = await listKeys(cloud.s3, cloud.buckets.silver);
+  const silverObjects = await keysOrNone(cloud.s3, cloud.buckets.silver);
   const silver = new Set(silverObjects);
   for (const file of files) {
     if (file.landing === 'failed') {
@@ -185,14 +185,9 @@ export async function buildReport(cloud: SettledCloud, files: FileReport[]): Pro
   };
 }
 
-async function listKeys(s3: S3Client, bucket: string): Promise<string[]> {
-  const keys: string[] = [];
-  try {
-    for await (const o of listObjects(s3, bucket)) if (o.Key) keys.push(o.Key);
-  } catch (e) {
-    if (!isNotFound(e)) throw e; // no such bucket: nothing to list
-  }
-  return keys.sort();
+/** No such bucket: nothing to list. */
+function keysOrNone(s3: S3Client, bucket: string): Promise<string[]> {
+  return recoverWhen(listKeys(s3, bucket), isNotFound, []);
 }
 
 function keysInMessage(body: string): string[] {

@@ -19,7 +19,7 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createS3Client, isNotFound, listObjects, recoverWhen } from '../../lambdas/aws/s3';
+import { createS3Client, isNotFound, listKeys, recoverWhen } from '../../lambdas/aws/s3';
 import { LocalS3Server, localS3Env } from '../../local/cloud/s3-server';
 
 export interface LocalS3 {
@@ -104,10 +104,8 @@ export function withLocalS3(buckets: string[]): LocalS3 {
         undefined,
       );
     },
-    async keys(bucket, prefix) {
-      const keys: string[] = [];
-      for await (const o of listObjects(state().client, bucket, prefix)) if (o.Key) keys.push(o.Key);
-      return keys.sort();
+    keys(bucket, prefix) {
+      return listKeys(state().client, bucket, prefix);
     },
   };
 }

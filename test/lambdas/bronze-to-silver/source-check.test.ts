@@ -1,12 +1,13 @@
 import { ObjectChangedError } from '../../../core/errors';
-import { checkSourceUnchanged, unquote } from '../../../lambdas/bronze-to-silver/source-check';
+import { unquoteETag } from '../../../lambdas/aws/s3';
+import { checkSourceUnchanged } from '../../../lambdas/bronze-to-silver/source-check';
 import { withLocalS3 } from '../../support/local-s3';
 
 const BRONZE = 'bronze';
 
 describe('checkSourceUnchanged', () => {
   const s3 = withLocalS3([BRONZE]);
-  const eTagOf = async (key: string) => unquote((await s3.head(BRONZE, key))?.ETag);
+  const eTagOf = async (key: string) => unquoteETag((await s3.head(BRONZE, key))?.ETag);
 
   it('passes while the object still has the ETag that was read', async () => {
     const key = 'retail/orders/same.csv';
@@ -57,14 +58,5 @@ describe('checkSourceUnchanged', () => {
         AbortSignal.abort(new Error('out of time')),
       ),
     ).rejects.toThrow();
-  });
-});
-
-describe('unquote', () => {
-  it('removes the quotes S3 puts around an ETag, and keeps undefined', () => {
-    expect(unquote('"9b2cf535f27731c974343645a3985328"')).toBe('9b2cf535f27731c974343645a3985328');
-    expect(unquote('"abc-2"')).toBe('abc-2');
-    expect(unquote('abc')).toBe('abc');
-    expect(unquote(undefined)).toBeUndefined();
   });
 });

@@ -18,8 +18,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { Manifest } from '../../../core/lake/manifest';
+import { listKeys } from '../../../lambdas/aws/s3';
 import { LocalCloud } from '../../../local/cloud/local-cloud';
 import { LocalAthena } from '../../../local/gold/athena-on-duckdb';
 import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
@@ -93,19 +94,7 @@ export function withGoldLake(): GoldLake {
     return started;
   };
 
-  const keys = async (bucket: string, prefix?: string) => {
-    const { cloud } = state();
-    const out: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await cloud.s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key);
-      token = page.NextContinuationToken;
-    } while (token);
-    return out.sort();
-  };
+  const keys = (bucket: string, prefix?: string) => listKeys(state().cloud.s3, bucket, prefix);
 
   const object = async (bucket: string, key: string) => {
     try {

@@ -9,15 +9,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import {
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListBucketsCommand,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListBucketsCommand } from '@aws-sdk/client-s3';
 import { ContractRegistry } from '../../../core/contracts/load-contracts';
 import { manifestKey, sourceId } from '../../../core/lake/layout';
 import type { Manifest } from '../../../core/lake/manifest';
+import { listKeys } from '../../../lambdas/aws/s3';
 import { LocalCloud, type LocalCloudEvents, type LocalCloudOptions } from '../../../local/cloud/local-cloud';
 
 export const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
@@ -93,18 +89,7 @@ export function withLocalCloud(options: Partial<LocalCloudOptions> = {}): CloudU
     return cloud;
   };
 
-  const keys = async (bucket: string, prefix?: string): Promise<string[]> => {
-    const out: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await started().s3.send(
-        new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      );
-      for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key);
-      token = page.NextContinuationToken;
-    } while (token);
-    return out.sort();
-  };
+  const keys = (bucket: string, prefix?: string): Promise<string[]> => listKeys(started().s3, bucket, prefix);
 
   return {
     get cloud() {
