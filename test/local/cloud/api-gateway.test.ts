@@ -81,6 +81,10 @@ async function signed(
   return Object.entries(out.headers).map(([n, v]) => [n, String(v)]);
 }
 
+/** A bare POST /x with `body`. */
+const postToX = (body: Buffer) =>
+  proxyEvent({ method: 'POST', path: '/x', resource: '/x', pathParameters: null, headers: [], body });
+
 describe('proxyEvent', () => {
   it('builds the REST API proxy event: headers as sent, repeated ones in multiValueHeaders, query parameters, request context', () => {
     const event = proxyEvent({
@@ -130,14 +134,7 @@ describe('proxyEvent', () => {
   });
 
   it('defaults to stage local, account 000000000000, 127.0.0.1, no query, no user agent, and a null body when empty', () => {
-    const event = proxyEvent({
-      method: 'POST',
-      path: '/x',
-      resource: '/x',
-      pathParameters: null,
-      headers: [],
-      body: Buffer.alloc(0),
-    });
+    const event = postToX(Buffer.alloc(0));
     expect(event).toMatchObject({
       queryStringParameters: null,
       multiValueQueryStringParameters: null,
@@ -156,14 +153,7 @@ describe('proxyEvent', () => {
 
   it('base64-encodes a body that is not valid UTF-8 (gzip, say) and flags it', () => {
     const bytes = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0xff, 0xfe]);
-    const event = proxyEvent({
-      method: 'POST',
-      path: '/x',
-      resource: '/x',
-      pathParameters: null,
-      headers: [],
-      body: bytes,
-    });
+    const event = postToX(bytes);
     expect(event.isBase64Encoded).toBe(true);
     expect(Buffer.from(event.body as string, 'base64').equals(bytes)).toBe(true);
   });

@@ -89,36 +89,23 @@ const WIRING = fixtureWiring({
   apiFunction: 'Api',
 });
 
+/** A contract with an id and a day, nothing else. */
+const contract = (domain: string, dataset: string, format: 'ndjson' | 'csv') => `domain: ${domain}
+dataset: ${dataset}
+source: { format: ${format} }
+columns:
+  - { name: id, type: string, required: true }
+  - { name: day, type: date, required: true }
+primaryKey: [id]
+partition: { column: day }
+`;
+
 /** Two `lab` datasets: `bad_records` (NDJSON, its transform messages fail) and `flaky_uploads` (CSV, never lands). */
 const LAB_CONTRACTS: Record<string, string> = {
-  'bad_records.yaml': `domain: lab
-dataset: bad_records
-source: { format: ndjson }
-columns:
-  - { name: id, type: string, required: true }
-  - { name: day, type: date, required: true }
-primaryKey: [id]
-partition: { column: day }
-`,
-  'flaky_uploads.yaml': `domain: lab
-dataset: flaky_uploads
-source: { format: csv }
-columns:
-  - { name: id, type: string, required: true }
-  - { name: day, type: date, required: true }
-primaryKey: [id]
-partition: { column: day }
-`,
+  'bad_records.yaml': contract('lab', 'bad_records', 'ndjson'),
+  'flaky_uploads.yaml': contract('lab', 'flaky_uploads', 'csv'),
   // Known to `ingest` (it finds the files) but not to the cloud's functions: the API refuses it.
-  'invoices.yaml': `domain: retail
-dataset: invoices
-source: { format: ndjson }
-columns:
-  - { name: id, type: string, required: true }
-  - { name: day, type: date, required: true }
-primaryKey: [id]
-partition: { column: day }
-`,
+  'invoices.yaml': contract('retail', 'invoices', 'ndjson'),
 };
 
 const ORDERS_HEADER =
