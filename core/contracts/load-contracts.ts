@@ -137,4 +137,4 @@ export class ContractRegistry {
     return c && c.domain === domain ? c : undefined;
   }
 }
-export const CONTRACT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const CONTRACT_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);

@@ -53,7 +53,7 @@ export function checkAthenaSql(sql: string, label = 'query'): void {
   }
 }
 /** `sql` with string literals, quoted identifiers and comments blanked out (same length, newlines kept). */
-export function codeOnly(sql: string): string {
+function codeOnly(sql: string): string {
   return sql.replace(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) =>
     m.startsWith("'") ? `''${' '.repeat(Math.max(0, m.length - 2))}` : m.replace(/[^\n]/g, ' '),
   );

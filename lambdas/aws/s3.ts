@@ -49,7 +49,7 @@ function checksumSetting(value: string | undefined): 'WHEN_REQUIRED' | 'WHEN_SUP
 }
 
 /** The HTTP status of an SDK error, when the service answered. */
-export function httpStatus(e: unknown): number | undefined {
+function httpStatus(e: unknown): number | undefined {
   return (e as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
 }
 
