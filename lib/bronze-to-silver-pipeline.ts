@@ -283,6 +283,13 @@ export class BronzeToSilverPipeline extends Construct {
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
       contracts.flatMap((c) => [datasetPrefixes.data(c), datasetPrefixes.silverManifests(c)]),
     );
+    // The commit log the current-state merge reads: appended to, never read or deleted by the transform.
+    grantObjects(
+      transform,
+      props.silverBucket,
+      ['s3:PutObject'],
+      contracts.map(datasetPrefixes.silverCommitLog),
+    );
     // A first run finds no manifest: that must be a 404 (NoSuchKey), not a 403.
     grantListBucket(transform, props.silverBucket);
     grantObjects(

@@ -1,11 +1,17 @@
 /**
- * The lake as SQL: a Glue database with one table per silver dataset and per gold table, and the Athena
+ * The lake as SQL: a Glue database with the tables of every silver dataset and gold table, and the Athena
  * workgroup that queries them.
  *
- * Silver tables are declared from the data contracts, and their columns are derived from the transform's
- * own column list (`SilverSql.silverColumns()`), so the catalog cannot drift from the Parquet the transform
- * writes. Partitions are projected (computed from the `dt` range at query time) instead of registered:
- * no crawler, no `MSCK REPAIR`, and a new day is queryable the moment its first file lands.
+ * Each dataset has up to three tables (names from `core/silver/tables.ts`):
+ * - `<dataset>_history`: every version of every row, append-only (a Hive table over the Parquet files the
+ *   transform writes). Partitions are projected (computed from the `dt` range at query time) instead of
+ *   registered: no crawler, no `MSCK REPAIR`, and a new day is queryable the moment its first file lands.
+ * - `<dataset>`: the current state, one row per primary key (an Iceberg v2 table, partitioned by `dt`,
+ *   kept by MERGE INTO from the history).
+ * - `<dataset>_deleted`: the keys deleted so far (an Iceberg v2 table), for contracts with `deletes` only.
+ *
+ * Their columns are derived from the transform's own column list (`silverSchema`), so the catalog cannot
+ * drift from the Parquet the transform writes.
  */
 import { Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
@@ -15,8 +21,17 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import type { GoldTableDefinition } from '../core/gold/models';
-import { goldUnpublishedPrefix, isoDate, PARTITION_KEY, silverPartitionPrefix } from '../core/lake/layout';
-import { silverSchema } from '../core/sql/silver-schema';
+import {
+  currentStatePrefix,
+  datasetPrefixes,
+  deletedKeysPrefix,
+  goldUnpublishedPrefix,
+  isoDate,
+  PARTITION_KEY,
+  silverPartitionPrefix,
+} from '../core/lake/layout';
+import { currentTableName, deletedTableName, historyTableName } from '../core/silver/tables';
+import { type SilverColumn, silverSchema } from '../core/sql/silver-schema';
 import { athenaTypeOf, isAthenaType } from '../core/sql/types';
 
 /** A column as the Glue catalog stores it (`type` in Hive/Athena DDL syntax). */
@@ -30,7 +45,7 @@ export interface CatalogColumn {
 export interface DataCatalogProps {
   /** The deployment's name (`MedallionConfig.environment`): names the database and the workgroup. */
   readonly environment: string;
-  /** The validated data contracts: one silver table each. */
+  /** The validated data contracts: a history and a current-state table each (and a deleted-keys table). */
   readonly contracts: DatasetContract[];
   readonly silverBucket: s3.IBucket;
   readonly goldBucket: s3.IBucket;
@@ -77,7 +92,11 @@ const PARQUET = {
   },
 };
 
-/** Glue/Athena names: lower-case, as Athena folds them anyway (an upper-case name could never match). */
+/**
+ * Table and column names: lower-case, as Athena folds them anyway (an upper-case name could never match),
+ * and at most 63 characters, the contracts' identifier rule (Glue and Athena would take 255): a dataset
+ * name therefore leaves room for the longest suffix of its tables (`_history`) or fails synth.
+ */
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
 const DATABASE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
 const WORKGROUP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
@@ -102,29 +121,81 @@ const LINEAGE_COMMENTS: Record<string, string> = {
 };
 
 /**
- * The columns of a dataset's silver table, in file order: the contract's columns minus `pii: drop`
+ * The columns of a dataset's history table, in file order: the contract's columns minus `pii: drop`
  * (hashed ones as strings), then `_extra` when unknown columns are kept, then the lineage columns.
  * Names and types come from `silverSchema`, the list the transform writes; comments come from the
  * contract. The partition column `dt` is not among them (it is the table's partition key).
  */
 export function silverTableColumns(contract: DatasetContract): CatalogColumn[] {
-  return silverSchema(contract).map(({ name, type, column: col }) => {
+  return catalogColumns(contract, silverSchema(contract));
+}
+
+function catalogColumns(contract: DatasetContract, columns: SilverColumn[]): CatalogColumn[] {
+  return columns.map(({ name, type, column: col }) => {
     let comment = col ? col.description : LINEAGE_COMMENTS[name];
+    if (!col && name === PARTITION_KEY) comment = partitionComment(contract);
     if (col?.pii === 'hash') comment = joinText(comment, '(pii: salted SHA-256, hex)');
     if (col?.pii === 'mask') comment = joinText(comment, '(pii: masked, last 4 characters kept)');
     return withComment({ name, type: athenaTypeOf(type) }, comment);
   });
 }
 
+/** What `dt` holds, on the history's partition key and the current state's `dt` column alike. */
+function partitionComment(contract: DatasetContract): string {
+  const { granularity, column } = contract.partition;
+  const format = granularity === 'day' ? 'YYYY-MM-DD' : 'YYYY-MM';
+  return `UTC ${granularity} of ${column} (${format}): filter on it to prune.`;
+}
+
+/** A table of a dataset, with the key prefix of its files in the silver bucket (for read grants). */
+export interface SilverTableLocation {
+  readonly name: string;
+  /** Ends with '/'. */
+  readonly prefix: string;
+}
+
+/** The tables the catalog declares for a dataset: current state, history and, with `deletes`, deleted keys. */
+export function silverTableLocations(contract: DatasetContract): SilverTableLocation[] {
+  const { domain, dataset } = contract;
+  return [
+    { name: currentTableName(dataset), prefix: currentStatePrefix(domain, dataset) },
+    { name: historyTableName(dataset), prefix: datasetPrefixes.data(contract) },
+    ...(contract.deletes
+      ? [{ name: deletedTableName(dataset), prefix: deletedKeysPrefix(domain, dataset) }]
+      : []),
+  ];
+}
+
 /**
  * The Glue catalog of the lake and the Athena workgroup to query it.
  *
- * - one silver table per contract: `s3://<silver>/<domain>/<dataset>/`, Parquet, partitioned by `dt`
- *   (UTC day `YYYY-MM-DD` or month `YYYY-MM`) with partition projection;
+ * - per contract, three tables (two without `deletes`):
+ *   - `<dataset>_history`: `s3://<silver>/<domain>/<dataset>/`, Parquet, partitioned by `dt` (UTC day
+ *     `YYYY-MM-DD` or month `YYYY-MM`) with partition projection; append-only, every version of every row;
+ *   - `<dataset>`: the current state, one row per primary key, an Iceberg v2 table at
+ *     `s3://<silver>/_current/<domain>/<dataset>`, its columns the history's plus `dt`, partitioned by
+ *     identity(`dt`);
+ *   - `<dataset>_deleted` (contracts with `deletes`): the deleted keys, an unpartitioned Iceberg v2 table at
+ *     `s3://<silver>/_deleted/<domain>/<dataset>`;
  * - one gold table per `goldTables` entry: `s3://<gold>/<name>/`, created at the placeholder
  *   `s3://<gold>/<name>/_unpublished/` until the gold workflow publishes a version;
  * - a workgroup that enforces its settings on every query: results under `<workgroup name>/` in the
  *   athena-results bucket encrypted with the lake key, a per-query scan cutoff, CloudWatch metrics.
+ *
+ * Every table name must be unique in the database, whichever kind declares it (a dataset `orders_history`
+ * next to `orders`, a gold table `orders_history`): synth fails naming both.
+ *
+ * Upgrading a deployment from before the current state: the silver table named `<dataset>` was the Hive
+ * table `Silver-<dataset>`; it is now `History-<dataset>` (named `<dataset>_history`), and `<dataset>` is
+ * the new Iceberg table `Current-<dataset>`. CloudFormation creates the new resources before it deletes the
+ * old ones and a table name cannot move between resources in one update, so remove the old `<dataset>`
+ * tables first (their data stays in S3), then deploy.
+ *
+ * The Iceberg tables are written once, at creation: Glue writes Iceberg metadata only when it creates a
+ * table, and a CloudFormation update of an Iceberg `AWS::Glue::Table` replaces its `TableInput`, dropping
+ * the `table_type` and `metadata_location` Glue set (aws-cloudformation/cloudformation-coverage-roadmap
+ * #1919). A contract change that alters one (columns, descriptions, owner) needs that table dropped and
+ * re-created; the current state is derived from the history and can be rebuilt from it.
  *
  * Deleting the stack deletes the metadata only: the data stays in the (retained) buckets, and the catalog
  * is re-created from the contracts.
@@ -132,19 +203,21 @@ export function silverTableColumns(contract: DatasetContract): CatalogColumn[] {
 export class DataCatalog extends Construct {
   public readonly database: glue.CfnDatabase;
   public readonly databaseName: string;
-  /** Silver tables by dataset name (table name = dataset name). */
-  public readonly silverTables: ReadonlyMap<string, glue.CfnTable>;
+  /** The history (Hive, partition-projected) tables by dataset name (table name `<dataset>_history`). */
+  public readonly historyTables: ReadonlyMap<string, glue.CfnTable>;
   /** Gold tables by table name. */
   public readonly goldTables: ReadonlyMap<string, glue.CfnTable>;
   public readonly workGroup: athena.CfnWorkGroup;
   public readonly workGroupName: string;
   /** Key prefix of the workgroup's results in the athena-results bucket (`<workgroup name>/`). */
   public readonly queryResultsPrefix: string;
+  private readonly catalogId: string;
 
   constructor(scope: Construct, id: string, props: DataCatalogProps) {
     super(scope, id);
     const { contracts, silverBucket, goldBucket } = props;
     const catalogId = Stack.of(this).account;
+    this.catalogId = catalogId;
 
     this.databaseName = props.databaseName ?? defaultDatabaseName(props.environment);
     this.workGroupName = props.workGroupName ?? `medallion-${props.environment}`;
@@ -161,50 +234,12 @@ export class DataCatalog extends Construct {
       },
     });
 
-    const silverTables = new Map<string, glue.CfnTable>();
+    const historyTables = new Map<string, glue.CfnTable>();
+    const silverUrl = (prefix: string) => `s3://${silverBucket.bucketName}/${prefix}`;
     for (const contract of contracts) {
-      const { granularity, column } = contract.partition;
-      const day = granularity === 'day';
-      const location = `s3://${silverBucket.bucketName}/${contract.id}/`;
-      // The partition directory as the transform writes it, with Athena's placeholder for the value.
-      const template = `s3://${silverBucket.bucketName}/${silverPartitionPrefix(contract.domain, contract.dataset, PROJECTED_VALUE)}`;
-      const table = new glue.CfnTable(this, `Silver-${contract.dataset}`, {
-        catalogId,
-        databaseName: this.database.ref,
-        tableInput: {
-          name: contract.dataset,
-          description: clip(contract.description ?? `Silver dataset ${contract.id}.`, MAX_DESCRIPTION),
-          owner: contract.owner,
-          tableType: 'EXTERNAL_TABLE',
-          parameters: {
-            EXTERNAL: 'TRUE',
-            classification: 'parquet',
-            'projection.enabled': 'true',
-            [`projection.${PARTITION_KEY}.type`]: 'date',
-            // Java date patterns; the same values the transform writes (UTC), see `partitionValue`.
-            [`projection.${PARTITION_KEY}.format`]: day ? 'yyyy-MM-dd' : 'yyyy-MM',
-            [`projection.${PARTITION_KEY}.range`]: `${day ? start : start.slice(0, 7)},NOW`,
-            [`projection.${PARTITION_KEY}.interval`]: '1',
-            [`projection.${PARTITION_KEY}.interval.unit`]: day ? 'DAYS' : 'MONTHS',
-            'storage.location.template': template,
-          },
-          partitionKeys: [
-            {
-              name: PARTITION_KEY,
-              type: 'string',
-              comment: `UTC ${granularity} of ${column} (${day ? 'YYYY-MM-DD' : 'YYYY-MM'}): filter on it to prune.`,
-            },
-          ],
-          storageDescriptor: {
-            ...PARQUET,
-            location,
-            columns: silverTableColumns(contract),
-          },
-        },
-      });
-      silverTables.set(contract.dataset, table);
+      historyTables.set(contract.dataset, this.historyTable(contract, start, silverUrl));
     }
-    this.silverTables = silverTables;
+    this.historyTables = historyTables;
 
     const goldTables = new Map<string, glue.CfnTable>();
     for (const def of gold) {
@@ -256,6 +291,52 @@ export class DataCatalog extends Construct {
       },
     });
   }
+
+  /**
+   * The history table of a dataset: the Hive table over the Parquet files the transform writes, `dt`
+   * projected from `start` to NOW.
+   */
+  private historyTable(
+    contract: DatasetContract,
+    start: string,
+    silverUrl: (prefix: string) => string,
+  ): glue.CfnTable {
+    const day = contract.partition.granularity === 'day';
+    // The partition directory as the transform writes it, with Athena's placeholder for the value.
+    const template = silverUrl(silverPartitionPrefix(contract.domain, contract.dataset, PROJECTED_VALUE));
+    return new glue.CfnTable(this, `History-${contract.dataset}`, {
+      catalogId: this.catalogId,
+      databaseName: this.database.ref,
+      tableInput: {
+        name: historyTableName(contract.dataset),
+        description: describe(
+          contract.description ?? `Silver dataset ${contract.id}.`,
+          'History: append-only, every version of every row as ingested (one file per bronze object and ' +
+            `partition); the current state is ${currentTableName(contract.dataset)}.`,
+        ),
+        owner: contract.owner,
+        tableType: 'EXTERNAL_TABLE',
+        parameters: {
+          EXTERNAL: 'TRUE',
+          classification: 'parquet',
+          'projection.enabled': 'true',
+          [`projection.${PARTITION_KEY}.type`]: 'date',
+          // Java date patterns; the same values the transform writes (UTC), see `partitionValue`.
+          [`projection.${PARTITION_KEY}.format`]: day ? 'yyyy-MM-dd' : 'yyyy-MM',
+          [`projection.${PARTITION_KEY}.range`]: `${day ? start : start.slice(0, 7)},NOW`,
+          [`projection.${PARTITION_KEY}.interval`]: '1',
+          [`projection.${PARTITION_KEY}.interval.unit`]: day ? 'DAYS' : 'MONTHS',
+          'storage.location.template': template,
+        },
+        partitionKeys: [{ name: PARTITION_KEY, type: 'string', comment: partitionComment(contract) }],
+        storageDescriptor: {
+          ...PARQUET,
+          location: silverUrl(`${contract.id}/`),
+          columns: silverTableColumns(contract),
+        },
+      },
+    });
+  }
 }
 
 /** Fails synth, naming every problem, on names or settings Glue or Athena would refuse at deploy. */
@@ -285,13 +366,31 @@ function validate(
   if (!Number.isInteger(cutoff) || cutoff < MIN_CUTOFF_BYTES) {
     problems.push(`bytesScannedCutoffPerQuery must be at least ${MIN_CUTOFF_BYTES} bytes (10 MB)`);
   }
-  const silver = new Set(contracts.map((c) => c.dataset));
+  // Every table name, whoever owns it: a dataset's current state, history and deleted keys, a gold table.
+  const silver = new Map<string, string>();
+  for (const c of contracts) {
+    const roles: [string, string][] = [
+      [currentTableName(c.dataset), 'current-state table'],
+      [historyTableName(c.dataset), 'history table'],
+      ...(c.deletes ? [[deletedTableName(c.dataset), 'deleted-keys table'] as [string, string]] : []),
+    ];
+    for (const [name, role] of roles) {
+      const owner = `the ${role} of dataset '${c.dataset}'`;
+      if (!NAME.test(name)) {
+        problems.push(`${owner}: name '${name}' is longer than 63 characters (shorten the dataset name)`);
+      }
+      const other = silver.get(name);
+      if (other) problems.push(`table '${name}' is declared twice: ${other} and ${owner}`);
+      else silver.set(name, owner);
+    }
+  }
   const seen = new Set<string>();
   for (const t of gold) {
     if (!NAME.test(t.name)) {
       problems.push(`gold table '${t.name}': name must be lower-case letters, digits and '_' (max 63)`);
     }
-    if (silver.has(t.name)) problems.push(`gold table '${t.name}': a silver table (dataset) has that name`);
+    const owner = silver.get(t.name);
+    if (owner) problems.push(`gold table '${t.name}': a silver table (${owner}) has that name`);
     if (seen.has(t.name)) problems.push(`gold table '${t.name}' is declared twice`);
     seen.add(t.name);
     if (t.columns.length === 0) problems.push(`gold table '${t.name}' has no column`);
@@ -321,4 +420,9 @@ function joinText(a: string | undefined, b: string): string {
 
 function clip(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/** A table description: the dataset's own, then what this table is; clipped to Glue's limit. */
+function describe(about: string, role: string): string {
+  return clip(`${about} ${role}`, MAX_DESCRIPTION);
 }

@@ -5,11 +5,11 @@ import type { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { loadContracts } from '../core/contracts/load-contracts';
 import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
-import { datasetPrefixes } from '../core/lake/layout';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
 import { CostGuardrails } from './cost-guardrails';
-import { DataCatalog, defaultDatabaseName } from './data-catalog';
+import { CurrentStatePlanner } from './current-state';
+import { DataCatalog, defaultDatabaseName, silverTableLocations } from './data-catalog';
 import { GoldWorkflow } from './gold/gold-workflow';
 import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
@@ -41,6 +41,8 @@ export class MedallionStack extends Stack {
   public readonly goldModels?: LoadedGoldModels;
   /** The gold workflow, built when {@link goldModels} is. */
   public readonly gold?: GoldWorkflow;
+  /** Plans each dataset's current-state merge (run by the gold workflow, before its models). */
+  public readonly currentState: CurrentStatePlanner;
 
   constructor(scope: Construct, id: string, props: MedallionStackProps) {
     super(scope, id, {
@@ -111,12 +113,16 @@ export class MedallionStack extends Stack {
     });
 
     // The models are read before the catalog, which declares their tables: `ref()` renders as
-    // "<database>"."<table>", a contract's dataset or another model.
+    // "<database>"."<table>", a table of a contract's dataset (current state, history, deleted keys) or
+    // another model.
     const databaseName = defaultDatabaseName(config.environment);
+    const silverPrefixOf = new Map(
+      this.contracts.flatMap((c) => silverTableLocations(c).map((t) => [t.name, t.prefix] as const)),
+    );
     if (config.gold.enabled) {
       const loaded = loadGoldModels(goldModelsDirectory(config), {
         database: databaseName,
-        silverTables: this.contracts.map((c) => c.dataset),
+        silverTables: [...silverPrefixOf.keys()],
       });
       if (loaded.models.length > 0) this.goldModels = loaded;
     }
@@ -166,10 +172,18 @@ export class MedallionStack extends Stack {
       alarmEmail: config.alarmEmail,
       removalPolicy,
     });
+    // Silver infrastructure, whether gold runs or not: the gold workflow invokes it before its models.
+    this.currentState = new CurrentStatePlanner(this, 'CurrentState', {
+      contracts: this.contracts,
+      contractsDir,
+      silverBucket,
+      key,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
     if (this.goldModels) {
-      // Only the silver datasets the models ref are readable (tables and prefixes).
-      const read = new Set(this.goldModels.silverTables);
-      const sources = this.contracts.filter((c) => read.has(c.dataset));
+      // Only the silver tables the models ref are readable (tables and their prefixes).
+      const read = this.goldModels.silverTables;
       this.gold = new GoldWorkflow(this, 'Gold', {
         database: this.catalog.databaseName,
         workGroup: this.catalog.workGroupName,
@@ -182,8 +196,9 @@ export class MedallionStack extends Stack {
         alarmTopic: this.monitoring.alarmTopic,
         models: this.goldModels.models,
         schedule: events.Schedule.expression(config.gold.schedule),
-        silverPrefixes: sources.map((c) => datasetPrefixes.data(c)),
-        sourceTables: sources.map((c) => c.dataset),
+        silverPrefixes: read.map((table) => silverPrefixOf.get(table) as string),
+        sourceTables: read,
+        currentState: { planner: this.currentState.function, contracts: this.contracts },
         logRetention,
         logRemovalPolicy: removalPolicy,
       });

@@ -124,6 +124,16 @@ export const datasetContractSchema = z
     columns: z.array(columnSchema).min(1),
     primaryKey: z.array(z.string()).min(1).describe('Columns that identify a row; duplicates are removed.'),
     latestBy: z.string().optional().describe('Among duplicates the row with the greatest value here wins.'),
+    deletes: z
+      .object({
+        column: z.string().describe('A string column of the contract.'),
+        values: z.array(z.string()).min(1).describe('Values (after normalization) that mark a delete.'),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Rows whose column holds one of the values delete their key from the current state (<dataset>); history keeps them.',
+      ),
     partition: z
       .object({
         column: z.string().describe('A required date or timestamp column.'),
@@ -221,6 +231,14 @@ export const datasetContractSchema = z
     if (c.latestBy) {
       const col = mustExist(['latestBy'], c.latestBy, 'latestBy column');
       if (col?.pii) issue(['latestBy'], `latestBy column '${c.latestBy}' cannot carry a pii rule`);
+    }
+    if (c.deletes) {
+      const col = mustExist(['deletes', 'column'], c.deletes.column, 'deletes column');
+      const kind = col ? parseColumnType(col.type.trim()) : undefined;
+      if (col && (typeof kind === 'string' || kind?.kind !== 'string')) {
+        issue(['deletes', 'column'], `deletes column '${col.name}' must be a string column`);
+      }
+      if (col?.pii) issue(['deletes', 'column'], `deletes column '${col.name}' cannot carry a pii rule`);
     }
     const part = mustExist(['partition', 'column'], c.partition.column, 'partition column');
     if (part) {

@@ -5,6 +5,10 @@
  *   bronze      <domain>/<dataset>/ingest_date=YYYY-MM-DD/<sha256>.<ext>
  *   silver      <domain>/<dataset>/dt=<partition>/part-<source id>.parquet
  *               _manifests/<domain>/<dataset>/<source id>.json
+ *               _commits/<domain>/<dataset>/<committed at>-<source id>.json  (what each commit added, by time)
+ *               _current/<domain>/<dataset>/                     (current state: Iceberg table <dataset>)
+ *               _deleted/<domain>/<dataset>/                     (deleted keys: Iceberg table <dataset>_deleted)
+ *               _state/current/<domain>/<dataset>.json           (how far the current state has merged)
  *   quarantine  rows/<domain>/<dataset>/<source id>.ndjson          (rejected rows)
  *               files/<domain>/<dataset>/<source id>/<name>          (rejected whole files, with .reason.json)
  *               unknown/<original key>                               (uploads for no known dataset)
@@ -100,6 +104,44 @@ export function manifestKey(domain: string, dataset: string, id: string): string
   return `_manifests/${domain}/${dataset}/${id}.json`;
 }
 
+/** Prefix of the commit log of one dataset: one entry per commit, in time order. */
+export function commitLogPrefix(domain: string, dataset: string): string {
+  return `_commits/${domain}/${dataset}/`;
+}
+
+/**
+ * One commit log entry: `<prefix><UTC time, compact ISO>-<source id>.json`, so that listing the prefix
+ * (after a key) returns commits in time order.
+ */
+export function commitLogKey(domain: string, dataset: string, at: Date, id: string): string {
+  return `${commitLogPrefix(domain, dataset)}${compactTime(at)}-${id}.json`;
+}
+
+/** The smallest commit log key at or after `at` (a `StartAfter` bound). */
+export function commitLogTimeKey(domain: string, dataset: string, at: Date): string {
+  return `${commitLogPrefix(domain, dataset)}${compactTime(at)}`;
+}
+
+/** `2026-12-06T09:30:00.123Z` as `20261206T093000123Z`: sorts as the time does. */
+function compactTime(at: Date): string {
+  return at.toISOString().replace(/[-:.]/g, '');
+}
+
+/** Location of the current-state (Iceberg) table of a dataset, in the silver bucket. */
+export function currentStatePrefix(domain: string, dataset: string): string {
+  return `_current/${domain}/${dataset}/`;
+}
+
+/** Location of the deleted-keys (Iceberg) table of a dataset with `deletes`, in the silver bucket. */
+export function deletedKeysPrefix(domain: string, dataset: string): string {
+  return `_deleted/${domain}/${dataset}/`;
+}
+
+/** How far the current state of a dataset has merged the commit log (in the silver bucket). */
+export function currentStateWatermarkKey(domain: string, dataset: string): string {
+  return `_state/current/${domain}/${dataset}.json`;
+}
+
 export function quarantineRowsKey(domain: string, dataset: string, id: string): string {
   return `rows/${domain}/${dataset}/${id}.ndjson`;
 }
@@ -166,6 +208,10 @@ export const datasetPrefixes = {
   bronzeContentIndex: (c: DatasetContract) => bronzeContentIndexKey(c.domain, c.dataset, ''),
   bronzeIdempotencyIndex: (c: DatasetContract) => prefixOf(idempotencyIndexKey(c.domain, c.dataset, PART)),
   silverManifests: (c: DatasetContract) => prefixOf(manifestKey(c.domain, c.dataset, PART)),
+  silverCommitLog: (c: DatasetContract) => commitLogPrefix(c.domain, c.dataset),
+  currentState: (c: DatasetContract) => currentStatePrefix(c.domain, c.dataset),
+  deletedKeys: (c: DatasetContract) => deletedKeysPrefix(c.domain, c.dataset),
+
   quarantineRows: (c: DatasetContract) => prefixOf(quarantineRowsKey(c.domain, c.dataset, PART)),
   quarantineFiles: (c: DatasetContract) => prefixOf(quarantineFileKey(c.domain, c.dataset, PART, 'f')),
 };

@@ -72,17 +72,22 @@ export async function* listObjects(
   s3: S3Client,
   bucket: string,
   prefix?: string,
-  options: { abortSignal?: AbortSignal } = {},
+  options: { abortSignal?: AbortSignal; startAfter?: string } = {},
 ): AsyncGenerator<_Object> {
-  let token: string | undefined;
-  do {
+  // Pages are chained by StartAfter (the last key returned), not by continuation token: the same
+  // listing for S3, and the local S3 server's tokens fail on Node's OpenSSL 3 past the first page.
+  let startAfter = options.startAfter;
+  for (;;) {
     const page = await s3.send(
-      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }),
-      options,
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, StartAfter: startAfter }),
+      { abortSignal: options.abortSignal },
     );
-    yield* page.Contents ?? [];
-    token = page.NextContinuationToken;
-  } while (token);
+    const contents = page.Contents ?? [];
+    yield* contents;
+    const last = contents.at(-1)?.Key;
+    if (!page.IsTruncated || last === undefined) return;
+    startAfter = last;
+  }
 }
 
 /**

@@ -5,8 +5,9 @@
 
 import { DeleteObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
-import { manifestKey } from '../../core/lake/layout';
+import { commitLogKey, manifestKey } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
+import type { CommitEntry } from '../../core/silver/current-state-plan';
 import { getJson, putJson } from '../aws/s3';
 
 /** What one attempt produced: a manifest before its timings and engine are stamped on. */
@@ -42,6 +43,29 @@ export class ManifestStore {
       this.buckets.silverBucket,
       manifestKey(contract.domain, contract.dataset, id),
       manifest,
+      signal,
+    );
+  }
+
+  /**
+   * Appends the commit to the dataset's commit log, after its manifest: the current-state merge reads the
+   * log after its watermark to find the history files added since it last ran. Files that wrote no silver
+   * rows add no entry. The key names the time of this write, so a retried commit gets an entry of its own.
+   */
+  async logCommit(contract: DatasetRef, id: string, manifest: Manifest, at: Date, signal?: AbortSignal) {
+    if (manifest.outputs.length === 0) return;
+    const entry: CommitEntry = {
+      sourceId: id,
+      bronzeKey: manifest.source.key,
+      partitions: [...new Set(manifest.outputs.map((o) => o.partition))].sort(),
+      rows: manifest.rows.out,
+      committedAt: at.toISOString(),
+    };
+    await putJson(
+      this.s3,
+      this.buckets.silverBucket,
+      commitLogKey(contract.domain, contract.dataset, at, id),
+      entry,
       signal,
     );
   }

@@ -119,6 +119,8 @@ export class BronzeToSilver {
       await this.manifests.deleteStale(previous, manifest, attempt.signal);
       attempt.check();
       await this.manifests.write(contract, id, manifest, attempt.signal);
+      attempt.check();
+      await this.manifests.logCommit(contract, id, manifest, this.now(), attempt.signal);
       return manifest;
     } catch (err) {
       // An interrupted engine or an aborted request says "aborted"; the deadline is the reason worth telling.

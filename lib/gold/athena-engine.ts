@@ -2,7 +2,7 @@
  * The Athena engine of the gold workflow: each model is an `UNLOAD` run with
  * `athena:startQueryExecution.sync`, under IAM policies scoped to what the model reads and writes.
  */
-import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,6 +12,7 @@ import type { GoldModel } from '../../core/gold/models';
 import { unloadStatement } from '../../core/gold/unload';
 import { goldModelPrefix } from '../../core/lake/layout';
 import { acknowledge, flattenReference } from '../nag';
+import { AthenaQueryTask } from './athena-query-task';
 import type { GoldEngine, GoldModelTarget } from './gold-engine';
 
 /** Properties of {@link AthenaEngine}. */
@@ -142,7 +143,7 @@ export class AthenaEngine implements GoldEngine {
     }
     this.acknowledgeDefaults(scope, stack, target);
 
-    const task = new AthenaUnloadTask(scope, `${model.name}-Write`, {
+    const task = new AthenaQueryTask(scope, `${model.name}-Write`, {
       stateName: `${model.name}: write`,
       comment: `Writes ${model.name} as Parquet into the new version's prefix (UNLOAD, waits for the query).`,
       queryString: sfn.JsonPath.format(
@@ -207,39 +208,3 @@ export class AthenaEngine implements GoldEngine {
 
 /** Workflows whose default-scope findings were acknowledged already (one engine, many models). */
 const ACKNOWLEDGED = new WeakSet<Construct>();
-
-interface AthenaUnloadTaskProps extends sfn.TaskStateJsonPathBaseProps {
-  readonly queryString: string;
-  readonly workGroup: string;
-  readonly database: string;
-  readonly policies: iam.PolicyStatement[];
-}
-
-/** `athena:startQueryExecution.sync` with exactly the given policies (see {@link AthenaEngine}). */
-class AthenaUnloadTask extends sfn.TaskStateBase {
-  protected readonly taskMetrics?: sfn.TaskMetricsConfig;
-  protected readonly taskPolicies?: iam.PolicyStatement[];
-  private readonly query: { queryString: string; workGroup: string; database: string };
-
-  constructor(scope: Construct, id: string, props: AthenaUnloadTaskProps) {
-    super(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSON_PATH });
-    this.taskPolicies = props.policies;
-    this.query = { queryString: props.queryString, workGroup: props.workGroup, database: props.database };
-  }
-
-  protected _renderTask(): unknown {
-    return {
-      Resource: `arn:${Aws.PARTITION}:states:::athena:startQueryExecution.sync`,
-      ...this._renderParametersOrArguments(
-        {
-          QueryString: this.query.queryString,
-          // Unqualified table names in the SQL resolve in the lake's database.
-          QueryExecutionContext: { Database: this.query.database },
-          // The workgroup enforces the result location and its encryption (lake key).
-          WorkGroup: this.query.workGroup,
-        },
-        sfn.QueryLanguage.JSON_PATH,
-      ),
-    };
-  }
-}

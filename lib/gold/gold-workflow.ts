@@ -19,11 +19,13 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { orderModels } from '../../core/gold/graph';
 import type { GoldModel } from '../../core/gold/models';
 import { goldModelPrefix, goldVersionPrefix } from '../../core/lake/layout';
@@ -31,6 +33,7 @@ import { METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import { type LogSettings, logGroupProps } from '../log-settings';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from '../nag';
 import { AthenaEngine, type AthenaEngineOptions } from './athena-engine';
+import { currentStateStage } from './current-state-stage';
 import type { GoldEngine } from './gold-engine';
 import {
   goldPublishedMetric,
@@ -68,6 +71,19 @@ export interface GoldWorkflowProps extends LogSettings, AthenaEngineOptions {
    */
   readonly schedule?: events.Schedule;
   /**
+   * Brings the datasets' current-state tables up to date before the first model runs (see
+   * `current-state-stage.ts`).
+   * @default - no current-state stage
+   */
+  readonly currentState?: {
+    /** The planner Lambda (`CurrentStatePlanner`). */
+    readonly planner: lambda.IFunction;
+    /** The datasets to merge. */
+    readonly contracts: DatasetContract[];
+    /** @default 4 */
+    readonly maxConcurrency?: number;
+  };
+  /**
    * The engine that materializes the models.
    * @default - an {@link AthenaEngine} on `workGroup`, reading `silverBucket`
    */
@@ -98,7 +114,7 @@ export class GoldWorkflow extends Construct {
   constructor(scope: Construct, id: string, props: GoldWorkflowProps) {
     super(scope, id);
     this.waves = orderModels(props.models);
-    if (this.waves.length === 0) throw new Error('GoldWorkflow: no gold model to run');
+    if (this.waves.length === 0 && !props.currentState) throw new Error('GoldWorkflow: no gold model to run');
 
     const engine =
       props.engine ??
@@ -114,6 +130,19 @@ export class GoldWorkflow extends Construct {
       });
 
     let definition: sfn.Chain | undefined;
+    if (props.currentState) {
+      definition = currentStateStage(this, {
+        ...props.currentState,
+        database: props.database,
+        workGroup: props.workGroup,
+        silverBucket: props.silverBucket,
+        resultsBucket: props.resultsBucket,
+        resultsPrefix: props.resultsPrefix ?? `${props.workGroup}/`,
+        key: props.key,
+        alarmTopic: props.alarmTopic,
+        queryTimeout: props.queryTimeout,
+      });
+    }
     this.waves.forEach((models, i) => {
       const wave = sfn.Parallel.jsonPath(this, `Wave${i + 1}`, {
         stateName: `wave ${i + 1}`,
@@ -129,7 +158,7 @@ export class GoldWorkflow extends Construct {
 
     this.logGroup = new logs.LogGroup(this, 'Logs', logGroupProps(props));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      comment: `medallion gold: runs ${props.models.length} gold model(s) on ${engine.name} and publishes each atomically`,
+      comment: `medallion gold: ${props.currentState ? 'merges the current state of the datasets, then ' : ''}runs ${props.models.length} gold model(s) on ${engine.name} and publishes each atomically`,
       stateMachineType: sfn.StateMachineType.STANDARD,
       // Explicit: the offline runner executes JSONPath only (JSONata outputs would be silently ignored).
       queryLanguage: sfn.QueryLanguage.JSON_PATH,

@@ -370,6 +370,15 @@ export class LocalCloud {
     });
   }
 
+  /**
+   * A synchronous invocation of a template function by logical id, as Step Functions' `lambda:invoke`
+   * would make it (the gold workflow's current-state planner). A handler error is thrown as it came.
+   */
+  invokeFunction(logicalId: string, payload: unknown): Promise<unknown> {
+    const fn = this.parts.functions.get(logicalId);
+    return this.parts.functions.invoke(fn, payload);
+  }
+
   /** Resolves when no upload, message or API call is pending or being processed. */
   async whenIdle(): Promise<void> {
     do await this.activity.whenIdle();

@@ -86,9 +86,13 @@ export class LocalFunctions {
   }
 }
 
-/** The functions the local cloud runs: notification targets, queue consumers and the API's. */
+/**
+ * The functions the local cloud runs: notification targets, queue consumers, the API's, and every other
+ * function with a known handler module (those the gold workflow invokes).
+ */
 export function usedFunctions(wiring: LocalWiring): WiredFunction[] {
   const ids = new Set<string>();
+  for (const [id, fn] of Object.entries(wiring.functions)) if (fn.module) ids.add(id);
   for (const r of wiring.routes) {
     if (r.destination.type === 'function') ids.add(r.destination.logicalId);
     else {

@@ -9,7 +9,10 @@
  *  - its event records do not say which operation made them (a completed multipart upload and a form POST
  *    both report `ObjectCreated:Post`), copies carry no ETag, and they are emitted before the request has
  *    even succeeded. `onEvent` hands them over once the request has succeeded, with the operation and the
- *    ETag (`s3-event-adapter.ts` then turns them into real S3 records).
+ *    ETag (`s3-event-adapter.ts` then turns them into real S3 records);
+ *  - it builds ListObjectsV2 continuation tokens with single DES, which Node's OpenSSL 3 refuses, so any
+ *    listing of more than 1,000 keys answered 500. {@link allowS3rverContinuationTokens} maps its cipher
+ *    onto 3DES with the key repeated, which is the same cipher (and in OpenSSL's default provider).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AddressInfo, createServer } from 'node:net';
@@ -82,6 +85,27 @@ type S3rverOptions = {
 };
 // s3rver is an untyped CommonJS package: `require` with the local type above instead of an ambient module.
 const S3rver: new (options: S3rverOptions) => S3rverInstance = require('s3rver');
+
+/**
+ * s3rver calls `crypto.createCipheriv('des', key8, iv8)` (and the decipher) for its continuation tokens.
+ * Single DES is in OpenSSL 3's legacy provider only; 3DES-CBC with K1 = K2 = K3 computes exactly DES-CBC
+ * and is in the default provider. Installed once per process; any other cipher passes through unchanged.
+ */
+function allowS3rverContinuationTokens(): void {
+  // The module object itself (an `import * as` namespace would be a copy): the one s3rver requires.
+  const c = require('node:crypto') as Record<string | symbol, unknown>;
+  if (c[PATCHED]) return;
+  for (const name of ['createCipheriv', 'createDecipheriv'] as const) {
+    const original = c[name] as (algorithm: string, key: Buffer, iv: Buffer, ...rest: unknown[]) => unknown;
+    c[name] = (algorithm: string, key: Buffer, iv: Buffer, ...rest: unknown[]) =>
+      algorithm === 'des' && key.length === 8
+        ? original('des-ede3-cbc', Buffer.concat([key, key, key]), iv, ...rest)
+        : original(algorithm, key, iv, ...rest);
+  }
+  c[PATCHED] = true;
+}
+const PATCHED = Symbol.for('medallion.s3rver-des');
+allowS3rverContinuationTokens();
 
 export interface LocalS3StartOptions {
   /** 0 (the default) picks a free port. */

@@ -19,6 +19,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PipelineUsageError } from '../../core/errors';
+import { currentTableName, historyTableName } from '../../core/silver/tables';
 import { PROJECT_ROOT } from '../../lib/config';
 import type { LogSink } from '../cloud/lambda-runtime';
 import {
@@ -210,6 +211,7 @@ async function runGold(
     stateDir,
     buckets: cloud.buckets,
     template,
+    invokeFunction: (id, payload) => cloud.invokeFunction(id, payload),
   });
   const tables = Object.keys(run.published);
   const PREVIEW_ROWS = 10;
@@ -220,9 +222,23 @@ async function runGold(
     tables,
     limit: PREVIEW_ROWS,
   });
+  const contracts = readContracts(contractsDir, (m) => new PipelineUsageError(m)).all;
+  const counted = await previewGoldTables({
+    s3Endpoint: cloud.endpoints.s3,
+    stateDir,
+    database: run.database,
+    tables: contracts.flatMap((c) => [currentTableName(c.dataset), historyTableName(c.dataset)]),
+    limit: 0,
+  }).catch(() => ({}) as Record<string, { count: number }>);
+  const currentState: GoldSummary['currentState'] = {};
+  for (const c of contracts) {
+    const [keys, versions] = [counted[currentTableName(c.dataset)], counted[historyTableName(c.dataset)]];
+    if (keys && versions) currentState[c.id] = { keys: keys.count, versions: versions.count };
+  }
   return {
     ok: run.ok,
     status: run.status,
+    currentState,
     error: run.error ? `${run.error.error}: ${run.error.cause}` : undefined,
     executionName: run.executionName,
     tables: Object.fromEntries(

@@ -1,8 +1,10 @@
 /**
  * `medallion query "<sql>"`: SQL with DuckDB over the local lake, tables named as in Athena.
  *
- *  - silver: one view per data contract, `<dataset>`, over the Parquet objects under `<domain>/<dataset>/`
- *    of the local silver bucket, with the `dt=` partition read from the path (hive partitioning);
+ *  - silver history: one view per data contract, `<dataset>_history`, over the Parquet objects under
+ *    `<domain>/<dataset>/` of the local silver bucket, with the `dt=` partition read from the path;
+ *  - silver current state, `<dataset>` (and `<dataset>_deleted`): the Iceberg tables of the local catalog,
+ *    each a view over the data files its current snapshot lists (once the gold workflow has merged);
  *  - gold (and any other catalogued table): the tables of a local Glue catalog, when one exists, each a view
  *    over the objects under its `StorageDescriptor.Location`. Two layouts are read:
  *    `<state>/glue-catalog.json` = `{ tables: { <name>: { StorageDescriptor: { Location } } } }`, and the gold
@@ -18,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
+import { historyTableName } from '../../core/silver/tables';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
 
@@ -35,8 +38,8 @@ export interface QueryOptions {
 export interface QueryResult {
   readonly columns: string[];
   readonly rows: Record<string, unknown>[];
-  /** The views defined, by name, with the directory each reads. */
-  readonly tables: Record<string, string>;
+  /** The views defined, by name, with the files (or glob) each reads. */
+  readonly tables: Record<string, string[]>;
 }
 
 export async function runQuery(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
@@ -52,9 +55,10 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
   });
   const c = await instance.connect();
   try {
-    for (const [name, dir] of Object.entries(tables)) {
+    for (const [name, files] of Object.entries(tables)) {
+      const list = files.map(sqlString).join(', ');
       await c.run(
-        `CREATE VIEW ${sqlIdent(name)} AS SELECT * FROM read_parquet(${sqlString(`${dir}/**/*${OBJECT_SUFFIX}`)}, hive_partitioning = true, union_by_name = true)`,
+        `CREATE VIEW ${sqlIdent(name)} AS SELECT * FROM read_parquet([${list}], hive_partitioning = true, union_by_name = true)`,
       );
     }
     let reader: Awaited<ReturnType<typeof c.runAndReadAll>>;
@@ -87,31 +91,62 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
   }
 }
 
-/** View name -> directory of objects: silver per contract, then catalogued tables not already named. */
-export function localTables(stateDir: string, options: QueryOptions = {}): Record<string, string> {
+/**
+ * View name -> the files it reads (or a glob): silver history per contract, then catalogued tables not
+ * already named (Iceberg tables: their snapshot's files).
+ */
+export function localTables(stateDir: string, options: QueryOptions = {}): Record<string, string[]> {
   const s3Dir = join(stateDir, 's3');
   const prefix = options.bucketPrefix ?? 'medallion-local';
   const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
   const registry = readContracts(contractsDir, (m) => new QueryError(m));
-  const tables: Record<string, string> = {};
+  const tables: Record<string, string[]> = {};
+  const objectFile = (uri: string) => {
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
+    return m ? join(s3Dir, m[1], `${m[2]}${OBJECT_SUFFIX}`) : undefined;
+  };
   for (const c of registry.all) {
     const dir = join(s3Dir, `${prefix}-silver`, c.domain, c.dataset);
-    if (hasObjects(dir)) tables[c.dataset] = dir;
+    if (hasObjects(dir)) tables[historyTableName(c.dataset)] = [`${dir}/**/*${OBJECT_SUFFIX}`];
   }
-  for (const [name, location] of Object.entries(catalogLocations(stateDir))) {
+  for (const [name, t] of Object.entries(catalogTables(stateDir))) {
     if (name in tables) continue;
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+    if (t.metadataLocation !== undefined) {
+      const metadata = objectFile(t.metadataLocation);
+      if (!metadata || !existsSync(metadata)) continue;
+      const snapshot = JSON.parse(readFileSync(metadata, 'utf8')) as { files?: { path: string }[] };
+      const files = (snapshot.files ?? []).map((f) => objectFile(f.path)).filter((f) => f !== undefined);
+      if (files.length > 0) tables[name] = files;
+      continue;
+    }
+    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(t.location);
     if (!m) continue;
     const dir = join(s3Dir, m[1], m[2].replace(/\/+$/, ''));
-    if (hasObjects(dir)) tables[name] = dir;
+    if (hasObjects(dir)) tables[name] = [`${dir}/**/*${OBJECT_SUFFIX}`];
   }
   return tables;
 }
 
-/** Table name -> S3 location, from whichever local catalog files exist. */
-function catalogLocations(stateDir: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  type Descriptor = { StorageDescriptor?: { Location?: string } };
+/**
+ * Table name -> S3 location (and, for an Iceberg table, its current snapshot), from whichever local catalog
+ * files exist. An Iceberg table without a snapshot yet is left out.
+ */
+function catalogTables(stateDir: string): Record<string, { location: string; metadataLocation?: string }> {
+  const out: Record<string, { location: string; metadataLocation?: string }> = {};
+  type Descriptor = {
+    StorageDescriptor?: { Location?: string };
+    Parameters?: { table_type?: string; metadata_location?: string };
+  };
+  const add = (name: string, t: Descriptor) => {
+    const location = t.StorageDescriptor?.Location;
+    if (!location || name in out) return;
+    if (t.Parameters?.table_type?.toUpperCase() === 'ICEBERG') {
+      const metadataLocation = t.Parameters.metadata_location;
+      if (metadataLocation) out[name] = { location, metadataLocation };
+      return;
+    }
+    out[name] = { location };
+  };
   const read = (file: string) => {
     if (!existsSync(file)) return undefined;
     try {
@@ -126,15 +161,9 @@ function catalogLocations(stateDir: string): Record<string, string> {
   for (const file of [join(stateDir, 'glue-catalog.json'), join(stateDir, 'gold', 'glue-catalog.json')]) {
     const catalog = read(file);
     if (!catalog) continue;
-    for (const [name, t] of Object.entries(catalog.tables ?? {})) {
-      const location = t.StorageDescriptor?.Location;
-      if (location) out[name] ??= location;
-    }
+    for (const [name, t] of Object.entries(catalog.tables ?? {})) add(name, t);
     for (const db of Object.values(catalog.databases ?? {})) {
-      for (const [name, t] of Object.entries(db.tables ?? {})) {
-        const location = (t.table ?? t).StorageDescriptor?.Location;
-        if (location) out[name] ??= location;
-      }
+      for (const [name, t] of Object.entries(db.tables ?? {})) add(name, t.table ?? t);
     }
   }
   return out;

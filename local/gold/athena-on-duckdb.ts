@@ -3,11 +3,19 @@
  * `athena:startQueryExecution.sync` and answers like the integration does.
  *
  * Before a query runs, the catalog tables it names are made into DuckDB views named like the Athena
- * tables (schema `"<database>"`, view `"<table>"`): their Parquet objects are fetched from the local S3
- * server into a cache directory (DuckDB cannot read s3://; see `object-cache.ts`), and the view selects
- * the catalog's columns, cast to the catalog's types, from `read_parquet([...files], hive_partitioning =
- * ...)`; partition keys (silver's `dt`) come from the `key=value` directories with their catalog type. A
- * table with no object yet (a gold table never published) is an empty view with the catalog's columns.
+ * tables, over their Parquet files fetched from the local S3 server (see `catalog-views.ts`).
+ *
+ * `MERGE INTO <Iceberg table> USING ... ` (Trino's syntax, which DuckDB runs unchanged) loads the target's
+ * current snapshot into a DuckDB table named like the target, runs the statement over it (the other
+ * tables as views), writes the new content copy-on-write (only changed partitions get new files) and
+ * commits it through the catalog's compare-and-swap of the metadata location read when the query started:
+ * a commit made meanwhile fails the query with `ICEBERG_COMMIT_ERROR`, as Athena does. A MERGE that
+ * changes no row commits nothing. A MERGE into a Hive table is refused (`NOT_SUPPORTED`).
+ *
+ * `CREATE TABLE` of an Iceberg table and `ALTER TABLE ... ADD COLUMNS` (Athena DDL, see `athena-ddl.ts`)
+ * change the catalog only (StatementType `DDL`); DuckDB never sees them.
+ *
+ * `DataScannedInBytes` is the size of every data file of the tables a query names (no pruning emulated).
  *
  * `UNLOAD (<select>) TO 's3://<bucket>/<prefix>/' WITH (format = 'PARQUET', compression = 'ZSTD')` runs as
  * `COPY (<select>) TO '<work dir>/part-0.parquet' (FORMAT parquet, COMPRESSION zstd)` with one thread (same
@@ -27,16 +35,24 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { AthenaSqlError } from '../../core/errors';
 import { checkAthenaSql } from '../../core/gold/dialect';
 import { parseUnload, type UnloadStatement } from '../../core/gold/unload';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
-import { duckDbType } from '../../core/sql/types';
-import { listObjects } from '../../lambdas/aws/s3';
-import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
-import { type ListedObject, ObjectCache } from './object-cache';
+import { isDdlStatement, parseDdl, runDdl } from './athena-ddl';
+import { CatalogViews, objectsUnder, type PinnedTarget, type Scan } from './catalog-views';
+import { type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
+import {
+  deleteSnapshotFiles,
+  isMergeStatement,
+  mergeIntoSnapshot,
+  mergeTarget,
+  readSnapshot,
+} from './iceberg-table';
+import { ObjectCache } from './object-cache';
 import { AthenaTaskFailed } from './service-errors';
+
+export type { Scan } from './catalog-views';
 
 /** The request of `athena:startQueryExecution` (as the state machine sends it). */
 export interface StartQueryExecutionInput {
@@ -80,6 +96,23 @@ export interface UnloadResult {
   readonly rows: number;
 }
 
+/** What a MERGE INTO did to its target. */
+export interface MergeResult {
+  readonly queryExecutionId: string;
+  /** The target, `<database>.<table>`. */
+  readonly table: string;
+  /** The rows the MERGE inserted, updated or deleted. */
+  readonly rowsAffected: number;
+  /** The snapshot committed; undefined when the MERGE changed no row (nothing committed). */
+  readonly metadataLocation: string | undefined;
+  /** Data files written (one per changed partition) and kept from the previous snapshot. */
+  readonly filesWritten: number;
+  readonly filesKept: number;
+  /** Partitions left with no row (dropped from the snapshot). */
+  readonly partitionsRemoved: number;
+  readonly bytesWritten: number;
+}
+
 export interface LocalAthenaOptions {
   readonly s3: S3Client;
   readonly catalog: LocalGlueCatalog;
@@ -97,32 +130,51 @@ export class LocalAthena {
   readonly unloads = new Map<string, UnloadResult>();
   /** UNLOADs submitted per target location, failed ones included: a retried write counts each attempt. */
   readonly submissions = new Map<string, number>();
-  /** The tables' objects, downloaded (DuckDB cannot read s3:// from the local S3 server). */
-  private readonly cache: ObjectCache;
+  /** The last MERGE INTO that succeeded, by target table (`<database>.<table>`). */
+  readonly merges = new Map<string, MergeResult>();
+  private readonly views: CatalogViews;
   private readonly workDir: string;
 
   constructor(private readonly options: LocalAthenaOptions) {
-    this.cache = new ObjectCache(options.s3, join(options.dir, 'cache'));
     this.workDir = join(options.dir, 'work');
+    this.views = new CatalogViews({
+      s3: options.s3,
+      catalog: options.catalog,
+      // The tables' objects, downloaded (DuckDB cannot read s3:// from the local S3 server).
+      cache: new ObjectCache(options.s3, join(options.dir, 'cache')),
+      workDir: this.workDir,
+      threads: options.threads,
+      memoryLimit: options.memoryLimit,
+    });
   }
 
   /**
-   * `athena:startQueryExecution.sync`: runs the statement (an UNLOAD, or a SELECT whose rows are
-   * dropped) and returns the query execution once it ended; throws {@link AthenaTaskFailed} when it failed.
+   * `athena:startQueryExecution.sync`: runs the statement (an UNLOAD, a MERGE INTO, DDL, or a SELECT
+   * whose rows are dropped) and returns the query execution once it ended; throws {@link AthenaTaskFailed}
+   * when it failed.
    */
   async startQueryExecutionSync(input: StartQueryExecutionInput): Promise<QueryExecutionOutput> {
     const id = randomUUID();
     const submitted = new Date();
     const database = input.QueryExecutionContext?.Database;
+    const scan: Scan = { bytes: 0 };
+    const ddl = isDdlStatement(input.QueryString);
+    // A DDL statement's SubstatementType is known once it parsed (none when it did not).
+    let substatement: string | undefined = ddl
+      ? undefined
+      : /^\s*UNLOAD\b/i.test(input.QueryString)
+        ? 'UNLOAD'
+        : isMergeStatement(input.QueryString)
+          ? 'MERGE'
+          : 'SELECT';
     const output = (state: 'SUCCEEDED' | 'FAILED', reason?: string): QueryExecutionOutput => {
       const ended = new Date();
-      const unload = /^\s*UNLOAD\b/i.test(input.QueryString);
       return {
         QueryExecution: {
           QueryExecutionId: id,
           Query: input.QueryString,
-          StatementType: 'DML',
-          ...(unload ? { SubstatementType: 'UNLOAD' } : { SubstatementType: 'SELECT' }),
+          StatementType: ddl ? 'DDL' : 'DML',
+          ...(substatement === undefined ? {} : { SubstatementType: substatement }),
           ResultConfiguration: {
             OutputLocation: this.options.outputLocation ? `${this.options.outputLocation}${id}` : undefined,
           },
@@ -141,7 +193,7 @@ export class LocalAthena {
           Statistics: {
             EngineExecutionTimeInMillis: ended.getTime() - submitted.getTime(),
             TotalExecutionTimeInMillis: ended.getTime() - submitted.getTime(),
-            DataScannedInBytes: 0,
+            DataScannedInBytes: scan.bytes,
           },
           WorkGroup: input.WorkGroup,
           EngineVersion: { SelectedEngineVersion: 'AUTO', EffectiveEngineVersion: 'local DuckDB' },
@@ -149,11 +201,16 @@ export class LocalAthena {
       };
     };
     try {
-      const unload = parseUnload(input.QueryString);
-      if (unload) {
+      const unload = ddl ? undefined : parseUnload(input.QueryString);
+      if (ddl) {
+        const statement = parseDdl(input.QueryString);
+        substatement = statement.kind;
+        runDdl(this.options.catalog, statement, database);
+      } else if (unload) {
         this.submissions.set(unload.location, (this.submissions.get(unload.location) ?? 0) + 1);
-        await this.unload(unload, database, id);
-      } else await this.query(input.QueryString, database);
+        await this.unload(unload, database, id, scan);
+      } else if (substatement === 'MERGE') await this.merge(input.QueryString, database, id, scan);
+      else await this.select(input.QueryString, database, scan);
     } catch (e) {
       const reason = (e as Error).message;
       throw new AthenaTaskFailed(output('FAILED', reason), reason);
@@ -163,7 +220,15 @@ export class LocalAthena {
 
   /** Runs a SELECT over the catalog's tables and returns its rows (JSON values: decimals as strings). */
   async query(sql: string, database?: string): Promise<Record<string, unknown>[]> {
-    return this.withViews(sql, database, async (c) => {
+    return this.select(sql, database, { bytes: 0 });
+  }
+
+  private async select(
+    sql: string,
+    database: string | undefined,
+    scan: Scan,
+  ): Promise<Record<string, unknown>[]> {
+    return this.views.run(sql, database, scan, async (c) => {
       const reader = await c.runAndReadAll(sql);
       return reader.getRowObjectsJson() as Record<string, unknown>[];
     });
@@ -175,7 +240,12 @@ export class LocalAthena {
   }
 
   /** Runs an UNLOAD (see the module comment). */
-  async unload(statement: UnloadStatement, database: string | undefined, id: string): Promise<UnloadResult> {
+  async unload(
+    statement: UnloadStatement,
+    database: string | undefined,
+    id: string,
+    scan: Scan = { bytes: 0 },
+  ): Promise<UnloadResult> {
     if (statement.format !== 'PARQUET') {
       throw new AthenaSqlError(
         `UNLOAD: only format = 'PARQUET' is supported locally (got ${statement.format})`,
@@ -190,7 +260,7 @@ export class LocalAthena {
     if (prefix !== '' && !prefix.endsWith('/')) {
       throw new AthenaSqlError(`UNLOAD: the target ${statement.location} must end with '/'`);
     }
-    const existing = await this.listKeys(bucket, prefix, false);
+    const existing = await objectsUnder(this.options.s3, bucket, prefix, false);
     if (existing.length > 0) {
       throw new Error(
         `HIVE_PATH_ALREADY_EXISTS: Target directory for table ${statement.location} already exists (${existing.length} object(s)); UNLOAD needs an empty prefix`,
@@ -200,7 +270,7 @@ export class LocalAthena {
     const dir = mkdtempSync(join(this.workDir, 'unload-'));
     try {
       const file = join(dir, 'part-0.parquet');
-      const rows = await this.withViews(statement.select, database, async (c) => {
+      const rows = await this.views.run(statement.select, database, scan, async (c) => {
         const reader = await c.runAndReadAll(
           `COPY (\n${statement.select}\n) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${compression})`,
         );
@@ -229,121 +299,75 @@ export class LocalAthena {
     }
   }
 
-  /** Opens a fresh DuckDB with views for the catalog tables `sql` names, and runs `work` on it. */
-  private async withViews<T>(
+  /**
+   * Runs a MERGE INTO an Iceberg table (see the module comment); the statement runs unchanged. The
+   * target's snapshot is the one the catalog names when this is called (read before anything awaits).
+   */
+  async merge(
     sql: string,
     database: string | undefined,
-    work: (c: DuckDBConnection) => Promise<T>,
-  ): Promise<T> {
-    mkdirSync(this.workDir, { recursive: true });
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(this.options.threads ?? 1),
-      memory_limit: this.options.memoryLimit ?? '512MB',
-      temp_directory: join(this.workDir, 'duckdb-tmp'),
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
-    });
-    const c = await instance.connect();
-    try {
-      await c.run("SET TimeZone = 'UTC'");
-      for (const [db, table] of this.referencedTables(sql)) {
-        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(db)}`);
-        await c.run(
-          `CREATE VIEW ${sqlIdent(db)}.${sqlIdent(table)} AS ${await this.tableSelect(c, db, table)}`,
+    id: string,
+    scan: Scan = { bytes: 0 },
+  ): Promise<MergeResult> {
+    const target = mergeTarget(sql, database);
+    const name = `${target.database}.${target.table}`;
+    const { catalog, s3 } = this.options;
+    if (!catalog.tableNames(target.database).includes(target.table)) {
+      throw new Error(`TABLE_NOT_FOUND: Table 'awsdatacatalog.${name}' does not exist`);
+    }
+    const partitionColumns = catalog.icebergPartitionColumns(target.database, target.table);
+    if (!partitionColumns) {
+      throw new Error(
+        `NOT_SUPPORTED: Modifying Hive table rows is only supported for Iceberg tables (${name} is a Hive table)`,
+      );
+    }
+    checkAthenaSql(sql, `MERGE INTO ${name}`);
+    const { Table } = catalog.getTable({ DatabaseName: target.database, Name: target.table });
+    const expected = Table.Parameters?.metadata_location;
+    const location = Table.StorageDescriptor?.Location;
+    if (!location) throw new Error(`ICEBERG_MISSING_METADATA: ${name} has no location`);
+    const previous = expected
+      ? { metadataLocation: expected, snapshot: await readSnapshot(s3, expected) }
+      : undefined;
+    const pinned: PinnedTarget = { ...target, snapshot: previous?.snapshot };
+    const { rowsAffected, written } = await this.views.run(
+      sql,
+      database,
+      scan,
+      (c) =>
+        mergeIntoSnapshot(sql, {
+          s3,
+          connection: c,
+          table: `${sqlIdent(target.database)}.${sqlIdent(target.table)}`,
+          location,
+          partitionColumns,
+          previous,
+          workDir: this.workDir,
+        }),
+      pinned,
+    );
+    if (written) {
+      try {
+        catalog.commitIcebergMetadata(target.database, target.table, expected, written.metadataLocation);
+      } catch (e) {
+        if ((e as Error).name !== 'Glue.ConcurrentModificationException') throw e;
+        await deleteSnapshotFiles(s3, written).catch(() => undefined); // orphans are harmless: never listed
+        throw new Error(
+          `ICEBERG_COMMIT_ERROR: Failed to commit Iceberg update to table: ${name}: ${(e as Error).message}`,
         );
       }
-      if (database) {
-        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(database)}`);
-        await c.run(`USE ${sqlIdent(database)}`);
-      }
-      return await work(c);
-    } finally {
-      c.closeSync();
-      instance.closeSync();
     }
-  }
-
-  /** Catalog tables whose name appears in `sql` (outside literals and comments): [database, table]. */
-  private referencedTables(sql: string): [string, string][] {
-    const code = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').toLowerCase();
-    const found: [string, string][] = [];
-    for (const db of this.options.catalog.databaseNames()) {
-      for (const table of this.options.catalog.tableNames(db)) {
-        if (new RegExp(`(^|[^a-z0-9_])${table}([^a-z0-9_]|$)`).test(code)) found.push([db, table]);
-      }
-    }
-    return found;
-  }
-
-  /** The SELECT of a table's view: its catalog columns over its objects (or no row). */
-  private async tableSelect(c: DuckDBConnection, database: string, table: string): Promise<string> {
-    const { Table } = this.options.catalog.getTable({ DatabaseName: database, Name: table });
-    const columns = Table.StorageDescriptor?.Columns ?? [];
-    const partitions = Table.PartitionKeys ?? [];
-    const all: GlueColumn[] = [...columns, ...partitions];
-    const location = Table.StorageDescriptor?.Location;
-    const files = location ? await this.fetch(location) : [];
-    if (files.length === 0) {
-      const nulls = all.map(
-        (col) => `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${sqlIdent(col.Name)}`,
-      );
-      return `SELECT ${nulls.join(', ')} WHERE false`;
-    }
-    const list = files.map(sqlString).join(', ');
-    const hive =
-      partitions.length > 0
-        ? `hive_partitioning = true, hive_types = {${partitions
-            .map((p) => `${sqlString(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
-            .join(', ')}}`
-        : 'hive_partitioning = false';
-    const source = `read_parquet([${list}], ${hive}, union_by_name = true)`;
-    // The files' own types (footers only): a TIMESTAMPTZ read as an Athena `timestamp` is converted by
-    // arithmetic, exact under the session's UTC time zone, instead of a CAST through ICU's calendar, which
-    // cost ~0.5 s per million rows and column.
-    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    const fileTypes = new Map(
-      described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)]),
-    );
-    const select = all.map((col) => {
-      const type = duckDbType(col.Type ?? 'string');
-      const name = sqlIdent(col.Name);
-      if (type === 'TIMESTAMP' && fileTypes.get(col.Name) === 'TIMESTAMP WITH TIME ZONE') {
-        return `make_timestamp(epoch_us(${name})) AS ${name}`;
-      }
-      return `CAST(${name} AS ${type}) AS ${name}`;
-    });
-    return `SELECT ${select.join(', ')} FROM ${source}`;
-  }
-
-  /** Downloads the data objects under an s3:// location into the cache; their local paths, sorted. */
-  private async fetch(location: string): Promise<string[]> {
-    const { bucket, prefix } = parseS3Uri(location);
-    return this.cache.fetch(bucket, await this.objectsUnder(bucket, prefix, true));
-  }
-
-  /**
-   * Keys (objects) under `prefix`, sorted; with `dataOnly`, only what Athena reads as data: not below a file or
-   * directory whose name starts with `_` or `.`, and not a `$folder$` marker.
-   */
-  private async listKeys(bucket: string, prefix: string, dataOnly: boolean): Promise<string[]> {
-    return (await this.objectsUnder(bucket, prefix, dataOnly)).map((o) => o.key);
-  }
-
-  private async objectsUnder(bucket: string, prefix: string, dataOnly: boolean): Promise<ListedObject[]> {
-    const objects: ListedObject[] = [];
-    for await (const o of listObjects(this.options.s3, bucket, prefix)) {
-      if (o.Key) objects.push({ key: o.Key, etag: o.ETag });
-    }
-    const data = dataOnly
-      ? objects.filter(({ key: k }) => {
-          const rest = k.slice(prefix.length).split('/');
-          return (
-            !rest.some((s) => s.startsWith('_') || s.startsWith('.')) &&
-            !k.endsWith('$folder$') &&
-            !k.endsWith('/')
-          );
-        })
-      : objects;
-    return data.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const result: MergeResult = {
+      queryExecutionId: id,
+      table: name,
+      rowsAffected,
+      metadataLocation: written?.metadataLocation,
+      filesWritten: written?.written.length ?? 0,
+      filesKept: written?.kept.length ?? 0,
+      partitionsRemoved: written?.removedPartitions ?? 0,
+      bytesWritten: written?.written.reduce((sum, f) => sum + f.bytes, 0) ?? 0,
+    };
+    this.merges.set(name, result);
+    return result;
   }
 }

@@ -1,13 +1,26 @@
 /**
  * A local Glue Data Catalog: databases and tables persisted as JSON in the state directory, seeded from
- * the synthesized template's `AWS::Glue::Database` / `AWS::Glue::Table` resources, with `getTable` and
- * `updateTable` taking and returning what the Step Functions SDK integrations (`aws-sdk:glue:getTable`,
- * `aws-sdk:glue:updateTable`) do. Errors carry the names a state machine matches in Retry/Catch
- * (`Glue.EntityNotFoundException`, `Glue.InvalidInputException`).
+ * the synthesized template's `AWS::Glue::Database` / `AWS::Glue::Table` resources, with `getTable`,
+ * `getTables` and `updateTable` taking and returning what the Step Functions SDK integrations
+ * (`aws-sdk:glue:getTable`, `aws-sdk:glue:getTables`, `aws-sdk:glue:updateTable`) do. Errors carry the
+ * names a state machine matches in Retry/Catch (`Glue.EntityNotFoundException`, `Glue.InvalidInputException`).
+ * Athena DDL (`athena-ddl.ts`) creates Iceberg tables and adds columns through
+ * {@link LocalGlueCatalog.createIcebergTable} and {@link LocalGlueCatalog.addColumns}.
  *
  * Seeding follows CloudFormation: a table the catalog does not hold is created; a table whose template
  * definition changed is replaced (its published location reset to the template's placeholder, as a stack
- * update would); an unchanged one keeps its location (what the gold workflow published).
+ * update would); an unchanged one keeps its location (what the gold workflow published). A table the
+ * template does not declare (one Athena DDL created: {@link LocalGlueCatalog.createIcebergTable}) is left
+ * alone.
+ *
+ * A table declared with `OpenTableFormatInput.IcebergInput` is an Iceberg table, as Glue records one:
+ * `Parameters.table_type = 'ICEBERG'`, and `Parameters.metadata_location` naming its current metadata
+ * file once a first commit set it (until then it has no snapshot: it reads as empty). Its partition
+ * columns (the source columns of the PartitionSpec's identity fields; no other transform is emulated)
+ * are kept beside the Glue record ({@link LocalGlueCatalog.icebergPartitionColumns}). A commit swaps the
+ * metadata location only if it is still the one the writer started from
+ * ({@link LocalGlueCatalog.commitIcebergMetadata}), as Glue's conditional update does for Athena. A
+ * re-seed that replaces an Iceberg table (its template changed) leaves it with no snapshot again.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -70,18 +83,40 @@ const TABLE_INPUT_FIELDS = new Set([
   'ViewDefinition',
 ]);
 
-/** One published location of a table (every UpdateTable, in order). */
+/** One published location of a table (every UpdateTable and Iceberg commit, in order). */
 export interface TableVersion {
   readonly versionId: string;
   readonly location: string | undefined;
+  /** An Iceberg commit's metadata location (`Parameters.metadata_location` from this version on). */
+  readonly metadataLocation?: string;
   readonly at: string;
+}
+
+/** `OpenTableFormatInput` of CloudFormation's `AWS::Glue::Table`, once resolved (the part read here). */
+export interface OpenTableFormatInput {
+  IcebergInput?: {
+    MetadataOperation?: string;
+    Version?: string;
+    IcebergTableInput?: {
+      Location?: string;
+      Schema?: { Type?: string; Fields?: { Id: number; Name: string; Type?: unknown; Required?: boolean }[] };
+      PartitionSpec?: {
+        SpecId?: number;
+        Fields?: { Name: string; SourceId: number; Transform: string; FieldId?: number }[];
+      };
+      Properties?: Record<string, string>;
+    };
+  };
+  [other: string]: unknown;
 }
 
 interface StoredTable {
   table: GlueTable;
-  /** Hash of the template's TableInput it was created from. */
+  /** Hash of the template's definition (TableInput, plus OpenTableFormatInput when given) it was created from. */
   templateHash?: string;
   versions: TableVersion[];
+  /** Set for an Iceberg table: its identity partition columns, in PartitionSpec order (none: unpartitioned). */
+  iceberg?: { partitionColumns: string[] };
 }
 
 interface CatalogFile {
@@ -112,17 +147,34 @@ export class LocalGlueCatalog {
     }
     for (const r of Object.values(resolver.template.Resources)) {
       if (r.Type !== 'AWS::Glue::Table') continue;
-      const props = resolver.resolve(r.Properties) as { DatabaseName: string; TableInput: TableInput };
+      const props = resolver.resolve(r.Properties) as {
+        DatabaseName: string;
+        TableInput: TableInput;
+        OpenTableFormatInput?: OpenTableFormatInput;
+      };
       this.data.databases[props.DatabaseName] ??= { tables: {} };
       const db = this.data.databases[props.DatabaseName];
-      const hash = createHash('sha256').update(stableJson(props.TableInput)).digest('hex');
+      // Without OpenTableFormatInput the hash is the TableInput's alone, as before it was read: a catalog
+      // seeded earlier keeps its (Hive) tables.
+      const definition =
+        props.OpenTableFormatInput === undefined
+          ? props.TableInput
+          : { TableInput: props.TableInput, OpenTableFormatInput: props.OpenTableFormatInput };
+      const hash = createHash('sha256').update(stableJson(definition)).digest('hex');
       const existing = db.tables[props.TableInput.Name];
       if (existing && existing.templateHash === hash) continue;
       const now = new Date().toISOString();
-      db.tables[props.TableInput.Name] = {
-        table: this.fromInput(props.DatabaseName, props.TableInput, { CreateTime: now, version: 1 }),
+      const iceberg = props.OpenTableFormatInput?.IcebergInput;
+      const input = iceberg
+        ? icebergTableInput(props.DatabaseName, props.TableInput, iceberg)
+        : props.TableInput;
+      db.tables[input.Name] = {
+        table: this.fromInput(props.DatabaseName, input, { CreateTime: now, version: 1 }),
         templateHash: hash,
-        versions: [{ versionId: '1', location: props.TableInput.StorageDescriptor?.Location, at: now }],
+        versions: [{ versionId: '1', location: input.StorageDescriptor?.Location, at: now }],
+        ...(iceberg
+          ? { iceberg: { partitionColumns: identityPartitionColumns(props.DatabaseName, input, iceberg) } }
+          : {}),
       };
     }
     this.save();
@@ -132,6 +184,79 @@ export class LocalGlueCatalog {
   getTable(request: { DatabaseName: string; Name: string; CatalogId?: string }): { Table: GlueTable } {
     const stored = this.stored(request.DatabaseName, request.Name);
     return { Table: cloneJson(stored.table) };
+  }
+
+  /**
+   * `glue:GetTables`: `{ DatabaseName, Expression? }` -> `{ TableList }`, sorted by name; with `Expression`
+   * (a regular expression), only the tables whose whole name matches it. One page: no `NextToken`.
+   */
+  getTables(request: { DatabaseName: string; Expression?: string; CatalogId?: string }): {
+    TableList: GlueTable[];
+  } {
+    const db = this.data.databases[request.DatabaseName];
+    if (!db) throw new GlueError('EntityNotFoundException', `Database ${request.DatabaseName} not found.`);
+    let matches: RegExp | undefined;
+    try {
+      matches = request.Expression === undefined ? undefined : new RegExp(`^(?:${request.Expression})$`);
+    } catch {
+      throw new GlueError(
+        'InvalidInputException',
+        `Expression is not a regular expression: ${request.Expression}`,
+      );
+    }
+    const names = this.tableNames(request.DatabaseName).filter((name) => !matches || matches.test(name));
+    return { TableList: names.map((name) => cloneJson(db.tables[name].table)) };
+  }
+
+  /**
+   * Creates an Iceberg table as Athena's `CREATE TABLE ... 'table_type' = 'ICEBERG'` records it in Glue:
+   * `Parameters.table_type = 'ICEBERG'` (Athena keeps the other table properties in Iceberg's metadata),
+   * the columns and location as given, no PartitionKeys (the partition columns are remembered for
+   * {@link icebergPartitionColumns}), no metadata location until the first commit. Throws
+   * `Glue.AlreadyExistsException` when the table exists.
+   */
+  createIcebergTable(
+    database: string,
+    table: { Name: string; Columns: GlueColumn[]; Location: string; PartitionColumns: string[] },
+  ): void {
+    const db = this.data.databases[database];
+    if (!db) throw new GlueError('EntityNotFoundException', `Database ${database} not found.`);
+    if (db.tables[table.Name]) throw new GlueError('AlreadyExistsException', 'Table already exists.');
+    const now = new Date().toISOString();
+    const input: TableInput = {
+      Name: table.Name,
+      TableType: 'EXTERNAL_TABLE',
+      Parameters: { table_type: 'ICEBERG' },
+      StorageDescriptor: { Columns: cloneJson(table.Columns), Location: table.Location },
+    };
+    db.tables[table.Name] = {
+      table: this.fromInput(database, input, { CreateTime: now, version: 1 }),
+      versions: [{ versionId: '1', location: table.Location, at: now }],
+      iceberg: { partitionColumns: [...table.PartitionColumns] },
+    };
+    this.save();
+  }
+
+  /**
+   * Appends columns to a table (Athena's `ALTER TABLE ... ADD COLUMNS`): a new table version, everything
+   * else kept (an Iceberg table's snapshot too). Throws `Glue.InvalidInputException` when a name is taken.
+   */
+  addColumns(database: string, name: string, columns: GlueColumn[]): void {
+    const stored = this.stored(database, name);
+    const existing = stored.table.StorageDescriptor?.Columns ?? [];
+    const taken = [...existing, ...(stored.table.PartitionKeys ?? [])].map((c) => c.Name);
+    const clash = columns.find((c) => taken.includes(c.Name));
+    if (clash) throw new GlueError('InvalidInputException', `Column ${clash.Name} already exists.`);
+    const version = String(Number(stored.table.VersionId) + 1);
+    const at = new Date().toISOString();
+    stored.table = {
+      ...stored.table,
+      StorageDescriptor: { ...stored.table.StorageDescriptor, Columns: [...existing, ...cloneJson(columns)] },
+      VersionId: version,
+      UpdateTime: at,
+    };
+    stored.versions.push({ versionId: version, location: stored.table.StorageDescriptor?.Location, at });
+    this.save();
   }
 
   /** `glue:UpdateTable`: `{ DatabaseName, TableInput }` -> `{}`. The table must exist. */
@@ -167,6 +292,48 @@ export class LocalGlueCatalog {
     });
     this.save();
     return {};
+  }
+
+  /**
+   * The partition columns of an Iceberg table (empty when unpartitioned); undefined when the table is
+   * not an Iceberg table.
+   */
+  icebergPartitionColumns(database: string, name: string): string[] | undefined {
+    const iceberg = this.stored(database, name).iceberg;
+    return iceberg ? [...iceberg.partitionColumns] : undefined;
+  }
+
+  /**
+   * Commits an Iceberg snapshot: sets `Parameters.metadata_location` to `next` (and
+   * `previous_metadata_location` to `expected`), only if the table's metadata location is still
+   * `expected` (undefined: the table has no snapshot yet). Otherwise another commit won the race: throws
+   * `Glue.ConcurrentModificationException` and changes nothing. The commit is a new table version.
+   */
+  commitIcebergMetadata(database: string, name: string, expected: string | undefined, next: string): void {
+    const stored = this.stored(database, name);
+    if (!stored.iceberg) {
+      throw new GlueError('InvalidInputException', `Table ${database}.${name} is not an Iceberg table.`);
+    }
+    const current = stored.table.Parameters?.metadata_location;
+    if (current !== expected) {
+      throw new GlueError(
+        'ConcurrentModificationException',
+        `Table ${database}.${name} was modified concurrently: its metadata location is ${current ?? '(none)'}, the commit expected ${expected ?? '(none)'}.`,
+      );
+    }
+    const parameters: Record<string, string> = { ...stored.table.Parameters, metadata_location: next };
+    if (expected === undefined) delete parameters.previous_metadata_location;
+    else parameters.previous_metadata_location = expected;
+    const version = String(Number(stored.table.VersionId) + 1);
+    const at = new Date().toISOString();
+    stored.table = { ...stored.table, Parameters: parameters, VersionId: version, UpdateTime: at };
+    stored.versions.push({
+      versionId: version,
+      location: stored.table.StorageDescriptor?.Location,
+      metadataLocation: next,
+      at,
+    });
+    this.save();
   }
 
   /** The table's location now. */
@@ -235,6 +402,61 @@ export class LocalGlueCatalog {
 /** A TableInput (UpdateTable's, and CloudFormation's `AWS::Glue::Table` one once resolved). */
 export interface TableInput extends TableFields {
   [other: string]: unknown;
+}
+
+/**
+ * An Iceberg table's TableInput as Glue holds it: `table_type = ICEBERG` over the template's parameters,
+ * no metadata location (it has no snapshot yet), the Iceberg location when the storage descriptor names
+ * none. Refuses PartitionKeys: an Iceberg table's partitioning is its PartitionSpec.
+ */
+function icebergTableInput(
+  database: string,
+  input: TableInput,
+  iceberg: NonNullable<OpenTableFormatInput['IcebergInput']>,
+): TableInput {
+  if (input.PartitionKeys && input.PartitionKeys.length > 0) {
+    throw new Error(
+      `Glue table ${database}.${input.Name}: an Iceberg table has no PartitionKeys (its partitioning is OpenTableFormatInput's PartitionSpec)`,
+    );
+  }
+  const parameters: Record<string, string> = { ...input.Parameters, table_type: 'ICEBERG' };
+  delete parameters.metadata_location;
+  delete parameters.previous_metadata_location;
+  const location = input.StorageDescriptor?.Location ?? iceberg.IcebergTableInput?.Location;
+  return {
+    ...input,
+    StorageDescriptor: { ...input.StorageDescriptor, ...(location ? { Location: location } : {}) },
+    Parameters: parameters,
+  };
+}
+
+/**
+ * The source columns of an Iceberg PartitionSpec's fields, which must be identity transforms of columns
+ * of the table (the only transform emulated locally).
+ */
+function identityPartitionColumns(
+  database: string,
+  input: TableInput,
+  iceberg: NonNullable<OpenTableFormatInput['IcebergInput']>,
+): string[] {
+  const table = `${database}.${input.Name}`;
+  const fields = iceberg.IcebergTableInput?.PartitionSpec?.Fields ?? [];
+  const schema = new Map((iceberg.IcebergTableInput?.Schema?.Fields ?? []).map((f) => [f.Id, f.Name]));
+  const columns = new Set((input.StorageDescriptor?.Columns ?? []).map((c) => c.Name));
+  return fields.map((field) => {
+    if (field.Transform !== 'identity') {
+      throw new Error(
+        `Glue table ${table}: the partition transform '${field.Transform}' (field ${field.Name}) is not emulated locally; only 'identity' is`,
+      );
+    }
+    const source = schema.get(field.SourceId) ?? (schema.size === 0 ? field.Name : undefined);
+    if (source === undefined || !columns.has(source)) {
+      throw new Error(
+        `Glue table ${table}: partition field ${field.Name} (source id ${field.SourceId}) is not a column of the table`,
+      );
+    }
+    return source;
+  });
 }
 
 /** JSON with sorted keys, so equal objects hash alike. */

@@ -5,9 +5,10 @@
  *
  * Task states are overridden by state name (inside the Parallel waves too), chosen by their `Resource`:
  *   athena:startQueryExecution.sync  -> {@link LocalAthena} (UNLOAD -> DuckDB COPY -> local S3)
- *   aws-sdk:glue:getTable/updateTable -> {@link LocalGlueCatalog} (JSON in `<stateDir>/gold/`)
+ *   aws-sdk:glue:getTable(s)/updateTable -> {@link LocalGlueCatalog} (JSON in `<stateDir>/gold/`)
  *   sns:publish                       -> collected in the report's `alarms`
  *   aws-sdk:cloudwatch:putMetricData  -> collected in the report's `metrics`
+ *   lambda:invoke                     -> `invokeFunction` (the local cloud runs the real handler)
  * Any other task fails the run before it starts. Retry intervals are overridden to 0 (the retries
  * themselves run as defined). The execution's context carries `Execution.Name` (the version of every model
  * written by the run) and `Execution.Id`.
@@ -49,6 +50,12 @@ export interface RunGoldOptions {
   readonly executionName?: string;
   /** Progress lines; default: none. */
   readonly out?: (line: string) => void;
+  /**
+   * Runs a template function (by logical id) on `payload` and returns its result, for `lambda:invoke`
+   * tasks (the local cloud's `invokeFunction`). Without it, a definition that invokes a function fails
+   * before it starts.
+   */
+  readonly invokeFunction?: (logicalId: string, payload: unknown) => Promise<unknown>;
 }
 
 export interface GoldModelRun {
@@ -217,6 +224,11 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
         case 'aws-sdk:glue:getTable':
           handlers[name] = track((i) => catalog.getTable(i as { DatabaseName: string; Name: string }));
           break;
+        case 'aws-sdk:glue:getTables':
+          handlers[name] = track((i) =>
+            catalog.getTables(i as { DatabaseName: string; Expression?: string }),
+          );
+          break;
         case 'aws-sdk:glue:updateTable':
           handlers[name] = track((i) =>
             catalog.updateTable(i as unknown as { DatabaseName: string; TableInput: TableInput }),
@@ -236,6 +248,22 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
             return {};
           });
           break;
+        case 'lambda:invoke': {
+          const invoke = options.invokeFunction;
+          if (!invoke) {
+            throw new Error(
+              `gold: the state '${name}' invokes a Lambda function: pass invokeFunction (the local cloud's) to run it`,
+            );
+          }
+          handlers[name] = track(async (i) => {
+            const p = i as { FunctionName: string; Payload?: unknown };
+            // Locally a function's ARN ends with its logical id (see TemplateResolver).
+            const logicalId = String(p.FunctionName).split(':').at(-1) as string;
+            const result = await invoke(logicalId, p.Payload ?? {});
+            return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result ?? null };
+          });
+          break;
+        }
         default:
           throw new Error(
             `gold: the state '${name}' calls ${String(state.Resource)}, which has no local emulation`,

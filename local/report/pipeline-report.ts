@@ -82,6 +82,11 @@ export interface GoldSummary {
   executionName: string;
   /** Per gold table: where the catalog publishes it and how many rows it has there. */
   tables: Record<string, { location?: string; rows: number; preview: string[] }>;
+  /**
+   * Per dataset (`<domain>/<dataset>`): the keys its current-state table holds and the versions its history
+   * holds, once the workflow merged (absent when the table could not be read).
+   */
+  currentState: Record<string, { keys: number; versions: number }>;
   alarms: number;
 }
 

@@ -61,6 +61,14 @@ export function formatSummary(r: PipelineReport): string[] {
   if (r.gold) {
     const g = r.gold;
     lines.push('', `gold (execution ${g.executionName}): ${g.status}${g.error ? ` - ${g.error}` : ''}`);
+    const current = Object.entries(g.currentState);
+    if (current.length > 0) {
+      lines.push('current state (one row per key; every version stays in <dataset>_history):');
+      const width = Math.max(...current.map(([d]) => d.length));
+      for (const [dataset, c] of current) {
+        lines.push(`  ${dataset.padEnd(width)}  ${c.keys} key(s), ${c.versions} version(s) in history`);
+      }
+    }
     for (const [table, t] of Object.entries(g.tables)) {
       lines.push(`${table}: ${t.rows} row(s), published at ${t.location ?? '(never)'}`, ...t.preview);
     }

@@ -1,12 +1,12 @@
 /** `medallion query` and `medallion replay` over the state a pipeline run leaves. */
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../bin/medallion';
 import { runPipeline } from '../../local/commands/pipeline';
 import { formatResult, runQuery } from '../../local/commands/query';
 import { replay } from '../../local/commands/replay';
+import { freePort } from '../support/free-port';
 
 describe('query and replay', () => {
   let dir: string;
@@ -39,17 +39,21 @@ describe('query and replay', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('counts the silver orders like the pipeline report does', async () => {
-    const result = await runQuery('SELECT count(*) AS n, count(DISTINCT dt) AS days FROM orders', {
+  it('counts the silver orders history like the pipeline report does', async () => {
+    const result = await runQuery('SELECT count(*) AS n, count(DISTINCT dt) AS days FROM orders_history', {
       stateDir: state,
     });
     expect(result.rows).toEqual([{ n: 44, days: 3 }]);
-    expect(Object.keys(result.tables).sort()).toEqual(['customers', 'orders', 'products']);
+    expect(Object.keys(result.tables).sort()).toEqual([
+      'customers_history',
+      'orders_history',
+      'products_history',
+    ]);
   });
 
   it('prints table, json and csv', async () => {
     const result = await runQuery(
-      "SELECT dt::VARCHAR AS dt, count(*) AS n FROM orders WHERE dt <= DATE '2026-11-02' GROUP BY dt ORDER BY dt",
+      "SELECT dt::VARCHAR AS dt, count(*) AS n FROM orders_history WHERE dt <= DATE '2026-11-02' GROUP BY dt ORDER BY dt",
       { stateDir: state },
     );
     expect(formatResult(result, 'csv')).toBe('dt,n\n2026-11-01,12\n2026-11-02,9\n');
@@ -81,7 +85,7 @@ describe('query and replay', () => {
     expect(result.rows).toEqual([{ n: 44 }]);
     rmSync(join(state, 'glue-catalog.json'));
     await expect(runQuery('SELECT * FROM nope', { stateDir: state })).rejects.toThrow(
-      /nope.*\(tables: customers, orders, products\)$/,
+      /nope.*\(tables: customers_history, orders_history, products_history\)$/,
     );
   });
 
@@ -124,7 +128,7 @@ describe('query and replay', () => {
 
     it('query --format csv', async () => {
       expect(
-        await cli('query', 'SELECT count(*) AS n FROM orders', '--format', 'csv', '--state', state),
+        await cli('query', 'SELECT count(*) AS n FROM orders_history', '--format', 'csv', '--state', state),
       ).toBe(0);
       expect(stdout.join('')).toBe('n\n44\n');
     });
@@ -164,14 +168,3 @@ describe('query and replay', () => {
     });
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -132,11 +132,14 @@ describe('scenario 9: a failing gold query is retried with backoff, then the wor
       for (const f of readdirSync(join(SAMPLES, 'models')))
         copyFileSync(join(SAMPLES, 'models', f), join(models, f));
       const original = readFileSync(join(SAMPLES, 'models', 'daily_sales.sql'), 'utf8');
-      const needle = 'WHERE o.version_rank = 1';
+      const needle = "WHERE o.status IS NULL OR o.status <> 'cancelled'";
       expect(original).toContain(needle);
       writeFileSync(
         join(models, 'daily_sales.sql'),
-        original.replace(needle, `${needle}\n    AND CAST(o.customer_id AS integer) > 0`),
+        original.replace(
+          needle,
+          `WHERE (o.status IS NULL OR o.status <> 'cancelled')\n    AND CAST(o.customer_id AS integer) > 0`,
+        ),
       );
       broken = synthesizeTemplate({ config: { gold: { modelsDir: models } } }).template;
     } finally {
@@ -286,13 +289,13 @@ describe('scenario 21: duplicate primary keys within and across files give one r
     after = await lake.goldTables();
   }, 60_000);
 
-  it('silver: duplicates within a file are removed by the transform, versions across files are kept', async () => {
+  it('silver: duplicates within a file are removed by the transform, versions across files are kept in history, current state has one per key', async () => {
     expect(manifests.map((m) => m.rows)).toEqual([
       { in: 6, out: 5, quarantined: 0, duplicates: 1 },
       { in: 6, out: 5, quarantined: 0, duplicates: 1 },
     ]);
     const silver = await lake.query(
-      "SELECT order_id, count(*) AS versions FROM orders WHERE order_id LIKE 'O-90%' GROUP BY order_id ORDER BY order_id",
+      "SELECT order_id, count(*) AS versions FROM orders_history WHERE order_id LIKE 'O-90%' GROUP BY order_id ORDER BY order_id",
     );
     expect(silver).toEqual(
       [
@@ -304,6 +307,11 @@ describe('scenario 21: duplicate primary keys within and across files give one r
         ['O-9006', 1],
       ].map(([order_id, versions]) => ({ order_id, versions: String(versions) })),
     );
+    expect(
+      await lake.query(
+        "SELECT count(*) AS n, count(DISTINCT order_id) AS k FROM orders WHERE order_id LIKE 'O-90%'",
+      ),
+    ).toEqual([{ n: '6', k: '6' }]);
   });
 
   it('gold: each order counted once, with the values of its latest version', () => {

@@ -107,10 +107,12 @@ describe('evidence: transform faults', () => {
   };
 
   /** The objects of `bucket` whose key holds `id` (all of them without one), with their sha256. */
+  /** The objects of `bucket` (of source `id`), but the commit log: its entries are named by time. */
   const state = async (bucket: string, id?: string): Promise<State> => {
     const out: State = {};
     for (const key of await s3.keys(bucket)) {
       if (id && !key.includes(id)) continue;
+      if (key.startsWith('_commits/')) continue;
       out[key] = sha256((await s3.get(bucket, key)) ?? Buffer.alloc(0));
     }
     return out;
@@ -189,6 +191,11 @@ describe('evidence: transform faults', () => {
       expect(s.manifest).toEqual(first.manifest);
     }
     expect(first.manifest).toMatchObject({ rows: ORDERS.rows });
+    // Each delivery committed again, so each appended its entry to the commit log (the merge reads the
+    // same files again, which changes nothing).
+    expect(
+      (await s3.keys(SILVER, '_commits/retail/orders/')).filter((k) => k.endsWith(`-${id}.json`)),
+    ).toHaveLength(5);
     const rows = await silverRows(parquetKeys(first.silver));
     expect(rows).toMatchObject({ rows: ORDERS.rows.out, distinct: ORDERS.rows.out });
     recordEvidence({
@@ -332,7 +339,8 @@ describe('evidence: transform faults', () => {
     const clean = await transformer(counting.client).process({ bucket: BRONZE, key });
     recordManifest(5, clean);
     const K = counting.writes().length;
-    expect(K).toBe(clean.outputs.length + 2); // the partitions, the quarantined rows, the manifest
+    // The partitions, the quarantined rows, the manifest, then the commit log entry.
+    expect(K).toBe(clean.outputs.length + 3);
     // Every write was a single PutObject: no multipart upload can be left incomplete. (The local server
     // does not implement ListMultipartUploads, so that is checked on the client's side.)
     expect(counting.writes().map((w) => w.command)).toEqual(Array(K).fill('PutObject'));
@@ -377,8 +385,8 @@ describe('evidence: transform faults', () => {
         partialObjectsLeft += orphans.length;
         expect(orphans).toEqual([]);
         for (const k of listed) expect(left[k]).toBeDefined();
-        // Only a manifest that landed although its answer was lost counts as committed.
-        expect(committed !== undefined).toBe(failMode === 'after' && n === K);
+        // Only a manifest that landed (its answer lost, or the commit log write after it failed) is committed.
+        expect(committed !== undefined).toBe((failMode === 'after' && n === K - 1) || n === K);
 
         const retried = await transformer(s3.client, silver, quarantine).process({ bucket: BRONZE, key });
         recordManifest(5, retried);

@@ -1,6 +1,7 @@
 /**
  * The Glue catalog and the Athena workgroup: silver columns derived from the transform's column list,
- * partition projection per granularity, gold placeholders, workgroup settings, and cdk-nag.
+ * the history tables' partition projection per granularity, the current-state and deleted-keys Iceberg
+ * tables, unique table names, gold placeholders, workgroup settings, and cdk-nag.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -13,10 +14,16 @@ import { mapJsonKeys } from '../../core/contracts/column-mapping';
 import { type DatasetContract, parseContract } from '../../core/contracts/dataset-contract';
 import { loadContracts } from '../../core/contracts/load-contracts';
 import type { GoldTableDefinition } from '../../core/gold/models';
+import { historyTableName } from '../../core/silver/tables';
 import { SilverSql } from '../../core/sql/silver-sql';
 import { athenaTypeOf, isAthenaType } from '../../core/sql/types';
 import { contractsDirectory } from '../../lib/config';
-import { DataCatalog, type DataCatalogProps, silverTableColumns } from '../../lib/data-catalog';
+import {
+  DataCatalog,
+  type DataCatalogProps,
+  silverTableColumns,
+  silverTableLocations,
+} from '../../lib/data-catalog';
 import { LakeStorage } from '../../lib/lake-storage';
 import { logicalId, testContext } from '../support/cdk';
 
@@ -212,9 +219,9 @@ describe('DataCatalog with the sample contracts', () => {
     expect(catalog.databaseName).toBe('medallion_test_env');
   });
 
-  test('one silver table per contract, plus the gold tables, all in the database', () => {
+  test('a history table per contract, plus the gold tables, all in the database', () => {
     t.resourceCountIs('AWS::Glue::Table', contracts.length + GOLD.length);
-    expect([...catalog.silverTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
+    expect([...catalog.historyTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
     expect([...catalog.goldTables.keys()]).toEqual(['daily_sales']);
     for (const r of Object.values(tables)) {
       expect(r.Properties.DatabaseName).toEqual({ Ref: databaseId });
@@ -223,12 +230,15 @@ describe('DataCatalog with the sample contracts', () => {
   });
 
   test.each(contracts.map((c) => [c.dataset, c] as const))(
-    '%s: external Parquet table at s3://<silver>/<domain>/<dataset>/, typed columns, partitioned by dt',
+    '%s_history: external Parquet table at s3://<silver>/<domain>/<dataset>/, typed columns, partitioned by dt',
     (dataset, c) => {
-      const input = tableInput(dataset);
+      const input = tableInput(`${dataset}_history`);
       expect(input.TableType).toBe('EXTERNAL_TABLE');
       expect(input.Parameters).toMatchObject({ EXTERNAL: 'TRUE', classification: 'parquet' });
-      expect(input.Description).toBe(c.description);
+      expect(input.Description).toBe(
+        `${c.description} History: append-only, every version of every row as ingested (one file per ` +
+          `bronze object and partition); the current state is ${dataset}.`,
+      );
       expect(input.Owner).toBe(c.owner);
       const sd = input.StorageDescriptor;
       expect(sd.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
@@ -246,7 +256,7 @@ describe('DataCatalog with the sample contracts', () => {
     },
   );
 
-  test('orders: unit_price decimal(10,2), order_ts timestamp; customers: email string, no phone', () => {
+  test('orders_history: unit_price decimal(10,2), order_ts timestamp; customers_history: email string, no phone', () => {
     const cols = (name: string) =>
       Object.fromEntries(
         tableInput(name).StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => [
@@ -254,14 +264,14 @@ describe('DataCatalog with the sample contracts', () => {
           c.Type,
         ]),
       );
-    expect(cols('orders')).toMatchObject({ unit_price: 'decimal(10,2)', order_ts: 'timestamp' });
-    expect(cols('customers')).toMatchObject({ email: 'string', _extra: 'string' });
-    expect(cols('customers')).not.toHaveProperty('phone');
-    expect(cols('orders')).not.toHaveProperty('_extra');
+    expect(cols('orders_history')).toMatchObject({ unit_price: 'decimal(10,2)', order_ts: 'timestamp' });
+    expect(cols('customers_history')).toMatchObject({ email: 'string', _extra: 'string' });
+    expect(cols('customers_history')).not.toHaveProperty('phone');
+    expect(cols('orders_history')).not.toHaveProperty('_extra');
   });
 
   test('day granularity: dates projected daily from the default start to NOW', () => {
-    expect(tableInput('orders').Parameters).toMatchObject({
+    expect(tableInput('orders_history').Parameters).toMatchObject({
       'projection.enabled': 'true',
       'projection.dt.type': 'date',
       'projection.dt.format': 'yyyy-MM-dd',
@@ -272,7 +282,7 @@ describe('DataCatalog with the sample contracts', () => {
   });
 
   test('month granularity: months projected monthly', () => {
-    expect(tableInput('customers').Parameters).toMatchObject({
+    expect(tableInput('customers_history').Parameters).toMatchObject({
       'projection.enabled': 'true',
       'projection.dt.type': 'date',
       'projection.dt.format': 'yyyy-MM',
@@ -284,14 +294,14 @@ describe('DataCatalog with the sample contracts', () => {
 
   test('storage.location.template is the Hive partition directory the transform writes', () => {
     for (const c of contracts) {
-      expect(flat(tableInput(c.dataset).Parameters['storage.location.template'])).toBe(
+      expect(flat(tableInput(historyTableName(c.dataset)).Parameters['storage.location.template'])).toBe(
         `s3://<StorageSilver>/retail/${c.dataset}/dt=\${dt}/`,
       );
     }
   });
 
   test('column comments come from the contract', () => {
-    const email = tableInput('customers').StorageDescriptor.Columns.find(
+    const email = tableInput('customers_history').StorageDescriptor.Columns.find(
       (c: { Name: string }) => c.Name === 'email',
     );
     expect(email.Comment).toBe('(pii: salted SHA-256, hex)');
@@ -341,6 +351,111 @@ describe('DataCatalog with the sample contracts', () => {
   });
 });
 
+/** A contract with deletes, a latestBy, a bigint and a decimal column, an owner and a day partition. */
+const accounts = parseContract(
+  {
+    domain: 'bank',
+    dataset: 'accounts',
+    description: 'Bank accounts.',
+    owner: 'team-ledger',
+    source: { format: 'ndjson' },
+    columns: [
+      { name: 'account_id', type: 'string', required: true, description: 'Account key.' },
+      { name: 'balance', type: 'decimal(18,2)' },
+      { name: 'visits', type: 'int64' },
+      { name: 'op', type: 'string', normalize: ['upper'] },
+      { name: 'updated_at', type: 'timestamp', required: true },
+    ],
+    primaryKey: ['account_id'],
+    latestBy: 'updated_at',
+    deletes: { column: 'op', values: ['D', 'X'] },
+    partition: { column: 'updated_at', granularity: 'day' },
+  },
+  'accounts.yaml',
+);
+
+describe('current-state silver: only <dataset>_history is a template resource', () => {
+  // `accounts` has deletes, `all_types` does not (and is partitioned by month).
+  const { t, catalog } = synth({ contracts: [accounts, allTypes] });
+  const tables = t.findResources('AWS::Glue::Table');
+
+  test('the Iceberg tables <dataset> and <dataset>_deleted are left to the workflow (Athena DDL), not CloudFormation', () => {
+    t.resourceCountIs('AWS::Glue::Table', 2);
+    expect(
+      Object.values(tables)
+        .map((r) => r.Properties.TableInput.Name)
+        .sort(),
+    ).toEqual(['accounts_history', 'all_types_history']);
+    for (const r of Object.values(tables)) expect(r.Properties.OpenTableFormatInput).toBeUndefined();
+    expect(catalog.historyTables.get('accounts')?.node.id).toBe('History-accounts');
+  });
+
+  test('silverTableLocations names every table of a dataset with the prefix its files live under', () => {
+    expect(silverTableLocations(accounts)).toEqual([
+      { name: 'accounts', prefix: '_current/bank/accounts/' },
+      { name: 'accounts_history', prefix: 'bank/accounts/' },
+      { name: 'accounts_deleted', prefix: '_deleted/bank/accounts/' },
+    ]);
+    expect(silverTableLocations(allTypes).map((l) => l.name)).toEqual(['all_types', 'all_types_history']);
+  });
+});
+
+describe('table names are unique across current-state, history, deleted-keys and gold tables', () => {
+  const dataset = (name: string, deletes = false): DatasetContract => ({
+    ...accounts,
+    dataset: name,
+    id: `bank/${name}`,
+    ...(deletes ? {} : { deletes: undefined }),
+  });
+
+  test.each<[string, Partial<DataCatalogProps>, string]>([
+    [
+      "a dataset named like another's history table",
+      { contracts: [dataset('orders'), dataset('orders_history')] },
+      "table 'orders_history' is declared twice: the history table of dataset 'orders' and the current-state table of dataset 'orders_history'",
+    ],
+    [
+      "a dataset named like another's deleted-keys table",
+      { contracts: [dataset('orders', true), dataset('orders_deleted')] },
+      "table 'orders_deleted' is declared twice: the deleted-keys table of dataset 'orders' and the current-state table of dataset 'orders_deleted'",
+    ],
+    [
+      'a gold table named like a history table',
+      {
+        contracts: [dataset('orders')],
+        goldTables: [{ name: 'orders_history', columns: [{ name: 'n', type: 'int' }] }],
+      },
+      "gold table 'orders_history': a silver table (the history table of dataset 'orders') has that name",
+    ],
+    [
+      'a gold table named like a deleted-keys table',
+      {
+        contracts: [dataset('orders', true)],
+        goldTables: [{ name: 'orders_deleted', columns: [{ name: 'n', type: 'int' }] }],
+      },
+      "gold table 'orders_deleted': a silver table (the deleted-keys table of dataset 'orders') has that name",
+    ],
+    [
+      'a dataset name too long for its history table',
+      { contracts: [dataset('a'.repeat(56))] },
+      `history table of dataset '${'a'.repeat(56)}': name '${'a'.repeat(56)}_history' is longer than 63 characters (shorten the dataset name)`,
+    ],
+  ])('refuses %s at synth', (_, props, message) => {
+    expect(() => synth(props)).toThrow(message);
+  });
+
+  test('a dataset named like a deleted-keys table is fine when its neighbour has no deletes', () => {
+    const { catalog } = synth({ contracts: [dataset('orders'), dataset('orders_deleted')] });
+    expect([...catalog.historyTables.keys()]).toEqual(['orders', 'orders_deleted']);
+  });
+
+  test('a dataset name of 55 characters leaves room for _history (63)', () => {
+    const name = 'a'.repeat(55);
+    const { catalog } = synth({ contracts: [dataset(name, true)] });
+    expect(catalog.historyTables.has(name)).toBe(true);
+  });
+});
+
 describe('DataCatalog options', () => {
   test('names, projection start and cutoff can be set', () => {
     const { t, catalog } = synth({
@@ -356,7 +471,7 @@ describe('DataCatalog options', () => {
     });
     const stack = Stack.of(catalog);
     const params = (dataset: string) => {
-      const input = catalog.silverTables.get(dataset)?.tableInput as { parameters: Record<string, string> };
+      const input = catalog.historyTables.get(dataset)?.tableInput as { parameters: Record<string, string> };
       return stack.resolve(input.parameters);
     };
     expect(params('orders')['projection.dt.range']).toBe('2023-03-15,NOW');

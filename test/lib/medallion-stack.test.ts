@@ -3,6 +3,7 @@
  * skipped. `Template.fromStack` synthesizes the app, so cdk-nag runs here too: a finding fails the suite.
  */
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { datasetTableNames } from '../../core/silver/tables';
 import { PII_HASH_SALT_SECRET_ARN_ENV } from '../../lib/bronze-to-silver-pipeline';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { flattenReference } from '../../lib/nag';
@@ -314,8 +315,11 @@ describe('least privilege', () => {
         expect(statement.Condition).toEqual({ StringEquals: { 'cloudwatch:namespace': 'Medallion' } });
       } else if (resource === gold) {
         // The state machine's tracing and its execution log (CDK's statements for logs and X-Ray).
+        // ...and Lake Formation's data access for Athena's merges (no resource-level permission).
         for (const a of actions)
-          expect(a).toMatch(/^(xray:(Put|GetSampling)|logs:[A-Za-z]*(LogDeliver|ResourcePolic|LogGroups))/);
+          expect(a).toMatch(
+            /^(xray:(Put|GetSampling)|logs:[A-Za-z]*(LogDeliver|ResourcePolic|LogGroups)|lakeformation:GetDataAccess$)/,
+          );
       } else {
         expect(actions).toEqual(['xray:PutTelemetryRecords', 'xray:PutTraceSegments']);
       }
@@ -327,7 +331,8 @@ describe('least privilege', () => {
       for (const r of asArray(statement.Resource).map(flattenReference)) {
         const bucket = dataBuckets.find((b) => r.startsWith(`<${b}.Arn>`));
         if (!bucket) continue;
-        expect(r).toMatch(new RegExp(`^<${bucket}\\.Arn>(/([a-z0-9_=-]+/)*\\*)?$`));
+        // A bucket, a prefix of it, or one object (a dataset's current-state watermark).
+        expect(r).toMatch(new RegExp(`^<${bucket}\\.Arn>(/([a-z0-9_=-]+/)*(\\*|[a-z0-9_-]+\\.json))?$`));
       }
     }
   });
@@ -378,7 +383,12 @@ describe('least privilege', () => {
     );
     expect(allowed(p, 's3:PutObject')).toEqual(
       [
-        ...objects('Silver', [...DATASETS.map((d) => `_manifests/${d}`), ...DATASETS]),
+        // _commits/: the commit log the current-state merge reads (append only: no read, no delete).
+        ...objects('Silver', [
+          ...DATASETS.map((d) => `_manifests/${d}`),
+          ...DATASETS.map((d) => `_commits/${d}`),
+          ...DATASETS,
+        ]),
         ...objects('Quarantine', [
           ...DATASETS.map((d) => `failed/${d}`),
           ...DATASETS.map((d) => `files/${d}`),
@@ -452,7 +462,7 @@ describe('gold', () => {
   test('one gold Glue table per model, with the columns its header declares', () => {
     const gold = Object.values(t.findResources('AWS::Glue::Table'))
       .map((r) => r.Properties.TableInput)
-      .filter((ti) => !stack.contracts.some((c) => c.dataset === ti.Name));
+      .filter((ti) => !stack.contracts.some((c) => datasetTableNames(c).includes(ti.Name)));
     expect(gold.map((ti) => ti.Name).sort()).toEqual([
       'category_sales',
       'customer_lifetime_value',
@@ -507,7 +517,7 @@ describe('gold', () => {
     expect(JSON.stringify(failures[0].Properties)).toContain(JSON.stringify({ Ref: sm }));
   });
 
-  test('models read only the silver datasets they ref, and write only their own gold prefix', () => {
+  test('the workflow reads silver only under the datasets (history, current state), writes only the current-state tables and its own gold prefixes', () => {
     const statements = policyStatements(t, 'GoldStateMachineRoleDefaultPolicy');
     const on = (action: string) =>
       statements
@@ -515,13 +525,32 @@ describe('gold', () => {
         .flatMap((s) => asArray(s.Resource).map(flattenReference))
         .sort();
     const silver = on('s3:GetObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
-    expect(silver).toEqual([
-      `<${bucketId('Silver')}.Arn>/retail/orders/*`,
-      `<${bucketId('Silver')}.Arn>/retail/products/*`,
-    ]);
+    // The models read the tables they ref (orders, products); the current-state merge reads every history and
+    // reads and writes every current-state table (it may read what it writes: Iceberg's data and metadata).
+    expect([...new Set(silver)]).toEqual(
+      [
+        ...DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/_current/${d}*`),
+        ...DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/${d}*`),
+      ].sort(),
+    );
+    const silverWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
+    expect(silverWrites).toEqual(DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/_current/${d}*`).sort());
+    const models = statements.filter(
+      (s) => asArray(s.Action).includes('s3:GetObject') && !asArray(s.Action).includes('s3:PutObject'),
+    );
+    expect(models.length).toBeGreaterThan(0);
     const tables = on('glue:GetPartitions').filter((r) => r.includes(':table/'));
-    expect(tables.map((r) => r.replace(/^.*:table\//, ''))).toEqual(
-      ['daily_sales', 'orders', 'products'].map((x) => `${database}/${x}`),
+    // The models' refs (daily_sales, orders, products) and, for the merge, every dataset's tables.
+    expect([...new Set(tables.map((r) => r.replace(/^.*:table\//, '')))]).toEqual(
+      [
+        'customers',
+        'customers_history',
+        'daily_sales',
+        'orders',
+        'orders_history',
+        'products',
+        'products_history',
+      ].map((x) => `${database}/${x}`),
     );
     const goldWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Gold')}.Arn>`));
     expect(goldWrites).toEqual(

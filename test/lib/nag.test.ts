@@ -74,6 +74,8 @@ describe('default configuration', () => {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AwsSolutions-IAM5[Resource::*]',
+        // The gold workflow invokes the current-state planner (any version of it).
+        'AwsSolutions-IAM5[Resource::<CurrentStatePlannerFunction.Arn>:*]',
         // The gold workflow: the workgroup's results prefix, and each model's prefix in gold.
         'AwsSolutions-IAM5[Resource::<StorageAthenaResults.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/<prefix>/*]',
@@ -81,19 +83,21 @@ describe('default configuration', () => {
         'AwsSolutions-IAM5[Resource::<StorageLanding.Arn>/*]',
         'AwsSolutions-IAM5[Resource::<StorageQuarantine.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/<prefix>/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/medallion_dev/*]',
         'AwsSolutions-SMG4',
         'AwsSolutions-SQS3',
       ].sort(),
     );
   });
 
-  test('IAM5 on Resource::* is acknowledged only for the three functions (X-Ray) and the gold workflow', () => {
+  test('IAM5 on Resource::* is acknowledged only for the four functions (X-Ray) and the gold workflow', () => {
     const star = (report()?.suppressedViolations ?? []).filter(
       (s) => s.ruleName === 'AwsSolutions-IAM5[Resource::*]',
     );
     expect(star.flatMap((s) => s.violatingConstructs.map((c) => c.constructPath)).sort()).toEqual([
       'Medallion-dev/BronzeToSilver/Landing/Role/DefaultPolicy/Resource',
       'Medallion-dev/BronzeToSilver/Transform/Role/DefaultPolicy/Resource',
+      'Medallion-dev/CurrentState/Planner/Role/DefaultPolicy/Resource',
       // X-Ray, log delivery, and PutMetricData limited to the Medallion namespace (a condition).
       'Medallion-dev/Gold/StateMachine/Role/DefaultPolicy/Resource',
       'Medallion-dev/IngestApi/Handler/Role/DefaultPolicy/Resource',

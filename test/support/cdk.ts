@@ -30,8 +30,9 @@ export function identityStatements(template: Template): { resource: string; stat
   const add = (resource: string, doc: { Statement?: Statement[] } | undefined) => {
     for (const statement of doc?.Statement ?? []) out.push({ resource, statement });
   };
-  for (const [id, r] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
-    add(id, r.Properties.PolicyDocument);
+  // Managed policies too: CDK moves statements that overflow a role's inline policy into them.
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const [id, r] of Object.entries(template.findResources(type))) add(id, r.Properties.PolicyDocument);
   }
   for (const [id, r] of Object.entries(template.findResources('AWS::IAM::Role'))) {
     for (const p of r.Properties.Policies ?? []) add(id, p.PolicyDocument);

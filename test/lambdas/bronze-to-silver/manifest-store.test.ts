@@ -102,3 +102,34 @@ describe('ManifestStore', () => {
     expect(await s3.get(SILVER, key)).toBeDefined();
   });
 });
+
+describe('ManifestStore.logCommit', () => {
+  const s3 = withLocalS3([SILVER, QUARANTINE]);
+  const store = () => new ManifestStore(s3.client, { silverBucket: SILVER, quarantineBucket: QUARANTINE });
+
+  it('appends one time-ordered entry per commit, naming the bronze key and the partitions written', async () => {
+    const m = manifest([
+      'retail/orders/dt=2026-11-02/part-a.parquet',
+      'retail/orders/dt=2026-11-01/part-a.parquet',
+    ]);
+    await store().logCommit(ORDERS, 'a', m, new Date('2026-11-01T10:00:02Z'));
+    await store().logCommit(ORDERS, 'a', m, new Date('2026-11-01T10:05:00Z'));
+    const keys = await s3.keys(SILVER, '_commits/');
+    expect(keys).toEqual([
+      '_commits/retail/orders/20261101T100002000Z-a.json',
+      '_commits/retail/orders/20261101T100500000Z-a.json',
+    ]);
+    expect(JSON.parse(String(await s3.get(SILVER, keys[0])))).toEqual({
+      sourceId: 'a',
+      bronzeKey: 'retail/orders/ingest_date=2026-11-01/a.csv',
+      partitions: ['2026-11-01', '2026-11-02'],
+      rows: 2,
+      committedAt: '2026-11-01T10:00:02.000Z',
+    });
+  });
+
+  it('adds no entry for a commit that wrote no silver file', async () => {
+    await store().logCommit({ domain: 'retail', dataset: 'empty' }, 'b', manifest([]), new Date());
+    expect(await s3.keys(SILVER, '_commits/retail/empty/')).toEqual([]);
+  });
+});

@@ -27,7 +27,7 @@ describe('usedFunctions', () => {
     Unused: fixtureFunction('Unused', 'echo'),
   };
 
-  it('runs the notification targets, the queue consumers and the API, nothing else', () => {
+  it('runs the notification targets, the queue consumers, the API, and any other function with a known handler (the workflow invokes those)', () => {
     const wiring = fixtureWiring({
       functions,
       queues: {
@@ -42,7 +42,17 @@ describe('usedFunctions', () => {
       ],
       apiFunction: 'Api',
     });
-    expect(usedFunctions(wiring).map((f) => f.logicalId)).toEqual(['Landing', 'Transform', 'Api']);
+    expect(
+      usedFunctions(wiring)
+        .map((f) => f.logicalId)
+        .sort(),
+    ).toEqual(['Api', 'Landing', 'Transform', 'Unused']);
+    const unknown = { ...functions, Unused: { ...functions.Unused, module: undefined } };
+    expect(
+      usedFunctions({ ...wiring, functions: unknown })
+        .map((f) => f.logicalId)
+        .sort(),
+    ).toEqual(['Api', 'Landing', 'Transform']);
   });
 
   it('refuses a route to a function the template does not have', () => {

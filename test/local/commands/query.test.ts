@@ -131,14 +131,47 @@ describe('formatResult', () => {
 describe('localTables', () => {
   const state = () => join(dir, 'state');
   const options = () => ({ contractsDir: CONTRACTS });
+  /** What a view over every object under `path` reads. */
+  const under = (path: string) => [join(dir, path, `**/*${OBJECT}`)];
 
-  it('names a silver view after each contract whose directory holds objects, found at any depth', () => {
-    const orders = file(`state/s3/medallion-local-silver/retail/orders/dt=2026-11-01/part-0${OBJECT}`);
+  it('names a history view after each contract whose directory holds objects, found at any depth', () => {
+    file(`state/s3/medallion-local-silver/retail/orders/dt=2026-11-01/part-0${OBJECT}`);
     file(`state/s3/medallion-local-silver/retail/customers/dt=2026-11-01/part-0${OBJECT}`);
     expect(localTables(state(), options())).toEqual({
-      orders: join(orders, '..'),
-      customers: join(dir, 'state/s3/medallion-local-silver/retail/customers'),
+      orders_history: under('state/s3/medallion-local-silver/retail/orders'),
+      customers_history: under('state/s3/medallion-local-silver/retail/customers'),
     });
+  });
+
+  it('reads a current-state (Iceberg) table through its snapshot: only the files it lists', () => {
+    const listed = file(`state/s3/medallion-local-silver/_current/retail/orders/data/dt=1/a${OBJECT}`);
+    file(`state/s3/medallion-local-silver/_current/retail/orders/data/dt=1/orphan${OBJECT}`);
+    file(
+      `state/s3/medallion-local-silver/_current/retail/orders/metadata/00001.metadata.json${OBJECT}`,
+      JSON.stringify({ files: [{ path: 's3://medallion-local-silver/_current/retail/orders/data/dt=1/a' }] }),
+    );
+    const iceberg = (metadata?: string) => ({
+      table: {
+        StorageDescriptor: { Location: 's3://medallion-local-silver/_current/retail/orders' },
+        Parameters: { table_type: 'ICEBERG', ...(metadata ? { metadata_location: metadata } : {}) },
+      },
+    });
+    file(
+      'state/gold/glue-catalog.json',
+      JSON.stringify({
+        databases: {
+          lake: {
+            tables: {
+              orders: iceberg(
+                's3://medallion-local-silver/_current/retail/orders/metadata/00001.metadata.json',
+              ),
+              customers: iceberg(),
+            },
+          },
+        },
+      }),
+    );
+    expect(localTables(state(), options())).toEqual({ orders: [join(listed, `a${OBJECT}`)] });
   });
 
   it("ignores a contract's directory holding only s3rver's metadata files, or nothing", () => {
@@ -152,7 +185,7 @@ describe('localTables', () => {
     file(`state/s3/other-silver/retail/products/p${OBJECT}`);
     file(`state/s3/medallion-local-silver/retail/orders/o${OBJECT}`);
     expect(localTables(state(), { ...options(), bucketPrefix: 'other' })).toEqual({
-      products: join(dir, 'state/s3/other-silver/retail/products'),
+      products_history: under('state/s3/other-silver/retail/products'),
     });
   });
 
@@ -182,9 +215,9 @@ describe('localTables', () => {
       }),
     );
     expect(localTables(state(), options())).toEqual({
-      daily_sales: join(dir, 'state/s3/medallion-local-gold/daily/v1'),
-      weekly_sales: join(dir, 'state/s3/medallion-local-gold/weekly/v2'),
-      monthly_sales: join(dir, 'state/s3/medallion-local-gold/monthly'),
+      daily_sales: under('state/s3/medallion-local-gold/daily/v1'),
+      weekly_sales: under('state/s3/medallion-local-gold/weekly/v2'),
+      monthly_sales: under('state/s3/medallion-local-gold/monthly'),
     });
   });
 
@@ -196,7 +229,7 @@ describe('localTables', () => {
       'state/glue-catalog.json',
       JSON.stringify({
         tables: {
-          orders: { StorageDescriptor: { Location: 's3://medallion-local-gold/a/' } },
+          orders_history: { StorageDescriptor: { Location: 's3://medallion-local-gold/a/' } },
           sales: { StorageDescriptor: { Location: 's3://medallion-local-gold/a/' } },
         },
       }),
@@ -212,8 +245,8 @@ describe('localTables', () => {
       }),
     );
     expect(localTables(state(), options())).toEqual({
-      orders: join(dir, 'state/s3/medallion-local-silver/retail/orders'),
-      sales: join(dir, 'state/s3/medallion-local-gold/a'),
+      orders_history: under('state/s3/medallion-local-silver/retail/orders'),
+      sales: under('state/s3/medallion-local-gold/a'),
     });
   });
 
@@ -262,12 +295,12 @@ describe('runQuery', () => {
     );
   });
 
-  it('queries silver Parquet objects as a view with the dt partition from the path, integers as numbers', async () => {
+  it('queries silver history Parquet objects as a view with the dt partition from the path, integers as numbers', async () => {
     const base = 'state/s3/medallion-local-silver/retail/orders';
     await parquet(`${base}/dt=2026-11-01/a${OBJECT}`, "SELECT 'O-1' AS order_id, 2::INTEGER AS quantity");
     await parquet(`${base}/dt=2026-11-02/b${OBJECT}`, "SELECT 'O-2' AS order_id, 5::INTEGER AS quantity");
     const result = await runQuery(
-      'SELECT dt::VARCHAR AS dt, sum(quantity) AS total, count(*) AS n FROM orders GROUP BY dt ORDER BY dt',
+      'SELECT dt::VARCHAR AS dt, sum(quantity) AS total, count(*) AS n FROM orders_history GROUP BY dt ORDER BY dt',
       { stateDir: join(dir, 'state'), contractsDir: CONTRACTS },
     );
     expect(result.columns).toEqual(['dt', 'total', 'n']);
@@ -275,7 +308,7 @@ describe('runQuery', () => {
       { dt: '2026-11-01', total: 2, n: 1 },
       { dt: '2026-11-02', total: 5, n: 1 },
     ]);
-    expect(result.tables).toEqual({ orders: join(dir, base) });
+    expect(result.tables).toEqual({ orders_history: [join(dir, base, `**/*${OBJECT}`)] });
   });
 
   it('keeps 64-bit and wider integers that a number cannot hold exactly as strings', async () => {

@@ -5,6 +5,7 @@ import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
 import { GlueError } from '../../../local/gold/service-errors';
 import { TemplateResolver } from '../../../local/gold/state-machine-definition';
 import { NUMBERS_TEMPLATE as TEMPLATE } from './fixtures/numbers-template';
+import { editedSilverTemplate, SILVER_HISTORY_TEMPLATE, SILVER_TEMPLATE } from './fixtures/silver-template';
 
 describe('LocalGlueCatalog', () => {
   let dir: string;
@@ -53,5 +54,200 @@ describe('LocalGlueCatalog', () => {
     expect(() => catalog.updateTable({ DatabaseName: 'lake', TableInput: Table as never })).toThrow(
       /fields UpdateTable does not accept: DatabaseName, CatalogId, CreateTime, UpdateTime, VersionId/,
     );
+  });
+
+  it('answers GetTables: every table sorted by name, or those whose whole name matches Expression', () => {
+    const catalog = new LocalGlueCatalog(join(dir, 'c.json'));
+    catalog.seedFromTemplate(new TemplateResolver(SILVER_TEMPLATE, { buckets: { silver: 's' } }));
+    catalog.createIcebergTable('lake', {
+      Name: 'customers',
+      Columns: [{ Name: 'id', Type: 'string' }],
+      Location: 's3://s/_current/retail/customers',
+      PartitionColumns: [],
+    });
+    const names = (expression?: string) =>
+      catalog.getTables({ DatabaseName: 'lake', Expression: expression }).TableList.map((t) => t.Name);
+    expect(names()).toEqual(['customers', 'orders', 'orders_history']);
+    expect(names('orders')).toEqual(['orders']); // the whole name, not a part of it
+    expect(names('orders.*')).toEqual(['orders', 'orders_history']);
+    expect(names('cust.*|orders')).toEqual(['customers', 'orders']);
+    expect(names('nothing')).toEqual([]);
+    expect(catalog.getTables({ DatabaseName: 'lake' }).TableList[0]).toEqual(
+      catalog.getTable({ DatabaseName: 'lake', Name: 'customers' }).Table,
+    );
+    expect(() => catalog.getTables({ DatabaseName: 'nope' })).toThrow(
+      expect.objectContaining({ name: 'Glue.EntityNotFoundException', message: 'Database nope not found.' }),
+    );
+    expect(() => names('orders(')).toThrow(expect.objectContaining({ name: 'Glue.InvalidInputException' }));
+  });
+
+  describe('Iceberg tables', () => {
+    const silver = (template = SILVER_TEMPLATE) =>
+      new TemplateResolver(template, { buckets: { silver: 's' } });
+    const seeded = (template = SILVER_TEMPLATE) => {
+      const catalog = new LocalGlueCatalog(join(dir, 'c.json'));
+      catalog.seedFromTemplate(silver(template));
+      return catalog;
+    };
+    const parameters = (catalog: LocalGlueCatalog) =>
+      catalog.getTable({ DatabaseName: 'lake', Name: 'orders' }).Table.Parameters;
+
+    it('seeds a table with OpenTableFormatInput as ICEBERG, with no snapshot and its identity partition columns', () => {
+      const catalog = seeded();
+      const { Table } = catalog.getTable({ DatabaseName: 'lake', Name: 'orders' });
+      expect(Table.Parameters).toEqual({ classification: 'parquet', table_type: 'ICEBERG' });
+      expect(Table).not.toHaveProperty('PartitionKeys');
+      expect(Table.StorageDescriptor?.Location).toBe('s3://s/_current/retail/orders/');
+      expect(Table.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual([
+        'order_id',
+        'amount',
+        'updated_at',
+        'dt',
+      ]);
+      expect(catalog.icebergPartitionColumns('lake', 'orders')).toEqual(['dt']);
+      expect(catalog.icebergPartitionColumns('lake', 'orders_history')).toBeUndefined();
+      expect(catalog.getTable({ DatabaseName: 'lake', Name: 'orders_history' }).Table.Parameters).toEqual({
+        classification: 'parquet',
+      });
+    });
+
+    it('reads a table with no PartitionSpec as unpartitioned', () => {
+      const catalog = seeded(
+        editedSilverTemplate((p) => {
+          const iceberg = (p.OpenTableFormatInput as { IcebergInput: { IcebergTableInput: object } })
+            .IcebergInput.IcebergTableInput as Record<string, unknown>;
+          delete iceberg.PartitionSpec;
+        }),
+      );
+      expect(catalog.icebergPartitionColumns('lake', 'orders')).toEqual([]);
+    });
+
+    it('refuses a partition transform other than identity, naming it', () => {
+      const template = editedSilverTemplate((p) => {
+        const input = (
+          p.OpenTableFormatInput as { IcebergInput: { IcebergTableInput: Record<string, unknown> } }
+        ).IcebergInput.IcebergTableInput;
+        input.PartitionSpec = { SpecId: 0, Fields: [{ Name: 'dt_day', SourceId: 3, Transform: 'day' }] };
+      });
+      const catalog = new LocalGlueCatalog(join(dir, 'c.json'));
+      expect(() => catalog.seedFromTemplate(silver(template))).toThrow(
+        "Glue table lake.orders: the partition transform 'day' (field dt_day) is not emulated locally; only 'identity' is",
+      );
+    });
+
+    it('commits a metadata location only over the one the writer started from (compare-and-swap), and persists it', () => {
+      const catalog = seeded();
+      catalog.commitIcebergMetadata('lake', 'orders', undefined, 's3://s/m/1.json');
+      expect(parameters(catalog)).toEqual({
+        classification: 'parquet',
+        table_type: 'ICEBERG',
+        metadata_location: 's3://s/m/1.json',
+      });
+      catalog.commitIcebergMetadata('lake', 'orders', 's3://s/m/1.json', 's3://s/m/2.json');
+      expect(parameters(catalog)).toMatchObject({
+        metadata_location: 's3://s/m/2.json',
+        previous_metadata_location: 's3://s/m/1.json',
+      });
+      // A writer that started from 1.json (or from no snapshot) lost the race: nothing changes.
+      for (const stale of ['s3://s/m/1.json', undefined]) {
+        expect(() => catalog.commitIcebergMetadata('lake', 'orders', stale, 's3://s/m/3.json')).toThrow(
+          expect.objectContaining({ name: 'Glue.ConcurrentModificationException' }),
+        );
+      }
+      const reopened = new LocalGlueCatalog(join(dir, 'c.json'));
+      expect(parameters(reopened)?.metadata_location).toBe('s3://s/m/2.json');
+      expect(reopened.getTable({ DatabaseName: 'lake', Name: 'orders' }).Table.VersionId).toBe('3');
+      expect(reopened.versions('lake', 'orders').map((v) => v.metadataLocation)).toEqual([
+        undefined,
+        's3://s/m/1.json',
+        's3://s/m/2.json',
+      ]);
+      expect(() =>
+        catalog.commitIcebergMetadata('lake', 'orders_history', undefined, 's3://s/m/1.json'),
+      ).toThrow(expect.objectContaining({ name: 'Glue.InvalidInputException' }));
+    });
+
+    it('creates a table as Athena DDL does: ICEBERG, no PartitionKeys, no snapshot, its partition columns kept', () => {
+      const catalog = seeded(SILVER_HISTORY_TEMPLATE);
+      const columns = [
+        { Name: 'order_id', Type: 'string', Comment: 'the key' },
+        { Name: 'dt', Type: 'string' },
+      ];
+      const create = () =>
+        catalog.createIcebergTable('lake', {
+          Name: 'orders',
+          Columns: columns,
+          Location: 's3://s/_current/retail/orders',
+          PartitionColumns: ['dt'],
+        });
+      create();
+      const { Table } = catalog.getTable({ DatabaseName: 'lake', Name: 'orders' });
+      expect(Table).toEqual({
+        Name: 'orders',
+        DatabaseName: 'lake',
+        CatalogId: '000000000000',
+        CreateTime: expect.any(String),
+        UpdateTime: expect.any(String),
+        VersionId: '1',
+        IsRegisteredWithLakeFormation: false,
+        Retention: 0,
+        TableType: 'EXTERNAL_TABLE',
+        Parameters: { table_type: 'ICEBERG' },
+        StorageDescriptor: { Columns: columns, Location: 's3://s/_current/retail/orders' },
+      });
+      expect(catalog.icebergPartitionColumns('lake', 'orders')).toEqual(['dt']);
+      expect(create).toThrow(expect.objectContaining({ name: 'Glue.AlreadyExistsException' }));
+      expect(() =>
+        catalog.createIcebergTable('nope', {
+          Name: 't',
+          Columns: [],
+          Location: 's3://s/t',
+          PartitionColumns: [],
+        }),
+      ).toThrow(expect.objectContaining({ name: 'Glue.EntityNotFoundException' }));
+    });
+
+    it('leaves a table the template does not declare alone when seeding again: columns, snapshot, versions', () => {
+      const first = seeded(SILVER_HISTORY_TEMPLATE);
+      first.createIcebergTable('lake', {
+        Name: 'orders',
+        Columns: [{ Name: 'order_id', Type: 'string' }],
+        Location: 's3://s/_current/retail/orders',
+        PartitionColumns: [],
+      });
+      first.addColumns('lake', 'orders', [{ Name: 'note', Type: 'string', Comment: 'added' }]);
+      first.commitIcebergMetadata('lake', 'orders', undefined, 's3://s/m/1.json');
+      const before = first.getTable({ DatabaseName: 'lake', Name: 'orders' }).Table;
+      expect(before.StorageDescriptor?.Columns?.map((c) => c.Name)).toEqual(['order_id', 'note']);
+      expect(before.VersionId).toBe('3');
+      // Seeding with a changed template (its Hive table replaced) too.
+      const changed = JSON.parse(JSON.stringify(SILVER_HISTORY_TEMPLATE));
+      changed.Resources.History.Properties.TableInput.Parameters = { classification: 'parquet', x: 'y' };
+      for (const template of [SILVER_HISTORY_TEMPLATE, changed]) {
+        const again = seeded(template);
+        expect(again.getTable({ DatabaseName: 'lake', Name: 'orders' }).Table).toEqual(before);
+        expect(again.icebergPartitionColumns('lake', 'orders')).toEqual([]);
+        expect(again.versions('lake', 'orders')).toHaveLength(3);
+      }
+      expect(() => first.addColumns('lake', 'orders', [{ Name: 'note', Type: 'int' }])).toThrow(
+        expect.objectContaining({ name: 'Glue.InvalidInputException' }),
+      );
+    });
+
+    it('keeps the snapshot of a table whose template is unchanged, and drops it when the template changed', () => {
+      seeded().commitIcebergMetadata('lake', 'orders', undefined, 's3://s/m/1.json');
+      expect(parameters(seeded())?.metadata_location).toBe('s3://s/m/1.json');
+      // A change in OpenTableFormatInput alone replaces the table, as CloudFormation would.
+      const changed = editedSilverTemplate((p) => {
+        const input = (
+          p.OpenTableFormatInput as { IcebergInput: { IcebergTableInput: Record<string, unknown> } }
+        ).IcebergInput.IcebergTableInput;
+        input.Properties = { 'write.parquet.compression-codec': 'snappy' };
+      });
+      const replaced = seeded(changed);
+      expect(parameters(replaced)).toEqual({ classification: 'parquet', table_type: 'ICEBERG' });
+      expect(replaced.getTable({ DatabaseName: 'lake', Name: 'orders' }).Table.VersionId).toBe('1');
+      expect(replaced.icebergPartitionColumns('lake', 'orders')).toEqual(['dt']);
+    });
   });
 });

@@ -13,6 +13,7 @@ import { readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/gold/state-machine-definition';
 import type { PipelineReport } from '../../../local/report/pipeline-report';
 import { dailySalesOracle } from '../../support/gold-oracle';
+import { localPlanner } from '../../support/local-planner';
 
 const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 const MODELS = ['customer_lifetime_value', 'daily_sales', 'category_sales'];
@@ -28,6 +29,7 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
   let second: GoldRunReport;
   let firstRows: Record<string, Record<string, unknown>[]>;
   let secondRows: Record<string, Record<string, unknown>[]>;
+  let invokeFunction: (logicalId: string, payload: unknown) => Promise<unknown>;
 
   const tables = () =>
     readGoldTables({ s3Endpoint: endpoint, stateDir: state, database: 'medallion_dev', tables: MODELS });
@@ -71,12 +73,18 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     ({ endpoint } = await server.start({ directory: join(state, 's3'), buckets: Object.values(buckets) }));
 
     ({ template, ms: synthMs } = synthesizeTemplate());
+    invokeFunction = localPlanner({
+      s3Endpoint: endpoint,
+      silverBucket: buckets.silver,
+      contractsDir: join(SAMPLES, 'contracts'),
+    });
     first = await runGoldLocally({
       s3Endpoint: endpoint,
       stateDir: state,
       buckets,
       template,
       executionName: 'run-1',
+      invokeFunction,
     });
     firstRows = await tables();
     second = await runGoldLocally({
@@ -85,6 +93,7 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
       buckets,
       template,
       executionName: 'run-2',
+      invokeFunction,
     });
     secondRows = await tables();
   }, 90_000);
@@ -172,6 +181,7 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
         buckets,
         config: { gold: { modelsDir: models } },
         executionName: 'run-3',
+        invokeFunction,
       });
       expect(broken.status).toBe('FAILED');
       expect(broken.error?.error).toBe('GoldModelFailed');

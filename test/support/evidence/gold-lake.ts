@@ -151,6 +151,7 @@ export function withGoldLake(): GoldLake {
         buckets: cloud.buckets,
         template: template ?? state().template,
         executionName: name,
+        invokeFunction: (id, payload) => cloud.invokeFunction(id, payload),
       });
     },
     goldTables(tables = SAMPLE_MODELS) {

@@ -1,0 +1,170 @@
+/**
+ * The SQL that keeps a dataset's current state: `MERGE INTO <dataset>` from a batch of its history rows,
+ * in the subset of SQL that Athena (Trino, on Iceberg tables) and DuckDB (the local Athena) both run
+ * unchanged.
+ *
+ * Versions of a key are ordered by `latestBy` (nulls lowest, absent: ignored), then `_ingested_at`, then
+ * `_bronze_key`: a total order, so every engine and every arrival order picks the same latest version.
+ * A batch row replaces the current row only when it is at least as late ("newer or equal"), which makes a
+ * merge idempotent: merging the same batch twice, or overlapping batches, changes nothing more.
+ *
+ * Deletes (contract `deletes`): when a key's latest version in the batch is a delete marker, the key is
+ * removed from `<dataset>` and remembered in `<dataset>_deleted` with the version that deleted it. A batch
+ * row older than the key's delete is ignored, so a late, older version cannot bring the key back; a newer
+ * one (a re-insert) can.
+ */
+import type { DatasetContract } from '../contracts/dataset-contract';
+import { PARTITION_KEY } from '../lake/layout';
+import { sqlIdent, sqlString } from '../sql/quote';
+import {
+  currentStateColumns,
+  currentTableName,
+  deletedKeysColumns,
+  deletedTableName,
+  historyTableName,
+} from './tables';
+
+/** Which history rows a merge reads. */
+export type MergeBatch =
+  /** The rows of these bronze objects, in these partitions (what commits added since the last merge). */
+  | { readonly kind: 'files'; readonly partitions: readonly string[]; readonly bronzeKeys: readonly string[] }
+  /** Every row of these partitions: a rebuild, a few partitions at a time. */
+  | { readonly kind: 'partitions'; readonly partitions: readonly string[] }
+  /** Every row whose partition is in `[from, to)` (either bound open when absent). */
+  | { readonly kind: 'range'; readonly from?: string; readonly to?: string };
+
+/** The lineage columns that order versions after `latestBy`. */
+const INGESTED = '_ingested_at';
+const BRONZE_KEY = '_bronze_key';
+const RANK = '_version_rank';
+
+/**
+ * The statements that merge `batch` into the current state, to run in order: the deleted-keys merge first
+ * (contracts with `deletes`), then the current-state merge, which consults it.
+ */
+export function currentStateMergeStatements(contract: DatasetContract, batch: MergeBatch): string[] {
+  const statements: string[] = [];
+  if (contract.deletes) statements.push(deletedKeysMerge(contract, batch));
+  statements.push(currentStateMerge(contract, batch));
+  return statements;
+}
+
+/** `s` is at least as late as `t` (both aliases of rows with the dataset's columns). */
+export function newerOrEqual(contract: Pick<DatasetContract, 'latestBy'>, s: string, t: string): string {
+  const col = (alias: string, name: string) => `${alias}.${sqlIdent(name)}`;
+  const lineage =
+    `(${col(s, INGESTED)} > ${col(t, INGESTED)} OR (${col(s, INGESTED)} = ${col(t, INGESTED)} ` +
+    `AND ${col(s, BRONZE_KEY)} >= ${col(t, BRONZE_KEY)}))`;
+  if (!contract.latestBy) return lineage;
+  const [sl, tl] = [col(s, contract.latestBy), col(t, contract.latestBy)];
+  return (
+    `(${sl} > ${tl} OR (${tl} IS NULL AND ${sl} IS NOT NULL) ` +
+    `OR (${sl} IS NOT DISTINCT FROM ${tl} AND ${lineage}))`
+  );
+}
+
+/** The window order of versions, latest first. */
+function versionOrder(contract: Pick<DatasetContract, 'latestBy'>): string {
+  const by = [
+    ...(contract.latestBy ? [`${sqlIdent(contract.latestBy)} DESC NULLS LAST`] : []),
+    `${sqlIdent(INGESTED)} DESC`,
+    `${sqlIdent(BRONZE_KEY)} DESC`,
+  ];
+  return by.join(', ');
+}
+
+/** The history rows of the batch (a WHERE clause on the history table). */
+export function batchFilter(batch: MergeBatch): string {
+  const dt = sqlIdent(PARTITION_KEY);
+  if (batch.kind === 'files') {
+    if (batch.partitions.length === 0 || batch.bronzeKeys.length === 0) return 'false';
+    return (
+      `${dt} IN (${batch.partitions.map(sqlString).join(', ')}) ` +
+      `AND ${sqlIdent(BRONZE_KEY)} IN (${batch.bronzeKeys.map(sqlString).join(', ')})`
+    );
+  }
+  if (batch.kind === 'partitions') {
+    if (batch.partitions.length === 0) return 'false';
+    return `${dt} IN (${batch.partitions.map(sqlString).join(', ')})`;
+  }
+  const bounds = [
+    ...(batch.from !== undefined ? [`${dt} >= ${sqlString(batch.from)}`] : []),
+    ...(batch.to !== undefined ? [`${dt} < ${sqlString(batch.to)}`] : []),
+  ];
+  return bounds.length > 0 ? bounds.join(' AND ') : 'true';
+}
+
+/** Whether the row at `alias` is a delete marker (false for contracts without `deletes`). */
+function isDelete(contract: DatasetContract, alias: string): string {
+  if (!contract.deletes) return 'false';
+  const col = `${alias}.${sqlIdent(contract.deletes.column)}`;
+  return `(${col} IS NOT NULL AND ${col} IN (${contract.deletes.values.map(sqlString).join(', ')}))`;
+}
+
+/** The latest version of each key among the batch's history rows, with `columns`. */
+function latestInBatch(contract: DatasetContract, batch: MergeBatch, columns: string[]): string {
+  const keys = contract.primaryKey.map(sqlIdent).join(', ');
+  const list = columns.map(sqlIdent).join(', ');
+  return [
+    `SELECT ${list} FROM (`,
+    `  SELECT ${list}, row_number() OVER (PARTITION BY ${keys} ORDER BY ${versionOrder(contract)}) AS ${RANK}`,
+    `  FROM ${sqlIdent(historyTableName(contract.dataset))}`,
+    `  WHERE ${batchFilter(batch)}`,
+    `) AS v WHERE ${RANK} = 1`,
+  ].join('\n');
+}
+
+function keyMatch(contract: DatasetContract, a: string, b: string): string {
+  return contract.primaryKey.map((k) => `${a}.${sqlIdent(k)} = ${b}.${sqlIdent(k)}`).join(' AND ');
+}
+
+function currentStateMerge(contract: DatasetContract, batch: MergeBatch): string {
+  const columns = currentStateColumns(contract).map((c) => c.name);
+  const latest = latestInBatch(contract, batch, columns);
+  const keys = new Set(contract.primaryKey);
+  const source = contract.deletes
+    ? [
+        `SELECT b.* FROM (\n${latest}\n) AS b`,
+        `LEFT JOIN ${sqlIdent(deletedTableName(contract.dataset))} AS d ON ${keyMatch(contract, 'b', 'd')}`,
+        // A version older than the key's delete is ignored (the delete itself compares equal and stays).
+        `WHERE d.${sqlIdent(contract.primaryKey[0])} IS NULL OR ${newerOrEqual(contract, 'b', 'd')}`,
+      ].join('\n')
+    : latest;
+  const newer = newerOrEqual(contract, 's', 't');
+  const set = columns
+    .filter((c) => !keys.has(c))
+    .map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`)
+    .join(', ');
+  const values = columns.map((c) => `s.${sqlIdent(c)}`).join(', ');
+  const lines = [
+    `MERGE INTO ${sqlIdent(currentTableName(contract.dataset))} AS t`,
+    `USING (\n${source}\n) AS s`,
+    `ON (${keyMatch(contract, 't', 's')})`,
+  ];
+  if (contract.deletes) lines.push(`WHEN MATCHED AND ${newer} AND ${isDelete(contract, 's')} THEN DELETE`);
+  lines.push(
+    `WHEN MATCHED AND ${newer} THEN UPDATE SET ${set}`,
+    `WHEN NOT MATCHED AND NOT ${isDelete(contract, 's')} THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${values})`,
+  );
+  return lines.join('\n');
+}
+
+function deletedKeysMerge(contract: DatasetContract, batch: MergeBatch): string {
+  const columns = deletedKeysColumns(contract).map((c) => c.name);
+  const deletesColumn = (contract.deletes as NonNullable<DatasetContract['deletes']>).column;
+  const withMarker = columns.includes(deletesColumn) ? columns : [...columns, deletesColumn];
+  const latest = latestInBatch(contract, batch, withMarker);
+  const keys = new Set(contract.primaryKey);
+  const set = columns
+    .filter((c) => !keys.has(c))
+    .map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`)
+    .join(', ');
+  return [
+    `MERGE INTO ${sqlIdent(deletedTableName(contract.dataset))} AS t`,
+    // Only keys whose latest version in the batch is a delete: a later re-insert in the same batch wins.
+    `USING (\nSELECT * FROM (\n${latest}\n) AS l WHERE ${isDelete(contract, 'l')}\n) AS s`,
+    `ON (${keyMatch(contract, 't', 's')})`,
+    `WHEN MATCHED AND ${newerOrEqual(contract, 's', 't')} THEN UPDATE SET ${set}`,
+    `WHEN NOT MATCHED THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${columns.map((c) => `s.${sqlIdent(c)}`).join(', ')})`,
+  ].join('\n');
+}

@@ -1,0 +1,149 @@
+/**
+ * The current-state merge of one dataset, as the gold workflow drives it: `plan` reads the dataset's
+ * watermark and the commit log after it and returns the MERGE statements to run; once they succeeded,
+ * `commit` stores the plan's next watermark. Planning is pure (core/silver/current-state-plan.ts); this
+ * is its S3 side.
+ */
+import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import {
+  commitLogPrefix,
+  currentStatePrefix,
+  currentStateWatermarkKey,
+  datasetPrefixes,
+  deletedKeysPrefix,
+  PARTITION_KEY,
+} from '../../core/lake/layout';
+import { type CatalogTable, currentStateDdl } from '../../core/silver/current-state-ddl';
+import {
+  type CommitEntry,
+  listingStart,
+  type MergePlan,
+  needsRebuild,
+  type PlanSettings,
+  planIncrementalMerge,
+  planRebuild,
+  type Watermark,
+} from '../../core/silver/current-state-plan';
+import { currentTableName } from '../../core/silver/tables';
+import { getJson, listObjects, putJson } from '../aws/s3';
+
+export interface MergePlannerDeps {
+  readonly s3: S3Client;
+  readonly silverBucket: string;
+  readonly now?: () => Date;
+  readonly settings?: PlanSettings;
+  /** Commit log entries one plan lists at most (their bodies are read, `readConcurrency` at a time). */
+  readonly maxEntries?: number;
+  readonly readConcurrency?: number;
+}
+
+export class MergePlanner {
+  constructor(private readonly deps: MergePlannerDeps) {}
+
+  /**
+   * The next plan of `contract`'s dataset, given its Iceberg tables as the catalog holds them now (`tables`:
+   * GetTables' `TableList`, those of this dataset; an absent table is created).
+   */
+  async plan(contract: DatasetContract, tables: readonly CatalogTable[]): Promise<MergePlan> {
+    const { s3, silverBucket } = this.deps;
+    const watermark = await getJson<Watermark>(
+      s3,
+      silverBucket,
+      currentStateWatermarkKey(contract.domain, contract.dataset),
+    );
+    const location = (prefix: string) => `s3://${silverBucket}/${prefix.replace(/\/$/, '')}`;
+    const ddl = currentStateDdl(
+      contract,
+      {
+        current: location(currentStatePrefix(contract.domain, contract.dataset)),
+        deleted: location(deletedKeysPrefix(contract.domain, contract.dataset)),
+      },
+      tables,
+    );
+    const now = (this.deps.now ?? (() => new Date()))();
+    const tableExists = tables.some((t) => t.Name === currentTableName(contract.dataset));
+    if (needsRebuild(tableExists, watermark)) {
+      const historyPartitions = await this.historyPartitions(contract);
+      return planRebuild({ contract, watermark, ddl, historyPartitions, now, settings: this.deps.settings });
+    }
+    const maxEntries = this.deps.maxEntries ?? 2000;
+    const keys: string[] = [];
+    let listedAll = true;
+    for await (const o of listObjects(s3, silverBucket, commitLogPrefix(contract.domain, contract.dataset), {
+      startAfter: listingStart(contract, watermark),
+    })) {
+      if (!o.Key) continue;
+      if (keys.length === maxEntries) {
+        listedAll = false;
+        break;
+      }
+      keys.push(o.Key);
+    }
+    const entries = await mapLimited(keys, this.deps.readConcurrency ?? 16, async (key) => {
+      const entry = await getJson<CommitEntry>(s3, silverBucket, key);
+      if (!entry) throw new Error(`commit log entry s3://${silverBucket}/${key} vanished while planning`);
+      return { key, entry };
+    });
+    return planIncrementalMerge({
+      contract,
+      watermark,
+      ddl,
+      entries,
+      listedAll,
+      now,
+      settings: this.deps.settings,
+    });
+  }
+
+  /** The history's partition values (`dt=<value>/` directories under the dataset's prefix), sorted. */
+  private async historyPartitions(contract: DatasetContract): Promise<string[]> {
+    const prefix = datasetPrefixes.data(contract);
+    const marker = `${PARTITION_KEY}=`;
+    const values: string[] = [];
+    let startAfter: string | undefined;
+    for (;;) {
+      const page = await this.deps.s3.send(
+        new ListObjectsV2Command({
+          Bucket: this.deps.silverBucket,
+          Prefix: prefix,
+          Delimiter: '/',
+          StartAfter: startAfter,
+        }),
+      );
+      const dirs = (page.CommonPrefixes ?? []).map((p) => p.Prefix ?? '');
+      for (const d of dirs) {
+        const name = d.slice(prefix.length, -1);
+        if (name.startsWith(marker)) values.push(name.slice(marker.length));
+      }
+      const last = [...dirs, ...(page.Contents ?? []).map((o) => o.Key ?? '')].sort().at(-1);
+      if (!page.IsTruncated || last === undefined) break;
+      startAfter = last;
+    }
+    return values.sort();
+  }
+
+  /** Stores the watermark of a plan whose statements all succeeded. */
+  async commit(contract: DatasetContract, next: Watermark): Promise<void> {
+    await putJson(
+      this.deps.s3,
+      this.deps.silverBucket,
+      currentStateWatermarkKey(contract.domain, contract.dataset),
+      next,
+    );
+  }
+}
+
+/** `work` over `items`, at most `limit` at a time, results in input order. */
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,298 @@
+/**
+ * The first stage of the gold workflow: bring every dataset's current state (`<dataset>`, an Iceberg
+ * table) up to date with its history, before any model reads it.
+ *
+ * Per dataset (a Map over the datasets, a few at a time; one dataset's merges never overlap):
+ *   tables    Glue GetTables: the dataset's Iceberg tables as they are (absent before the first run);
+ *   plan      the planner Lambda returns the DDL that makes them match the contract (CREATE TABLE,
+ *             ALTER TABLE ADD COLUMNS) and the MERGE statements over the history committed since the
+ *             dataset's watermark (or over all of it, to rebuild a missing table), and the next watermark;
+ *   merge     each statement runs on Athena, one after the other (Iceberg commits of one table from
+ *             concurrent writers would conflict: only this serial loop writes the table);
+ *   commit    once every statement succeeded, the planner stores the next watermark;
+ *   more?     a plan is bounded (its statements must fit Athena's query size): while commits are left,
+ *             plan again.
+ * A failure anywhere sends an alarm and fails the execution before any model runs: the current state
+ * stays as the last successful merge left it (each MERGE is one Iceberg commit), and the next run
+ * merges again from the stored watermark (merges are idempotent).
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import { datasetPrefixes } from '../../core/lake/layout';
+import { currentTableName, datasetTableNames, deletedTableName } from '../../core/silver/tables';
+import { acknowledge, flattenReference } from '../nag';
+import { AthenaQueryTask } from './athena-query-task';
+
+/** Properties of {@link currentStateStage}. */
+export interface CurrentStateStageProps {
+  /** The planner Lambda (`lambdas/current-state/handler.ts`). */
+  readonly planner: lambda.IFunction;
+  /** The datasets whose current state is merged. */
+  readonly contracts: DatasetContract[];
+  readonly database: string;
+  readonly workGroup: string;
+  readonly silverBucket: s3.IBucket;
+  readonly resultsBucket: s3.IBucket;
+  /** The workgroup's result prefix in `resultsBucket`, ending with '/'. */
+  readonly resultsPrefix: string;
+  readonly key: kms.IKey;
+  readonly alarmTopic: sns.ITopic;
+  /**
+   * Datasets merged at once (different tables never conflict).
+   * @default 4
+   */
+  readonly maxConcurrency?: number;
+  /**
+   * How long one MERGE may run.
+   * @default Duration.hours(1)
+   */
+  readonly queryTimeout?: Duration;
+}
+
+/** The stage's states, in `scope` (the workflow): a chain to put before the first wave of models. */
+export function currentStateStage(scope: Construct, props: CurrentStateStageProps): sfn.Chain {
+  const datasets = sfn.Pass.jsonPath(scope, 'CurrentState-Datasets', {
+    stateName: 'current state: datasets',
+    result: sfn.Result.fromObject({ datasets: props.contracts.map((c) => c.dataset) }),
+  });
+  const perDataset = sfn.Map.jsonPath(scope, 'CurrentState-Map', {
+    stateName: 'current state',
+    comment: 'Merges the history committed since the last run into each dataset’s current-state table.',
+    itemsPath: '$.datasets',
+    maxConcurrency: props.maxConcurrency ?? 4,
+    itemSelector: { 'dataset.$': '$$.Map.Item.Value' },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  perDataset.itemProcessor(datasetMerge(scope, props));
+
+  const failed = sfn.Fail.jsonPath(scope, 'CurrentState-Failed', {
+    stateName: 'current state: failed',
+    error: 'CurrentStateFailed',
+    cause: 'the current state of a dataset could not be merged (see the alarm topic); no gold model ran',
+  });
+  const alarm = tasks.SnsPublish.jsonPath(scope, 'CurrentState-Alarm', {
+    stateName: 'current state: alarm',
+    topic: props.alarmTopic,
+    subject: 'medallion: current-state merge failed',
+    message: sfn.TaskInput.fromObject({
+      stage: 'current state',
+      execution: sfn.JsonPath.executionId,
+      error: sfn.JsonPath.stringAt('$.error.Error'),
+      cause: sfn.JsonPath.stringAt('$.error.Cause'),
+      published: 'no gold model ran; the current-state tables keep their last merge',
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  alarm.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED],
+    interval: Duration.seconds(5),
+    maxAttempts: 4,
+    backoffRate: 2,
+  });
+  alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
+  alarm.next(failed);
+  perDataset.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+  return sfn.Chain.start(datasets).next(perDataset);
+}
+
+/** One dataset: plan, merge statement by statement, commit the watermark, again while more is left. */
+function datasetMerge(scope: Construct, props: CurrentStateStageProps): sfn.IChainable {
+  // LambdaInvoke retries Lambda's own transient errors by default (retryOnServiceExceptions).
+  const stack = Stack.of(scope);
+  const glueArn = (resource: string, resourceName?: string) =>
+    stack.formatArn({ service: 'glue', resource, resourceName });
+  const tables = tasks.CallAwsService.jsonPath(scope, 'CurrentState-Tables', {
+    stateName: 'current state: tables',
+    comment: 'The dataset’s Iceberg tables as the catalog holds them (the plan creates or alters them).',
+    service: 'glue',
+    action: 'getTables',
+    iamAction: 'glue:GetTables',
+    parameters: {
+      DatabaseName: props.database,
+      // Dataset names are [a-z][a-z0-9_]*: nothing to escape in the pattern.
+      Expression: sfn.JsonPath.format(
+        '^({}|{}_deleted)$',
+        sfn.JsonPath.stringAt('$.dataset'),
+        sfn.JsonPath.stringAt('$.dataset'),
+      ),
+    },
+    // GetTables is authorized on every table of the database (it cannot be narrowed to a name).
+    iamResources: [
+      glueArn('catalog'),
+      glueArn('database', props.database),
+      glueArn('table', `${props.database}/*`),
+    ],
+    resultSelector: { 'tables.$': '$.TableList' },
+    resultPath: '$.catalog',
+  });
+  tables.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED],
+    interval: Duration.seconds(2),
+    maxAttempts: 5,
+    backoffRate: 2,
+  });
+  const plan = tasks.LambdaInvoke.jsonPath(scope, 'CurrentState-Plan', {
+    stateName: 'current state: plan',
+    lambdaFunction: props.planner,
+    payload: sfn.TaskInput.fromObject({
+      action: 'plan',
+      dataset: sfn.JsonPath.stringAt('$.dataset'),
+      tables: sfn.JsonPath.objectAt('$.catalog.tables'),
+    }),
+    // The plan's statements and counts, without Lambda's response envelope.
+    resultSelector: {
+      'statements.$': '$.Payload.statements',
+      'commits.$': '$.Payload.commits',
+      'partitions.$': '$.Payload.partitions',
+      'next.$': '$.Payload.next',
+      'more.$': '$.Payload.more',
+    },
+    resultPath: '$.plan',
+  });
+
+  const statements = sfn.Map.jsonPath(scope, 'CurrentState-Statements', {
+    stateName: 'current state: merge',
+    comment: 'One statement at a time: only this loop commits to the dataset’s Iceberg tables.',
+    itemsPath: '$.plan.statements',
+    maxConcurrency: 1,
+    itemSelector: { 'statement.$': '$$.Map.Item.Value' },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  statements.itemProcessor(mergeQuery(scope, props));
+
+  const commit = tasks.LambdaInvoke.jsonPath(scope, 'CurrentState-Commit', {
+    stateName: 'current state: commit',
+    lambdaFunction: props.planner,
+    payload: sfn.TaskInput.fromObject({
+      action: 'commit',
+      dataset: sfn.JsonPath.stringAt('$.dataset'),
+      next: sfn.JsonPath.objectAt('$.plan.next'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+
+  acknowledge(
+    scope,
+    `IAM5[Resource::${flattenReference(Stack.of(scope).resolve(props.planner.functionArn))}:*]`,
+    'Step Functions invokes the current-state planner; the grant covers its versions (":*"), this one function only.',
+  );
+  const done = sfn.Succeed.jsonPath(scope, 'CurrentState-Done', { stateName: 'current state: merged' });
+  const more = sfn.Choice.jsonPath(scope, 'CurrentState-More', { stateName: 'current state: more?' })
+    .when(sfn.Condition.booleanEquals('$.plan.more', true), tables)
+    .otherwise(done);
+  return sfn.Chain.start(tables).next(plan).next(statements).next(commit).next(more);
+}
+
+/** The MERGE statement of a plan, on Athena, under policies limited to the dataset tables it touches. */
+function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskStateBase {
+  const stack = Stack.of(scope);
+  const glueArn = (resource: string, resourceName?: string) =>
+    stack.formatArn({ service: 'glue', resource, resourceName });
+  const table = (name: string) => glueArn('table', `${props.database}/${name}`);
+  const written = props.contracts.flatMap((c) => [
+    currentTableName(c.dataset),
+    ...(c.deletes ? [deletedTableName(c.dataset)] : []),
+  ]);
+  const objects = (bucket: s3.IBucket, prefixes: string[]) =>
+    prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+  const tablePrefixes = props.contracts.flatMap((c) => [
+    datasetPrefixes.currentState(c),
+    ...(c.deletes ? [datasetPrefixes.deletedKeys(c)] : []),
+  ]);
+  const writes = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+  const policies = [
+    new iam.PolicyStatement({
+      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+      resources: [
+        stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroup }),
+      ],
+    }),
+    // Athena resolves the default catalog of the query (AwsDataCatalog) with the caller's permissions.
+    new iam.PolicyStatement({
+      actions: ['athena:GetDataCatalog'],
+      resources: [
+        stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' }),
+      ],
+    }),
+    new iam.PolicyStatement({
+      actions: ['glue:GetDatabase'],
+      resources: [glueArn('catalog'), glueArn('database', props.database)],
+    }),
+    new iam.PolicyStatement({
+      actions: ['glue:GetTable', 'glue:GetPartitions'],
+      resources: [
+        glueArn('catalog'),
+        glueArn('database', props.database),
+        ...props.contracts.flatMap((c) => datasetTableNames(c)).map(table),
+      ],
+    }),
+    // CREATE TABLE creates them; an Iceberg commit (MERGE) and ALTER TABLE swap the table's metadata
+    // location: on the dataset's Iceberg tables only.
+    new iam.PolicyStatement({
+      actions: ['glue:CreateTable', 'glue:UpdateTable'],
+      resources: [glueArn('catalog'), glueArn('database', props.database), ...written.map(table)],
+    }),
+    // When the lake's locations are registered with Lake Formation, Athena asks it for data access.
+    new iam.PolicyStatement({ actions: ['lakeformation:GetDataAccess'], resources: ['*'] }),
+    new iam.PolicyStatement({
+      actions: ['s3:GetObject'],
+      resources: objects(props.silverBucket, props.contracts.map(datasetPrefixes.data)),
+    }),
+    // Iceberg writes data, delete and metadata files under the table location and reads them back.
+    new iam.PolicyStatement({
+      actions: [...writes, 's3:GetObject', 's3:DeleteObject'],
+      resources: objects(props.silverBucket, tablePrefixes),
+    }),
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+      resources: [props.silverBucket.bucketArn, props.resultsBucket.bucketArn],
+    }),
+    new iam.PolicyStatement({
+      actions: [...writes, 's3:GetObject'],
+      resources: objects(props.resultsBucket, [props.resultsPrefix]),
+    }),
+    new iam.PolicyStatement({
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [props.key.keyArn],
+      conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(props.key).region}.amazonaws.com` } },
+    }),
+  ];
+  const task = new AthenaQueryTask(scope, 'CurrentState-Merge', {
+    stateName: 'current state: MERGE INTO',
+    comment:
+      'One MERGE INTO of the plan: an Iceberg commit of the dataset’s current state (or deleted keys).',
+    queryString: sfn.JsonPath.stringAt('$.statement'),
+    workGroup: props.workGroup,
+    database: props.database,
+    policies,
+    taskTimeout: sfn.Timeout.duration(props.queryTimeout ?? Duration.hours(1)),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  task.addRetry({
+    errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
+    interval: Duration.seconds(10),
+    maxAttempts: 6,
+    backoffRate: 2,
+  });
+  // A failed MERGE committed nothing (Iceberg commits are atomic) and merging again is idempotent.
+  task.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED],
+    interval: Duration.seconds(30),
+    maxAttempts: 2,
+    backoffRate: 2,
+  });
+  acknowledge(
+    scope,
+    `IAM5[Resource::${flattenReference(stack.resolve(glueArn('table', `${props.database}/*`)))}]`,
+    'glue:GetTables lists the dataset tables by name pattern; it is authorized on every table of the database (read only).',
+  );
+  return task;
+}

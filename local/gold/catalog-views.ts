@@ -1,0 +1,208 @@
+/**
+ * The catalog's tables as DuckDB views, for the local Athena (`athena-on-duckdb.ts`): before a statement
+ * runs, every catalog table it names becomes a view named like the Athena table (schema `"<database>"`,
+ * view `"<table>"`) in a fresh in-memory DuckDB.
+ *
+ * A Hive table's Parquet objects are fetched from the local S3 server into a cache directory (DuckDB cannot
+ * read s3://; see `object-cache.ts`), and the view selects the catalog's columns, cast to the catalog's
+ * types, from `read_parquet([...files], hive_partitioning = ..., union_by_name = true)`; partition keys
+ * (silver's `dt`) come from the `key=value` directories with their catalog type. An Iceberg table (see
+ * `iceberg-table.ts`) is read from the data files its current snapshot lists (the catalog's
+ * `metadata_location`), not from a listing; its partition columns are columns. A column no file holds
+ * (added by `ALTER TABLE ... ADD COLUMNS` after the files were written) reads as NULL; a table with no
+ * file yet (a gold table never published, an Iceberg table never committed) is empty.
+ *
+ * A MERGE's target is a DuckDB table instead of a view, loaded from the snapshot pinned when the query
+ * started, so the MERGE can change it.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { sqlIdent, sqlString } from '../../core/sql/quote';
+import { duckDbType } from '../../core/sql/types';
+import { listObjects } from '../../lambdas/aws/s3';
+import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
+import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
+import type { ListedObject, ObjectCache } from './object-cache';
+
+/** Bytes of data files a query reads (`DataScannedInBytes`), added up as its tables are made into views. */
+export interface Scan {
+  bytes: number;
+}
+
+/** The target of a MERGE: the Iceberg snapshot it starts from, pinned when the query started. */
+export interface PinnedTarget {
+  readonly database: string;
+  readonly table: string;
+  readonly snapshot: IcebergSnapshot | undefined;
+}
+
+export interface CatalogViewsOptions {
+  readonly s3: S3Client;
+  readonly catalog: LocalGlueCatalog;
+  readonly cache: ObjectCache;
+  /** DuckDB's scratch directory goes under it. */
+  readonly workDir: string;
+  /** DuckDB threads; default 1 (deterministic output). */
+  readonly threads?: number;
+  readonly memoryLimit?: string;
+}
+
+export class CatalogViews {
+  constructor(private readonly options: CatalogViewsOptions) {}
+
+  /**
+   * Opens a fresh DuckDB with views for the catalog tables `sql` names (a MERGE's `target` as a table
+   * loaded from its pinned snapshot), `database` as the current schema, and runs `work` on it.
+   */
+  async run<T>(
+    sql: string,
+    database: string | undefined,
+    scan: Scan,
+    work: (c: DuckDBConnection) => Promise<T>,
+    target?: PinnedTarget,
+  ): Promise<T> {
+    const { workDir } = this.options;
+    mkdirSync(workDir, { recursive: true });
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(this.options.threads ?? 1),
+      memory_limit: this.options.memoryLimit ?? '512MB',
+      temp_directory: join(workDir, 'duckdb-tmp'),
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const c = await instance.connect();
+    try {
+      await c.run("SET TimeZone = 'UTC'");
+      for (const [db, table] of this.referencedTables(sql)) {
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(db)}`);
+        const isTarget = target?.database === db && target.table === table;
+        const select = await this.tableSelect(c, db, table, scan, isTarget ? target : undefined);
+        await c.run(`CREATE ${isTarget ? 'TABLE' : 'VIEW'} ${sqlIdent(db)}.${sqlIdent(table)} AS ${select}`);
+      }
+      if (database) {
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(database)}`);
+        await c.run(`USE ${sqlIdent(database)}`);
+      }
+      return await work(c);
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
+  }
+
+  /** Catalog tables whose name appears in `sql` (outside literals and comments): [database, table]. */
+  private referencedTables(sql: string): [string, string][] {
+    const code = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').toLowerCase();
+    const found: [string, string][] = [];
+    for (const db of this.options.catalog.databaseNames()) {
+      for (const table of this.options.catalog.tableNames(db)) {
+        if (new RegExp(`(^|[^a-z0-9_])${table}([^a-z0-9_]|$)`).test(code)) found.push([db, table]);
+      }
+    }
+    return found;
+  }
+
+  /** The SELECT of a table's view: its catalog columns over its files (see the module comment). */
+  private async tableSelect(
+    c: DuckDBConnection,
+    database: string,
+    table: string,
+    scan: Scan,
+    target?: PinnedTarget,
+  ): Promise<string> {
+    const { catalog, s3 } = this.options;
+    const { Table } = catalog.getTable({ DatabaseName: database, Name: table });
+    const iceberg = catalog.icebergPartitionColumns(database, table) !== undefined;
+    const columns = Table.StorageDescriptor?.Columns ?? [];
+    const partitions = iceberg ? [] : (Table.PartitionKeys ?? []);
+    const all: GlueColumn[] = [...columns, ...partitions];
+    const location = Table.StorageDescriptor?.Location;
+    let files: string[] = [];
+    if (iceberg) {
+      const metadata = Table.Parameters?.metadata_location;
+      const snapshot = target ? target.snapshot : metadata ? await readSnapshot(s3, metadata) : undefined;
+      if (snapshot) files = await this.fetchDataFiles(snapshot.files, scan);
+    } else if (location) files = await this.fetch(location, scan);
+    const nullOf = (col: GlueColumn) =>
+      `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${sqlIdent(col.Name)}`;
+    if (files.length === 0) return `SELECT ${all.map(nullOf).join(', ')} WHERE false`;
+    const list = files.map(sqlString).join(', ');
+    const hive =
+      partitions.length > 0
+        ? `hive_partitioning = true, hive_types = {${partitions
+            .map((p) => `${sqlString(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
+            .join(', ')}}`
+        : 'hive_partitioning = false';
+    const source = `read_parquet([${list}], ${hive}, union_by_name = true)`;
+    // The files' own types (footers only): a TIMESTAMPTZ read as an Athena `timestamp` is converted by
+    // arithmetic, exact under the session's UTC time zone, instead of a CAST through ICU's calendar, which
+    // cost ~0.5 s per million rows and column. A column no file has is NULL (union_by_name fills the
+    // files that lack a column some other file has).
+    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+    const fileTypes = new Map(
+      described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)]),
+    );
+    const select = all.map((col) => {
+      const type = duckDbType(col.Type ?? 'string');
+      const name = sqlIdent(col.Name);
+      const fileType = fileTypes.get(col.Name);
+      if (fileType === undefined) return nullOf(col);
+      if (type === 'TIMESTAMP' && fileType === 'TIMESTAMP WITH TIME ZONE') {
+        return `make_timestamp(epoch_us(${name})) AS ${name}`;
+      }
+      return `CAST(${name} AS ${type}) AS ${name}`;
+    });
+    return `SELECT ${select.join(', ')} FROM ${source}`;
+  }
+
+  /** Downloads the data objects under an s3:// location into the cache; their local paths, sorted. */
+  private async fetch(location: string, scan: Scan): Promise<string[]> {
+    const { bucket, prefix } = parseS3Uri(location);
+    const objects = await objectsUnder(this.options.s3, bucket, prefix, true);
+    scan.bytes += objects.reduce((sum, o) => sum + o.size, 0);
+    return this.options.cache.fetch(bucket, objects);
+  }
+
+  /** Downloads an Iceberg snapshot's data files into the cache; their local paths, sorted. */
+  private async fetchDataFiles(files: readonly IcebergDataFile[], scan: Scan): Promise<string[]> {
+    const byBucket = new Map<string, ListedObject[]>();
+    for (const f of files) {
+      const { bucket, prefix: key } = parseS3Uri(f.path);
+      byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), { key, etag: f.etag }]);
+      scan.bytes += f.bytes;
+    }
+    const paths: string[] = [];
+    for (const [bucket, objects] of byBucket)
+      paths.push(...(await this.options.cache.fetch(bucket, objects)));
+    return paths.sort();
+  }
+}
+
+/**
+ * The objects under `prefix`, sorted by key; with `dataOnly`, only what Athena reads as data: not below a
+ * file or directory whose name starts with `_` or `.`, and not a `$folder$` marker.
+ */
+export async function objectsUnder(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  dataOnly: boolean,
+): Promise<(ListedObject & { size: number })[]> {
+  const objects: (ListedObject & { size: number })[] = [];
+  for await (const o of listObjects(s3, bucket, prefix)) {
+    if (o.Key) objects.push({ key: o.Key, etag: o.ETag, size: o.Size ?? 0 });
+  }
+  const data = dataOnly
+    ? objects.filter(({ key: k }) => {
+        const rest = k.slice(prefix.length).split('/');
+        return (
+          !rest.some((s) => s.startsWith('_') || s.startsWith('.')) &&
+          !k.endsWith('$folder$') &&
+          !k.endsWith('/')
+        );
+      })
+    : objects;
+  return data.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}

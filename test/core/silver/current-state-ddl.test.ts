@@ -1,0 +1,105 @@
+import { parseContract } from '../../../core/contracts/dataset-contract';
+import { ConfigError } from '../../../core/errors';
+import { currentStateDdl } from '../../../core/silver/current-state-ddl';
+import { currentStateColumns, deletedKeysColumns } from '../../../core/silver/tables';
+import { athenaTypeOf } from '../../../core/sql/types';
+
+const contract = (extra: Record<string, unknown> = {}, columns: Record<string, unknown>[] = []) =>
+  parseContract(
+    {
+      domain: 'shop',
+      dataset: 'items',
+      source: { format: 'csv' },
+      columns: [
+        { name: 'id', type: 'string', required: true, description: "The item's key" },
+        { name: 'price', type: 'decimal(10,2)' },
+        { name: 'op', type: 'string' },
+        { name: 'day', type: 'date', required: true },
+        ...columns,
+      ],
+      primaryKey: ['id'],
+      partition: { column: 'day' },
+      ...extra,
+    },
+    'items.yaml',
+  );
+const LOCATIONS = { current: 's3://silver/_current/shop/items', deleted: 's3://silver/_deleted/shop/items' };
+const asTable = (name: string, cols: { name: string; type: string }[]) => ({
+  Name: name,
+  StorageDescriptor: { Columns: cols.map((c) => ({ Name: c.name, Type: athenaTypeOf(c.type) })) },
+});
+
+describe('currentStateDdl', () => {
+  it('creates a missing current-state table as a dt-partitioned Iceberg table, with the contract comments', () => {
+    const [create] = currentStateDdl(contract(), LOCATIONS, []);
+    expect(create).toBe(
+      [
+        'CREATE TABLE IF NOT EXISTS `items` (',
+        "  `id` string COMMENT 'The item\\'s key',",
+        '  `price` decimal(10,2),',
+        '  `op` string,',
+        '  `day` date,',
+        "  `_bronze_key` string COMMENT 'Key of the bronze object this version was read from.',",
+        "  `_ingested_at` timestamp COMMENT 'When the file holding this version landed in bronze (UTC).',",
+        "  `dt` string COMMENT 'UTC day of day: filter on it to prune.'",
+        ')',
+        'PARTITIONED BY (`dt`)',
+        "LOCATION 's3://silver/_current/shop/items'",
+        "TBLPROPERTIES ('table_type' = 'ICEBERG', 'format' = 'parquet', 'write_compression' = 'zstd')",
+      ].join('\n'),
+    );
+  });
+
+  it('also creates the unpartitioned deleted-keys table when the contract declares deletes', () => {
+    const c = contract({ deletes: { column: 'op', values: ['D'] } });
+    const statements = currentStateDdl(c, LOCATIONS, [asTable('items', currentStateColumns(c))]);
+    expect(statements).toHaveLength(1);
+    expect(statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS `items_deleted` \(\n {2}`id` string/);
+    expect(statements[0]).not.toContain('PARTITIONED BY');
+    expect(statements[0]).toContain("LOCATION 's3://silver/_deleted/shop/items'");
+    expect(
+      currentStateDdl(c, LOCATIONS, [
+        asTable('items', currentStateColumns(c)),
+        asTable('items_deleted', deletedKeysColumns(c)),
+      ]),
+    ).toEqual([]);
+  });
+
+  it('adds the columns a contract gained, and nothing when the table matches (types compared loosely)', () => {
+    const before = contract();
+    const after = contract({}, [{ name: 'colour', type: 'string' }]);
+    const table = asTable('items', currentStateColumns(before));
+    expect(currentStateDdl(after, LOCATIONS, [table])).toEqual([
+      'ALTER TABLE `items` ADD COLUMNS (`colour` string)',
+    ]);
+    const spaced = {
+      ...table,
+      StorageDescriptor: {
+        Columns: table.StorageDescriptor.Columns.map((c) => ({
+          ...c,
+          Type: c.Type.replace(',', ', ').toUpperCase(),
+        })),
+      },
+    };
+    expect(currentStateDdl(before, LOCATIONS, [spaced])).toEqual([]);
+  });
+
+  it('refuses a column whose type changed, saying how to rebuild', () => {
+    const table = asTable('items', currentStateColumns(contract()));
+    const retyped = contract({}, []);
+    (retyped.columns[1] as { typeText: string }).typeText = 'double';
+    const changed = {
+      ...table,
+      StorageDescriptor: {
+        Columns: table.StorageDescriptor.Columns.map((c) =>
+          c.Name === 'price' ? { ...c, Type: 'double' } : c,
+        ),
+      },
+    };
+    const run = () => currentStateDdl(retyped, LOCATIONS, [changed]);
+    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(
+      /column 'price' of table items is double, the contract \(items.yaml\) now makes it decimal\(10,2\).*DROP TABLE `items`.*rebuilds it from items_history/,
+    );
+  });
+});

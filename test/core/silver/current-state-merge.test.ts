@@ -1,0 +1,267 @@
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { parseContract } from '../../../core/contracts/dataset-contract';
+import {
+  batchFilter,
+  currentStateMergeStatements,
+  type MergeBatch,
+} from '../../../core/silver/current-state-merge';
+
+/** A small dataset with a delete marker column: key `id`, versions ordered by `version`. */
+const contract = (extra: Record<string, unknown> = {}) =>
+  parseContract(
+    {
+      domain: 'shop',
+      dataset: 'items',
+      source: { format: 'csv' },
+      columns: [
+        { name: 'id', type: 'string', required: true },
+        { name: 'name', type: 'string' },
+        { name: 'version', type: 'int64' },
+        { name: 'op', type: 'string' },
+        { name: 'day', type: 'date', required: true },
+      ],
+      primaryKey: ['id'],
+      latestBy: 'version',
+      partition: { column: 'day' },
+      ...extra,
+    },
+    'items.yaml',
+  );
+const WITH_DELETES = contract({ deletes: { column: 'op', values: ['D'] } });
+
+interface Version {
+  id: string;
+  name: string;
+  version: number | null;
+  op: string | null;
+  dt: string;
+  /** The bronze object (file) the row came from. */
+  file: string;
+  ingested: number;
+}
+
+/** Runs each statement in DuckDB over `items_history`, `items` and `items_deleted`. */
+async function lake(): Promise<{ c: DuckDBConnection; close: () => void }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const c = await db.connect();
+  await c.run("SET TimeZone = 'UTC'");
+  const cols =
+    'id VARCHAR, name VARCHAR, version BIGINT, op VARCHAR, day DATE, _bronze_key VARCHAR, _ingested_at TIMESTAMPTZ';
+  await c.run(`CREATE TABLE items_history (${cols}, dt VARCHAR)`);
+  await c.run(`CREATE TABLE items (${cols}, dt VARCHAR)`);
+  await c.run(
+    'CREATE TABLE items_deleted (id VARCHAR, version BIGINT, _bronze_key VARCHAR, _ingested_at TIMESTAMPTZ)',
+  );
+  return {
+    c,
+    close: () => {
+      c.closeSync();
+      db.closeSync();
+    },
+  };
+}
+
+const lit = (v: string | number | null) =>
+  v === null ? 'NULL' : typeof v === 'number' ? String(v) : `'${v}'`;
+
+async function land(c: DuckDBConnection, rows: Version[]): Promise<void> {
+  for (const r of rows) {
+    await c.run(
+      `INSERT INTO items_history VALUES (${lit(r.id)}, ${lit(r.name)}, ${lit(r.version)}, ${lit(r.op)}, DATE ${lit(r.dt)}, ${lit(r.file)}, make_timestamptz(${r.ingested}::BIGINT * 1000000), ${lit(r.dt)})`,
+    );
+  }
+}
+
+async function merge(c: DuckDBConnection, c2: ReturnType<typeof contract>, batch: MergeBatch) {
+  for (const s of currentStateMergeStatements(c2, batch)) await c.run(s);
+}
+
+const current = async (c: DuckDBConnection) =>
+  (await c.runAndReadAll('SELECT id, name, version, op, dt FROM items ORDER BY id')).getRowObjectsJson();
+
+/** What the current state must be: per key, the latest version over everything landed; deletes drop it. */
+function oracle(all: Version[], deletes: boolean) {
+  const latest = new Map<string, Version>();
+  const later = (a: Version, b: Version) => {
+    const [va, vb] = [a.version ?? -Infinity, b.version ?? -Infinity];
+    if (va !== vb) return va > vb;
+    if (a.ingested !== b.ingested) return a.ingested > b.ingested;
+    return a.file >= b.file;
+  };
+  for (const r of all) {
+    const seen = latest.get(r.id);
+    if (!seen || later(r, seen)) latest.set(r.id, r);
+  }
+  return [...latest.values()]
+    .filter((r) => !(deletes && r.op === 'D'))
+    .sort((a, b) => (a.id < b.id ? -1 : 1))
+    .map((r) => ({
+      id: r.id,
+      name: r.name,
+      version: r.version === null ? null : String(r.version),
+      op: r.op,
+      dt: r.dt,
+    }));
+}
+
+/** A deterministic pseudo-random sequence (mulberry32). */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('currentStateMergeStatements', () => {
+  it('keeps one row per key, the latest by latestBy, whatever order two overlapping files arrive in', async () => {
+    const { c, close } = await lake();
+    try {
+      const newer: Version[] = [
+        { id: 'a', name: 'a2', version: 2, op: null, dt: '2026-01-02', file: 'f2', ingested: 100 },
+        { id: 'b', name: 'b1', version: 1, op: null, dt: '2026-01-01', file: 'f2', ingested: 100 },
+      ];
+      const older: Version[] = [
+        { id: 'a', name: 'a1', version: 1, op: null, dt: '2026-01-01', file: 'f1', ingested: 200 },
+        { id: 'c', name: 'c1', version: 1, op: null, dt: '2026-01-01', file: 'f1', ingested: 200 },
+      ];
+      // The newer file lands and merges first; the older one arrives later (and is ingested later).
+      await land(c, newer);
+      await merge(c, contract(), {
+        kind: 'files',
+        partitions: ['2026-01-01', '2026-01-02'],
+        bronzeKeys: ['f2'],
+      });
+      await land(c, older);
+      await merge(c, contract(), { kind: 'files', partitions: ['2026-01-01'], bronzeKeys: ['f1'] });
+      expect(await current(c)).toEqual(oracle([...newer, ...older], false));
+      expect((await current(c)).find((r) => r.id === 'a')).toMatchObject({ name: 'a2', dt: '2026-01-02' });
+      // Merging the same batch again changes nothing (idempotent).
+      await merge(c, contract(), { kind: 'range' });
+      expect(await current(c)).toEqual(oracle([...newer, ...older], false));
+    } finally {
+      close();
+    }
+  });
+
+  it('removes deleted keys and never lets an older version that arrives after the delete bring them back', async () => {
+    const { c, close } = await lake();
+    try {
+      const v1: Version = {
+        id: 'a',
+        name: 'a1',
+        version: 1,
+        op: null,
+        dt: '2026-01-01',
+        file: 'f1',
+        ingested: 1,
+      };
+      const del: Version = {
+        id: 'a',
+        name: 'a3',
+        version: 3,
+        op: 'D',
+        dt: '2026-01-01',
+        file: 'f3',
+        ingested: 3,
+      };
+      const lateV2: Version = {
+        id: 'a',
+        name: 'a2',
+        version: 2,
+        op: null,
+        dt: '2026-01-01',
+        file: 'f2',
+        ingested: 4,
+      };
+      const reinsert: Version = {
+        id: 'a',
+        name: 'a4',
+        version: 4,
+        op: 'U',
+        dt: '2026-01-05',
+        file: 'f4',
+        ingested: 5,
+      };
+      for (const [rows, file] of [
+        [[v1], 'f1'],
+        [[del], 'f3'],
+        [[lateV2], 'f2'],
+      ] as const) {
+        await land(c, [...rows]);
+        await merge(c, WITH_DELETES, { kind: 'files', partitions: ['2026-01-01'], bronzeKeys: [file] });
+      }
+      expect(await current(c)).toEqual([]);
+      expect((await c.runAndReadAll('SELECT id, version FROM items_deleted')).getRowObjectsJson()).toEqual([
+        { id: 'a', version: '3' },
+      ]);
+      await land(c, [reinsert]);
+      await merge(c, WITH_DELETES, { kind: 'files', partitions: ['2026-01-05'], bronzeKeys: ['f4'] });
+      expect(await current(c)).toEqual([{ id: 'a', name: 'a4', version: '4', op: 'U', dt: '2026-01-05' }]);
+    } finally {
+      close();
+    }
+  });
+
+  it.each(Array.from({ length: 20 }, (_, i) => i + 1))(
+    'equals the oracle after random arrival sequence %i (versions, ties, nulls, deletes, re-merges)',
+    async (seed) => {
+      const random = rng(seed);
+      const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+      const files = Array.from({ length: 8 }, (_, f) => {
+        const file = `file-${seed}-${f}`;
+        const ingested = Math.floor(random() * 5); // ties in ingestion time are common
+        const ids = new Set(Array.from({ length: 6 }, () => pick(['a', 'b', 'c', 'd', 'e', 'f', 'g'])));
+        return [...ids].map(
+          (id): Version => ({
+            id,
+            name: `${id}@${file}`,
+            version: random() < 0.15 ? null : Math.floor(random() * 4),
+            op: random() < 0.25 ? 'D' : pick([null, 'U']),
+            dt: pick(['2026-01-01', '2026-01-02', '2026-02-01']),
+            file,
+            ingested,
+          }),
+        );
+      });
+      const { c, close } = await lake();
+      try {
+        const landed: Version[] = [];
+        for (const rows of files) {
+          await land(c, rows);
+          landed.push(...rows);
+          await merge(c, WITH_DELETES, {
+            kind: 'files',
+            partitions: [...new Set(rows.map((r) => r.dt))],
+            bronzeKeys: [rows[0].file],
+          });
+          if (random() < 0.3) await merge(c, WITH_DELETES, { kind: 'range', from: '2026-01-02' });
+        }
+        expect(await current(c)).toEqual(oracle(landed, true));
+        const counts = (
+          await c.runAndReadAll('SELECT count(*) AS n, count(DISTINCT id) AS k FROM items')
+        ).getRowObjectsJson()[0];
+        expect(counts.n).toBe(counts.k);
+      } finally {
+        close();
+      }
+    },
+  );
+});
+
+describe('batchFilter', () => {
+  it('reads only the named files in the named partitions, quoting every value', () => {
+    expect(batchFilter({ kind: 'files', partitions: ['2026-01-01'], bronzeKeys: ["it's/x.csv"] })).toBe(
+      `"dt" IN ('2026-01-01') AND "_bronze_key" IN ('it''s/x.csv')`,
+    );
+  });
+  it('reads nothing for an empty batch, and a partition range for a rebuild', () => {
+    expect(batchFilter({ kind: 'files', partitions: [], bronzeKeys: [] })).toBe('false');
+    expect(batchFilter({ kind: 'range', from: '2026-01', to: '2026-02' })).toBe(
+      `"dt" >= '2026-01' AND "dt" < '2026-02'`,
+    );
+    expect(batchFilter({ kind: 'range' })).toBe('true');
+  });
+});

@@ -1,0 +1,160 @@
+import { parseContract } from '../../../core/contracts/dataset-contract';
+import { commitLogKey } from '../../../core/lake/layout';
+import {
+  type CommitEntry,
+  DEFAULT_PLAN_SETTINGS,
+  needsRebuild,
+  planIncrementalMerge,
+  planRebuild,
+} from '../../../core/silver/current-state-plan';
+
+const contract = parseContract(
+  {
+    domain: 'shop',
+    dataset: 'items',
+    source: { format: 'csv' },
+    columns: [
+      { name: 'id', type: 'string', required: true },
+      { name: 'day', type: 'date', required: true },
+    ],
+    primaryKey: ['id'],
+    partition: { column: 'day' },
+  },
+  'items.yaml',
+);
+const NOW = new Date('2026-12-06T12:00:00Z');
+const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000);
+
+function commit(minutesAgo: number, id: string, partitions: string[]) {
+  const entry: CommitEntry = {
+    sourceId: id,
+    bronzeKey: `shop/items/ingest_date=2026-12-06/${id}.csv`,
+    partitions,
+    rows: 1,
+    committedAt: at(minutesAgo).toISOString(),
+  };
+  return { key: commitLogKey('shop', 'items', at(minutesAgo), id), entry };
+}
+
+describe('planIncrementalMerge', () => {
+  it('merges nothing and keeps the watermark where it was when no commit is new', () => {
+    const plan = planIncrementalMerge({ contract, ddl: [], entries: [], listedAll: true, now: NOW });
+    expect(plan).toMatchObject({ statements: [], commits: 0, more: false });
+    expect(plan.next.after).toBe('_commits/shop/items/');
+  });
+
+  it('reads exactly the committed files and partitions, and trails the present by the overlap', () => {
+    const entries = [commit(30, 'a', ['2026-12-01']), commit(1, 'b', ['2026-12-01', '2026-12-05'])];
+    const plan = planIncrementalMerge({ contract, ddl: [], entries, listedAll: true, now: NOW });
+    expect(plan).toMatchObject({ commits: 2, partitions: 2, more: false });
+    expect(plan.statements).toHaveLength(1);
+    expect(plan.statements[0]).toContain(`"dt" IN ('2026-12-01', '2026-12-05')`);
+    expect(plan.statements[0]).toContain('shop/items/ingest_date=2026-12-06/a.csv');
+    // The commit 1 minute old lies inside the 5-minute overlap: the next plan reads it again.
+    expect(plan.next.after).toBe('_commits/shop/items/20261206T115500000Z');
+    expect(plan.next.after > entries[0].key && plan.next.after < entries[1].key).toBe(true);
+  });
+
+  it('stops at the filter budget, says there is more, and resumes right after the last commit taken', () => {
+    const entries = Array.from({ length: 50 }, (_, i) =>
+      commit(60 - i, `c${String(i).padStart(2, '0')}`, ['2026-12-01']),
+    );
+    const plan = planIncrementalMerge({
+      contract,
+      ddl: [],
+      entries,
+      listedAll: true,
+      now: NOW,
+      settings: { ...DEFAULT_PLAN_SETTINGS, maxFilterBytes: 1000 },
+    });
+    expect(plan.more).toBe(true);
+    expect(plan.commits).toBeGreaterThan(0);
+    expect(plan.commits).toBeLessThan(50);
+    expect(plan.next.after).toBe(entries[plan.commits - 1].key);
+  });
+
+  it('says there is more when the listing was cut, even if every listed commit fits', () => {
+    const plan = planIncrementalMerge({
+      contract,
+      ddl: [],
+      entries: [commit(60, 'a', ['2026-12-01'])],
+      listedAll: false,
+      now: NOW,
+    });
+    expect(plan).toMatchObject({ more: true, commits: 1 });
+  });
+
+  it('never moves the watermark back before where the plan started', () => {
+    const watermark = { after: '_commits/shop/items/20261206T115900000Z', updatedAt: NOW.toISOString() };
+    const plan = planIncrementalMerge({
+      contract,
+      ddl: [],
+      watermark,
+      entries: [commit(0, 'z', ['2026-12-06'])],
+      listedAll: true,
+      now: NOW,
+    });
+    expect(plan.next.after).toBe(watermark.after);
+  });
+});
+
+describe('planRebuild', () => {
+  const days = Array.from({ length: 70 }, (_, i) =>
+    new Date(Date.UTC(2026, 0, 1 + i)).toISOString().slice(0, 10),
+  );
+  const settings = {
+    overlapMs: 300_000,
+    maxFilterBytes: 1000,
+    rebuildPartitionsPerMerge: 10,
+    rebuildMergesPerPlan: 3,
+  };
+
+  it('is needed without a table, without a watermark, and until a started rebuild is through', () => {
+    const w = { after: 'x', updatedAt: '' };
+    expect(needsRebuild(false, w)).toBe(true);
+    expect(needsRebuild(true, undefined)).toBe(true);
+    expect(needsRebuild(true, { ...w, rebuiltThrough: '2026-01-01' })).toBe(true);
+    expect(needsRebuild(true, w)).toBe(false);
+  });
+
+  it('merges every history partition in bounded plans, DDL first, then resumes the commit log from its start', () => {
+    const ddl = ['CREATE TABLE IF NOT EXISTS `items` ...'];
+    const first = planRebuild({ contract, ddl, historyPartitions: days, now: NOW, settings });
+    expect(first).toMatchObject({ mode: 'rebuild', partitions: 30, more: true });
+    expect(first.statements[0]).toBe(ddl[0]);
+    expect(first.statements).toHaveLength(4);
+    expect(first.statements[1]).toContain("'2026-01-01'");
+    expect(first.next).toMatchObject({
+      after: '_commits/shop/items/20261206T115500000Z',
+      rebuiltThrough: '2026-01-30',
+    });
+
+    const later = new Date(NOW.getTime() + 3600_000);
+    const second = planRebuild({
+      contract,
+      ddl: [],
+      watermark: first.next,
+      historyPartitions: days,
+      now: later,
+      settings,
+    });
+    expect(second).toMatchObject({ partitions: 30, more: true });
+    expect(second.statements[0]).toContain("'2026-01-31'");
+    const third = planRebuild({
+      contract,
+      ddl: [],
+      watermark: second.next,
+      historyPartitions: days,
+      now: later,
+      settings,
+    });
+    expect(third).toMatchObject({ partitions: 10, more: false });
+    // Done: back to the commit log, from where the rebuild started (commits made meanwhile are merged).
+    expect(third.next).toEqual({ after: first.next.after, updatedAt: later.toISOString() });
+  });
+
+  it('only creates the tables when the history is empty', () => {
+    const plan = planRebuild({ contract, ddl: ['CREATE ...'], historyPartitions: [], now: NOW, settings });
+    expect(plan).toMatchObject({ statements: ['CREATE ...'], partitions: 0, more: false });
+  });
+});
