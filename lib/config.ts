@@ -134,6 +134,8 @@ const goldSchema = z
       .default('rate(1 hour)'),
     /** Build the gold workflow and tables (when the models directory holds models). */
     enabled: z.boolean().default(true),
+    /** Published versions kept per gold table (the current one included); older ones are deleted. */
+    versionsKept: z.number().int().min(1).max(100).default(3),
   })
   .strict();
 

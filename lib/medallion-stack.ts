@@ -10,6 +10,7 @@ import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from '.
 import { CostGuardrails } from './cost-guardrails';
 import { CurrentStatePlanner } from './current-state';
 import { DataCatalog, defaultDatabaseName, silverTableLocations } from './data-catalog';
+import { GoldRetention } from './gold/gold-retention';
 import { GoldWorkflow } from './gold/gold-workflow';
 import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
@@ -43,6 +44,8 @@ export class MedallionStack extends Stack {
   public readonly gold?: GoldWorkflow;
   /** Plans each dataset's current-state merge (run by the gold workflow, before its models). */
   public readonly currentState: CurrentStatePlanner;
+  /** Deletes gold versions beyond the newest published ones (run by the gold workflow). */
+  public readonly goldRetention: GoldRetention;
 
   constructor(scope: Construct, id: string, props: MedallionStackProps) {
     super(scope, id, {
@@ -181,6 +184,16 @@ export class MedallionStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
+    // Like the planner, built whether gold runs or not (the local cloud's wiring has no models).
+    this.goldRetention = new GoldRetention(this, 'GoldRetention', {
+      contractsDir,
+      goldBucket,
+      key,
+      models: this.goldModels?.models.map((m) => m.name) ?? [],
+      versionsKept: config.gold.versionsKept,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
     if (this.goldModels) {
       // Only the silver tables the models ref are readable (tables and their prefixes).
       const read = this.goldModels.silverTables;
@@ -199,6 +212,7 @@ export class MedallionStack extends Stack {
         silverPrefixes: read.map((table) => silverPrefixOf.get(table) as string),
         sourceTables: read,
         currentState: { planner: this.currentState.function, contracts: this.contracts },
+        retention: this.goldRetention.function,
         logRetention,
         logRemovalPolicy: removalPolicy,
       });

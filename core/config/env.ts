@@ -9,6 +9,7 @@ export const ENV = {
   LANDING_BUCKET: 'MEDALLION_LANDING_BUCKET',
   BRONZE_BUCKET: 'MEDALLION_BRONZE_BUCKET',
   SILVER_BUCKET: 'MEDALLION_SILVER_BUCKET',
+  GOLD_BUCKET: 'MEDALLION_GOLD_BUCKET',
   QUARANTINE_BUCKET: 'MEDALLION_QUARANTINE_BUCKET',
   /** Directory holding the dataset contracts (bundled next to the handler). */
   CONTRACTS_DIR: 'MEDALLION_CONTRACTS_DIR',
@@ -28,6 +29,8 @@ export const ENV = {
   ENGINE_THREADS: 'MEDALLION_ENGINE_THREADS',
   /** The transform queue's maxReceiveCount: on that receive a failing message's reason is recorded. */
   MAX_RECEIVE_COUNT: 'MEDALLION_MAX_RECEIVE_COUNT',
+  /** Published versions of each gold model kept (the newest, including the one the table reads). */
+  GOLD_VERSIONS_KEPT: 'MEDALLION_GOLD_VERSIONS_KEPT',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

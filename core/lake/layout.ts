@@ -13,6 +13,8 @@
  *               files/<domain>/<dataset>/<source id>/<name>          (rejected whole files, with .reason.json)
  *               unknown/<original key>                               (uploads for no known dataset)
  *               failed/<domain>/<dataset>/<source id>.reason.json    (why a message was dead-lettered)
+ *   gold        <model>/v=<execution name>/<files>                   (one version of a model per run)
+ *               <model>/_published.json                              (the versions kept, newest first)
  */
 import { createHash } from 'node:crypto';
 import type { DatasetContract } from '../contracts/dataset-contract';
@@ -190,6 +192,14 @@ export function goldUnpublishedPrefix(name: string): string {
 /** The key prefix of one published version of a gold model: `<model>/v=<version>/`. */
 export function goldVersionPrefix(name: string, version: string): string {
   return `${goldModelPrefix(name)}v=${version}/`;
+}
+
+/**
+ * The registry of a gold model's published versions, `<model>/_published.json`: the versions retention
+ * keeps, newest first (core/gold/retention.ts). Outside every `v=` prefix, so no version ever holds it.
+ */
+export function goldPublishedRegistryKey(name: string): string {
+  return `${goldModelPrefix(name)}_published.json`;
 }
 
 /** A stand-in for the variable part of a key (an id), cut off to leave the prefix. */

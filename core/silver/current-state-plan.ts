@@ -13,12 +13,16 @@
  * watermark was ever stored, every history partition is merged, a few partitions per statement, and the
  * watermark then resumes the commit log from the time the rebuild started.
  *
+ * The merges are followed by the tables' maintenance (`current-state-maintenance.ts`): OPTIMIZE of the
+ * partitions merged, then VACUUM.
+ *
  * Each plan is bounded (bronze keys in filters, statements per plan), so its statements stay far below
  * Athena's 256 KiB query limit and Step Functions' 256 KiB payload; a plan that left work says
  * `more: true`, and the workflow plans again once it is merged.
  */
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { commitLogPrefix, commitLogTimeKey } from '../lake/layout';
+import { currentStateMaintenance } from './current-state-maintenance';
 import { currentStateMergeStatements, type MergeBatch } from './current-state-merge';
 
 /** One commit log entry: what a transform committed for one bronze object. */
@@ -61,6 +65,12 @@ export interface PlanSettings {
   readonly overlapMs: number;
   /** Bytes of bronze keys one plan may put into its statements' filters. */
   readonly maxFilterBytes: number;
+  /**
+   * History partitions one MERGE reads. Athena writes to at most 100 partitions per query, Iceberg tables
+   * included (HIVE_TOO_MANY_OPEN_PARTITIONS): a MERGE writes the partitions of the rows it reads, plus those
+   * of current rows whose key moved to another partition, so half the limit leaves room for the moves.
+   */
+  readonly maxPartitionsPerMerge: number;
   /** Rebuild: history partitions per MERGE, and MERGE batches per plan. */
   readonly rebuildPartitionsPerMerge: number;
   readonly rebuildMergesPerPlan: number;
@@ -69,6 +79,7 @@ export interface PlanSettings {
 export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   overlapMs: 5 * 60_000,
   maxFilterBytes: 48 * 1024,
+  maxPartitionsPerMerge: 50,
   rebuildPartitionsPerMerge: 31,
   rebuildMergesPerPlan: 4,
 };
@@ -110,15 +121,27 @@ export function planIncrementalMerge(
   const taken: { key: string; entry: CommitEntry }[] = [];
   let bytes = 0;
   for (const e of input.entries) {
-    const size = Buffer.byteLength(e.entry.bronzeKey) + 4;
+    // A commit's key is repeated in each MERGE its partitions spread over.
+    const spread = Math.ceil(e.entry.partitions.length / settings.maxPartitionsPerMerge) + 1;
+    const size = (Buffer.byteLength(e.entry.bronzeKey) + 4) * spread;
     if (taken.length > 0 && bytes + size > settings.maxFilterBytes) break;
     taken.push(e);
     bytes += size;
   }
   const more = taken.length < input.entries.length || !input.listedAll;
-  const bronzeKeys = [...new Set(taken.map((e) => e.entry.bronzeKey))].sort();
   const partitions = [...new Set(taken.flatMap((e) => e.entry.partitions))].sort();
-  const batch: MergeBatch = { kind: 'files', partitions, bronzeKeys };
+  // One MERGE per group of partitions, each reading the commits that wrote into its partitions.
+  const batches: MergeBatch[] = [];
+  for (let i = 0; i < partitions.length; i += settings.maxPartitionsPerMerge) {
+    const group = partitions.slice(i, i + settings.maxPartitionsPerMerge);
+    const inGroup = new Set(group);
+    const bronzeKeys = [
+      ...new Set(
+        taken.filter((e) => e.entry.partitions.some((p) => inGroup.has(p))).map((e) => e.entry.bronzeKey),
+      ),
+    ].sort();
+    batches.push({ kind: 'files', partitions: group, bronzeKeys });
+  }
   const last = taken.at(-1)?.key;
   // With more to come the next plan starts right after the last commit taken; otherwise it trails the
   // present by the overlap (but never goes back before where this plan started).
@@ -128,7 +151,13 @@ export function planIncrementalMerge(
   return {
     dataset: contract.dataset,
     mode: 'incremental',
-    statements: [...input.ddl, ...(taken.length > 0 ? currentStateMergeStatements(contract, batch) : [])],
+    statements: [
+      ...input.ddl,
+      ...batches.flatMap((b) => currentStateMergeStatements(contract, b)),
+      ...(taken.length > 0
+        ? currentStateMaintenance(contract, partitions, settings.maxPartitionsPerMerge)
+        : []),
+    ],
     commits: taken.length,
     partitions: partitions.length,
     next: { after, updatedAt: now.toISOString() },
@@ -155,6 +184,8 @@ export function planRebuild(input: PlanInput & { readonly historyPartitions: rea
     statements.push(...currentStateMergeStatements(contract, { kind: 'partitions', partitions }));
   }
   const more = take.length < todo.length;
+  if (take.length > 0)
+    statements.push(...currentStateMaintenance(contract, take, settings.maxPartitionsPerMerge));
   return {
     dataset: contract.dataset,
     mode: 'rebuild',

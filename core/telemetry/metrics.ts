@@ -48,6 +48,11 @@ export const METRIC_NAMES = {
    * the freshness alarm watches that one stream. Count.
    */
   GoldPublished: 'GoldPublished',
+  /**
+   * Gold workflow: one per execution that started while another was running and so ended at once without
+   * doing anything (single flight). No dimension. Count.
+   */
+  GoldRunSkipped: 'GoldRunSkipped',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

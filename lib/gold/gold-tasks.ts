@@ -5,11 +5,13 @@
  * named after the model.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+import { acknowledge, flattenReference } from '../nag';
 
 /** Empty values for the TableInput fields GetTable leaves out when a table does not have them. */
 const TABLE_DEFAULTS = {
@@ -182,7 +184,12 @@ export function publishVersion(
     service: 'glue',
     action: 'updateTable',
     iamAction: 'glue:UpdateTable',
-    parameters: { DatabaseName: database, TableInput: sfn.JsonPath.objectAt('$.tableInput') },
+    // SkipArchive: Glue would otherwise keep every previous definition of the table, one per run, forever.
+    parameters: {
+      DatabaseName: database,
+      TableInput: sfn.JsonPath.objectAt('$.tableInput'),
+      SkipArchive: true,
+    },
     iamResources: glueResources,
     resultPath: sfn.JsonPath.DISCARD,
   });
@@ -231,8 +238,45 @@ export function goldPublishedMetric(scope: Construct): sfn.TaskStateBase {
   return task;
 }
 
+/**
+ * After the last wave: the retention Lambda records this run's version of every model and deletes the
+ * versions beyond the newest kept ones. The tables are published already, so a failure (after its
+ * retries) does not fail the run: `next` follows either way, and the next run deletes what this one left.
+ */
+export function retentionTask(
+  scope: Construct,
+  janitor: lambda.IFunction,
+  models: { name: string }[],
+  next: sfn.IChainable,
+): sfn.TaskStateBase {
+  const task = tasks.LambdaInvoke.jsonPath(scope, 'Retention', {
+    stateName: 'retention: old versions',
+    comment: 'Deletes gold versions beyond the newest published ones, and those of failed runs.',
+    lambdaFunction: janitor,
+    payload: sfn.TaskInput.fromObject({
+      executionName: sfn.JsonPath.executionName,
+      models: models.map((m) => m.name),
+    }),
+    resultSelector: { 'models.$': '$.Payload.models' },
+    resultPath: '$.retention',
+  });
+  task.addRetry({
+    errors: [sfn.Errors.TASKS_FAILED],
+    interval: Duration.seconds(10),
+    maxAttempts: 2,
+    backoffRate: 2,
+  });
+  task.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.retentionError' });
+  acknowledge(
+    scope,
+    `IAM5[Resource::${flattenReference(Stack.of(scope).resolve(janitor.functionArn))}:*]`,
+    'Step Functions invokes the gold retention function; the grant covers its versions (":*"), this one function only.',
+  );
+  return task;
+}
+
 /** `cloudwatch:putMetricData`, its policy limited to the pipeline's namespace (a condition key). */
-class PutMetricDataTask extends tasks.CallAwsService {
+export class PutMetricDataTask extends tasks.CallAwsService {
   constructor(scope: Construct, id: string, props: tasks.CallAwsServiceJsonPathProps) {
     super(scope, id, { ...props, queryLanguage: sfn.QueryLanguage.JSON_PATH });
     for (const statement of this.taskPolicies ?? []) {

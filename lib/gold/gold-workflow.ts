@@ -41,7 +41,9 @@ import {
   modelFailureAlarm,
   modelVersion,
   publishVersion,
+  retentionTask,
 } from './gold-tasks';
+import { singleFlight } from './single-flight';
 
 /**
  * Properties of {@link GoldWorkflow}; its log settings are those of its execution log. The options of
@@ -83,6 +85,17 @@ export interface GoldWorkflowProps extends LogSettings, AthenaEngineOptions {
     /** @default 4 */
     readonly maxConcurrency?: number;
   };
+  /**
+   * After every model is published, deletes the versions beyond the newest published ones
+   * (`GoldRetention`).
+   * @default - versions are kept forever
+   */
+  readonly retention?: lambda.IFunction;
+  /**
+   * The state machine's name (its ARN is built from it: the single-flight check lists its executions).
+   * @default `<stack name>-gold`
+   */
+  readonly stateMachineName?: string;
   /**
    * The engine that materializes the models.
    * @default - an {@link AthenaEngine} on `workGroup`, reading `silverBucket`
@@ -154,10 +167,19 @@ export class GoldWorkflow extends Construct {
       definition = definition ? definition.next(wave) : sfn.Chain.start(wave);
     });
     const done = sfn.Succeed.jsonPath(this, 'Published', { stateName: 'published' });
-    definition = (definition as sfn.Chain).next(goldPublishedMetric(this)).next(done);
+    const published = goldPublishedMetric(this);
+    if (props.retention)
+      definition = (definition as sfn.Chain).next(
+        retentionTask(this, props.retention, props.models, published),
+      );
+    definition = (definition as sfn.Chain).next(published).next(done);
+    const stateMachineName = props.stateMachineName ?? `${Stack.of(this).stackName}-gold`;
+    // Never two runs at once: the first states skip this one if another is RUNNING.
+    definition = singleFlight(this, stateMachineName, definition);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', logGroupProps(props));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName,
       comment: `medallion gold: ${props.currentState ? 'merges the current state of the datasets, then ' : ''}runs ${props.models.length} gold model(s) on ${engine.name} and publishes each atomically`,
       stateMachineType: sfn.StateMachineType.STANDARD,
       // Explicit: the offline runner executes JSONPath only (JSONata outputs would be silently ignored).

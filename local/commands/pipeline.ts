@@ -238,6 +238,7 @@ async function runGold(
   return {
     ok: run.ok,
     status: run.status,
+    ...(run.skipped ? { skipped: run.skipped.running } : {}),
     currentState,
     error: run.error ? `${run.error.error}: ${run.error.cause}` : undefined,
     executionName: run.executionName,

@@ -42,6 +42,7 @@ import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { isDdlStatement, parseDdl, runDdl } from './athena-ddl';
 import { CatalogViews, objectsUnder, type PinnedTarget, type Scan } from './catalog-views';
 import { type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
+import { isMaintenanceStatement, parseMaintenance, runMaintenance } from './iceberg-maintenance';
 import {
   deleteSnapshotFiles,
   isMergeStatement,
@@ -166,7 +167,9 @@ export class LocalAthena {
         ? 'UNLOAD'
         : isMergeStatement(input.QueryString)
           ? 'MERGE'
-          : 'SELECT';
+          : isMaintenanceStatement(input.QueryString)
+            ? undefined // known once parsed: OPTIMIZE or VACUUM
+            : 'SELECT';
     const output = (state: 'SUCCEEDED' | 'FAILED', reason?: string): QueryExecutionOutput => {
       const ended = new Date();
       return {
@@ -210,7 +213,11 @@ export class LocalAthena {
         this.submissions.set(unload.location, (this.submissions.get(unload.location) ?? 0) + 1);
         await this.unload(unload, database, id, scan);
       } else if (substatement === 'MERGE') await this.merge(input.QueryString, database, id, scan);
-      else await this.select(input.QueryString, database, scan);
+      else if (isMaintenanceStatement(input.QueryString)) {
+        const statement = parseMaintenance(input.QueryString, database);
+        substatement = statement.kind;
+        await runMaintenance(this.options.s3, this.options.catalog, statement);
+      } else await this.select(input.QueryString, database, scan);
     } catch (e) {
       const reason = (e as Error).message;
       throw new AthenaTaskFailed(output('FAILED', reason), reason);

@@ -33,6 +33,9 @@ import { AthenaSqlError } from '../../core/errors';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { parseS3Uri } from './glue-catalog';
 
+/** Athena's limit on the partitions one query writes (CTAS, INSERT, MERGE; Hive and Iceberg tables alike). */
+export const MAX_PARTITIONS_WRITTEN = 100;
+
 /** The `format` of a local snapshot file. */
 export const LOCAL_ICEBERG_FORMAT = 'medallion-local-iceberg';
 
@@ -156,6 +159,14 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Writ
   });
   const removedPartitions = [...before.keys()].filter((key) => !after.has(key)).length;
   if (changed.length === 0 && removedPartitions === 0) return undefined;
+  // Athena writes (data or delete files) to at most 100 partitions per query, Iceberg tables included: a
+  // statement that passes here must pass there.
+  if (partitionColumns.length > 0 && changed.length + removedPartitions > MAX_PARTITIONS_WRITTEN) {
+    throw new AthenaSqlError(
+      `HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of ${MAX_PARTITIONS_WRITTEN} open writers for partitions/buckets ` +
+        `(${changed.length + removedPartitions} partitions of ${table} changed by one statement)`,
+    );
+  }
   const changedKeys = new Set(changed.map(([key]) => key));
   const kept = (options.previous?.snapshot.files ?? []).filter((f) => {
     const key = partitionKey(partitionColumns.map((p) => f.partition[p] ?? null));

@@ -9,6 +9,7 @@
  *   sns:publish                       -> collected in the report's `alarms`
  *   aws-sdk:cloudwatch:putMetricData  -> collected in the report's `metrics`
  *   lambda:invoke                     -> `invokeFunction` (the local cloud runs the real handler)
+ *   aws-sdk:sfn:listExecutions        -> {@link LocalExecutionRegistry} (the running local executions)
  * Any other task fails the run before it starts. Retry intervals are overridden to 0 (the retries
  * themselves run as defined). The execution's context carries `Execution.Name` (the version of every model
  * written by the run) and `Execution.Id`.
@@ -22,6 +23,7 @@ import { sqlIdent } from '../../core/sql/quote';
 import { createS3Client } from '../../lambdas/aws/s3';
 import { localS3Env } from '../cloud/s3-server';
 import { LocalAthena, type StartQueryExecutionInput } from './athena-on-duckdb';
+import { LocalExecutionRegistry } from './execution-registry';
 import { LocalGlueCatalog, parseS3Uri, type TableInput, type TableVersion } from './glue-catalog';
 import {
   type AslDefinition,
@@ -93,6 +95,8 @@ export interface GoldHistoryEvent {
 export interface GoldRunReport {
   readonly ok: boolean;
   readonly status: 'SUCCEEDED' | 'FAILED';
+  /** Set when the run did nothing because other executions were running (single flight): their names. */
+  readonly skipped?: { readonly running: string[] };
   readonly executionName: string;
   readonly executionArn: string;
   /** Why the execution failed. */
@@ -142,6 +146,9 @@ export function allStates(definition: Pick<AslDefinition, 'States'>): [string, R
   return out;
 }
 
+/** The state a skipped execution ends in (lib/gold/single-flight.ts). */
+const SKIPPED_STATE = 'skipped: another run in progress';
+
 /** A name Step Functions accepts for an execution, from the time: `local-20261101T120000123Z`. */
 export function defaultExecutionName(now = new Date()): string {
   return `local-${now.toISOString().replace(/[-:.]/g, '')}`;
@@ -164,6 +171,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
   const workGroup = workGroupOutput(resolver);
 
   const s3 = createS3Client(localS3Env(options.s3Endpoint));
+  // Ends this run's entry in the list of running executions (single flight), however the run ends.
+  let endExecution: () => void = () => {};
   try {
     for (const b of [goldBucket, workGroup ? parseS3Uri(workGroup).bucket : undefined]) {
       if (b) await ensureBucket(s3, b);
@@ -201,6 +210,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
         return p;
       };
 
+    const executions = new LocalExecutionRegistry(`${options.stateDir}/gold/executions`);
+    let othersRunning: string[] = [];
     const handlers: Record<string, TaskHandler> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     const models: { name: string; location: string }[] = [];
@@ -223,6 +234,13 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
           break;
         case 'aws-sdk:glue:getTable':
           handlers[name] = track((i) => catalog.getTable(i as { DatabaseName: string; Name: string }));
+          break;
+        case 'aws-sdk:sfn:listExecutions':
+          handlers[name] = track(() => {
+            const running = executions.running();
+            othersRunning = running.map((e) => e.Name).filter((n) => n !== executionName);
+            return { Executions: running };
+          });
           break;
         case 'aws-sdk:glue:getTables':
           handlers[name] = track((i) =>
@@ -275,6 +293,13 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     const { StateMachine } = require('aws-local-stepfunctions') as typeof import('aws-local-stepfunctions');
     const machine = new StateMachine(definition as never);
     const tRun = Date.now();
+    const stateMachineArn = `arn:aws:states:${resolver.region}:${resolver.accountId}:stateMachine:${stateMachineName}`;
+    endExecution = executions.begin({
+      ExecutionArn: executionArn,
+      StateMachineArn: stateMachineArn,
+      Name: executionName,
+      StartDate: new Date(tRun).toISOString(),
+    });
     out(`gold: execution ${executionName}: ${models.map((m) => m.name).join(', ')}`);
     const execution = machine.run({} as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
@@ -286,10 +311,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
           Input: {},
           RoleArn: `arn:aws:iam::${resolver.accountId}:role/medallion-local-gold`,
         },
-        StateMachine: {
-          Id: `arn:aws:states:${resolver.region}:${resolver.accountId}:stateMachine:${stateMachineName}`,
-          Name: stateMachineName,
-        },
+        StateMachine: { Id: stateMachineArn, Name: stateMachineName },
       },
     });
     const history: GoldHistoryEvent[] = [];
@@ -316,6 +338,9 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       executionName,
       executionArn,
       ...(error ? { error } : {}),
+      ...(history.some((e) => e.type === 'StateEntered' && e.state === SKIPPED_STATE)
+        ? { skipped: { running: othersRunning } }
+        : {}),
       database: databaseOf(resolver),
       models: Object.fromEntries(
         models.map((m) => {
@@ -347,9 +372,11 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     for (const [name, m] of Object.entries(report.models)) {
       out(`gold: ${name.padEnd(28)} ${m.published ? 'published' : 'NOT published'} ${m.rows ?? '-'} row(s)`);
     }
+    if (report.skipped) out(`gold: skipped, run ${report.skipped.running.join(', ')} in progress`);
     out(`gold: ${report.status} in ${runMs} ms${error ? ` (${error.error})` : ''}`);
     return report;
   } finally {
+    endExecution();
     s3.destroy();
   }
 }

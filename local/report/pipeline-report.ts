@@ -80,6 +80,8 @@ export interface GoldSummary {
   status: string;
   error?: string;
   executionName: string;
+  /** When the run did nothing because other runs were in progress (single flight): their names. */
+  skipped?: string[];
   /** Per gold table: where the catalog publishes it and how many rows it has there. */
   tables: Record<string, { location?: string; rows: number; preview: string[] }>;
   /**

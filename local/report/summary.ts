@@ -61,6 +61,7 @@ export function formatSummary(r: PipelineReport): string[] {
   if (r.gold) {
     const g = r.gold;
     lines.push('', `gold (execution ${g.executionName}): ${g.status}${g.error ? ` - ${g.error}` : ''}`);
+    if (g.skipped) lines.push(`skipped: run ${g.skipped.join(', ')} in progress (one gold run at a time)`);
     const current = Object.entries(g.currentState);
     if (current.length > 0) {
       lines.push('current state (one row per key; every version stays in <dataset>_history):');

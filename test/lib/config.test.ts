@@ -35,7 +35,12 @@ describe('defaults', () => {
       monthlyBudgetUsd: 50,
       freshnessSloMinutes: 120,
     });
-    expect(c.gold).toEqual({ modelsDir: 'samples/models', schedule: 'rate(1 hour)', enabled: true });
+    expect(c.gold).toEqual({
+      modelsDir: 'samples/models',
+      schedule: 'rate(1 hour)',
+      enabled: true,
+      versionsKept: 3,
+    });
     expect(c.alarmEmail).toBeUndefined();
   });
 

@@ -448,7 +448,8 @@ describe('gold', () => {
       def.States[w].Branches.map((b: { StartAt: string }) => b.StartAt.replace(/: version$/, '')),
     );
     expect(waves).toEqual([['customer_lifetime_value', 'daily_sales'], ['category_sales']]);
-    expect(def.States['wave 2'].Next).toBe('metric: gold published');
+    expect(def.States['wave 2'].Next).toBe('retention: old versions');
+    expect(def.States['retention: old versions'].Next).toBe('metric: gold published');
     expect(def.States['metric: gold published'].Parameters).toEqual({
       Namespace: 'Medallion',
       MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }],

@@ -76,6 +76,8 @@ describe('default configuration', () => {
         'AwsSolutions-IAM5[Resource::*]',
         // The gold workflow invokes the current-state planner (any version of it).
         'AwsSolutions-IAM5[Resource::<CurrentStatePlannerFunction.Arn>:*]',
+        // ...and the gold retention function.
+        'AwsSolutions-IAM5[Resource::<GoldRetentionJanitorFunction.Arn>:*]',
         // The gold workflow: the workgroup's results prefix, and each model's prefix in gold.
         'AwsSolutions-IAM5[Resource::<StorageAthenaResults.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/<prefix>/*]',
@@ -90,7 +92,7 @@ describe('default configuration', () => {
     );
   });
 
-  test('IAM5 on Resource::* is acknowledged only for the four functions (X-Ray) and the gold workflow', () => {
+  test('IAM5 on Resource::* is acknowledged only for the five functions (X-Ray) and the gold workflow', () => {
     const star = (report()?.suppressedViolations ?? []).filter(
       (s) => s.ruleName === 'AwsSolutions-IAM5[Resource::*]',
     );
@@ -100,16 +102,21 @@ describe('default configuration', () => {
       'Medallion-dev/CurrentState/Planner/Role/DefaultPolicy/Resource',
       // X-Ray, log delivery, and PutMetricData limited to the Medallion namespace (a condition).
       'Medallion-dev/Gold/StateMachine/Role/DefaultPolicy/Resource',
+      'Medallion-dev/GoldRetention/Janitor/Role/DefaultPolicy/Resource',
       'Medallion-dev/IngestApi/Handler/Role/DefaultPolicy/Resource',
     ]);
   });
 
   test('the gold prefixes acknowledged are the models and the query results, and nothing else', () => {
     const ruleNames = (report()?.suppressedViolations ?? []).map((s) => s.ruleName);
-    const gold = ruleNames
-      .filter((r) => /<StorageGold[0-9A-F]{8}\.Arn>/.test(r))
-      .map((r) => r.replace(/^.*\.Arn>\//, '').replace(/\]$/, ''))
-      .sort();
+    // The workflow writes them, the retention function deletes in them: the same prefixes.
+    const gold = [
+      ...new Set(
+        ruleNames
+          .filter((r) => /<StorageGold[0-9A-F]{8}\.Arn>/.test(r))
+          .map((r) => r.replace(/^.*\.Arn>\//, '').replace(/\]$/, '')),
+      ),
+    ].sort();
     expect(gold).toEqual(['category_sales/*', 'customer_lifetime_value/*', 'daily_sales/*']);
     const results = ruleNames.filter((r) => r.includes('StorageAthenaResults'));
     expect(results.map((r) => r.replace(/^.*\.Arn>\//, ''))).toEqual(['medallion-dev/*]']);

@@ -47,7 +47,12 @@ describe('planIncrementalMerge', () => {
     const entries = [commit(30, 'a', ['2026-12-01']), commit(1, 'b', ['2026-12-01', '2026-12-05'])];
     const plan = planIncrementalMerge({ contract, ddl: [], entries, listedAll: true, now: NOW });
     expect(plan).toMatchObject({ commits: 2, partitions: 2, more: false });
-    expect(plan.statements).toHaveLength(1);
+    // The merge, then the maintenance of what it touched.
+    expect(plan.statements).toHaveLength(3);
+    expect(plan.statements[1]).toBe(
+      `OPTIMIZE "items" REWRITE DATA USING BIN_PACK WHERE "dt" IN ('2026-12-01', '2026-12-05')`,
+    );
+    expect(plan.statements[2]).toBe('VACUUM "items"');
     expect(plan.statements[0]).toContain(`"dt" IN ('2026-12-01', '2026-12-05')`);
     expect(plan.statements[0]).toContain('shop/items/ingest_date=2026-12-06/a.csv');
     // The commit 1 minute old lies inside the 5-minute overlap: the next plan reads it again.
@@ -65,12 +70,34 @@ describe('planIncrementalMerge', () => {
       entries,
       listedAll: true,
       now: NOW,
-      settings: { ...DEFAULT_PLAN_SETTINGS, maxFilterBytes: 1000 },
+      settings: { ...DEFAULT_PLAN_SETTINGS, maxFilterBytes: 2000 },
     });
     expect(plan.more).toBe(true);
     expect(plan.commits).toBeGreaterThan(0);
     expect(plan.commits).toBeLessThan(50);
     expect(plan.next.after).toBe(entries[plan.commits - 1].key);
+  });
+
+  it('splits a commit spanning more partitions than one MERGE may write (Athena: 100) into several MERGEs', () => {
+    const days = Array.from({ length: 120 }, (_, i) =>
+      new Date(Date.UTC(2025, 0, 1 + i)).toISOString().slice(0, 10),
+    );
+    const plan = planIncrementalMerge({
+      contract,
+      ddl: [],
+      entries: [commit(60, 'backfill', days), commit(59, 'one', [days[119]])],
+      listedAll: true,
+      now: NOW,
+    });
+    expect(plan).toMatchObject({ commits: 2, partitions: 120, more: false });
+    const merges = plan.statements.filter((st) => st.startsWith('MERGE'));
+    expect(merges).toHaveLength(3);
+    expect(plan.statements.filter((st) => st.startsWith('OPTIMIZE'))).toHaveLength(3);
+    const dtLists = merges.map((st) => (/"dt" IN \(([^)]*)\)/.exec(st)?.[1] ?? '').split(', '));
+    expect(dtLists.map((l) => l.length)).toEqual([50, 50, 20]);
+    expect(dtLists.flat()).toEqual(days.map((d) => `'${d}'`));
+    // The other commit is read only where it wrote.
+    expect(merges.map((st) => st.includes('/one.csv'))).toEqual([false, false, true]);
   });
 
   it('says there is more when the listing was cut, even if every listed commit fits', () => {
@@ -103,8 +130,7 @@ describe('planRebuild', () => {
     new Date(Date.UTC(2026, 0, 1 + i)).toISOString().slice(0, 10),
   );
   const settings = {
-    overlapMs: 300_000,
-    maxFilterBytes: 1000,
+    ...DEFAULT_PLAN_SETTINGS,
     rebuildPartitionsPerMerge: 10,
     rebuildMergesPerPlan: 3,
   };
@@ -122,7 +148,9 @@ describe('planRebuild', () => {
     const first = planRebuild({ contract, ddl, historyPartitions: days, now: NOW, settings });
     expect(first).toMatchObject({ mode: 'rebuild', partitions: 30, more: true });
     expect(first.statements[0]).toBe(ddl[0]);
-    expect(first.statements).toHaveLength(4);
+    // DDL, 3 merges of 10 partitions, then OPTIMIZE (30 partitions, one statement) and VACUUM.
+    expect(first.statements).toHaveLength(6);
+    expect(first.statements.slice(4).map((st) => st.split(' ')[0])).toEqual(['OPTIMIZE', 'VACUUM']);
     expect(first.statements[1]).toContain("'2026-01-01'");
     expect(first.next).toMatchObject({
       after: '_commits/shop/items/20261206T115500000Z',

@@ -70,8 +70,9 @@ const grants = (prefix: string): [string, string][] =>
     );
 
 describe('the current-state stage of the gold workflow', () => {
-  it('runs first: every dataset is merged before the first wave of models', () => {
-    expect(definition.StartAt).toBe('current state: datasets');
+  it('runs first, once the run knows it is alone: every dataset is merged before the first wave of models', () => {
+    expect(definition.StartAt).toBe('single flight: running executions');
+    expect(definition.States['single flight: alone?'].Default).toBe('current state: datasets');
     expect(definition.States['current state: datasets'].Result).toEqual({
       datasets: ['customers', 'orders', 'products', 'accounts'],
     });

@@ -70,7 +70,12 @@ describe('the gold tasks in the workflow', () => {
     expect(byName('c: input').state.Parameters['StorageDescriptor.$']).toBe('$.storage');
     const publish = byName('c: publish').state;
     expect(publish.Resource).toBe('arn:aws:states:::aws-sdk:glue:updateTable');
-    expect(publish.Parameters).toEqual({ DatabaseName: DATABASE, 'TableInput.$': '$.tableInput' });
+    // SkipArchive: no archived table version per run (Glue would keep them all).
+    expect(publish.Parameters).toEqual({
+      DatabaseName: DATABASE,
+      'TableInput.$': '$.tableInput',
+      SkipArchive: true,
+    });
   });
 
   test('once every wave is done, GoldPublished = 1 is sent (Medallion, no dimension, Count)', () => {

@@ -75,8 +75,10 @@ describe('GoldWorkflow', () => {
     expect(JSON.stringify(def)).not.toMatch(/\{%|%\}|\$states\./);
   });
 
-  test('the waves run the models in dependency order: [a], [b], [c], then the metric, then success', () => {
-    const top = walk(def.States, def.StartAt);
+  test('after the single-flight check, the waves run the models in dependency order: [a], [b], [c], then the metric, then success', () => {
+    expect(def.StartAt).toBe('single flight: running executions');
+    expect(def.States['single flight: alone?'].Default).toBe('wave 1');
+    const top = walk(def.States, 'wave 1');
     expect(top).toEqual(['wave 1', 'wave 2', 'wave 3', 'metric: gold published', 'published']);
     const waveModels = top
       .filter((n) => def.States[n].Type === 'Parallel')
@@ -107,7 +109,9 @@ describe('GoldWorkflow', () => {
   );
 
   test('every Task retries with backoff and catches into the SNS alarm, which leads to a Fail state', () => {
-    const modelTasks = states.filter((s) => s.state.Type === 'Task' && !s.name.startsWith('metric:'));
+    const modelTasks = states.filter(
+      (s) => s.state.Type === 'Task' && !s.name.startsWith('metric:') && !s.name.startsWith('single flight:'),
+    );
     expect(modelTasks).toHaveLength(3 * 4); // write, read table, publish, alarm per model
     for (const { name, state, scope } of modelTasks) {
       expect([name, state.Retry?.length > 0]).toEqual([name, true]);
@@ -128,6 +132,35 @@ describe('GoldWorkflow', () => {
         });
       }
     }
+  });
+
+  test('single flight: a run that finds another RUNNING execution counts GoldRunSkipped and succeeds without doing anything', () => {
+    const list = def.States['single flight: running executions'];
+    expect(list.Resource).toBe('arn:aws:states:::aws-sdk:sfn:listExecutions');
+    expect(list.Parameters).toEqual({
+      'StateMachineArn.$': '$$.StateMachine.Id',
+      StatusFilter: 'RUNNING',
+      MaxResults: 10,
+    });
+    expect(list.ResultSelector).toEqual({
+      'count.$': 'States.ArrayLength($.Executions)',
+      'names.$': '$.Executions[*].Name',
+    });
+    const alone = def.States['single flight: alone?'];
+    expect(alone.Choices).toEqual([
+      { Variable: '$.singleFlight.count', NumericGreaterThan: 1, Next: 'single flight: skipped metric' },
+    ]);
+    const metric = def.States['single flight: skipped metric'];
+    expect(metric.Parameters.MetricData).toEqual([{ MetricName: 'GoldRunSkipped', Value: 1, Unit: 'Count' }]);
+    expect(metric.Next).toBe('skipped: another run in progress');
+    expect(def.States['skipped: another run in progress'].Type).toBe('Succeed');
+    // The role lists the executions of this state machine only, known by its explicit name.
+    const listing = workflowIam(t).statements.filter(({ statement }) =>
+      asArray(statement.Action).includes('states:ListExecutions'),
+    );
+    expect(listing).toHaveLength(1);
+    expect(JSON.stringify(listing[0].statement.Resource)).toContain(':stateMachine:Test-gold');
+    t.hasResourceProperties('AWS::StepFunctions::StateMachine', { StateMachineName: 'Test-gold' });
   });
 
   describe('IAM', () => {
@@ -332,6 +365,7 @@ describe('one model, step by step (JSONPath semantics)', () => {
     );
     expect(calls[2].parameters).toEqual({
       DatabaseName: DATABASE,
+      SkipArchive: true,
       TableInput: {
         Name: 'c',
         Description: '',

@@ -461,6 +461,60 @@ WHEN MATCHED THEN UPDATE SET note = 'seen', n = 1`);
     ]);
   });
 
+  it('refuses, like Athena, a MERGE that writes more than 100 partitions (HIVE_TOO_MANY_OPEN_PARTITIONS), and commits nothing', async () => {
+    const rows = (n: number, from: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const day = new Date(Date.UTC(2024, 0, from + i)).toISOString().slice(0, 10);
+        return `('p${from + i}', '${day}')`;
+      }).join(', ');
+    const insert = (values: string) =>
+      run(`MERGE INTO "lake"."orders" t
+USING (SELECT k AS order_id, CAST(1 AS decimal(10,2)) AS amount, TIMESTAMP '2024-01-01 00:00:00' AS updated_at, d AS dt FROM (VALUES ${values}) AS v(k, d)) s
+ON (t.order_id = s.order_id)
+WHEN NOT MATCHED THEN INSERT (order_id, amount, updated_at, dt) VALUES (s.order_id, s.amount, s.updated_at, s.dt)`);
+    const before = table().Parameters?.metadata_location;
+    const failure = await insert(rows(101, 1)).catch((e) => e);
+    expect(failure).toBeInstanceOf(AthenaTaskFailed);
+    expect(failure.reason).toMatch(
+      /^HIVE_TOO_MANY_OPEN_PARTITIONS: Exceeded limit of 100 open writers for partitions\/buckets/,
+    );
+    expect(table().Parameters?.metadata_location).toBe(before);
+    // 100 partitions is within the limit.
+    const ok = await insert(rows(100, 1));
+    expect(ok.QueryExecution.Status.State).toBe('SUCCEEDED');
+    expect(table().Parameters?.metadata_location).not.toBe(before);
+  });
+
+  it('VACUUM deletes the files no longer listed by the current snapshot or its parent; OPTIMIZE is accepted', async () => {
+    const optimize = await run(`OPTIMIZE "orders" REWRITE DATA USING BIN_PACK WHERE "dt" IN ('2026-01-01')`);
+    expect(optimize.QueryExecution).toMatchObject({
+      SubstatementType: 'OPTIMIZE',
+      Status: { State: 'SUCCEEDED' },
+    });
+    const current = table().Parameters?.metadata_location as string;
+    const snapshot = JSON.parse(String(await s3.get('s', current.replace('s3://s/', ''))));
+    const parent = JSON.parse(String(await s3.get('s', String(snapshot.parent).replace('s3://s/', ''))));
+    const listed = new Set<string>([
+      current,
+      snapshot.parent,
+      ...[...snapshot.files, ...parent.files].map((f: { path: string }) => f.path),
+    ]);
+    const before = (await s3.keys('s', '_current/retail/orders/')).map((k) => `s3://s/${k}`);
+    expect(before.filter((k) => !listed.has(k)).length).toBeGreaterThan(0);
+
+    const vacuum = await run('VACUUM "orders"');
+    expect(vacuum.QueryExecution).toMatchObject({
+      SubstatementType: 'VACUUM',
+      Status: { State: 'SUCCEEDED' },
+    });
+    const after = (await s3.keys('s', '_current/retail/orders/')).map((k) => `s3://s/${k}`);
+    expect(after.sort()).toEqual([...listed].sort());
+    // The table reads the same.
+    expect((await orders()).length).toBeGreaterThan(100);
+    const hive = await run('VACUUM "orders_history"').catch((e) => e);
+    expect(hive.reason).toMatch(/^NOT_SUPPORTED: VACUUM is only supported for Iceberg tables/);
+  });
+
   it('refuses DDL it does not emulate, as a failed DDL query', async () => {
     const failure = await run('DROP TABLE `orders`').catch((e) => e);
     expect(failure).toBeInstanceOf(AthenaTaskFailed);

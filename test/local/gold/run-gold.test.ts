@@ -13,7 +13,7 @@ import { readGoldTables, runGoldLocally } from '../../../local/gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from '../../../local/gold/state-machine-definition';
 import type { PipelineReport } from '../../../local/report/pipeline-report';
 import { dailySalesOracle } from '../../support/gold-oracle';
-import { localPlanner } from '../../support/local-planner';
+import { workflowFunctions } from '../../support/workflow-functions';
 
 const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 const MODELS = ['customer_lifetime_value', 'daily_sales', 'category_sales'];
@@ -73,9 +73,10 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     ({ endpoint } = await server.start({ directory: join(state, 's3'), buckets: Object.values(buckets) }));
 
     ({ template, ms: synthMs } = synthesizeTemplate());
-    invokeFunction = localPlanner({
+    invokeFunction = workflowFunctions({
       s3Endpoint: endpoint,
       silverBucket: buckets.silver,
+      goldBucket: buckets.gold,
       contractsDir: join(SAMPLES, 'contracts'),
     });
     first = await runGoldLocally({
@@ -204,4 +205,73 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
       rmSync(models, { recursive: true, force: true });
     }
   });
+
+  it('never runs twice at once: a run started while another is running is skipped, counted, and changes nothing', async () => {
+    let release!: () => void;
+    const blocked = new Promise<void>((r) => {
+      release = r;
+    });
+    let entered!: () => void;
+    const inProgress = new Promise<void>((r) => {
+      entered = r;
+    });
+    // Run A stops in its first Lambda call until run B is over.
+    const a = runGoldLocally({
+      s3Endpoint: endpoint,
+      stateDir: state,
+      buckets,
+      template,
+      executionName: 'run-a',
+      invokeFunction: async (id, payload) => {
+        entered();
+        await blocked;
+        return invokeFunction(id, payload);
+      },
+    });
+    await inProgress;
+    const publishedBefore = { ...(await tables()) };
+    const b = await runGoldLocally({
+      s3Endpoint: endpoint,
+      stateDir: state,
+      buckets,
+      template,
+      executionName: 'run-b',
+      invokeFunction,
+    });
+    release();
+    const done = await a;
+
+    expect(b.status).toBe('SUCCEEDED');
+    expect(b.skipped).toEqual({ running: ['run-a'] });
+    expect(Object.values(b.models).map((m) => m.attempts)).toEqual([0, 0, 0]);
+    expect(b.metrics).toEqual([
+      { Namespace: 'Medallion', MetricData: [{ MetricName: 'GoldRunSkipped', Value: 1, Unit: 'Count' }] },
+    ]);
+    expect(await keys(buckets.gold, 'daily_sales/v=run-b/')).toEqual([]);
+    expect(publishedBefore.daily_sales).toBeDefined();
+
+    expect(done.status).toBe('SUCCEEDED');
+    expect(done.skipped).toBeUndefined();
+    expect(done.published.daily_sales).toBe(`s3://${buckets.gold}/daily_sales/v=run-a/`);
+    // Once A is over, a run goes ahead again.
+    const c = await runGoldLocally({
+      s3Endpoint: endpoint,
+      stateDir: state,
+      buckets,
+      template,
+      executionName: 'run-c',
+      invokeFunction,
+    });
+    expect(c.skipped).toBeUndefined();
+    expect(c.status).toBe('SUCCEEDED');
+
+    // Bounded storage: each model keeps its 3 newest published versions; run-1 (older) and run-3 (it failed,
+    // though it had published daily_sales) are gone, and so is nothing that run-b (skipped) never wrote.
+    for (const model of MODELS) {
+      const versions = [
+        ...new Set((await keys(buckets.gold, `${model}/`)).map((k) => k.split('/')[1])),
+      ].sort();
+      expect([model, versions]).toEqual([model, ['_published.json', 'v=run-2', 'v=run-a', 'v=run-c']]);
+    }
+  }, 60_000);
 });
