@@ -194,9 +194,11 @@ export class MedallionStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
-    if (this.goldModels) {
-      // Only the silver tables the models ref are readable (tables and their prefixes).
-      const read = this.goldModels.silverTables;
+    if (config.gold.enabled) {
+      // Without a model the workflow still runs, to keep the datasets' current state up to date.
+      // Only the silver tables the models ref are readable by them (tables and their prefixes).
+      const models = this.goldModels?.models ?? [];
+      const read = this.goldModels?.silverTables ?? [];
       this.gold = new GoldWorkflow(this, 'Gold', {
         database: this.catalog.databaseName,
         workGroup: this.catalog.workGroupName,
@@ -207,12 +209,12 @@ export class MedallionStack extends Stack {
         key,
         // Built after the monitoring: a failed model publishes to its topic.
         alarmTopic: this.monitoring.alarmTopic,
-        models: this.goldModels.models,
+        models,
         schedule: events.Schedule.expression(config.gold.schedule),
         silverPrefixes: read.map((table) => silverPrefixOf.get(table) as string),
         sourceTables: read,
         currentState: { planner: this.currentState.function, contracts: this.contracts },
-        retention: this.goldRetention.function,
+        ...(models.length > 0 ? { retention: this.goldRetention.function } : {}),
         logRetention,
         logRemovalPolicy: removalPolicy,
       });

@@ -12,8 +12,9 @@ import type { GoldModel } from '../../core/gold/models';
 import { unloadStatement } from '../../core/gold/unload';
 import { goldModelPrefix } from '../../core/lake/layout';
 import { acknowledge, flattenReference } from '../nag';
-import { AthenaQueryTask } from './athena-query-task';
+import { AthenaQueryTask, retryAthenaSubmission } from './athena-query-task';
 import type { GoldEngine, GoldModelTarget } from './gold-engine';
+import { retryTaskFailures } from './gold-tasks';
 
 /** Properties of {@link AthenaEngine}. */
 export interface AthenaEngineProps extends AthenaEngineOptions {
@@ -159,24 +160,13 @@ export class AthenaEngine implements GoldEngine {
       resultSelector: { 'QueryExecutionId.$': '$.QueryExecution.QueryExecutionId' },
       resultPath: target.resultPath,
     });
-    // Throttled or failed submissions: nothing was written, the same query can simply be sent again.
-    task.addRetry({
-      errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
-      interval: Duration.seconds(10),
-      maxAttempts: 6,
-      backoffRate: 2,
-    });
+    retryAthenaSubmission(task);
     // A query that FAILED is sent twice more, 30 s then 60 s later: failures such as S3 throttling while
     // scanning or an internal error often clear within a minute, and a broken query (failing while
     // planning) scans nothing, so its retries only delay the alarm by 90 s. UNLOAD refuses a non-empty
     // target, so a retry only helps when the failed attempt wrote nothing (the usual case); otherwise it
     // fails at once and the model alarms.
-    task.addRetry({
-      errors: [sfn.Errors.TASKS_FAILED],
-      interval: Duration.seconds(30),
-      maxAttempts: 2,
-      backoffRate: 2,
-    });
+    retryTaskFailures(task, 30, 2);
     return task;
   }
 

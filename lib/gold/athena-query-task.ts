@@ -4,7 +4,7 @@
  * on `*` and glue:Delete* on the whole database, where each query here may only touch what it reads and
  * writes.
  */
-import { Aws } from 'aws-cdk-lib';
+import { Aws, Duration } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -44,4 +44,17 @@ export class AthenaQueryTask extends sfn.TaskStateBase {
       ),
     };
   }
+}
+
+/**
+ * Throttled or failed submissions: nothing ran, the same query can simply be sent again (10 s, doubling,
+ * 6 times).
+ */
+export function retryAthenaSubmission(task: sfn.TaskStateBase): void {
+  task.addRetry({
+    errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
+    interval: Duration.seconds(10),
+    maxAttempts: 6,
+    backoffRate: 2,
+  });
 }

@@ -29,7 +29,8 @@ import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { datasetPrefixes } from '../../core/lake/layout';
 import { currentTableName, datasetTableNames, deletedTableName } from '../../core/silver/tables';
 import { acknowledge, flattenReference } from '../nag';
-import { AthenaQueryTask } from './athena-query-task';
+import { AthenaQueryTask, retryAthenaSubmission } from './athena-query-task';
+import { acknowledgeInvoke, retryTaskFailures } from './gold-tasks';
 
 /** Properties of {@link currentStateStage}. */
 export interface CurrentStateStageProps {
@@ -91,12 +92,7 @@ export function currentStateStage(scope: Construct, props: CurrentStateStageProp
     }),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  alarm.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(5),
-    maxAttempts: 4,
-    backoffRate: 2,
-  });
+  retryTaskFailures(alarm, 5, 4);
   alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
   alarm.next(failed);
   perDataset.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
@@ -133,12 +129,7 @@ function datasetMerge(scope: Construct, props: CurrentStateStageProps): sfn.ICha
     resultSelector: { 'tables.$': '$.TableList' },
     resultPath: '$.catalog',
   });
-  tables.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(2),
-    maxAttempts: 5,
-    backoffRate: 2,
-  });
+  retryTaskFailures(tables, 2, 5);
   const plan = tasks.LambdaInvoke.jsonPath(scope, 'CurrentState-Plan', {
     stateName: 'current state: plan',
     lambdaFunction: props.planner,
@@ -179,11 +170,7 @@ function datasetMerge(scope: Construct, props: CurrentStateStageProps): sfn.ICha
     resultPath: sfn.JsonPath.DISCARD,
   });
 
-  acknowledge(
-    scope,
-    `IAM5[Resource::${flattenReference(Stack.of(scope).resolve(props.planner.functionArn))}:*]`,
-    'Step Functions invokes the current-state planner; the grant covers its versions (":*"), this one function only.',
-  );
+  acknowledgeInvoke(scope, props.planner, 'the current-state planner');
   const done = sfn.Succeed.jsonPath(scope, 'CurrentState-Done', { stateName: 'current state: merged' });
   const more = sfn.Choice.jsonPath(scope, 'CurrentState-More', { stateName: 'current state: more?' })
     .when(sfn.Condition.booleanEquals('$.plan.more', true), tables)
@@ -276,19 +263,9 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
     taskTimeout: sfn.Timeout.duration(props.queryTimeout ?? Duration.hours(1)),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  task.addRetry({
-    errors: ['Athena.TooManyRequestsException', 'Athena.InternalServerException'],
-    interval: Duration.seconds(10),
-    maxAttempts: 6,
-    backoffRate: 2,
-  });
+  retryAthenaSubmission(task);
   // A failed MERGE committed nothing (Iceberg commits are atomic) and merging again is idempotent.
-  task.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(30),
-    maxAttempts: 2,
-    backoffRate: 2,
-  });
+  retryTaskFailures(task, 30, 2);
   acknowledge(
     scope,
     `IAM5[Resource::${flattenReference(stack.resolve(glueArn('table', `${props.database}/*`)))}]`,

@@ -96,12 +96,7 @@ export function modelFailureAlarm(scope: Construct, name: string, alarmTopic: sn
     }),
     resultPath: sfn.JsonPath.DISCARD,
   });
-  alarm.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(5),
-    maxAttempts: 4,
-    backoffRate: 2,
-  });
+  retryTaskFailures(alarm, 5, 4);
   // Even if the alarm cannot be sent, the execution fails (and its failure metric still shows it).
   alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
   alarm.next(failed);
@@ -210,24 +205,11 @@ export function publishVersion(
  * tables are published; the failure alarm says so, before the freshness alarm would).
  */
 export function goldPublishedMetric(scope: Construct): sfn.TaskStateBase {
-  const task = new PutMetricDataTask(scope, 'PublishedMetric', {
+  const task = countMetricTask(scope, 'PublishedMetric', {
     stateName: 'metric: gold published',
     comment: `Every model is published: ${METRICS_NAMESPACE}/${METRIC_NAMES.GoldPublished} = 1 (the freshness alarm watches it).`,
-    service: 'cloudwatch',
-    action: 'putMetricData',
-    iamAction: 'cloudwatch:PutMetricData',
-    iamResources: ['*'],
-    parameters: {
-      Namespace: METRICS_NAMESPACE,
-      MetricData: [{ MetricName: METRIC_NAMES.GoldPublished, Value: 1, Unit: 'Count' }],
-    },
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-  task.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(5),
+    metric: METRIC_NAMES.GoldPublished,
     maxAttempts: 4,
-    backoffRate: 2,
   });
   const failed = sfn.Fail.jsonPath(scope, 'MetricFailed', {
     stateName: 'metric: failed',
@@ -260,18 +242,58 @@ export function retentionTask(
     resultSelector: { 'models.$': '$.Payload.models' },
     resultPath: '$.retention',
   });
+  retryTaskFailures(task, 10, 2);
+  task.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.retentionError' });
+  acknowledgeInvoke(scope, janitor, 'the gold retention function');
+  return task;
+}
+
+/** Retries a task's failures (`States.TaskFailed`) `maxAttempts` times, from `intervalSeconds`, doubling. */
+export function retryTaskFailures(
+  task: sfn.TaskStateBase,
+  intervalSeconds: number,
+  maxAttempts: number,
+): void {
   task.addRetry({
     errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(10),
-    maxAttempts: 2,
+    interval: Duration.seconds(intervalSeconds),
+    maxAttempts,
     backoffRate: 2,
   });
-  task.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.retentionError' });
+}
+
+/** cdk-nag: Step Functions' invoke grant covers the function's versions (`<arn>:*`), of this function only. */
+export function acknowledgeInvoke(scope: Construct, fn: lambda.IFunction, what: string): void {
   acknowledge(
     scope,
-    `IAM5[Resource::${flattenReference(Stack.of(scope).resolve(janitor.functionArn))}:*]`,
-    'Step Functions invokes the gold retention function; the grant covers its versions (":*"), this one function only.',
+    `IAM5[Resource::${flattenReference(Stack.of(scope).resolve(fn.functionArn))}:*]`,
+    `Step Functions invokes ${what}; the grant covers its versions (":*"), this one function only.`,
   );
+}
+
+/**
+ * `<metric>` = 1 in the pipeline's namespace (no dimension, Count), retried `maxAttempts` times: the
+ * workflow's own signals (published, skipped).
+ */
+export function countMetricTask(
+  scope: Construct,
+  id: string,
+  props: { stateName: string; metric: string; comment?: string; maxAttempts: number },
+): sfn.TaskStateBase {
+  const task = new PutMetricDataTask(scope, id, {
+    stateName: props.stateName,
+    comment: props.comment,
+    service: 'cloudwatch',
+    action: 'putMetricData',
+    iamAction: 'cloudwatch:PutMetricData',
+    iamResources: ['*'],
+    parameters: {
+      Namespace: METRICS_NAMESPACE,
+      MetricData: [{ MetricName: props.metric, Value: 1, Unit: 'Count' }],
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryTaskFailures(task, 5, props.maxAttempts);
   return task;
 }
 

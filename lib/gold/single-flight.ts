@@ -7,12 +7,12 @@
  * than one means another run is in progress. Two executions starting within the same instant both see
  * each other and both skip; the next scheduled run goes ahead.
  */
-import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
-import { PutMetricDataTask } from './gold-tasks';
+import { METRIC_NAMES } from '../../core/telemetry/metrics';
+import { countMetricTask, retryTaskFailures } from './gold-tasks';
 
 /**
  * The states that open the workflow: list the running executions, skip (metric, then succeed) when
@@ -46,30 +46,12 @@ export function singleFlight(scope: Construct, stateMachineName: string, next: s
     },
     resultPath: '$.singleFlight',
   });
-  running.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(2),
-    maxAttempts: 5,
-    backoffRate: 2,
-  });
+  retryTaskFailures(running, 2, 5);
 
-  const skippedMetric = new PutMetricDataTask(scope, 'SingleFlight-SkippedMetric', {
+  const skippedMetric = countMetricTask(scope, 'SingleFlight-SkippedMetric', {
     stateName: 'single flight: skipped metric',
-    service: 'cloudwatch',
-    action: 'putMetricData',
-    iamAction: 'cloudwatch:PutMetricData',
-    iamResources: ['*'],
-    parameters: {
-      Namespace: METRICS_NAMESPACE,
-      MetricData: [{ MetricName: METRIC_NAMES.GoldRunSkipped, Value: 1, Unit: 'Count' }],
-    },
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-  skippedMetric.addRetry({
-    errors: [sfn.Errors.TASKS_FAILED],
-    interval: Duration.seconds(5),
+    metric: METRIC_NAMES.GoldRunSkipped,
     maxAttempts: 3,
-    backoffRate: 2,
   });
   const skipped = sfn.Succeed.jsonPath(scope, 'SingleFlight-Skipped', {
     stateName: 'skipped: another run in progress',

@@ -248,6 +248,7 @@ async function runGold(
         {
           location: run.published[t],
           rows: rows[t]?.count ?? 0,
+          ...(run.models[t]?.bytesRead === undefined ? {} : { bytesRead: run.models[t].bytesRead }),
           preview: formatRows(rows[t]?.rows ?? [], PREVIEW_ROWS, rows[t]?.count),
         },
       ]),

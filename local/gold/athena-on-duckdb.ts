@@ -95,6 +95,11 @@ export interface UnloadResult {
   readonly location: string;
   readonly files: string[];
   readonly rows: number;
+  /**
+   * Bytes of the data files of the tables the query names (Athena's DataScannedInBytes, without its
+   * partition and column pruning: an upper bound of what Athena would scan).
+   */
+  readonly bytesRead: number;
 }
 
 /** What a MERGE INTO did to its target. */
@@ -298,7 +303,13 @@ export class LocalAthena {
           }),
         );
       }
-      const result: UnloadResult = { queryExecutionId: id, location: statement.location, files, rows };
+      const result: UnloadResult = {
+        queryExecutionId: id,
+        location: statement.location,
+        files,
+        rows,
+        bytesRead: scan.bytes,
+      };
       this.unloads.set(statement.location, result);
       return result;
     } finally {

@@ -65,6 +65,8 @@ export interface GoldModelRun {
   readonly location: string;
   /** Rows written (undefined when the model's write did not succeed). */
   readonly rows?: number;
+  /** Bytes of the tables its query read (see `UnloadResult.bytesRead`); undefined when it did not run. */
+  readonly bytesRead?: number;
   readonly files: string[];
   /** UNLOADs submitted for this version: 1, plus one per retry (0 when the model did not run). */
   readonly attempts: number;
@@ -351,6 +353,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
             {
               location: m.location,
               rows: unload?.rows,
+              bytesRead: unload?.bytesRead,
               files: unload?.files ?? [],
               attempts: athena.submissions.get(m.location) ?? 0,
               published,

@@ -71,7 +71,8 @@ export function formatSummary(r: PipelineReport): string[] {
       }
     }
     for (const [table, t] of Object.entries(g.tables)) {
-      lines.push(`${table}: ${t.rows} row(s), published at ${t.location ?? '(never)'}`, ...t.preview);
+      const read = t.bytesRead === undefined ? '' : `, ${formatBytes(t.bytesRead)} read`;
+      lines.push(`${table}: ${t.rows} row(s)${read}, published at ${t.location ?? '(never)'}`, ...t.preview);
     }
     if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);
   }
@@ -94,4 +95,16 @@ export function alignTable(rows: string[][], numeric = true): string[] {
       .join('  ')
       .trimEnd(),
   );
+}
+
+/** Bytes as B, KiB, MiB or GiB with one decimal. */
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = n;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return unit === 0 ? `${n} B` : `${value.toFixed(1)} ${units[unit]}`;
 }

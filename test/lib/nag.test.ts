@@ -2,10 +2,12 @@
  * cdk-nag AwsSolutions over the whole app: zero unacknowledged findings, every acknowledgement carries a
  * reason, and the acknowledgements are narrow enough that a new wildcard still fails synth.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { PROJECT_ROOT } from '../../lib/config';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { testContext } from '../support/cdk';
 
@@ -165,6 +167,23 @@ describe('other configurations pass too', () => {
     expect(report()?.violations).toEqual([]);
     expect(stack.gold).toBeUndefined();
     expect(stack.catalog.goldTables.size).toBe(0);
+  });
+
+  test('gold enabled without a model: the workflow only merges the current state', () => {
+    mkdirSync(join(PROJECT_ROOT, '.medallion'), { recursive: true });
+    const models = mkdtempSync(join(PROJECT_ROOT, '.medallion', 'no-models-'));
+    try {
+      const { app, stack, report } = build({ gold: { modelsDir: relative(PROJECT_ROOT, models) } });
+      expect(() => app.synth()).not.toThrow();
+      expect(report()?.violations).toEqual([]);
+      expect(stack.goldModels).toBeUndefined();
+      expect(stack.gold?.waves).toEqual([]);
+      const def = JSON.stringify(Template.fromStack(stack).findResources('AWS::StepFunctions::StateMachine'));
+      expect(def).toContain('current state: MERGE INTO');
+      expect(def).not.toContain('retention: old versions');
+    } finally {
+      rmSync(models, { recursive: true, force: true });
+    }
   });
 
   test('bronze Object Lock, alarm e-mail, smaller transform', () => {

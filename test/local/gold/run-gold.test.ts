@@ -106,6 +106,9 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
 
   it('runs the synthesized workflow to the end: every model written, published, the metric sent', () => {
     expect(first.error).toBeUndefined();
+    // Each model says how much it read: category_sales reads daily_sales only, smaller than silver.
+    for (const m of Object.values(first.models)) expect(m.bytesRead).toBeGreaterThan(0);
+    expect(first.models.category_sales.bytesRead).toBeLessThan(first.models.daily_sales.bytesRead as number);
     expect(first.status).toBe('SUCCEEDED');
     expect(first.alarms).toEqual([]);
     expect(Object.keys(first.models).sort()).toEqual([...MODELS].sort());

@@ -163,6 +163,7 @@ describe('formatSummary', () => {
             daily_sales: {
               location: 's3://gold/daily_sales/v=local-1/',
               rows: 2,
+              bytesRead: 123_456,
               preview: ['  a  b', '  1  2'],
             },
             never_published: { rows: 0, preview: [] },
@@ -204,7 +205,7 @@ describe('formatSummary', () => {
       'current state (one row per key; every version stays in <dataset>_history):',
       '  retail/orders     14 key(s), 15 version(s) in history',
       '  retail/customers  3 key(s), 3 version(s) in history',
-      'daily_sales: 2 row(s), published at s3://gold/daily_sales/v=local-1/',
+      'daily_sales: 2 row(s), 120.6 KiB read, published at s3://gold/daily_sales/v=local-1/',
       '  a  b',
       '  1  2',
       'never_published: 0 row(s), published at (never)',
