@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { COMMIT_LOG_RETENTION_DAYS, COMMIT_LOG_ROOT } from '../core/lake/layout';
 
 /** Properties of {@link LakeStorage}. */
 export interface LakeStorageProps {
@@ -178,7 +179,12 @@ export class LakeStorage extends Construct {
           }
         : {},
     );
-    this.silverBucket = dataBucket('Silver', 'silver', [dropDeleteMarkers]);
+    this.silverBucket = dataBucket('Silver', 'silver', [
+      dropDeleteMarkers,
+      // The commit log the current-state merge reads after its watermark: only recent entries matter (an
+      // older watermark makes the planner rebuild from the history instead).
+      { ...expire('expire-commit-log', Duration.days(COMMIT_LOG_RETENTION_DAYS)), prefix: COMMIT_LOG_ROOT },
+    ]);
     this.goldBucket = dataBucket('Gold', 'gold', [dropDeleteMarkers]);
     this.quarantineBucket = dataBucket('Quarantine', 'quarantine', [
       expire('expire-quarantine', props.quarantineExpiration ?? Duration.days(90)),

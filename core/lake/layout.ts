@@ -106,9 +106,18 @@ export function manifestKey(domain: string, dataset: string, id: string): string
   return `_manifests/${domain}/${dataset}/${id}.json`;
 }
 
+/** Where every dataset's commit log lives in the silver bucket. */
+export const COMMIT_LOG_ROOT = '_commits/';
+
+/**
+ * Days a commit log entry is kept (the silver bucket's lifecycle expires older ones). A current state whose
+ * watermark is older than that, less a margin, is rebuilt from the history instead of read from the log.
+ */
+export const COMMIT_LOG_RETENTION_DAYS = 30;
+
 /** Prefix of the commit log of one dataset: one entry per commit, in time order. */
 export function commitLogPrefix(domain: string, dataset: string): string {
-  return `_commits/${domain}/${dataset}/`;
+  return `${COMMIT_LOG_ROOT}${domain}/${dataset}/`;
 }
 
 /**

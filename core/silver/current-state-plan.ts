@@ -21,7 +21,7 @@
  * `more: true`, and the workflow plans again once it is merged.
  */
 import type { DatasetContract } from '../contracts/dataset-contract';
-import { commitLogPrefix, commitLogTimeKey } from '../lake/layout';
+import { COMMIT_LOG_RETENTION_DAYS, commitLogPrefix, commitLogTimeKey } from '../lake/layout';
 import { currentStateMaintenance } from './current-state-maintenance';
 import { currentStateMergeStatements, type MergeBatch } from './current-state-merge';
 
@@ -74,6 +74,11 @@ export interface PlanSettings {
   /** Rebuild: history partitions per MERGE, and MERGE batches per plan. */
   readonly rebuildPartitionsPerMerge: number;
   readonly rebuildMergesPerPlan: number;
+  /**
+   * A watermark older than this is not trusted (commit log entries after it may have expired): the
+   * current state is rebuilt from the history.
+   */
+  readonly watermarkMaxAgeMs: number;
 }
 
 export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
@@ -82,6 +87,8 @@ export const DEFAULT_PLAN_SETTINGS: PlanSettings = {
   maxPartitionsPerMerge: 50,
   rebuildPartitionsPerMerge: 31,
   rebuildMergesPerPlan: 4,
+  // Five days short of the commit log's lifecycle expiration.
+  watermarkMaxAgeMs: (COMMIT_LOG_RETENTION_DAYS - 5) * 86_400_000,
 };
 
 type DatasetRef = Pick<DatasetContract, 'domain' | 'dataset'>;
@@ -91,9 +98,18 @@ export function listingStart(contract: DatasetRef, watermark?: Watermark): strin
   return watermark?.after ?? commitLogPrefix(contract.domain, contract.dataset);
 }
 
-/** Whether the next plan rebuilds (it then needs the history's partitions instead of the commit log). */
-export function needsRebuild(tableExists: boolean, watermark: Watermark | undefined): boolean {
-  return !tableExists || watermark === undefined || watermark.rebuiltThrough !== undefined;
+/**
+ * Whether the next plan rebuilds (it then needs the history's partitions instead of the commit log): no
+ * table, no watermark, a rebuild under way, or a watermark so old that the log may have expired after it.
+ */
+export function needsRebuild(
+  tableExists: boolean,
+  watermark: Watermark | undefined,
+  now: Date,
+  settings: PlanSettings = DEFAULT_PLAN_SETTINGS,
+): boolean {
+  if (!tableExists || watermark === undefined || watermark.rebuiltThrough !== undefined) return true;
+  return now.getTime() - Date.parse(watermark.updatedAt) > settings.watermarkMaxAgeMs;
 }
 
 interface PlanInput {

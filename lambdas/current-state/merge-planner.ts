@@ -63,7 +63,7 @@ export class MergePlanner {
     );
     const now = (this.deps.now ?? (() => new Date()))();
     const tableExists = tables.some((t) => t.Name === currentTableName(contract.dataset));
-    if (needsRebuild(tableExists, watermark)) {
+    if (needsRebuild(tableExists, watermark, now, this.deps.settings)) {
       const historyPartitions = await this.historyPartitions(contract);
       return planRebuild({ contract, watermark, ddl, historyPartitions, now, settings: this.deps.settings });
     }

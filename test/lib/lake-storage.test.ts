@@ -153,8 +153,20 @@ describe('LakeStorage defaults', () => {
     expect(rules(name)).toContainEqual(expect.objectContaining({ ExpirationInDays: days }));
   });
 
-  test.each(['Silver', 'Gold'])('%s keeps current objects', (name) => {
-    expect(rules(name).some((r) => 'ExpirationInDays' in r)).toBe(false);
+  test('Gold keeps current objects', () => {
+    expect(rules('Gold').some((r) => 'ExpirationInDays' in r)).toBe(false);
+  });
+
+  test('Silver keeps its data; only the commit log expires, after COMMIT_LOG_RETENTION_DAYS (30)', () => {
+    const expiring = rules('Silver').filter((r) => 'ExpirationInDays' in r);
+    expect(expiring).toEqual([
+      expect.objectContaining({
+        Id: 'expire-commit-log',
+        Prefix: '_commits/',
+        ExpirationInDays: 30,
+        Status: 'Enabled',
+      }),
+    ]);
   });
 
   test('the key and nothing else is retained on delete; no auto-delete function', () => {

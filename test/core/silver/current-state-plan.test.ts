@@ -135,12 +135,16 @@ describe('planRebuild', () => {
     rebuildMergesPerPlan: 3,
   };
 
-  it('is needed without a table, without a watermark, and until a started rebuild is through', () => {
-    const w = { after: 'x', updatedAt: '' };
-    expect(needsRebuild(false, w)).toBe(true);
-    expect(needsRebuild(true, undefined)).toBe(true);
-    expect(needsRebuild(true, { ...w, rebuiltThrough: '2026-01-01' })).toBe(true);
-    expect(needsRebuild(true, w)).toBe(false);
+  it('is needed without a table, without a watermark, until a started rebuild is through, and after the commit log may have expired', () => {
+    const w = { after: 'x', updatedAt: NOW.toISOString() };
+    expect(needsRebuild(false, w, NOW)).toBe(true);
+    expect(needsRebuild(true, undefined, NOW)).toBe(true);
+    expect(needsRebuild(true, { ...w, rebuiltThrough: '2026-01-01' }, NOW)).toBe(true);
+    expect(needsRebuild(true, w, NOW)).toBe(false);
+    // The log expires after COMMIT_LOG_RETENTION_DAYS (30): a watermark 24 days old is trusted, 26 days not.
+    const daysLater = (d: number) => new Date(NOW.getTime() + d * 86_400_000);
+    expect(needsRebuild(true, w, daysLater(24))).toBe(false);
+    expect(needsRebuild(true, w, daysLater(26))).toBe(true);
   });
 
   it('merges every history partition in bounded plans, DDL first, then resumes the commit log from its start', () => {
