@@ -11,7 +11,7 @@ const CURRENCIES = ['EUR', 'USD', 'GBP'];
 const STATUSES = ['placed', 'shipped', 'delivered', 'cancelled'];
 
 /** Small, fast deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
+export function rng(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

@@ -43,11 +43,19 @@ export function grantListBucket(grantee: iam.IGrantable, bucket: s3.IBucket): vo
  * (including multipart uploads and server-side copies).
  */
 export function grantLakeKeyViaS3(grantee: iam.IGrantable, key: kms.IKey): void {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: [key.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(key).region}.amazonaws.com` } },
-    }),
-  );
+  grantee.grantPrincipal.addToPrincipalPolicy(lakeKeyViaS3Statement(key));
+}
+
+/** The statement of {@link grantLakeKeyViaS3}, for policies that are assembled before a principal exists. */
+export function lakeKeyViaS3Statement(key: kms.IKey): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+    resources: [key.keyArn],
+    conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(key).region}.amazonaws.com` } },
+  });
+}
+
+/** The ARNs of the objects under each prefix of `bucket` (`<bucket>/<prefix>*`). */
+export function objectArns(bucket: s3.IBucket, prefixes: readonly string[]): string[] {
+  return prefixes.map((p) => bucket.arnForObjects(`${p}*`));
 }

@@ -11,8 +11,14 @@ import type { Construct } from 'constructs';
 import type { GoldModel } from '../../core/gold/models';
 import { unloadStatement } from '../../core/gold/unload';
 import { goldModelPrefix } from '../../core/lake/layout';
+import { objectArns } from '../lake-access';
 import { acknowledge, flattenReference } from '../nag';
-import { AthenaQueryTask, retryAthenaSubmission } from './athena-query-task';
+import {
+  AthenaQueryTask,
+  athenaQueryBasePolicies,
+  retryAthenaSubmission,
+  S3_WRITE_ACTIONS,
+} from './athena-query-task';
 import type { GoldEngine, GoldModelTarget } from './gold-engine';
 import { retryTaskFailures } from './gold-tasks';
 
@@ -92,18 +98,17 @@ export class AthenaEngine implements GoldEngine {
       : [glueArn('table', `${target.database}/*`)];
     const dependencyTables = model.dependsOn.map((d) => glueArn('table', `${target.database}/${d}`));
     const silverPrefixes = props.silverPrefixes ?? [''];
-    const objects = (bucket: s3.IBucket, prefixes: string[]) =>
-      prefixes.map((p) => bucket.arnForObjects(`${p}*`));
-    const bucketLevel = ['s3:ListBucket', 's3:GetBucketLocation'];
-    const writes = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+    const objects = objectArns;
 
     const policies = [
-      new iam.PolicyStatement({
-        // Stop: Step Functions stops the query when the task times out or the execution is stopped.
-        actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
-        resources: [
-          stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroup }),
-        ],
+      // Stop: Step Functions stops the query when the task times out or the execution is stopped.
+      // ListBucket also lets UNLOAD check that the new version's prefix is empty.
+      ...athenaQueryBasePolicies(scope, {
+        workGroup: props.workGroup,
+        resultsBucket: props.resultsBucket,
+        resultsPrefix: this.resultsPrefix,
+        key: props.key,
+        listedBuckets: [props.silverBucket, target.bucket],
       }),
       // Athena reads the catalog with the caller's permissions: the sources and the gold tables the model
       // depends on, nothing else (a model reading an undeclared gold table fails instead of racing it).
@@ -113,25 +118,13 @@ export class AthenaEngine implements GoldEngine {
         resources: [catalog, database, ...sourceTables, ...dependencyTables],
       }),
       // ...and S3 too: silver (read), the dependencies' gold prefixes (read), its own prefix (write).
-      // ListBucket also lets UNLOAD check that the new version's prefix is empty.
       new iam.PolicyStatement({
         actions: ['s3:GetObject'],
         resources: objects(props.silverBucket, silverPrefixes),
       }),
       new iam.PolicyStatement({
-        actions: bucketLevel,
-        resources: [props.silverBucket.bucketArn, target.bucket.bucketArn, props.resultsBucket.bucketArn],
-      }),
-      new iam.PolicyStatement({ actions: writes, resources: objects(target.bucket, [target.prefix]) }),
-      new iam.PolicyStatement({
-        actions: [...writes, 's3:GetObject'],
-        resources: objects(props.resultsBucket, [this.resultsPrefix]),
-      }),
-      new iam.PolicyStatement({
-        // S3 encrypts and decrypts with the lake key on Athena's behalf, and only S3 may use it here.
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [props.key.keyArn],
-        conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(props.key).region}.amazonaws.com` } },
+        actions: S3_WRITE_ACTIONS,
+        resources: objects(target.bucket, [target.prefix]),
       }),
     ];
     if (model.dependsOn.length > 0) {

@@ -4,10 +4,54 @@
  * on `*` and glue:Delete* on the whole database, where each query here may only touch what it reads and
  * writes.
  */
-import { Aws, Duration } from 'aws-cdk-lib';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import { Aws, Duration, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { lakeKeyViaS3Statement, objectArns } from '../lake-access';
+
+/** What writing objects takes (single and multipart uploads). */
+export const S3_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
+
+/**
+ * What any query of the workflow needs besides its own reads and writes: to run in the workgroup (and be
+ * stopped by Step Functions on timeout), to list the buckets it reads or writes, to write and read its
+ * results under the workgroup's prefix, and the lake key through S3 only.
+ */
+export function athenaQueryBasePolicies(
+  scope: Construct,
+  props: {
+    readonly workGroup: string;
+    readonly resultsBucket: s3.IBucket;
+    readonly resultsPrefix: string;
+    readonly key: kms.IKey;
+    readonly listedBuckets: s3.IBucket[];
+  },
+): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
+      resources: [
+        Stack.of(scope).formatArn({
+          service: 'athena',
+          resource: 'workgroup',
+          resourceName: props.workGroup,
+        }),
+      ],
+    }),
+    new iam.PolicyStatement({
+      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
+      resources: [...props.listedBuckets, props.resultsBucket].map((b) => b.bucketArn),
+    }),
+    new iam.PolicyStatement({
+      actions: [...S3_WRITE_ACTIONS, 's3:GetObject'],
+      resources: objectArns(props.resultsBucket, [props.resultsPrefix]),
+    }),
+    lakeKeyViaS3Statement(props.key),
+  ];
+}
 
 export interface AthenaQueryTaskProps extends sfn.TaskStateJsonPathBaseProps {
   /** The statement: a JSONPath (`$.statement`) or an intrinsic (`States.Format(...)`). */

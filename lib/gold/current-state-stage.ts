@@ -28,9 +28,15 @@ import type { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { datasetPrefixes } from '../../core/lake/layout';
 import { currentTableName, datasetTableNames, deletedTableName } from '../../core/silver/tables';
+import { objectArns } from '../lake-access';
 import { acknowledge, flattenReference } from '../nag';
-import { AthenaQueryTask, retryAthenaSubmission } from './athena-query-task';
-import { acknowledgeInvoke, retryTaskFailures } from './gold-tasks';
+import {
+  AthenaQueryTask,
+  athenaQueryBasePolicies,
+  retryAthenaSubmission,
+  S3_WRITE_ACTIONS,
+} from './athena-query-task';
+import { acknowledgeInvoke, alarmThenFail, retryTaskFailures } from './gold-tasks';
 
 /** Properties of {@link currentStateStage}. */
 export interface CurrentStateStageProps {
@@ -74,27 +80,15 @@ export function currentStateStage(scope: Construct, props: CurrentStateStageProp
   });
   perDataset.itemProcessor(datasetMerge(scope, props));
 
-  const failed = sfn.Fail.jsonPath(scope, 'CurrentState-Failed', {
-    stateName: 'current state: failed',
+  const alarm = alarmThenFail(scope, 'CurrentState', {
+    stateName: 'current state',
+    topic: props.alarmTopic,
+    subject: 'medallion: current-state merge failed',
+    message: { stage: 'current state' },
+    published: 'no gold model ran; the current-state tables keep their last merge',
     error: 'CurrentStateFailed',
     cause: 'the current state of a dataset could not be merged (see the alarm topic); no gold model ran',
   });
-  const alarm = tasks.SnsPublish.jsonPath(scope, 'CurrentState-Alarm', {
-    stateName: 'current state: alarm',
-    topic: props.alarmTopic,
-    subject: 'medallion: current-state merge failed',
-    message: sfn.TaskInput.fromObject({
-      stage: 'current state',
-      execution: sfn.JsonPath.executionId,
-      error: sfn.JsonPath.stringAt('$.error.Error'),
-      cause: sfn.JsonPath.stringAt('$.error.Cause'),
-      published: 'no gold model ran; the current-state tables keep their last merge',
-    }),
-    resultPath: sfn.JsonPath.DISCARD,
-  });
-  retryTaskFailures(alarm, 5, 4);
-  alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
-  alarm.next(failed);
   perDataset.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   return sfn.Chain.start(datasets).next(perDataset);
 }
@@ -188,19 +182,18 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
     currentTableName(c.dataset),
     ...(c.deletes ? [deletedTableName(c.dataset)] : []),
   ]);
-  const objects = (bucket: s3.IBucket, prefixes: string[]) =>
-    prefixes.map((p) => bucket.arnForObjects(`${p}*`));
+  const objects = objectArns;
   const tablePrefixes = props.contracts.flatMap((c) => [
     datasetPrefixes.currentState(c),
     ...(c.deletes ? [datasetPrefixes.deletedKeys(c)] : []),
   ]);
-  const writes = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'];
   const policies = [
-    new iam.PolicyStatement({
-      actions: ['athena:StartQueryExecution', 'athena:GetQueryExecution', 'athena:StopQueryExecution'],
-      resources: [
-        stack.formatArn({ service: 'athena', resource: 'workgroup', resourceName: props.workGroup }),
-      ],
+    ...athenaQueryBasePolicies(scope, {
+      workGroup: props.workGroup,
+      resultsBucket: props.resultsBucket,
+      resultsPrefix: props.resultsPrefix,
+      key: props.key,
+      listedBuckets: [props.silverBucket],
     }),
     // Athena resolves the default catalog of the query (AwsDataCatalog) with the caller's permissions.
     new iam.PolicyStatement({
@@ -235,21 +228,8 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
     }),
     // Iceberg writes data, delete and metadata files under the table location and reads them back.
     new iam.PolicyStatement({
-      actions: [...writes, 's3:GetObject', 's3:DeleteObject'],
+      actions: [...S3_WRITE_ACTIONS, 's3:GetObject', 's3:DeleteObject'],
       resources: objects(props.silverBucket, tablePrefixes),
-    }),
-    new iam.PolicyStatement({
-      actions: ['s3:ListBucket', 's3:GetBucketLocation'],
-      resources: [props.silverBucket.bucketArn, props.resultsBucket.bucketArn],
-    }),
-    new iam.PolicyStatement({
-      actions: [...writes, 's3:GetObject'],
-      resources: objects(props.resultsBucket, [props.resultsPrefix]),
-    }),
-    new iam.PolicyStatement({
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: [props.key.keyArn],
-      conditions: { StringEquals: { 'kms:ViaService': `s3.${Stack.of(props.key).region}.amazonaws.com` } },
     }),
   ];
   const task = new AthenaQueryTask(scope, 'CurrentState-Merge', {

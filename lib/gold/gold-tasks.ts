@@ -78,26 +78,56 @@ export function modelVersion(
  * previous version stays published). Returns the alarm state, which the model's tasks catch into.
  */
 export function modelFailureAlarm(scope: Construct, name: string, alarmTopic: sns.ITopic): sfn.TaskStateBase {
-  const failed = sfn.Fail.jsonPath(scope, `${name}-Failed`, {
-    stateName: `${name}: failed`,
+  return alarmThenFail(scope, name, {
+    stateName: name,
+    topic: alarmTopic,
+    subject: `medallion gold: model ${name} failed`,
+    message: { model: name },
+    published: 'no: the previous version of the table stays published',
     error: 'GoldModelFailed',
     cause: `gold model ${name} was not published (see the alarm topic); its previous version stays readable`,
   });
-  const alarm = tasks.SnsPublish.jsonPath(scope, `${name}-Alarm`, {
-    stateName: `${name}: alarm`,
-    topic: alarmTopic,
-    subject: `medallion gold: model ${name} failed`,
+}
+
+/**
+ * A failure path: `<stateName>: alarm` publishes the error at `$.error` (with the execution and `message`)
+ * to the topic, then `<stateName>: failed` fails the execution with `error`; the alarm is retried, and even
+ * if it cannot be sent the execution fails (its failure metric still shows it). Returns the alarm state,
+ * which the failing states catch into.
+ */
+export function alarmThenFail(
+  scope: Construct,
+  idPrefix: string,
+  props: {
+    stateName: string;
+    topic: sns.ITopic;
+    subject: string;
+    message: Record<string, string>;
+    /** What stays readable, said in the alarm. */
+    published: string;
+    error: string;
+    cause: string;
+  },
+): sfn.TaskStateBase {
+  const failed = sfn.Fail.jsonPath(scope, `${idPrefix}-Failed`, {
+    stateName: `${props.stateName}: failed`,
+    error: props.error,
+    cause: props.cause,
+  });
+  const alarm = tasks.SnsPublish.jsonPath(scope, `${idPrefix}-Alarm`, {
+    stateName: `${props.stateName}: alarm`,
+    topic: props.topic,
+    subject: props.subject,
     message: sfn.TaskInput.fromObject({
-      model: name,
+      ...props.message,
       execution: sfn.JsonPath.executionId,
       error: sfn.JsonPath.stringAt('$.error.Error'),
       cause: sfn.JsonPath.stringAt('$.error.Cause'),
-      published: 'no: the previous version of the table stays published',
+      published: props.published,
     }),
     resultPath: sfn.JsonPath.DISCARD,
   });
   retryTaskFailures(alarm, 5, 4);
-  // Even if the alarm cannot be sent, the execution fails (and its failure metric still shows it).
   alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
   alarm.next(failed);
   return alarm;

@@ -30,7 +30,7 @@ import {
   type LocalCloud,
 } from '../cloud/local-cloud';
 import { wiringKey } from '../cloud/template-wiring';
-import { formatRows, previewGoldTables, runGoldLocally } from '../gold/run-gold';
+import { countTables, formatRows, previewGoldTables, runGoldLocally } from '../gold/run-gold';
 import { type CfnTemplate, synthesizeTemplate } from '../gold/state-machine-definition';
 import { displayPath } from '../report/display-path';
 import { buildReport, type GoldSummary, type PipelineReport } from '../report/pipeline-report';
@@ -223,17 +223,16 @@ async function runGold(
     limit: PREVIEW_ROWS,
   });
   const contracts = readContracts(contractsDir, (m) => new PipelineUsageError(m)).all;
-  const counted = await previewGoldTables({
+  const counted = await countTables({
     s3Endpoint: cloud.endpoints.s3,
     stateDir,
     database: run.database,
     tables: contracts.flatMap((c) => [currentTableName(c.dataset), historyTableName(c.dataset)]),
-    limit: 0,
-  }).catch(() => ({}) as Record<string, { count: number }>);
+  }).catch(() => ({}) as Record<string, number>);
   const currentState: GoldSummary['currentState'] = {};
   for (const c of contracts) {
     const [keys, versions] = [counted[currentTableName(c.dataset)], counted[historyTableName(c.dataset)]];
-    if (keys && versions) currentState[c.id] = { keys: keys.count, versions: versions.count };
+    if (keys !== undefined && versions !== undefined) currentState[c.id] = { keys, versions };
   }
   return {
     ok: run.ok,

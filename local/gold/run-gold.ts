@@ -446,6 +446,21 @@ async function withLocalAthena<T>(
  * Per gold table: its row count and its first `limit` rows in a stable order, without reading every row
  * (a summary of a large table should not cost a full scan into JavaScript objects).
  */
+/** The row count of each table (as published now), one query each. */
+export async function countTables(options: GoldTablesOptions): Promise<Record<string, number>> {
+  return withLocalAthena(options, async (athena) => {
+    const out: Record<string, number> = {};
+    for (const t of options.tables) {
+      const [counted] = await athena.query(
+        `SELECT count(*) AS n FROM ${sqlIdent(options.database)}.${sqlIdent(t)}`,
+        options.database,
+      );
+      out[t] = Number(counted?.n ?? 0);
+    }
+    return out;
+  });
+}
+
 export async function previewGoldTables(
   options: GoldTablesOptions & { readonly limit: number },
 ): Promise<Record<string, { count: number; rows: Record<string, unknown>[] }>> {

@@ -32,11 +32,21 @@ export interface Built {
   template: () => Template;
 }
 
-export function build(extra: Partial<GoldWorkflowProps> = {}, outdir?: string): Built {
+/**
+ * The fixture workflow; `extra` overrides its props, or builds them in its stack (e.g. a function the
+ * workflow invokes).
+ */
+export function build(
+  extra:
+    | Partial<GoldWorkflowProps>
+    | ((stack: Stack, storage: LakeStorage) => Partial<GoldWorkflowProps>) = {},
+  outdir?: string,
+): Built {
   const app = new App({ context: testContext(), outdir });
   const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
   const storage = new LakeStorage(stack, 'Storage');
   const alarmTopic = new sns.Topic(stack, 'Alarms', { enforceSSL: true, masterKey: storage.key });
+  const overrides = typeof extra === 'function' ? extra(stack, storage) : extra;
   const workflow = new GoldWorkflow(stack, 'Gold', {
     database: DATABASE,
     workGroup: WORKGROUP,
@@ -46,7 +56,7 @@ export function build(extra: Partial<GoldWorkflowProps> = {}, outdir?: string): 
     key: storage.key,
     alarmTopic,
     models: MODELS,
-    ...extra,
+    ...overrides,
   });
   let template: Template | undefined;
   return { app, stack, workflow, template: () => (template ??= Template.fromStack(stack)) };

@@ -1,31 +1,21 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
-import { parseContract } from '../../../core/contracts/dataset-contract';
+import { rng } from '../../../bench/generate-orders';
 import {
   batchFilter,
   currentStateMergeStatements,
   type MergeBatch,
 } from '../../../core/silver/current-state-merge';
+import { itemsContract } from '../../support/items-contract';
 
 /** A small dataset with a delete marker column: key `id`, versions ordered by `version`. */
 const contract = (extra: Record<string, unknown> = {}) =>
-  parseContract(
-    {
-      domain: 'shop',
-      dataset: 'items',
-      source: { format: 'csv' },
-      columns: [
-        { name: 'id', type: 'string', required: true },
-        { name: 'name', type: 'string' },
-        { name: 'version', type: 'int64' },
-        { name: 'op', type: 'string' },
-        { name: 'day', type: 'date', required: true },
-      ],
-      primaryKey: ['id'],
-      latestBy: 'version',
-      partition: { column: 'day' },
-      ...extra,
-    },
-    'items.yaml',
+  itemsContract(
+    [
+      { name: 'name', type: 'string' },
+      { name: 'version', type: 'int64' },
+      { name: 'op', type: 'string' },
+    ],
+    { latestBy: 'version', ...extra },
   );
 const WITH_DELETES = contract({ deletes: { column: 'op', values: ['D'] } });
 
@@ -102,17 +92,6 @@ function oracle(all: Version[], deletes: boolean) {
       op: r.op,
       dt: r.dt,
     }));
-}
-
-/** A deterministic pseudo-random sequence (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe('currentStateMergeStatements', () => {

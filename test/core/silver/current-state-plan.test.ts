@@ -1,4 +1,3 @@
-import { parseContract } from '../../../core/contracts/dataset-contract';
 import { commitLogKey } from '../../../core/lake/layout';
 import {
   type CommitEntry,
@@ -7,21 +6,9 @@ import {
   planIncrementalMerge,
   planRebuild,
 } from '../../../core/silver/current-state-plan';
+import { itemsContract } from '../../support/items-contract';
 
-const contract = parseContract(
-  {
-    domain: 'shop',
-    dataset: 'items',
-    source: { format: 'csv' },
-    columns: [
-      { name: 'id', type: 'string', required: true },
-      { name: 'day', type: 'date', required: true },
-    ],
-    primaryKey: ['id'],
-    partition: { column: 'day' },
-  },
-  'items.yaml',
-);
+const contract = itemsContract();
 const NOW = new Date('2026-12-06T12:00:00Z');
 const at = (minutesAgo: number) => new Date(NOW.getTime() - minutesAgo * 60_000);
 

@@ -19,6 +19,7 @@ import { loadContractFile } from '../../../core/contracts/load-contracts';
 import { FileRejection } from '../../../core/errors';
 import { MAX_LINE_BYTES, OVERLONG_TEXT_CHARS } from '../../../core/sql/silver-sql';
 import { Engine } from '../../../lambdas/bronze-to-silver/duckdb-engine';
+import { type ColumnInput, itemsContract } from '../../support/items-contract';
 import { DEFAULT_LINEAGE, runSilverSql, type SilverRun } from '../../support/run-silver-sql';
 import { SAMPLE_EXPECTATIONS } from '../../support/sample-expectations';
 
@@ -37,27 +38,9 @@ afterAll(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-type ColumnInput = DatasetContractInput['columns'][number];
-
 /** A contract with `id` (key), the given columns, and a required `day` date partition column. */
-function contractWith(columns: ColumnInput[], over: Partial<DatasetContractInput> = {}): DatasetContract {
-  return parseContract(
-    {
-      domain: 'retail',
-      dataset: 'test',
-      source: { format: 'csv' },
-      columns: [
-        { name: 'id', type: 'string', required: true },
-        ...columns,
-        { name: 'day', type: 'date', required: true },
-      ],
-      primaryKey: ['id'],
-      partition: { column: 'day', granularity: 'day' },
-      ...over,
-    },
-    'test.yaml',
-  );
-}
+const contractWith = (columns: ColumnInput[], over: Partial<DatasetContractInput> = {}): DatasetContract =>
+  itemsContract(columns, over, { domain: 'retail', dataset: 'test' });
 
 function writeSource(text: string | Buffer, ext = 'csv'): string {
   fileCount += 1;

@@ -1,26 +1,13 @@
-import { parseContract } from '../../../core/contracts/dataset-contract';
 import { commitLogKey, currentStateWatermarkKey } from '../../../core/lake/layout';
 import type { CommitEntry } from '../../../core/silver/current-state-plan';
 import { currentStateColumns } from '../../../core/silver/tables';
 import { athenaTypeOf } from '../../../core/sql/types';
 import { MergePlanner } from '../../../lambdas/current-state/merge-planner';
+import { itemsContract } from '../../support/items-contract';
 import { withLocalS3 } from '../../support/local-s3';
 
 const SILVER = 'silver';
-const contract = parseContract(
-  {
-    domain: 'shop',
-    dataset: 'items',
-    source: { format: 'csv' },
-    columns: [
-      { name: 'id', type: 'string', required: true },
-      { name: 'day', type: 'date', required: true },
-    ],
-    primaryKey: ['id'],
-    partition: { column: 'day' },
-  },
-  'items.yaml',
-);
+const contract = itemsContract();
 
 describe('MergePlanner against the local S3 server', () => {
   const s3 = withLocalS3([SILVER]);

@@ -1,14 +1,9 @@
 import { join } from 'node:path';
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import * as sns from 'aws-cdk-lib/aws-sns';
 import { parseContract } from '../../../core/contracts/dataset-contract';
 import { loadContracts } from '../../../core/contracts/load-contracts';
 import { CurrentStatePlanner } from '../../../lib/current-state';
-import { GoldWorkflow } from '../../../lib/gold/gold-workflow';
-import { LakeStorage } from '../../../lib/lake-storage';
-import { asArray, definitionOf, identityStatements, type Statement, testContext } from '../../support/cdk';
-import { DATABASE, MODELS, type State, WORKGROUP } from '../../support/cdk-gold-workflow';
+import { asArray, definitionOf, identityStatements, type Statement } from '../../support/cdk';
+import { build, DATABASE, type State, WORKGROUP } from '../../support/cdk-gold-workflow';
 
 const SAMPLES = join(__dirname, '..', '..', '..', 'samples', 'contracts');
 /** The sample contracts, plus one with deletes. */
@@ -32,32 +27,15 @@ const contracts = [
   ),
 ];
 
-function synth() {
-  const app = new App({ context: testContext() });
-  const stack = new Stack(app, 'Test', { env: { account: '111111111111', region: 'eu-west-1' } });
-  const storage = new LakeStorage(stack, 'Storage');
-  const alarmTopic = new sns.Topic(stack, 'Alarms', { enforceSSL: true, masterKey: storage.key });
+const t = build((stack, storage) => {
   const planner = new CurrentStatePlanner(stack, 'CurrentState', {
     contracts,
     contractsDir: SAMPLES,
     silverBucket: storage.silverBucket,
     key: storage.key,
   });
-  new GoldWorkflow(stack, 'Gold', {
-    database: DATABASE,
-    workGroup: WORKGROUP,
-    goldBucket: storage.goldBucket,
-    silverBucket: storage.silverBucket,
-    resultsBucket: storage.athenaResultsBucket,
-    key: storage.key,
-    alarmTopic,
-    models: MODELS,
-    currentState: { planner: planner.function, contracts },
-  });
-  return Template.fromStack(stack);
-}
-
-const t = synth();
+  return { currentState: { planner: planner.function, contracts } };
+}).template();
 const definition = definitionOf(t);
 /** The statements of the role whose logical id starts with `prefix`, flattened to [action, resource]. */
 const grants = (prefix: string): [string, string][] =>

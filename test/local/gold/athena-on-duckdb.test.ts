@@ -308,6 +308,22 @@ WHEN NOT MATCHED AND NOT s.deleted
     ]);
   });
 
+  it('under 20 identical MERGEs at once, exactly one commits; the others fail and leave no file behind', async () => {
+    await putHistory('2026-01-07', 'b7', [['o7', '70.00', '2026-01-07 08:00:00', false]]);
+    const keysBefore = await s3.keys('s', '_current/');
+    const settled = await Promise.allSettled(
+      Array.from({ length: 20 }, () => mergeOrders("h.dt = '2026-01-07'")),
+    );
+    expect(settled.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    for (const r of settled.filter((x) => x.status === 'rejected') as PromiseRejectedResult[]) {
+      expect(r.reason.reason).toMatch(/^ICEBERG_COMMIT_ERROR: /);
+    }
+    expect((await current()).filter((r) => r.order_id === 'o7')).toEqual([row('o7', '70.00', '2026-01-07')]);
+    // One new data file and one new metadata file: the losers deleted what they wrote.
+    const added = (await s3.keys('s', '_current/')).filter((k) => !keysBefore.includes(k));
+    expect(added).toHaveLength(2);
+  }, 60_000);
+
   it('refuses, like Athena, a MERGE INTO a Hive table', async () => {
     const failure = await mergeOrders("h.dt = '2026-01-01'", '"lake"."orders_history"').catch((e) => e);
     expect(failure).toBeInstanceOf(AthenaTaskFailed);
