@@ -73,6 +73,11 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       '.medallion/local',
     )
     .option('--keep-state', 'keep the buckets of an earlier run', false)
+    .option(
+      '--full-refresh',
+      'rebuild every partition of the incremental gold models (default: only dates whose inputs changed)',
+      false,
+    )
     .option('--report <file>', 'write the run report (JSON) to this file');
   withLocalCloudOptions(pipeline)
     .option('--keep-running', 'keep the local cloud running after the report, until Ctrl-C', false)
@@ -84,6 +89,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
         dataDir: o.data,
         modelsDir: o.gold === false ? false : o.models,
         keepState: o.keepState,
+        fullRefresh: o.fullRefresh,
         reportFile: o.report,
         keepRunning: o.keepRunning ? untilSignal : undefined,
       });

@@ -255,6 +255,15 @@ export class DataCatalog extends Construct {
           description: def.description === undefined ? undefined : clip(def.description, MAX_DESCRIPTION),
           tableType: 'EXTERNAL_TABLE',
           parameters: { EXTERNAL: 'TRUE', classification: 'parquet' },
+          // An incremental model's partitions are registered one by one, each at its own location, by the
+          // gold workflow (no projection: the locations differ per partition and per run).
+          ...(def.partitionKeys
+            ? {
+                partitionKeys: def.partitionKeys.map((c) =>
+                  withComment({ name: c.name, type: c.type }, c.description),
+                ),
+              }
+            : {}),
           storageDescriptor: {
             ...PARQUET,
             location,

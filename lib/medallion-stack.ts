@@ -5,11 +5,13 @@ import type { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { loadContracts } from '../core/contracts/load-contracts';
 import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
+import { currentTableName, historyTableName } from '../core/silver/tables';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
 import { CostGuardrails } from './cost-guardrails';
 import { CurrentStatePlanner } from './current-state';
 import { DataCatalog, defaultDatabaseName, silverTableLocations } from './data-catalog';
+import { GoldPlanner } from './gold/gold-planner';
 import { GoldRetention } from './gold/gold-retention';
 import { GoldWorkflow } from './gold/gold-workflow';
 import { IngestApi } from './ingest-api';
@@ -46,6 +48,8 @@ export class MedallionStack extends Stack {
   public readonly currentState: CurrentStatePlanner;
   /** Deletes gold versions beyond the newest published ones (run by the gold workflow). */
   public readonly goldRetention: GoldRetention;
+  /** Plans and publishes the incremental gold models' runs. */
+  public readonly goldPlanner: GoldPlanner;
 
   constructor(scope: Construct, id: string, props: MedallionStackProps) {
     super(scope, id, {
@@ -126,6 +130,10 @@ export class MedallionStack extends Stack {
       const loaded = loadGoldModels(goldModelsDirectory(config), {
         database: databaseName,
         silverTables: [...silverPrefixOf.keys()],
+        // An incremental model's date can follow the `dt` of a dataset partitioned by day.
+        dayPartitionedTables: this.contracts
+          .filter((c) => c.partition.granularity === 'day')
+          .flatMap((c) => [currentTableName(c.dataset), historyTableName(c.dataset)]),
       });
       if (loaded.models.length > 0) this.goldModels = loaded;
     }
@@ -194,6 +202,18 @@ export class MedallionStack extends Stack {
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
+    // Like the planner, built whether gold runs or not.
+    const incrementalModels = (this.goldModels?.models ?? []).filter((m) => m.incremental).map((m) => m.name);
+    this.goldPlanner = new GoldPlanner(this, 'GoldPlanner', {
+      contractsDir,
+      contracts: this.contracts,
+      silverBucket,
+      goldBucket,
+      key,
+      models: incrementalModels,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
     if (config.gold.enabled) {
       // Without a model the workflow still runs, to keep the datasets' current state up to date.
       // Only the silver tables the models ref are readable by them (tables and their prefixes).
@@ -215,6 +235,7 @@ export class MedallionStack extends Stack {
         sourceTables: read,
         currentState: { planner: this.currentState.function, contracts: this.contracts },
         ...(models.length > 0 ? { retention: this.goldRetention.function } : {}),
+        ...(incrementalModels.length > 0 ? { goldPlanner: this.goldPlanner.function } : {}),
         logRetention,
         logRemovalPolicy: removalPolicy,
       });

@@ -6,7 +6,7 @@
  * finding of a multi-finding rule (IAM4, IAM5) is acknowledged on its own: `AwsSolutions-IAM5[Resource::…]`.
  */
 import { Aspects, type IAspect, Stack, Validations } from 'aws-cdk-lib';
-import { CfnPolicy } from 'aws-cdk-lib/aws-iam';
+import { CfnManagedPolicy, CfnPolicy } from 'aws-cdk-lib/aws-iam';
 import type { IConstruct } from 'constructs';
 
 /** Acknowledges an AwsSolutions rule (e.g. `S1`, or `IAM5[Resource::*]`) on `scope` and its children. */
@@ -51,7 +51,8 @@ const PREFIXED_OBJECT_ARN = /^<[A-Za-z0-9]+\.Arn>\/[^*]+\/\*$/;
 
 class PrefixScopedObjectArns implements IAspect {
   visit(node: IConstruct): void {
-    if (!(node instanceof CfnPolicy)) return;
+    // A role's statements overflow into managed policies (OverflowPolicyN) once its inline policy is full.
+    if (!(node instanceof CfnPolicy) && !(node instanceof CfnManagedPolicy)) return;
     const doc = Stack.of(node).resolve(node.policyDocument) as {
       Statement?: { Effect: string; Action: string | string[]; Resource: unknown }[];
     };

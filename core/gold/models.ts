@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { GoldModelError } from '../errors';
+import { PARTITION_KEY } from '../lake/layout';
 import { sqlIdent } from '../sql/quote';
 import { isAthenaType, splitTopLevel } from '../sql/types';
 import { GOLD_MODEL_NAME, orderModels } from './graph';
@@ -21,7 +22,43 @@ export interface GoldModel {
   readonly sql: string;
   /** Names of the gold models this one reads: they are published before it runs. */
   readonly dependsOn: string[];
+  /**
+   * Set when the model's header declares `-- incremental: ...`: its table is partitioned by a date column
+   * and a run recomputes only the dates whose inputs changed (see `incremental-plan.ts`).
+   */
+  readonly incremental?: IncrementalModel;
 }
+
+/** An incremental model: `-- incremental: <date column> lookback <N> day(s) [from <table>, ...]`. */
+export interface IncrementalModel {
+  /** The date column the gold table is partitioned by (declared in `columns` with type `date`). */
+  readonly column: string;
+  /**
+   * How many days a gold date may lie from the `dt` partition of the source rows it is computed from:
+   * a change in source partition D recomputes the gold dates D-N..D+N, which read D-2N..D+2N.
+   */
+  readonly lookbackDays: number;
+  /**
+   * The silver tables the date is aligned with (their `dt` partitions): `from`, or the model's only
+   * silver ref. Other silver refs are read whole; any change in them rebuilds the model.
+   */
+  readonly alignedTables: readonly string[];
+  /** The other silver tables the model reads. */
+  readonly otherTables: readonly string[];
+  /**
+   * The model's SQL with each aligned ref rendered as a window subquery,
+   * `(SELECT * FROM "<db>"."<table>" WHERE "dt" IN (${WINDOW_MARKER}))`: the planner puts the window's
+   * `dt` values in place of the marker.
+   */
+  readonly windowSql: string;
+  /** The gold table's columns in the order a partitioned write needs: the date column last. */
+  readonly outputColumns: readonly string[];
+  /** The table's columns without the date column, as Glue declares them (for each partition). */
+  readonly columns: readonly { readonly Name: string; readonly Type: string }[];
+}
+
+/** Where the planner writes a window's `dt` list in {@link IncrementalModel.windowSql}. */
+export const WINDOW_MARKER = '/*medallion:window*/';
 
 export interface LoadGoldModelsOptions {
   /** The Glue database of the silver and gold tables: `{{ ref('x') }}` renders as `"<database>"."x"`. */
@@ -31,6 +68,12 @@ export interface LoadGoldModelsOptions {
    * @default [] - models may only ref each other
    */
   readonly silverTables?: readonly string[];
+  /**
+   * The silver tables partitioned by day (`dt` = a UTC day), which an incremental model may align its date
+   * with (`from`).
+   * @default silverTables - every silver table
+   */
+  readonly dayPartitionedTables?: readonly string[];
 }
 
 /** What {@link loadGoldModels} found. */
@@ -47,6 +90,8 @@ export interface LoadedGoldModels {
 const REF = /\{\{\s*ref\(\s*(['"])([^'"]*)\1\s*\)\s*\}\}/g;
 /** A header line: `-- key: value`. */
 const HEADER_KEY = /^--\s*([A-Za-z_][\w-]*)\s*:(.*)$/;
+/** `sales_date lookback 2 days` or `sales_date lookback 1 day from orders, orders_history`. */
+const INCREMENTAL = /^([a-z][a-z0-9_]*)\s+lookback\s+(\d{1,3})\s+days?(?:\s+from\s+(.+))?$/i;
 const COLUMN_NAME = /^[a-z][a-z0-9_]{0,254}$/;
 
 /**
@@ -85,34 +130,54 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
   }
   const known = [...new Set([...modelNames, ...silver])].sort().join(', ');
   const usedSilver = new Set<string>();
+  const dayPartitioned = new Set(options.dayPartitionedTables ?? options.silverTables ?? []);
+  const render = (name: string) => `${sqlIdent(options.database)}.${sqlIdent(name)}`;
   const models = parsed.map((p): GoldModel => {
     const dependsOn = new Set<string>();
+    const silverRefs = new Set<string>();
     const sql = p.body.replace(REF, (_match, _quote, name: string, offset: number) => {
       const line = p.bodyLine + lineOf(p.body, offset);
       if (modelNames.has(name)) dependsOn.add(name);
-      else if (silver.has(name)) usedSilver.add(name);
-      else
+      else if (silver.has(name)) {
+        usedSilver.add(name);
+        silverRefs.add(name);
+      } else
         problems.push(
           `${p.file}:${line}: ref('${name}') is neither a gold model nor a silver table (known: ${known})`,
         );
-      return `${sqlIdent(options.database)}.${sqlIdent(name)}`;
+      return render(name);
     });
     const leftover = /\{\{|\{%/.exec(sql);
     if (leftover) {
       const line = p.bodyLine + lineOf(p.body, p.body.indexOf(leftover[0]));
       problems.push(`${p.file}:${line}: only {{ ref('name') }} is supported between '{{' and '}}'`);
     }
-    return { name: p.name, sql, dependsOn: [...dependsOn].sort() };
+    const model: GoldModel = { name: p.name, sql, dependsOn: [...dependsOn].sort() };
+    if (!p.incremental) return model;
+    const incremental = incrementalModel(p, p.incremental, {
+      silverRefs: [...silverRefs].sort(),
+      dependsOn: model.dependsOn,
+      dayPartitioned,
+      render,
+      problems,
+    });
+    return incremental ? { ...model, incremental } : model;
   });
   if (problems.length > 0) throw new GoldModelError(`invalid gold models:\n  - ${problems.join('\n  - ')}`);
   orderModels(models); // names, empty SQL, cycles: fail here, with the models named
   return {
     models,
-    tables: parsed.map((p) => ({
-      name: p.name,
-      columns: p.columns,
-      ...(p.description === undefined ? {} : { description: p.description }),
-    })),
+    tables: parsed.map((p) => {
+      const dateColumn = models.find((m) => m.name === p.name)?.incremental?.column;
+      return {
+        name: p.name,
+        columns: p.columns.filter((c) => c.name !== dateColumn),
+        ...(dateColumn === undefined
+          ? {}
+          : { partitionKeys: p.columns.filter((c) => c.name === dateColumn) }),
+        ...(p.description === undefined ? {} : { description: p.description }),
+      };
+    }),
     silverTables: [...usedSilver].sort(),
   };
 }
@@ -122,6 +187,8 @@ interface ParsedModelFile {
   readonly name: string;
   readonly description?: string;
   readonly columns: GoldColumn[];
+  /** The `incremental:` header, as written (checked once the refs are known). */
+  readonly incremental?: { readonly value: string; readonly line: number };
   /** The SQL after the header. */
   readonly body: string;
   /** The (1-based) line of the file where `body` starts. */
@@ -139,6 +206,7 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
   }
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let description: string | undefined;
+  let incremental: { value: string; line: number } | undefined;
   const columns: GoldColumn[] = [];
   let i = 0;
   for (; i < lines.length; i++) {
@@ -160,8 +228,11 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
         if (columns.some((x) => x.name === c.name)) fail(at, `column '${c.name}' is declared twice`);
         columns.push(c);
       }
+    } else if (key === 'incremental') {
+      if (incremental !== undefined) fail(at, 'incremental is given twice');
+      incremental = { value, line: at };
     } else {
-      fail(at, `unknown header key '${key}' (expected description or columns)`);
+      fail(at, `unknown header key '${key}' (expected description, columns or incremental)`);
     }
   }
   if (columns.length === 0) {
@@ -172,8 +243,85 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
     name,
     description,
     columns,
+    ...(incremental ? { incremental } : {}),
     body: lines.slice(i).join('\n').trim(),
     bodyLine: i + 1,
+  };
+}
+
+/**
+ * The incremental declaration of a model, checked against its columns and refs; problems are added to
+ * `problems` (naming the file and line) and undefined returned.
+ */
+function incrementalModel(
+  p: ParsedModelFile,
+  header: { readonly value: string; readonly line: number },
+  refs: {
+    silverRefs: readonly string[];
+    dependsOn: readonly string[];
+    dayPartitioned: ReadonlySet<string>;
+    render: (table: string) => string;
+    problems: string[];
+  },
+): IncrementalModel | undefined {
+  const where = `${p.file}:${header.line}`;
+  const before = refs.problems.length;
+  const m = INCREMENTAL.exec(header.value);
+  if (!m) {
+    refs.problems.push(
+      `${where}: incremental must read '<date column> lookback <N> days [from <table>, ...]', got '${header.value}'`,
+    );
+    return undefined;
+  }
+  const [, column, days, from] = m;
+  const declared = p.columns.find((c) => c.name === column);
+  if (!declared) refs.problems.push(`${where}: incremental column '${column}' is not among the columns`);
+  else if (declared.type !== 'date') {
+    refs.problems.push(`${where}: incremental column '${column}' must have type date, not ${declared.type}`);
+  }
+  if (refs.dependsOn.length > 0) {
+    refs.problems.push(
+      `${where}: an incremental model reads silver tables only; it refs the gold model(s) ${refs.dependsOn.join(', ')} (make it a full model)`,
+    );
+  }
+  let aligned: string[];
+  if (from !== undefined) {
+    aligned = [...new Set(from.split(',').map((t) => t.trim()))].sort();
+    for (const t of aligned) {
+      if (!refs.silverRefs.includes(t)) {
+        refs.problems.push(
+          `${where}: incremental from '${t}': the model refs no such silver table (it refs: ${refs.silverRefs.join(', ') || 'none'})`,
+        );
+      }
+    }
+  } else if (refs.silverRefs.length === 1) {
+    aligned = [...refs.silverRefs];
+  } else {
+    refs.problems.push(
+      `${where}: the model refs ${refs.silverRefs.length} silver tables: say which ones its date follows, e.g. 'incremental: ${column} lookback ${days} days from ${refs.silverRefs[0] ?? '<table>'}'`,
+    );
+    aligned = [];
+  }
+  for (const t of aligned) {
+    if (refs.silverRefs.includes(t) && !refs.dayPartitioned.has(t)) {
+      refs.problems.push(`${where}: incremental from '${t}': that table is not partitioned by day (dt)`);
+    }
+  }
+  if (refs.problems.length > before) return undefined;
+  const alignedSet = new Set(aligned);
+  const windowSql = p.body.replace(REF, (_match, _quote, name: string) =>
+    alignedSet.has(name)
+      ? `(SELECT * FROM ${refs.render(name)} WHERE ${sqlIdent(PARTITION_KEY)} IN (${WINDOW_MARKER}))`
+      : refs.render(name),
+  );
+  return {
+    column,
+    lookbackDays: Number(days),
+    alignedTables: aligned,
+    otherTables: refs.silverRefs.filter((t) => !alignedSet.has(t)),
+    windowSql,
+    outputColumns: [...p.columns.filter((c) => c.name !== column).map((c) => c.name), column],
+    columns: p.columns.filter((c) => c.name !== column).map((c) => ({ Name: c.name, Type: c.type })),
   };
 }
 
@@ -223,6 +371,13 @@ export interface GoldColumn {
 export interface GoldTableDefinition {
   /** Table name, also its prefix in the gold bucket: lower-case letters, digits and '_'. */
   readonly name: string;
+  /** The columns, without the partition keys. */
   readonly columns: GoldColumn[];
+  /**
+   * The partition keys (an incremental model's date column): the table's data is registered partition
+   * by partition, each at its own location.
+   * @default - unpartitioned: the table's location is its data
+   */
+  readonly partitionKeys?: GoldColumn[];
   readonly description?: string;
 }

@@ -3,6 +3,7 @@
  * Athena, so the statement the workflow sends and the one the emulator reads cannot drift apart.
  */
 import { AthenaSqlError } from '../errors';
+import { sqlString, sqlStringBody } from '../sql/quote';
 
 /** The parts of `UNLOAD (<select>) TO '<s3 uri>' WITH (<options>)`. */
 export interface UnloadStatement {
@@ -10,6 +11,16 @@ export interface UnloadStatement {
   readonly location: string;
   readonly format: string;
   readonly compression: string | undefined;
+  /** The `partitioned_by = ARRAY[...]` columns, in order; empty when the option is absent. */
+  readonly partitionedBy: string[];
+}
+
+/** The SQL of a model as UNLOAD wraps it: trimmed, a trailing ';' dropped (UNLOAD wraps a single SELECT). */
+function unloadedSelect(sql: string): string {
+  return sql
+    .trim()
+    .replace(/;+\s*$/, '')
+    .trim();
 }
 
 /**
@@ -18,29 +29,87 @@ export interface UnloadStatement {
  * ';' is dropped (UNLOAD wraps a single SELECT).
  */
 export function unloadStatement(sql: string): { before: string; after: string } {
-  const select = sql
-    .trim()
-    .replace(/;+\s*$/, '')
-    .trim();
   return {
-    before: `UNLOAD (\n${select}\n) TO '`,
+    before: `UNLOAD (\n${unloadedSelect(sql)}\n) TO '`,
     after: "' WITH (format = 'PARQUET', compression = 'ZSTD')",
   };
 }
+
+/**
+ * The UNLOAD of an incremental model, written as one Hive partition directory per value of
+ * `partitionColumns` (`<location><column>=<value>/`): like {@link unloadStatement} with the option
+ * `partitioned_by = ARRAY['<column>', ...]`. Athena wants the partition columns last in the SELECT, in
+ * this order. `location` is an s3:// URI ending with '/'.
+ */
+export function partitionedUnloadStatement(
+  select: string,
+  location: string,
+  partitionColumns: readonly string[],
+): string {
+  if (partitionColumns.length === 0) {
+    throw new Error('partitionedUnloadStatement: no partition column (use unloadStatement)');
+  }
+  const columns = partitionColumns.map(sqlString).join(', ');
+  return (
+    `UNLOAD (\n${unloadedSelect(select)}\n) TO '${sqlStringBody(location)}' ` +
+    `WITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY[${columns}])`
+  );
+}
+
+/** A quoted string literal, its quotes doubled inside. */
+const STRING = `'(?:[^']|'')*'`;
+const unquote = (literal: string): string => literal.slice(1, -1).replace(/''/g, "'");
+
 /** Parses an UNLOAD statement; undefined when `statement` is not one. */
 export function parseUnload(statement: string): UnloadStatement | undefined {
-  const m = /^\s*UNLOAD\s*\(([\s\S]*)\)\s*TO\s*'([^']*)'\s*WITH\s*\(([\s\S]*)\)\s*;?\s*$/i.exec(statement);
+  const m = new RegExp(
+    `^\\s*UNLOAD\\s*\\(([\\s\\S]*)\\)\\s*TO\\s*(${STRING})\\s*WITH\\s*\\(([\\s\\S]*)\\)\\s*;?\\s*$`,
+    'i',
+  ).exec(statement);
   if (!m) return undefined;
   const options: Record<string, string> = {};
-  for (const part of m[3].split(',')) {
-    const o = /^\s*(\w+)\s*=\s*'([^']*)'\s*$/.exec(part);
-    if (!o) throw new AthenaSqlError(`UNLOAD: cannot read the option '${part.trim()}'`);
-    options[o[1].toLowerCase()] = o[2];
+  let partitionedBy: string[] = [];
+  for (const part of splitOptions(m[3])) {
+    const text = /^\s*(\w+)\s*=\s*(\S[\s\S]*?)\s*$/.exec(part);
+    const name = text?.[1].toLowerCase();
+    const value = text?.[2] ?? '';
+    if (name !== undefined && name !== 'partitioned_by' && new RegExp(`^${STRING}$`).test(value)) {
+      options[name] = unquote(value);
+      continue;
+    }
+    const array = new RegExp(`^ARRAY\\s*\\[\\s*(${STRING}(?:\\s*,\\s*${STRING})*)\\s*\\]$`, 'i').exec(value);
+    if (name === 'partitioned_by' && array) {
+      partitionedBy = (array[1].match(new RegExp(STRING, 'g')) ?? []).map(unquote);
+      continue;
+    }
+    throw new AthenaSqlError(`UNLOAD: cannot read the option '${part.trim()}'`);
   }
   return {
     select: m[1].trim(),
-    location: m[2],
+    location: unquote(m[2]),
     format: (options.format ?? 'TEXTFILE').toUpperCase(),
     compression: options.compression?.toUpperCase(),
+    partitionedBy,
   };
+}
+
+/** The options of `WITH (...)`, split at the commas outside string literals and brackets. */
+function splitOptions(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let quoted = false;
+  let from = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (ch === "'")
+      quoted = !quoted; // a doubled quote toggles twice
+    else if (!quoted && (ch === '[' || ch === '(')) depth++;
+    else if (!quoted && (ch === ']' || ch === ')')) depth--;
+    else if (!quoted && depth === 0 && ch === ',') {
+      parts.push(text.slice(from, i));
+      from = i + 1;
+    }
+  }
+  parts.push(text.slice(from));
+  return parts;
 }

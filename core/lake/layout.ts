@@ -204,6 +204,14 @@ export function goldVersionPrefix(name: string, version: string): string {
 }
 
 /**
+ * The state of an incremental gold model, `<model>/_incremental.json`: its partitions' locations and how
+ * far it consumed its sources' commit logs (core/gold/incremental-plan.ts).
+ */
+export function goldIncrementalStateKey(name: string): string {
+  return `${goldModelPrefix(name)}_incremental.json`;
+}
+
+/**
  * The registry of a gold model's published versions, `<model>/_published.json`: the versions retention
  * keeps, newest first (core/gold/retention.ts). Outside every `v=` prefix, so no version ever holds it.
  */

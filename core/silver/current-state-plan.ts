@@ -42,6 +42,11 @@ export interface Watermark {
   readonly after: string;
   /** While a rebuild is under way: the last history partition it merged. */
   readonly rebuiltThrough?: string;
+  /**
+   * The newest commit log key merged so far (or, after a rebuild, the key it resumed from): incremental
+   * gold models read the commits up to it, which the current state holds.
+   */
+  readonly mergedThrough?: string;
   readonly updatedAt: string;
 }
 
@@ -176,7 +181,13 @@ export function planIncrementalMerge(
     ],
     commits: taken.length,
     partitions: partitions.length,
-    next: { after, updatedAt: now.toISOString() },
+    next: {
+      after,
+      ...((last ?? input.watermark?.mergedThrough)
+        ? { mergedThrough: maxKey(last ?? '', input.watermark?.mergedThrough ?? '') }
+        : {}),
+      updatedAt: now.toISOString(),
+    },
     more,
   };
 }
@@ -186,12 +197,25 @@ export function planIncrementalMerge(
  * the last is merged, the watermark resumes the commit log at the time the rebuild started (kept in
  * `after` from its first plan on), so commits made during the rebuild are merged too.
  */
-export function planRebuild(input: PlanInput & { readonly historyPartitions: readonly string[] }): MergePlan {
+export function planRebuild(
+  input: PlanInput & {
+    readonly historyPartitions: readonly string[];
+    /**
+     * The newest commit log key when the rebuild started (its history is in the partitions merged):
+     * what incremental gold models may consider merged once the rebuild is done.
+     */
+    readonly newestCommit?: string;
+  },
+): MergePlan {
   const { contract, now, watermark } = input;
   const settings = input.settings ?? DEFAULT_PLAN_SETTINGS;
   const resumeAfter =
     watermark?.rebuiltThrough !== undefined ? watermark.after : trailingKey(contract, now, settings);
   const through = watermark?.rebuiltThrough;
+  const mergedThrough =
+    watermark?.rebuiltThrough !== undefined
+      ? (watermark.mergedThrough ?? resumeAfter)
+      : maxKey(resumeAfter, input.newestCommit ?? resumeAfter);
   const todo = [...input.historyPartitions].sort().filter((p) => through === undefined || p > through);
   const take = todo.slice(0, settings.rebuildPartitionsPerMerge * settings.rebuildMergesPerPlan);
   const statements = [...input.ddl];
@@ -209,14 +233,19 @@ export function planRebuild(input: PlanInput & { readonly historyPartitions: rea
     commits: 0,
     partitions: take.length,
     next: more
-      ? { after: resumeAfter, rebuiltThrough: take.at(-1), updatedAt: now.toISOString() }
-      : { after: resumeAfter, updatedAt: now.toISOString() },
+      ? {
+          after: resumeAfter,
+          rebuiltThrough: take.at(-1),
+          mergedThrough,
+          updatedAt: now.toISOString(),
+        }
+      : { after: resumeAfter, mergedThrough, updatedAt: now.toISOString() },
     more,
   };
 }
 
 /** The commit log key `overlapMs` before `now`. */
-function trailingKey(contract: DatasetRef, now: Date, settings: PlanSettings): string {
+export function trailingKey(contract: DatasetRef, now: Date, settings: PlanSettings): string {
   return commitLogTimeKey(contract.domain, contract.dataset, new Date(now.getTime() - settings.overlapMs));
 }
 

@@ -223,3 +223,60 @@ export async function getJson<T>(
   const text = await readObjectText(s3, bucket, key, signal);
   return text === undefined ? undefined : (JSON.parse(text) as T);
 }
+
+/**
+ * The directories (common prefixes) right under `prefix`, sorted, paged with StartAfter (`pageSize`: S3's
+ * MaxKeys, 1,000 unless a test wants pages sooner).
+ */
+export async function listDirectories(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+  pageSize?: number,
+): Promise<string[]> {
+  const found = new Set<string>();
+  let startAfter: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        Delimiter: '/',
+        StartAfter: startAfter,
+        MaxKeys: pageSize,
+      }),
+    );
+    const dirs = (page.CommonPrefixes ?? []).flatMap((p) => (p.Prefix ? [p.Prefix] : []));
+    for (const d of dirs) found.add(d);
+    // Resume after the last entry, a directory or a key. After a directory `d/`, resume at `d0` ('0'
+    // follows '/'): every key under `d/` sorts before it, so the directory is not listed again (S3 counts
+    // directories in MaxKeys). Only a key named exactly `d0` is skipped, and it is no directory.
+    const resumeAfter = [
+      ...dirs.map((d) => `${d.slice(0, -1)}0`),
+      ...(page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])),
+    ]
+      .sort()
+      .at(-1);
+    if (!page.IsTruncated || resumeAfter === undefined) break;
+    startAfter = resumeAfter;
+  }
+  return [...found].sort();
+}
+
+/** `work` over `items`, at most `limit` at a time, results in input order. */
+export async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await work(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}

@@ -4,29 +4,29 @@
  * `commit` stores the plan's next watermark. Planning is pure (core/silver/current-state-plan.ts); this
  * is its S3 side.
  */
-import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import {
   commitLogPrefix,
   currentStatePrefix,
   currentStateWatermarkKey,
-  datasetPrefixes,
   deletedKeysPrefix,
-  PARTITION_KEY,
 } from '../../core/lake/layout';
 import { type CatalogTable, currentStateDdl } from '../../core/silver/current-state-ddl';
 import {
-  type CommitEntry,
+  DEFAULT_PLAN_SETTINGS,
   listingStart,
   type MergePlan,
   needsRebuild,
   type PlanSettings,
   planIncrementalMerge,
   planRebuild,
+  trailingKey,
   type Watermark,
 } from '../../core/silver/current-state-plan';
 import { currentTableName } from '../../core/silver/tables';
 import { getJson, listObjects, putJson } from '../aws/s3';
+import { listCommitKeys, listHistoryPartitions, readCommitEntries } from '../aws/silver-listing';
 
 export interface MergePlannerDeps {
   readonly s3: S3Client;
@@ -65,7 +65,25 @@ export class MergePlanner {
     const tableExists = tables.some((t) => t.Name === currentTableName(contract.dataset));
     if (needsRebuild(tableExists, watermark, now, this.deps.settings)) {
       const historyPartitions = await this.historyPartitions(contract);
-      return planRebuild({ contract, watermark, ddl, historyPartitions, now, settings: this.deps.settings });
+      // The newest commit when the rebuild starts: its history is among the partitions merged.
+      const newestCommit =
+        watermark?.rebuiltThrough === undefined
+          ? (
+              await listCommitKeys(s3, silverBucket, commitLogPrefix(contract.domain, contract.dataset), {
+                after: trailingKey(contract, now, this.deps.settings ?? DEFAULT_PLAN_SETTINGS),
+                through: `${commitLogPrefix(contract.domain, contract.dataset)}\uffff`,
+              })
+            ).at(-1)
+          : undefined;
+      return planRebuild({
+        contract,
+        watermark,
+        ddl,
+        historyPartitions,
+        newestCommit,
+        now,
+        settings: this.deps.settings,
+      });
     }
     const maxEntries = this.deps.maxEntries ?? 2000;
     const keys: string[] = [];
@@ -80,11 +98,7 @@ export class MergePlanner {
       }
       keys.push(o.Key);
     }
-    const entries = await mapLimited(keys, this.deps.readConcurrency ?? 16, async (key) => {
-      const entry = await getJson<CommitEntry>(s3, silverBucket, key);
-      if (!entry) throw new Error(`commit log entry s3://${silverBucket}/${key} vanished while planning`);
-      return { key, entry };
-    });
+    const entries = await readCommitEntries(s3, silverBucket, keys, this.deps.readConcurrency ?? 16);
     return planIncrementalMerge({
       contract,
       watermark,
@@ -97,30 +111,8 @@ export class MergePlanner {
   }
 
   /** The history's partition values (`dt=<value>/` directories under the dataset's prefix), sorted. */
-  private async historyPartitions(contract: DatasetContract): Promise<string[]> {
-    const prefix = datasetPrefixes.data(contract);
-    const marker = `${PARTITION_KEY}=`;
-    const values: string[] = [];
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await this.deps.s3.send(
-        new ListObjectsV2Command({
-          Bucket: this.deps.silverBucket,
-          Prefix: prefix,
-          Delimiter: '/',
-          StartAfter: startAfter,
-        }),
-      );
-      const dirs = (page.CommonPrefixes ?? []).map((p) => p.Prefix ?? '');
-      for (const d of dirs) {
-        const name = d.slice(prefix.length, -1);
-        if (name.startsWith(marker)) values.push(name.slice(marker.length));
-      }
-      const last = [...dirs, ...(page.Contents ?? []).map((o) => o.Key ?? '')].sort().at(-1);
-      if (!page.IsTruncated || last === undefined) break;
-      startAfter = last;
-    }
-    return values.sort();
+  private historyPartitions(contract: DatasetContract): Promise<string[]> {
+    return listHistoryPartitions(this.deps.s3, this.deps.silverBucket, contract);
   }
 
   /** Stores the watermark of a plan whose statements all succeeded. */
@@ -132,18 +124,4 @@ export class MergePlanner {
       next,
     );
   }
-}
-
-/** `work` over `items`, at most `limit` at a time, results in input order. */
-async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await work(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }

@@ -3,10 +3,15 @@
  * each model's registry, then deletes the version prefixes the registry no longer keeps (older published
  * versions and those of failed runs). Which ones is pure (core/gold/retention.ts); this is its S3 side.
  *
+ * An incremental model's older versions stay while one of its partitions still reads them (its state,
+ * `<model>/_incremental.json`, names each partition's location): a version is rewritten partition by
+ * partition, so storage stays bounded by the data plus the versions kept.
+ *
  * The registry is written before anything is deleted: a deletion cut short (a timeout, an S3 error) leaves
  * prefixes the next run still finds and deletes. Running again for the same execution changes nothing.
  */
-import { DeleteObjectsCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { type IncrementalState, referencedVersions } from '../../core/gold/incremental-plan';
 import {
   type PublishedRegistry,
   parsePublishedRegistry,
@@ -14,8 +19,8 @@ import {
   versionOfPrefix,
   versionsToDelete,
 } from '../../core/gold/retention';
-import { goldModelPrefix, goldPublishedRegistryKey } from '../../core/lake/layout';
-import { getJson, listObjects, putJson } from '../aws/s3';
+import { goldIncrementalStateKey, goldModelPrefix, goldPublishedRegistryKey } from '../../core/lake/layout';
+import { getJson, listDirectories, listObjects, putJson } from '../aws/s3';
 
 /** DeleteObjects takes at most this many keys per request. */
 const DELETE_BATCH = 1000;
@@ -75,10 +80,15 @@ export class VersionJanitor {
     const registry = recordPublished(previous, version, versionsKept);
     await putJson(s3, goldBucket, registryKey, registry);
 
-    const versionPrefixes = (await this.directories(goldModelPrefix(model))).filter(
-      (prefix) => versionOfPrefix(model, prefix) !== undefined,
+    const versionPrefixes = (
+      await listDirectories(s3, goldBucket, goldModelPrefix(model), this.deps.listPageSize)
+    ).filter((prefix) => versionOfPrefix(model, prefix) !== undefined);
+    // An incremental model's partitions each read the version that last rewrote them: those stay.
+    const state = await getJson<IncrementalState>(s3, goldBucket, goldIncrementalStateKey(model));
+    const referenced = referencedVersions(state);
+    const doomed = versionsToDelete({ model, versionPrefixes, registry }).filter(
+      (prefix) => !referenced.has(versionOfPrefix(model, prefix) as string),
     );
-    const doomed = versionsToDelete({ model, versionPrefixes, registry });
     const deleted: DeletedVersion[] = [];
     for (const prefix of doomed) deleted.push({ prefix, objects: await this.deleteAll(prefix) });
     const gone = new Set(doomed);
@@ -88,38 +98,6 @@ export class VersionJanitor {
       kept: versionPrefixes.filter((prefix) => !gone.has(prefix)).sort(),
       deleted,
     };
-  }
-
-  /** The directories (common prefixes) right under `prefix`, paged with StartAfter. */
-  private async directories(prefix: string): Promise<string[]> {
-    const { s3, goldBucket, listPageSize } = this.deps;
-    const found = new Set<string>();
-    let startAfter: string | undefined;
-    for (;;) {
-      const page = await s3.send(
-        new ListObjectsV2Command({
-          Bucket: goldBucket,
-          Prefix: prefix,
-          Delimiter: '/',
-          StartAfter: startAfter,
-          MaxKeys: listPageSize,
-        }),
-      );
-      const dirs = (page.CommonPrefixes ?? []).flatMap((p) => (p.Prefix ? [p.Prefix] : []));
-      for (const d of dirs) found.add(d);
-      // Resume after the last entry, a directory or a key. After a directory `d/`, resume at `d0` ('0'
-      // follows '/'): every key under `d/` sorts before it, so the directory is not listed again (S3 counts
-      // directories in MaxKeys). Only a key named exactly `d0` is skipped, and it is no directory.
-      const resumeAfter = [
-        ...dirs.map((d) => `${d.slice(0, -1)}0`),
-        ...(page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])),
-      ]
-        .sort()
-        .at(-1);
-      if (!page.IsTruncated || resumeAfter === undefined) break;
-      startAfter = resumeAfter;
-    }
-    return [...found].sort();
   }
 
   /** Deletes every object under `prefix`, in DeleteObjects batches as the listing goes; the count. */

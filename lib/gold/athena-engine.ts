@@ -87,6 +87,40 @@ export class AthenaEngine implements GoldEngine {
   }
 
   public runModelTask(scope: Construct, model: GoldModel, target: GoldModelTarget): sfn.TaskStateBase {
+    return this.queryTask(scope, model, target, {
+      id: `${model.name}-Write`,
+      stateName: `${model.name}: write`,
+      comment: `Writes ${model.name} as Parquet into the new version's prefix (UNLOAD, waits for the query).`,
+      queryString: sfn.JsonPath.format(
+        '{}{}{}',
+        sfn.JsonPath.stringAt(`${target.inputPath}.before`),
+        sfn.JsonPath.stringAt(target.locationPath),
+        sfn.JsonPath.stringAt(`${target.inputPath}.after`),
+      ),
+    });
+  }
+
+  public runStatementTask(
+    scope: Construct,
+    model: GoldModel,
+    target: GoldModelTarget,
+    statementPath: string,
+  ): sfn.TaskStateBase {
+    return this.queryTask(scope, model, target, {
+      id: `${model.name}-WriteBatch`,
+      stateName: `${model.name}: write batch`,
+      comment: `Writes a batch of ${model.name}'s partitions as Parquet under the new version (UNLOAD ... partitioned_by, waits for the query).`,
+      queryString: sfn.JsonPath.stringAt(statementPath),
+    });
+  }
+
+  /** A query of `model`'s, under the policies of what it reads and writes, with its retries. */
+  private queryTask(
+    scope: Construct,
+    model: GoldModel,
+    target: GoldModelTarget,
+    state: { id: string; stateName: string; comment: string; queryString: string },
+  ): sfn.TaskStateBase {
     const { props } = this;
     const stack = Stack.of(scope);
     const glueArn = (resource: string, resourceName?: string) =>
@@ -137,15 +171,10 @@ export class AthenaEngine implements GoldEngine {
     }
     this.acknowledgeDefaults(scope, stack, target);
 
-    const task = new AthenaQueryTask(scope, `${model.name}-Write`, {
-      stateName: `${model.name}: write`,
-      comment: `Writes ${model.name} as Parquet into the new version's prefix (UNLOAD, waits for the query).`,
-      queryString: sfn.JsonPath.format(
-        '{}{}{}',
-        sfn.JsonPath.stringAt(`${target.inputPath}.before`),
-        sfn.JsonPath.stringAt(target.locationPath),
-        sfn.JsonPath.stringAt(`${target.inputPath}.after`),
-      ),
+    const task = new AthenaQueryTask(scope, state.id, {
+      stateName: state.stateName,
+      comment: state.comment,
+      queryString: state.queryString,
       workGroup: props.workGroup,
       database: target.database,
       policies,

@@ -18,7 +18,8 @@ export const S3_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload', 's3:
 /**
  * What any query of the workflow needs besides its own reads and writes: to run in the workgroup (and be
  * stopped by Step Functions on timeout), to list the buckets it reads or writes, to write and read its
- * results under the workgroup's prefix, and the lake key through S3 only.
+ * results under the workgroup's prefix, the data catalog, Lake Formation's data access (for accounts that
+ * use it), and the lake key through S3 only.
  */
 export function athenaQueryBasePolicies(
   scope: Construct,
@@ -49,6 +50,20 @@ export function athenaQueryBasePolicies(
       actions: [...S3_WRITE_ACTIONS, 's3:GetObject'],
       resources: objectArns(props.resultsBucket, [props.resultsPrefix]),
     }),
+    // Athena resolves the query's default catalog (AwsDataCatalog) with the caller's permissions.
+    new iam.PolicyStatement({
+      actions: ['athena:GetDataCatalog'],
+      resources: [
+        Stack.of(scope).formatArn({
+          service: 'athena',
+          resource: 'datacatalog',
+          resourceName: 'AwsDataCatalog',
+        }),
+      ],
+    }),
+    // When the lake's locations are registered with Lake Formation, Athena asks it for temporary data access
+    // (it supports no resource-level scoping).
+    new iam.PolicyStatement({ actions: ['lakeformation:GetDataAccess'], resources: ['*'] }),
     lakeKeyViaS3Statement(props.key),
   ];
 }

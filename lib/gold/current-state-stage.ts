@@ -69,11 +69,12 @@ export function currentStateStage(scope: Construct, props: CurrentStateStageProp
   const datasets = sfn.Pass.jsonPath(scope, 'CurrentState-Datasets', {
     stateName: 'current state: datasets',
     result: sfn.Result.fromObject({ datasets: props.contracts.map((c) => c.dataset) }),
+    resultPath: '$.currentState',
   });
   const perDataset = sfn.Map.jsonPath(scope, 'CurrentState-Map', {
     stateName: 'current state',
     comment: 'Merges the history committed since the last run into each dataset’s current-state table.',
-    itemsPath: '$.datasets',
+    itemsPath: '$.currentState.datasets',
     maxConcurrency: props.maxConcurrency ?? 4,
     itemSelector: { 'dataset.$': '$$.Map.Item.Value' },
     resultPath: sfn.JsonPath.DISCARD,
@@ -195,13 +196,6 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
       key: props.key,
       listedBuckets: [props.silverBucket],
     }),
-    // Athena resolves the default catalog of the query (AwsDataCatalog) with the caller's permissions.
-    new iam.PolicyStatement({
-      actions: ['athena:GetDataCatalog'],
-      resources: [
-        stack.formatArn({ service: 'athena', resource: 'datacatalog', resourceName: 'AwsDataCatalog' }),
-      ],
-    }),
     new iam.PolicyStatement({
       actions: ['glue:GetDatabase'],
       resources: [glueArn('catalog'), glueArn('database', props.database)],
@@ -220,8 +214,6 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
       actions: ['glue:CreateTable', 'glue:UpdateTable'],
       resources: [glueArn('catalog'), glueArn('database', props.database), ...written.map(table)],
     }),
-    // When the lake's locations are registered with Lake Formation, Athena asks it for data access.
-    new iam.PolicyStatement({ actions: ['lakeformation:GetDataAccess'], resources: ['*'] }),
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: objects(props.silverBucket, props.contracts.map(datasetPrefixes.data)),

@@ -52,4 +52,16 @@ export interface GoldEngine {
    *   findings on it (it covers the state machine's role)
    */
   runModelTask(scope: Construct, model: GoldModel, target: GoldModelTarget): sfn.TaskStateBase;
+
+  /**
+   * The task that runs one statement the gold planner wrote for an incremental `model` (a partitioned
+   * UNLOAD under the target location), found in the task's input at `statementPath`; same retries and
+   * policies as {@link runModelTask}.
+   */
+  runStatementTask(
+    scope: Construct,
+    model: GoldModel,
+    target: GoldModelTarget,
+    statementPath: string,
+  ): sfn.TaskStateBase;
 }

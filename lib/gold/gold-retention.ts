@@ -11,7 +11,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../../core/config/env';
-import { goldModelPrefix, goldPublishedRegistryKey } from '../../core/lake/layout';
+import { goldIncrementalStateKey, goldModelPrefix, goldPublishedRegistryKey } from '../../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from '../lake-access';
 import type { LogSettings } from '../log-settings';
 import { MedallionFunction } from '../medallion-function';
@@ -67,6 +67,13 @@ export class GoldRetention extends Construct {
         new iam.PolicyStatement({
           actions: ['s3:GetObject', 's3:PutObject'],
           resources: props.models.map((m) => props.goldBucket.arnForObjects(goldPublishedRegistryKey(m))),
+        }),
+      );
+      // An incremental model's state names the versions its partitions still read (kept).
+      this.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['s3:GetObject'],
+          resources: props.models.map((m) => props.goldBucket.arnForObjects(goldIncrementalStateKey(m))),
         }),
       );
     }

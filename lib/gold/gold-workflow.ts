@@ -43,6 +43,7 @@ import {
   publishVersion,
   retentionTask,
 } from './gold-tasks';
+import { incrementalModelBranch } from './incremental-model';
 import { singleFlight } from './single-flight';
 
 /**
@@ -92,6 +93,11 @@ export interface GoldWorkflowProps extends LogSettings, AthenaEngineOptions {
    */
   readonly retention?: lambda.IFunction;
   /**
+   * The gold planner Lambda (`GoldPlanner`): plans and publishes the incremental models.
+   * @default - none: every model must be a full model
+   */
+  readonly goldPlanner?: lambda.IFunction;
+  /**
    * The state machine's name (its ARN is built from it: the single-flight check lists its executions).
    * @default `<stack name>-gold`
    */
@@ -113,9 +119,9 @@ export interface GoldWorkflowProps extends LogSettings, AthenaEngineOptions {
  * The state machine is STANDARD and JSONPath (the local runner executes JSONPath only), logs every event
  * with execution data and is traced with X-Ray.
  *
- * Limits: gold tables must be unpartitioned (the location of the table is switched, not partitions);
- * previous versions are not deleted (a clean-up is for a later slice); two overlapping executions could
- * publish out of order, so the schedule must leave a run time to finish.
+ * A full model's table is unpartitioned: its location is switched. An incremental model's table is
+ * partitioned by its date, and only the partitions whose inputs changed are rewritten and switched (see
+ * `incremental-model.ts`); an execution started with `{"fullRefresh": true}` rebuilds them all.
  */
 export class GoldWorkflow extends Construct {
   public readonly stateMachine: sfn.StateMachine;
@@ -176,6 +182,13 @@ export class GoldWorkflow extends Construct {
     const stateMachineName = props.stateMachineName ?? `${Stack.of(this).stackName}-gold`;
     // Never two runs at once: the first states skip this one if another is RUNNING.
     definition = singleFlight(this, stateMachineName, definition);
+    // The execution's input (`{"fullRefresh": true}`), kept in the state for the models' planner: it
+    // reaches every branch with the state, whichever way the runner scopes `$$.Execution.Input` in them.
+    const start = sfn.Pass.jsonPath(this, 'ExecutionInput', {
+      stateName: 'execution input',
+      parameters: { 'execution.$': '$$.Execution.Input' },
+    });
+    definition = sfn.Chain.start(start).next(definition);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', logGroupProps(props));
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
@@ -214,7 +227,8 @@ export class GoldWorkflow extends Construct {
       this.stateMachine,
       'IAM5[Resource::*]',
       'Tracing and logging of the state machine: xray:PutTraceSegments/PutTelemetryRecords/GetSampling* and the CloudWatch Logs delivery actions (logs:CreateLogDelivery, ...) support no resource-level scoping; ' +
-        `neither does cloudwatch:PutMetricData, limited by its cloudwatch:namespace condition to ${METRICS_NAMESPACE}.`,
+        `neither does cloudwatch:PutMetricData, limited by its cloudwatch:namespace condition to ${METRICS_NAMESPACE}, ` +
+        'nor lakeformation:GetDataAccess, which Athena calls for locations registered with Lake Formation.',
     );
   }
 
@@ -228,6 +242,18 @@ export class GoldWorkflow extends Construct {
     const alarm = modelFailureAlarm(this, name, props.alarmTopic);
     const catchIntoAlarm = (task: sfn.TaskStateBase) =>
       task.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    if (model.incremental) {
+      if (!props.goldPlanner) throw new Error(`GoldWorkflow: model ${name} is incremental: pass goldPlanner`);
+      return incrementalModelBranch(this, model, {
+        database: props.database,
+        goldBucket: props.goldBucket,
+        planner: props.goldPlanner,
+        engine,
+        location,
+        catchIntoAlarm,
+        alarm,
+      });
+    }
 
     // (1) The version: a new, empty prefix.
     const version = modelVersion(this, name, location, engine.modelInput(model));

@@ -44,7 +44,7 @@ import { ENV } from '../../core/config/env';
 import { PROJECT_ROOT } from '../../lib/config';
 
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */
-export const WIRING_VERSION = 3;
+export const WIRING_VERSION = 4;
 
 /**
  * The handler module (relative to the repository root, without extension) of each `MedallionFunction`,
@@ -57,6 +57,7 @@ export const HANDLER_ENTRIES: readonly { readonly pathEndsWith: string; readonly
   { pathEndsWith: '/Transform', module: 'lambdas/bronze-to-silver/handler' },
   { pathEndsWith: 'CurrentState/Planner', module: 'lambdas/current-state/handler' },
   { pathEndsWith: 'GoldRetention/Janitor', module: 'lambdas/gold-retention/handler' },
+  { pathEndsWith: 'GoldPlanner/Planner', module: 'lambdas/gold-planner/handler' },
 ];
 
 export interface WiredBucket {

@@ -54,6 +54,8 @@ export interface PipelineOptions {
   readonly modelsDir?: string | false;
   /** Keep the buckets of an earlier run instead of starting empty. */
   readonly keepState?: boolean;
+  /** Rebuild every partition of the incremental gold models (default: only those whose inputs changed). */
+  readonly fullRefresh?: boolean;
   /** Write the run report (JSON) there. */
   readonly reportFile?: string;
   /** S3 port; default 4566, 0 for any free port. */
@@ -108,7 +110,9 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     const report = await buildReport(cloud, files);
     const tReported = Date.now();
     const modelsDir = goldModelsDir(options.modelsDir, contractsDir);
-    const gold = modelsDir ? await runGold(cloud, stateDir, contractsDir, modelsDir, out) : undefined;
+    const gold = modelsDir
+      ? await runGold(cloud, stateDir, contractsDir, modelsDir, out, options.fullRefresh ?? false)
+      : undefined;
     const finished = Date.now();
     const full: PipelineReport = {
       ...report,
@@ -182,6 +186,7 @@ async function runGold(
   contractsDir: string,
   modelsDir: string,
   out: (line: string) => void,
+  fullRefresh: boolean,
 ): Promise<GoldSummary> {
   const inRepo = (dir: string, what: string) => {
     const rel = relative(PROJECT_ROOT, dir);
@@ -212,6 +217,7 @@ async function runGold(
     buckets: cloud.buckets,
     template,
     invokeFunction: (id, payload) => cloud.invokeFunction(id, payload),
+    ...(fullRefresh ? { executionInput: { fullRefresh: true } } : {}),
   });
   const tables = Object.keys(run.published);
   const PREVIEW_ROWS = 10;
@@ -248,6 +254,15 @@ async function runGold(
           location: run.published[t],
           rows: rows[t]?.count ?? 0,
           ...(run.models[t]?.bytesRead === undefined ? {} : { bytesRead: run.models[t].bytesRead }),
+          ...(run.models[t]?.plan
+            ? {
+                plan: {
+                  mode: run.models[t].plan.mode,
+                  reason: run.models[t].plan.reason,
+                  dates: run.models[t].plan.dates.length,
+                },
+              }
+            : {}),
           preview: formatRows(rows[t]?.rows ?? [], PREVIEW_ROWS, rows[t]?.count),
         },
       ]),

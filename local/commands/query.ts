@@ -119,10 +119,14 @@ export function localTables(stateDir: string, options: QueryOptions = {}): Recor
       if (files.length > 0) tables[name] = files;
       continue;
     }
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(t.location);
-    if (!m) continue;
-    const dir = join(s3Dir, m[1], m[2].replace(/\/+$/, ''));
-    if (hasObjects(dir)) tables[name] = [`${dir}/**/*${OBJECT_SUFFIX}`];
+    // A table with registered partitions (an incremental gold table) reads each partition's location;
+    // its `<key>=<value>/` directories give the partition column.
+    const dirs = (t.partitionLocations ?? [t.location]).flatMap((location) => {
+      const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
+      const dir = m ? join(s3Dir, m[1], m[2].replace(/\/+$/, '')) : undefined;
+      return dir && hasObjects(dir) ? [`${dir}/**/*${OBJECT_SUFFIX}`] : [];
+    });
+    if (dirs.length > 0) tables[name] = dirs;
   }
   return tables;
 }
@@ -131,18 +135,30 @@ export function localTables(stateDir: string, options: QueryOptions = {}): Recor
  * Table name -> S3 location (and, for an Iceberg table, its current snapshot), from whichever local catalog
  * files exist. An Iceberg table without a snapshot yet is left out.
  */
-function catalogTables(stateDir: string): Record<string, { location: string; metadataLocation?: string }> {
-  const out: Record<string, { location: string; metadataLocation?: string }> = {};
+function catalogTables(
+  stateDir: string,
+): Record<string, { location: string; metadataLocation?: string; partitionLocations?: string[] }> {
+  const out: Record<string, { location: string; metadataLocation?: string; partitionLocations?: string[] }> =
+    {};
   type Descriptor = {
     StorageDescriptor?: { Location?: string };
-    Parameters?: { table_type?: string; metadata_location?: string };
+    PartitionKeys?: unknown[];
+    Parameters?: { table_type?: string; metadata_location?: string; 'projection.enabled'?: string };
   };
-  const add = (name: string, t: Descriptor) => {
+  type Partitions = Record<string, { StorageDescriptor?: { Location?: string } }>;
+  const add = (name: string, t: Descriptor, partitions?: Partitions) => {
     const location = t.StorageDescriptor?.Location;
     if (!location || name in out) return;
     if (t.Parameters?.table_type?.toUpperCase() === 'ICEBERG') {
       const metadataLocation = t.Parameters.metadata_location;
       if (metadataLocation) out[name] = { location, metadataLocation };
+      return;
+    }
+    if ((t.PartitionKeys ?? []).length > 0 && t.Parameters?.['projection.enabled'] !== 'true') {
+      const partitionLocations = Object.values(partitions ?? {}).flatMap((p) =>
+        p.StorageDescriptor?.Location ? [p.StorageDescriptor.Location] : [],
+      );
+      out[name] = { location, partitionLocations };
       return;
     }
     out[name] = { location };
@@ -152,7 +168,10 @@ function catalogTables(stateDir: string): Record<string, { location: string; met
     try {
       return JSON.parse(readFileSync(file, 'utf8')) as {
         tables?: Record<string, Descriptor>;
-        databases?: Record<string, { tables?: Record<string, { table?: Descriptor } & Descriptor> }>;
+        databases?: Record<
+          string,
+          { tables?: Record<string, { table?: Descriptor; partitions?: Partitions } & Descriptor> }
+        >;
       };
     } catch (e) {
       throw new QueryError(`cannot read the local catalog ${file}: ${(e as Error).message}`);
@@ -163,7 +182,7 @@ function catalogTables(stateDir: string): Record<string, { location: string; met
     if (!catalog) continue;
     for (const [name, t] of Object.entries(catalog.tables ?? {})) add(name, t);
     for (const db of Object.values(catalog.databases ?? {})) {
-      for (const [name, t] of Object.entries(db.tables ?? {})) add(name, t.table ?? t);
+      for (const [name, t] of Object.entries(db.tables ?? {})) add(name, t.table ?? t, t.partitions);
     }
   }
   return out;

@@ -15,13 +15,21 @@
  * `CREATE TABLE` of an Iceberg table and `ALTER TABLE ... ADD COLUMNS` (Athena DDL, see `athena-ddl.ts`)
  * change the catalog only (StatementType `DDL`); DuckDB never sees them.
  *
- * `DataScannedInBytes` is the size of every data file of the tables a query names (no pruning emulated).
+ * `DataScannedInBytes` is the size of the data files of the tables a query names: every file, except for a
+ * table every occurrence of which is the planner's date filter `"<db>"."<table>" WHERE "<partition
+ * column>" IN ('<value>', ...)`: then only the files of the listed partitions are read and counted (see
+ * `partition-pruning.ts`; Athena's column pruning is not emulated).
  *
  * `UNLOAD (<select>) TO 's3://<bucket>/<prefix>/' WITH (format = 'PARQUET', compression = 'ZSTD')` runs as
  * `COPY (<select>) TO '<work dir>/part-0.parquet' (FORMAT parquet, COMPRESSION zstd)` with one thread (same
  * input, same bytes), and the file is uploaded as `<prefix>part-0.parquet`. Like Athena, UNLOAD refuses a
  * target prefix that already holds objects, and writes a manifest of the files to the workgroup's result
  * location (`<output location><query id>-manifest.csv`).
+ *
+ * With `partitioned_by = ARRAY['<column>', ...]` (an incremental model), the rows are written as one
+ * `<location><column>=<value>/part-0.parquet` per partition value, without the partition columns (see
+ * `partitioned-unload.ts`); like Athena, the partition columns must come last in the SELECT, and more than
+ * 100 partition values fail the query (`HIVE_TOO_MANY_OPEN_PARTITIONS`) with nothing written.
  *
  * The model SQL must be Athena (Trino) SQL. DuckDB accepts much that Athena refuses, so before anything
  * runs, the SELECT is checked against the deny-list of `core/gold/dialect.ts` (outside string literals,
@@ -32,7 +40,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AthenaSqlError } from '../../core/errors';
@@ -51,6 +59,7 @@ import {
   readSnapshot,
 } from './iceberg-table';
 import { ObjectCache } from './object-cache';
+import { writePartitionedUnload } from './partitioned-unload';
 import { AthenaTaskFailed } from './service-errors';
 
 export type { Scan } from './catalog-views';
@@ -89,6 +98,16 @@ export interface QueryExecutionOutput {
   };
 }
 
+/** One partition a partitioned UNLOAD wrote. */
+export interface UnloadedPartition {
+  /** The partition values as text (a date as `YYYY-MM-DD`, null for NULL), in `partitioned_by` order. */
+  readonly values: (string | null)[];
+  /** The partition's directory, `<UNLOAD location><column>=<value>/` (what Glue registers as its location). */
+  readonly location: string;
+  readonly rows: number;
+  readonly bytes: number;
+}
+
 /** What an UNLOAD wrote. */
 export interface UnloadResult {
   readonly queryExecutionId: string;
@@ -96,10 +115,16 @@ export interface UnloadResult {
   readonly files: string[];
   readonly rows: number;
   /**
-   * Bytes of the data files of the tables the query names (Athena's DataScannedInBytes, without its
-   * partition and column pruning: an upper bound of what Athena would scan).
+   * Bytes of the data files of the tables the query names (Athena's DataScannedInBytes, with the
+   * planner's partition filters emulated but not its column pruning: an upper bound of what Athena scans).
    */
   readonly bytesRead: number;
+  /** Bytes of the files written. */
+  readonly bytesWritten: number;
+  /** The `partitioned_by` columns (empty: not partitioned). */
+  readonly partitionedBy: string[];
+  /** The partitions written, sorted by values (empty when not partitioned, or no row). */
+  readonly partitions: UnloadedPartition[];
 }
 
 /** What a MERGE INTO did to its target. */
@@ -246,6 +271,13 @@ export class LocalAthena {
     });
   }
 
+  /** The UNLOADs that succeeded into a location under `prefix` (an s3:// URI), sorted by location. */
+  unloadsUnder(prefix: string): UnloadResult[] {
+    return [...this.unloads.values()]
+      .filter((u) => u.location.startsWith(prefix))
+      .sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
+  }
+
   /** Every row of a catalog table (its published version), in a stable order (all columns sorted). */
   async readTable(database: string, table: string): Promise<Record<string, unknown>[]> {
     return this.query(`SELECT * FROM ${sqlIdent(database)}.${sqlIdent(table)} ORDER BY ALL`, database);
@@ -281,25 +313,50 @@ export class LocalAthena {
     mkdirSync(this.workDir, { recursive: true });
     const dir = mkdtempSync(join(this.workDir, 'unload-'));
     try {
-      const file = join(dir, 'part-0.parquet');
-      const rows = await this.views.run(statement.select, database, scan, async (c) => {
-        const reader = await c.runAndReadAll(
-          `COPY (\n${statement.select}\n) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${compression})`,
+      // Local files and the keys they go to; written before anything is uploaded, so a failed query
+      // (a limit of Athena's) leaves the target empty.
+      let uploads: { file: string; key: string }[];
+      let rows: number;
+      let partitions: UnloadedPartition[] = [];
+      if (statement.partitionedBy.length > 0) {
+        const written = await this.views.run(statement.select, database, scan, (c) =>
+          writePartitionedUnload(c, statement.select, statement.partitionedBy, {
+            dir,
+            compression,
+            location: statement.location,
+          }),
         );
-        return Number(reader.getRowsJS()[0]?.[0] ?? 0);
-      });
-      const key = `${prefix}part-0.parquet`;
-      await this.options.s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file) }),
-      );
-      const files = [`s3://${bucket}/${key}`];
+        uploads = written.map((p) => ({ file: p.file, key: `${prefix}${p.path}part-0.parquet` }));
+        rows = written.reduce((sum, p) => sum + p.rows, 0);
+        partitions = written.map((p) => ({
+          values: p.values,
+          location: `${statement.location}${p.path}`,
+          rows: p.rows,
+          bytes: p.bytes,
+        }));
+      } else {
+        const file = join(dir, 'part-0.parquet');
+        rows = await this.views.run(statement.select, database, scan, async (c) => {
+          const reader = await c.runAndReadAll(
+            `COPY (\n${statement.select}\n) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION ${compression})`,
+          );
+          return Number(reader.getRowsJS()[0]?.[0] ?? 0);
+        });
+        uploads = [{ file, key: `${prefix}part-0.parquet` }];
+      }
+      for (const { file, key } of uploads) {
+        await this.options.s3.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(file) }),
+        );
+      }
+      const files = uploads.map(({ key }) => `s3://${bucket}/${key}`);
       if (this.options.outputLocation) {
         const out = parseS3Uri(this.options.outputLocation);
         await this.options.s3.send(
           new PutObjectCommand({
             Bucket: out.bucket,
             Key: `${out.prefix}${id}-manifest.csv`,
-            Body: `${files.join('\n')}\n`,
+            Body: files.map((f) => `${f}\n`).join(''),
           }),
         );
       }
@@ -309,6 +366,9 @@ export class LocalAthena {
         files,
         rows,
         bytesRead: scan.bytes,
+        bytesWritten: uploads.reduce((sum, { file }) => sum + statSync(file).size, 0),
+        partitionedBy: [...statement.partitionedBy],
+        partitions,
       };
       this.unloads.set(statement.location, result);
       return result;

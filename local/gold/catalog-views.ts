@@ -5,8 +5,13 @@
  *
  * A Hive table's Parquet objects are fetched from the local S3 server into a cache directory (DuckDB cannot
  * read s3://; see `object-cache.ts`), and the view selects the catalog's columns, cast to the catalog's
- * types, from `read_parquet([...files], hive_partitioning = ..., union_by_name = true)`; partition keys
- * (silver's `dt`) come from the `key=value` directories with their catalog type. An Iceberg table (see
+ * types, from `read_parquet([...files], hive_partitioning = ..., union_by_name = true)`. A table with
+ * partition projection (`projection.enabled`: silver's `_history`) is read from the objects under its
+ * location, its partition keys (`dt`) from the `key=value` directories with their catalog type. A Hive table
+ * with PartitionKeys and no projection (an incremental gold table) is read from the objects under the
+ * location of each partition registered in the catalog, its partition keys from the partition's Values
+ * (cast to the key's type; `__HIVE_DEFAULT_PARTITION__` is NULL), not from the files nor the table's
+ * location: with no partition registered it is empty. An Iceberg table (see
  * `iceberg-table.ts`) is read from the data files its current snapshot lists (the catalog's
  * `metadata_location`), not from a listing; its partition columns are columns. A column no file holds
  * (added by `ALTER TABLE ... ADD COLUMNS` after the files were written) reads as NULL; a table with no
@@ -14,6 +19,12 @@
  *
  * A MERGE's target is a DuckDB table instead of a view, loaded from the snapshot pinned when the query
  * started, so the MERGE can change it.
+ *
+ * Partition pruning (`partition-pruning.ts`): when every occurrence of a table in the statement is the
+ * planner's `"<db>"."<table>" WHERE "<partition column>" IN (...)`, its view holds only the files of the
+ * listed partitions (Hive projection tables by their `key=value` directories, registered partitions by
+ * their Values, Iceberg tables by their data files' partition values), and only those are counted in the
+ * scan. A MERGE's target is never pruned.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,8 +34,13 @@ import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { duckDbType } from '../../core/sql/types';
 import { listObjects } from '../../lambdas/aws/s3';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
+import { HIVE_DEFAULT_PARTITION, hivePathValue } from './glue-partitions';
 import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
 import type { ListedObject, ObjectCache } from './object-cache';
+import { isRead, type PartitionPruning, partitionPruning } from './partition-pruning';
+
+/** The column read_parquet names each row's file in, for the partition values of registered partitions. */
+const FILE_COLUMN = '__medallion_file';
 
 /** Bytes of data files a query reads (`DataScannedInBytes`), added up as its tables are made into views. */
 export interface Scan {
@@ -78,7 +94,7 @@ export class CatalogViews {
       for (const [db, table] of this.referencedTables(sql)) {
         await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(db)}`);
         const isTarget = target?.database === db && target.table === table;
-        const select = await this.tableSelect(c, db, table, scan, isTarget ? target : undefined);
+        const select = await this.tableSelect(c, sql, db, table, scan, isTarget ? target : undefined);
         await c.run(`CREATE ${isTarget ? 'TABLE' : 'VIEW'} ${sqlIdent(db)}.${sqlIdent(table)} AS ${select}`);
       }
       if (database) {
@@ -107,6 +123,7 @@ export class CatalogViews {
   /** The SELECT of a table's view: its catalog columns over its files (see the module comment). */
   private async tableSelect(
     c: DuckDBConnection,
+    sql: string,
     database: string,
     table: string,
     scan: Scan,
@@ -114,28 +131,46 @@ export class CatalogViews {
   ): Promise<string> {
     const { catalog, s3 } = this.options;
     const { Table } = catalog.getTable({ DatabaseName: database, Name: table });
-    const iceberg = catalog.icebergPartitionColumns(database, table) !== undefined;
+    const icebergColumns = catalog.icebergPartitionColumns(database, table);
+    const iceberg = icebergColumns !== undefined;
     const columns = Table.StorageDescriptor?.Columns ?? [];
     const partitions = iceberg ? [] : (Table.PartitionKeys ?? []);
+    const registered =
+      partitions.length > 0 && Table.Parameters?.['projection.enabled']?.toLowerCase() !== 'true';
     const all: GlueColumn[] = [...columns, ...partitions];
     const location = Table.StorageDescriptor?.Location;
+    // A MERGE rewrites its target's every partition: it is read whole.
+    const pruning = target
+      ? undefined
+      : partitionPruning(sql, database, table, icebergColumns ?? partitions.map((p) => p.Name));
     let files: string[] = [];
+    /** Registered partitions: the values of each file's partition, by local path. */
+    let fileValues = new Map<string, string[]>();
     if (iceberg) {
       const metadata = Table.Parameters?.metadata_location;
       const snapshot = target ? target.snapshot : metadata ? await readSnapshot(s3, metadata) : undefined;
-      if (snapshot) files = await this.fetchDataFiles(snapshot.files, scan);
-    } else if (location) files = await this.fetch(location, scan);
+      if (snapshot) {
+        files = await this.fetchDataFiles(
+          snapshot.files.filter((f) => isRead(pruning, f.partition)),
+          scan,
+        );
+      }
+    } else if (registered) {
+      fileValues = await this.fetchPartitions(database, table, partitions, pruning, scan);
+      files = [...fileValues.keys()].sort();
+    } else if (location) files = await this.fetch(location, scan, partitions, pruning);
     const nullOf = (col: GlueColumn) =>
       `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${sqlIdent(col.Name)}`;
     if (files.length === 0) return `SELECT ${all.map(nullOf).join(', ')} WHERE false`;
     const list = files.map(sqlString).join(', ');
     const hive =
-      partitions.length > 0
-        ? `hive_partitioning = true, hive_types = {${partitions
+      registered || partitions.length === 0
+        ? 'hive_partitioning = false'
+        : `hive_partitioning = true, hive_types = {${partitions
             .map((p) => `${sqlString(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
-            .join(', ')}}`
-        : 'hive_partitioning = false';
-    const source = `read_parquet([${list}], ${hive}, union_by_name = true)`;
+            .join(', ')}}`;
+    const fileName = registered ? `, filename = ${sqlString(FILE_COLUMN)}` : '';
+    const source = `read_parquet([${list}], ${hive}, union_by_name = true${fileName})`;
     // The files' own types (footers only): a TIMESTAMPTZ read as an Athena `timestamp` is converted by
     // arithmetic, exact under the session's UTC time zone, instead of a CAST through ICU's calendar, which
     // cost ~0.5 s per million rows and column. A column no file has is NULL (union_by_name fills the
@@ -147,6 +182,15 @@ export class CatalogViews {
     const select = all.map((col) => {
       const type = duckDbType(col.Type ?? 'string');
       const name = sqlIdent(col.Name);
+      const key = registered ? partitions.indexOf(col) : -1;
+      if (key >= 0) {
+        // The partition's value, looked up by the row's file.
+        const entries = [...fileValues].map(([file, values]) => {
+          const value = values[key];
+          return `${sqlString(file)}: ${value === HIVE_DEFAULT_PARTITION ? 'NULL' : sqlString(value)}`;
+        });
+        return `CAST(MAP {${entries.join(', ')}}[${sqlIdent(FILE_COLUMN)}] AS ${type}) AS ${name}`;
+      }
       const fileType = fileTypes.get(col.Name);
       if (fileType === undefined) return nullOf(col);
       if (type === 'TIMESTAMP' && fileType === 'TIMESTAMP WITH TIME ZONE') {
@@ -157,10 +201,57 @@ export class CatalogViews {
     return `SELECT ${select.join(', ')} FROM ${source}`;
   }
 
-  /** Downloads the data objects under an s3:// location into the cache; their local paths, sorted. */
-  private async fetch(location: string, scan: Scan): Promise<string[]> {
+  /**
+   * Downloads the data objects under the location of each registered partition of a table (those
+   * `pruning` reads) into the cache: the partition values of each, by local path.
+   */
+  private async fetchPartitions(
+    database: string,
+    table: string,
+    keys: readonly GlueColumn[],
+    pruning: PartitionPruning | undefined,
+    scan: Scan,
+  ): Promise<Map<string, string[]>> {
+    const byFile = new Map<string, string[]>();
+    for (const partition of this.options.catalog.partitions(database, table)) {
+      const values = Object.fromEntries(
+        keys.map((k, i) => [
+          k.Name,
+          partition.Values[i] === HIVE_DEFAULT_PARTITION ? null : partition.Values[i],
+        ]),
+      );
+      const location = partition.StorageDescriptor?.Location;
+      if (!location || !isRead(pruning, values)) continue;
+      const { bucket, prefix } = parseS3Uri(location);
+      const objects = await objectsUnder(this.options.s3, bucket, prefix, true);
+      scan.bytes += objects.reduce((sum, o) => sum + o.size, 0);
+      for (const path of await this.options.cache.fetch(bucket, objects)) byFile.set(path, partition.Values);
+    }
+    return byFile;
+  }
+
+  /**
+   * Downloads the data objects under an s3:// location into the cache (with `pruning`, only those in the
+   * `key=value` directories of the partitions it reads); their local paths, sorted.
+   */
+  private async fetch(
+    location: string,
+    scan: Scan,
+    keys: readonly GlueColumn[],
+    pruning: PartitionPruning | undefined,
+  ): Promise<string[]> {
     const { bucket, prefix } = parseS3Uri(location);
-    const objects = await objectsUnder(this.options.s3, bucket, prefix, true);
+    const objects = (await objectsUnder(this.options.s3, bucket, prefix, true)).filter((o) => {
+      if (!pruning) return true;
+      const directories = o.key.slice(prefix.length).split('/').slice(0, -1);
+      const values: Record<string, string | null> = {};
+      for (const d of directories) {
+        const eq = d.indexOf('=');
+        const key = keys.find((k) => k.Name.toLowerCase() === d.slice(0, eq).toLowerCase());
+        if (eq > 0 && key) values[key.Name] = hivePathValue(d.slice(eq + 1));
+      }
+      return isRead(pruning, values);
+    });
     scan.bytes += objects.reduce((sum, o) => sum + o.size, 0);
     return this.options.cache.fetch(bucket, objects);
   }

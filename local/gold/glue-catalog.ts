@@ -21,11 +21,33 @@
  * metadata location only if it is still the one the writer started from
  * ({@link LocalGlueCatalog.commitIcebergMetadata}), as Glue's conditional update does for Athena. A
  * re-seed that replaces an Iceberg table (its template changed) leaves it with no snapshot again.
+ *
+ * A Hive table with PartitionKeys and no partition projection (an incremental gold table) has partitions
+ * registered one by one, each with its own location: `batchCreatePartition`, `batchUpdatePartition`,
+ * `batchDeletePartition` and `getPartitions` take and return what the SDK integrations do (see
+ * `glue-partitions.ts` for Glue's limits and the `Expression` subset emulated). They are persisted with
+ * the table; a re-seed that replaces the table keeps them unless its PartitionKeys (names and types)
+ * changed, and UpdateTable keeps them, as Glue does.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import {
+  createPartitions,
+  deletePartitions,
+  type GluePartition,
+  type GluePartitionInput,
+  listPartitions,
+  type PartitionErrorDetail,
+  type StoredPartitions,
+  samePartitionKeys,
+  sortedPartitions,
+  updatePartitions,
+} from './glue-partitions';
 import { GlueError } from './service-errors';
+
+export type { GluePartition, GluePartitionInput } from './glue-partitions';
+
 import type { TemplateResolver } from './state-machine-definition';
 
 export interface GlueColumn {
@@ -117,6 +139,8 @@ interface StoredTable {
   versions: TableVersion[];
   /** Set for an Iceberg table: its identity partition columns, in PartitionSpec order (none: unpartitioned). */
   iceberg?: { partitionColumns: string[] };
+  /** The registered partitions of a Hive table, by `partitionId` of their values (none: absent). */
+  partitions?: StoredPartitions;
 }
 
 interface CatalogFile {
@@ -168,6 +192,14 @@ export class LocalGlueCatalog {
       const input = iceberg
         ? icebergTableInput(props.DatabaseName, props.TableInput, iceberg)
         : props.TableInput;
+      // The partitions stay registered while the table partitions alike (CloudFormation updates it in place).
+      const partitions =
+        !iceberg &&
+        existing?.partitions &&
+        !existing.iceberg &&
+        samePartitionKeys(existing.table.PartitionKeys, input.PartitionKeys)
+          ? existing.partitions
+          : undefined;
       db.tables[input.Name] = {
         table: this.fromInput(props.DatabaseName, input, { CreateTime: now, version: 1 }),
         templateHash: hash,
@@ -175,6 +207,7 @@ export class LocalGlueCatalog {
         ...(iceberg
           ? { iceberg: { partitionColumns: identityPartitionColumns(props.DatabaseName, input, iceberg) } }
           : {}),
+        ...(partitions ? { partitions } : {}),
       };
     }
     this.save();
@@ -295,6 +328,74 @@ export class LocalGlueCatalog {
   }
 
   /**
+   * `glue:BatchCreatePartition`: `{ DatabaseName, TableName, PartitionInputList }` (at most 100) ->
+   * `{ Errors }`: the partitions that already exist (`AlreadyExistsException`); the others are created.
+   */
+  batchCreatePartition(request: {
+    DatabaseName: string;
+    TableName: string;
+    PartitionInputList: GluePartitionInput[];
+    CatalogId?: string;
+  }): { Errors: { PartitionValues: string[]; ErrorDetail: PartitionErrorDetail }[] } {
+    return this.changePartitions(request, (table, partitions) =>
+      createPartitions(table, partitions, request.PartitionInputList),
+    );
+  }
+
+  /**
+   * `glue:BatchUpdatePartition`: `{ DatabaseName, TableName, Entries: [{ PartitionValueList,
+   * PartitionInput }] }` (1 to 100) -> `{ Errors }`: the partitions that do not exist
+   * (`EntityNotFoundException`); the others are replaced by their PartitionInput.
+   */
+  batchUpdatePartition(request: {
+    DatabaseName: string;
+    TableName: string;
+    Entries: { PartitionValueList: string[]; PartitionInput: GluePartitionInput }[];
+    CatalogId?: string;
+  }): { Errors: { PartitionValueList: string[]; ErrorDetail: PartitionErrorDetail }[] } {
+    return this.changePartitions(request, (table, partitions) =>
+      updatePartitions(table, partitions, request.Entries),
+    );
+  }
+
+  /**
+   * `glue:BatchDeletePartition`: `{ DatabaseName, TableName, PartitionsToDelete: [{ Values }] }` (at most
+   * 25) -> `{ Errors }`: the partitions that do not exist (`EntityNotFoundException`); the others are deleted.
+   */
+  batchDeletePartition(request: {
+    DatabaseName: string;
+    TableName: string;
+    PartitionsToDelete: { Values: string[] }[];
+    CatalogId?: string;
+  }): { Errors: { PartitionValues: string[]; ErrorDetail: PartitionErrorDetail }[] } {
+    return this.changePartitions(request, (table, partitions) =>
+      deletePartitions(table, partitions, request.PartitionsToDelete),
+    );
+  }
+
+  /**
+   * `glue:GetPartitions`: `{ DatabaseName, TableName, Expression?, NextToken?, MaxResults? }` ->
+   * `{ Partitions, NextToken? }`, sorted by values (the `Expression` subset is in `glue-partitions.ts`).
+   */
+  getPartitions(request: {
+    DatabaseName: string;
+    TableName: string;
+    Expression?: string;
+    NextToken?: string;
+    MaxResults?: number;
+    CatalogId?: string;
+  }): { Partitions: GluePartition[]; NextToken?: string } {
+    const stored = this.stored(request.DatabaseName, request.TableName);
+    return cloneJson(listPartitions(stored.table, stored.partitions ?? {}, request));
+  }
+
+  /** Every registered partition of a table, sorted by values. */
+  partitions(database: string, name: string): GluePartition[] {
+    const stored = this.stored(database, name);
+    return cloneJson(sortedPartitions(stored.table, stored.partitions ?? {}));
+  }
+
+  /**
    * The partition columns of an Iceberg table (empty when unpartitioned); undefined when the table is
    * not an Iceberg table.
    */
@@ -354,6 +455,25 @@ export class LocalGlueCatalog {
   /** The names of the tables of a database, sorted. */
   tableNames(database: string): string[] {
     return Object.keys(this.data.databases[database]?.tables ?? {}).sort();
+  }
+
+  /** Runs a batch partition change on a Hive table and saves the catalog; the answer is the change's. */
+  private changePartitions<T>(
+    request: { DatabaseName: string; TableName: string },
+    change: (table: GlueTable, partitions: StoredPartitions) => T,
+  ): T {
+    const stored = this.stored(request.DatabaseName, request.TableName);
+    if (stored.iceberg) {
+      throw new GlueError(
+        'InvalidInputException',
+        `Table ${request.DatabaseName}.${request.TableName} is an Iceberg table (its partitions are those of its data files).`,
+      );
+    }
+    const partitions = { ...stored.partitions };
+    const result = change(stored.table, partitions);
+    stored.partitions = partitions;
+    this.save();
+    return cloneJson(result);
   }
 
   private stored(database: string, name: string): StoredTable {

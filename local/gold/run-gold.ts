@@ -34,6 +34,12 @@ import {
   TemplateResolver,
 } from './state-machine-definition';
 
+/** What an execution of the gold workflow may be started with. */
+export interface GoldExecutionInput {
+  /** Rebuild every partition of the incremental models (default: only those whose inputs changed). */
+  readonly fullRefresh?: boolean;
+}
+
 export interface RunGoldOptions {
   /** The local S3 server (`http://127.0.0.1:<port>`). */
   readonly s3Endpoint: string;
@@ -58,6 +64,11 @@ export interface RunGoldOptions {
    * before it starts.
    */
   readonly invokeFunction?: (logicalId: string, payload: unknown) => Promise<unknown>;
+  /**
+   * The execution's input, as `StartExecution` would pass it: `{ fullRefresh: true }` rebuilds every
+   * partition of the incremental models. Default `{}` (what the schedule sends has no `fullRefresh`).
+   */
+  readonly executionInput?: GoldExecutionInput;
 }
 
 export interface GoldModelRun {
@@ -70,8 +81,10 @@ export interface GoldModelRun {
   readonly files: string[];
   /** UNLOADs submitted for this version: 1, plus one per retry (0 when the model did not run). */
   readonly attempts: number;
-  /** Whether the catalog now points at `location`. */
+  /** Whether the catalog now points at `location` (incremental: whether the run committed its partitions). */
   readonly published: boolean;
+  /** An incremental model's plan: full, incremental or unchanged, why, and the dates it recomputed. */
+  readonly plan?: { readonly mode: string; readonly reason: string; readonly dates: readonly string[] };
 }
 
 export interface GoldAlarm {
@@ -217,6 +230,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     const handlers: Record<string, TaskHandler> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     const models: { name: string; location: string }[] = [];
+    const plans = new Map<string, NonNullable<GoldModelRun['plan']>>();
     for (const [name, state] of allStates(definition)) {
       const params = state.Parameters as Record<string, unknown> | undefined;
       if (state.Type === 'Pass' && typeof params?.model === 'string') {
@@ -254,6 +268,32 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
             catalog.updateTable(i as unknown as { DatabaseName: string; TableInput: TableInput }),
           );
           break;
+        case 'aws-sdk:glue:batchCreatePartition':
+          handlers[name] = track((i) =>
+            catalog.batchCreatePartition(
+              i as unknown as Parameters<LocalGlueCatalog['batchCreatePartition']>[0],
+            ),
+          );
+          break;
+        case 'aws-sdk:glue:batchUpdatePartition':
+          handlers[name] = track((i) =>
+            catalog.batchUpdatePartition(
+              i as unknown as Parameters<LocalGlueCatalog['batchUpdatePartition']>[0],
+            ),
+          );
+          break;
+        case 'aws-sdk:glue:batchDeletePartition':
+          handlers[name] = track((i) =>
+            catalog.batchDeletePartition(
+              i as unknown as Parameters<LocalGlueCatalog['batchDeletePartition']>[0],
+            ),
+          );
+          break;
+        case 'aws-sdk:glue:getPartitions':
+          handlers[name] = track((i) =>
+            catalog.getPartitions(i as unknown as Parameters<LocalGlueCatalog['getPartitions']>[0]),
+          );
+          break;
         case 'sns:publish':
           handlers[name] = track((i) => {
             const p = i as { TopicArn: string; Subject?: string; Message: unknown };
@@ -280,6 +320,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
             // Locally a function's ARN ends with its logical id (see TemplateResolver).
             const logicalId = String(p.FunctionName).split(':').at(-1) as string;
             const result = await invoke(logicalId, p.Payload ?? {});
+            recordPlan(plans, p.Payload, result);
             return { StatusCode: 200, ExecutedVersion: '$LATEST', Payload: result ?? null };
           });
           break;
@@ -303,14 +344,16 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       StartDate: new Date(tRun).toISOString(),
     });
     out(`gold: execution ${executionName}: ${models.map((m) => m.name).join(', ')}`);
-    const execution = machine.run({} as never, {
+    const executionInput = options.executionInput ?? {};
+    // Copies: the runner changes its input object in place, and `$$.Execution.Input` must stay as started.
+    const execution = machine.run(structuredClone(executionInput) as never, {
       overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
       context: {
         Execution: {
           Id: executionArn,
           Name: executionName,
           StartTime: new Date(tRun).toISOString(),
-          Input: {},
+          Input: structuredClone(executionInput) as never,
           RoleArn: `arn:aws:iam::${resolver.accountId}:role/medallion-local-gold`,
         },
         StateMachine: { Id: stateMachineArn, Name: stateMachineName },
@@ -346,6 +389,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       database: databaseOf(resolver),
       models: Object.fromEntries(
         models.map((m) => {
+          const plan = plans.get(m.name);
+          if (plan) return [m.name, incrementalRun(m, plan, athena, history)];
           const unload = athena.unloads.get(m.location);
           const published = catalog.location(databaseOf(resolver), m.name) === m.location;
           return [
@@ -382,6 +427,56 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     endExecution();
     s3.destroy();
   }
+}
+
+/** Keeps the plan an incremental model's planner returned (`{ action: 'plan', model: { name } }`). */
+function recordPlan(
+  plans: Map<string, NonNullable<GoldModelRun['plan']>>,
+  payload: unknown,
+  result: unknown,
+): void {
+  const call = payload as { action?: unknown; model?: { name?: unknown } } | undefined;
+  const plan = result as { mode?: unknown; reason?: unknown; dates?: unknown } | undefined;
+  if (call?.action !== 'plan' || typeof call.model?.name !== 'string' || typeof plan?.mode !== 'string')
+    return;
+  plans.set(call.model.name, {
+    mode: plan.mode,
+    reason: String(plan.reason ?? ''),
+    dates: Array.isArray(plan.dates) ? plan.dates.map(String) : [],
+  });
+}
+
+/**
+ * An incremental model's run: its UNLOADs (one per batch, under the version), and whether it committed
+ * (its commit state was entered and nothing of it failed afterwards: no alarm).
+ */
+function incrementalRun(
+  m: { name: string; location: string },
+  plan: NonNullable<GoldModelRun['plan']>,
+  athena: LocalAthena,
+  history: readonly GoldHistoryEvent[],
+): GoldModelRun {
+  const unloads = athena.unloadsUnder(m.location);
+  const attempts = [...athena.submissions]
+    .filter(([l]) => l.startsWith(m.location))
+    .reduce((n, [, c]) => n + c, 0);
+  const ofModel = (e: GoldHistoryEvent) => e.state?.startsWith(`${m.name}: `) === true;
+  const committed = history.some((e) => e.type === 'StateEntered' && e.state === `${m.name}: commit`);
+  const alarmed = history.some((e) => e.type === 'StateEntered' && e.state === `${m.name}: alarm`);
+  return {
+    location: m.location,
+    rows:
+      unloads.length === 0
+        ? plan.mode === 'unchanged'
+          ? 0
+          : undefined
+        : unloads.reduce((n, u) => n + u.rows, 0),
+    bytesRead: unloads.reduce((n, u) => n + u.bytesRead, 0),
+    files: unloads.flatMap((u) => u.files),
+    attempts,
+    published: committed && !alarmed && !history.some((e) => e.type === 'StateFailed' && ofModel(e)),
+    plan,
+  };
 }
 
 /** The runner's event log as {@link GoldHistoryEvent}s; resolves when the execution's log closes. */

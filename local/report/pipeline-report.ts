@@ -83,7 +83,17 @@ export interface GoldSummary {
   /** When the run did nothing because other runs were in progress (single flight): their names. */
   skipped?: string[];
   /** Per gold table: where the catalog publishes it and how many rows it has there. */
-  tables: Record<string, { location?: string; rows: number; bytesRead?: number; preview: string[] }>;
+  tables: Record<
+    string,
+    {
+      location?: string;
+      rows: number;
+      bytesRead?: number;
+      /** An incremental model's run: full, incremental or unchanged, why, and how many dates it recomputed. */
+      plan?: { mode: string; reason: string; dates: number };
+      preview: string[];
+    }
+  >;
   /**
    * Per dataset (`<domain>/<dataset>`): the keys its current-state table holds and the versions its history
    * holds, once the workflow merged (absent when the table could not be read).

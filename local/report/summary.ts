@@ -72,7 +72,10 @@ export function formatSummary(r: PipelineReport): string[] {
     }
     for (const [table, t] of Object.entries(g.tables)) {
       const read = t.bytesRead === undefined ? '' : `, ${formatBytes(t.bytesRead)} read`;
-      lines.push(`${table}: ${t.rows} row(s)${read}, published at ${t.location ?? '(never)'}`, ...t.preview);
+      const where = t.plan
+        ? `${t.plan.mode}${t.plan.mode === 'incremental' ? ` (${t.plan.dates} date(s) recomputed)` : ''}: ${t.plan.reason}`
+        : `published at ${t.location ?? '(never)'}`;
+      lines.push(`${table}: ${t.rows} row(s)${read}, ${where}`, ...t.preview);
     }
     if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);
   }

@@ -1,9 +1,12 @@
 -- description: Daily sales by UTC order date, store and product category (cancelled orders excluded)
 -- columns: sales_date date, store_id string, category string, orders bigint, revenue decimal(18,2),
 -- columns: average_order_value decimal(18,2), unique_customers bigint
+-- incremental: sales_date lookback 1 day from orders
 --
 -- `orders` and `products` are current state: one row per key, its latest version across every file
 -- (every version stays in `orders_history`).
+-- Being incremental, a run recomputes only the sales dates next to the order days (`dt`, the UTC day of
+-- order_ts) that changed since the last run; a change in `products` rebuilds every date.
 WITH sales AS (
   SELECT
     CAST(o.order_ts AT TIME ZONE 'UTC' AS date) AS sales_date,

@@ -455,9 +455,13 @@ describe('gold', () => {
       MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }],
     });
     // The SQL as Athena gets it: refs rendered as the lake's database and table.
-    const run = def.States['wave 1'].Branches[1].States['daily_sales: version'].Parameters.run;
+    const run = def.States['wave 1'].Branches[0].States['customer_lifetime_value: version'].Parameters.run;
     expect(run.before).toContain(`FROM "${database}"."orders"`);
     expect(run.before).not.toContain('{{');
+    // daily_sales is incremental: the planner gets its SQL, with `orders` as a window of partitions.
+    const spec = def.States['wave 1'].Branches[1].States['daily_sales: version'].Parameters.spec;
+    expect(spec.windowSql).toContain(`FROM (SELECT * FROM "${database}"."orders" WHERE "dt" IN (`);
+    expect(spec).toMatchObject({ column: 'sales_date', lookbackDays: 1, otherTables: ['products'] });
   });
 
   test('one gold Glue table per model, with the columns its header declares', () => {
@@ -474,9 +478,10 @@ describe('gold', () => {
       TableInput: Match.objectLike({
         Name: 'daily_sales',
         Description: Match.stringLikeRegexp('^Daily sales by UTC order date'),
+        // Incremental: partitioned by its date, each partition registered by the workflow.
+        PartitionKeys: [{ Name: 'sales_date', Type: 'date' }],
         StorageDescriptor: Match.objectLike({
           Columns: [
-            { Name: 'sales_date', Type: 'date' },
             { Name: 'store_id', Type: 'string' },
             { Name: 'category', Type: 'string' },
             { Name: 'orders', Type: 'bigint' },

@@ -78,6 +78,7 @@ describe('default configuration', () => {
         'AwsSolutions-IAM5[Resource::*]',
         // The gold workflow invokes the current-state planner (any version of it).
         'AwsSolutions-IAM5[Resource::<CurrentStatePlannerFunction.Arn>:*]',
+        'AwsSolutions-IAM5[Resource::<GoldPlannerFunction.Arn>:*]',
         // ...and the gold retention function.
         'AwsSolutions-IAM5[Resource::<GoldRetentionJanitorFunction.Arn>:*]',
         // The gold workflow: the workgroup's results prefix, and each model's prefix in gold.
@@ -94,7 +95,7 @@ describe('default configuration', () => {
     );
   });
 
-  test('IAM5 on Resource::* is acknowledged only for the five functions (X-Ray) and the gold workflow', () => {
+  test('IAM5 on Resource::* is acknowledged only for the six functions (X-Ray) and the gold workflow', () => {
     const star = (report()?.suppressedViolations ?? []).filter(
       (s) => s.ruleName === 'AwsSolutions-IAM5[Resource::*]',
     );
@@ -104,6 +105,7 @@ describe('default configuration', () => {
       'Medallion-dev/CurrentState/Planner/Role/DefaultPolicy/Resource',
       // X-Ray, log delivery, and PutMetricData limited to the Medallion namespace (a condition).
       'Medallion-dev/Gold/StateMachine/Role/DefaultPolicy/Resource',
+      'Medallion-dev/GoldPlanner/Planner/Role/DefaultPolicy/Resource',
       'Medallion-dev/GoldRetention/Janitor/Role/DefaultPolicy/Resource',
       'Medallion-dev/IngestApi/Handler/Role/DefaultPolicy/Resource',
     ]);

@@ -1,5 +1,5 @@
 /**
- * The Lambda functions the gold workflow invokes (the current-state planner, the gold retention), their
+ * The Lambda functions the gold workflow invokes (the current-state planner, the gold retention, the gold planner), their
  * real handlers loaded in this process against a local S3 server: the `invokeFunction` of
  * `runGoldLocally` for tests that run gold without a local cloud.
  */
@@ -12,6 +12,7 @@ type Handler = (event: unknown) => Promise<unknown>;
 const FUNCTIONS: Record<string, string> = {
   CurrentStatePlanner: '../../lambdas/current-state/handler',
   GoldRetentionJanitor: '../../lambdas/gold-retention/handler',
+  GoldPlannerFunction: '../../lambdas/gold-planner/handler',
 };
 
 export function workflowFunctions(options: {

@@ -122,11 +122,17 @@ describe('the sample models', () => {
     expect(loaded.silverTables).toEqual(['orders', 'products']);
   });
 
-  test('daily_sales declares the brief schema and reads the current state (no de-duplication of its own)', () => {
+  test('daily_sales declares the brief schema, reads the current state (no de-duplication of its own) and is incremental on its date', () => {
     const table = loaded.tables.find((t) => t.name === 'daily_sales');
     expect(table?.description).toMatch(/^Daily sales by UTC order date, store and product category/);
+    expect(table?.partitionKeys).toEqual([{ name: 'sales_date', type: 'date' }]);
+    expect(loaded.models.find((m) => m.name === 'daily_sales')?.incremental).toMatchObject({
+      column: 'sales_date',
+      lookbackDays: 1,
+      alignedTables: ['orders'],
+      otherTables: ['products'],
+    });
     expect(table?.columns.map((c) => `${c.name} ${c.type}`)).toEqual([
-      'sales_date date',
       'store_id string',
       'category string',
       'orders bigint',
@@ -187,7 +193,7 @@ describe('errors name the file and the line', () => {
     [
       'an unknown key',
       '-- colums: a int',
-      ":1: unknown header key 'colums' (expected description or columns)",
+      ":1: unknown header key 'colums' (expected description, columns or incremental)",
     ],
     [
       'two descriptions',
@@ -245,3 +251,69 @@ function tail(message: string): string {
   };
   return full[message] ?? '';
 }
+
+describe('incremental models', () => {
+  const INC = '-- columns: sales_date date, n bigint\n';
+  test('the header declares the date column, the lookback and the tables the date follows', () => {
+    const dir = modelsDir({
+      'daily.sql': `${INC}-- incremental: sales_date lookback 2 days from orders\nSELECT o.d AS sales_date, count(*) AS n FROM {{ ref('orders') }} o JOIN {{ ref('products') }} p ON p.id = o.p GROUP BY 1`,
+    });
+    const loaded = load(dir);
+    const m = loaded.models[0];
+    expect(m.incremental).toMatchObject({
+      column: 'sales_date',
+      lookbackDays: 2,
+      alignedTables: ['orders'],
+      otherTables: ['products'],
+      outputColumns: ['n', 'sales_date'],
+      columns: [{ Name: 'n', Type: 'bigint' }],
+    });
+    expect(m.incremental?.windowSql).toContain(
+      `FROM (SELECT * FROM "${DATABASE}"."orders" WHERE "dt" IN (/*medallion:window*/)) o JOIN "${DATABASE}"."products" p`,
+    );
+    expect(m.sql).toContain(`FROM "${DATABASE}"."orders" o`);
+    // The table is partitioned by the date: it is a partition key, not a column.
+    expect(loaded.tables[0]).toMatchObject({
+      columns: [{ name: 'n', type: 'bigint' }],
+      partitionKeys: [{ name: 'sales_date', type: 'date' }],
+    });
+  });
+  test('with one silver ref, the date follows it', () => {
+    const dir = modelsDir({
+      'daily.sql': `${INC}-- incremental: sales_date lookback 1 day\nSELECT d AS sales_date, 1 AS n FROM {{ ref('orders') }}`,
+    });
+    expect(load(dir).models[0].incremental?.alignedTables).toEqual(['orders']);
+  });
+  test.each([
+    ['sales_date lookback two days', /must read '<date column> lookback <N> days/],
+    ['missing lookback 1 day', /column 'missing' is not among the columns/],
+    ['n lookback 1 day', /must have type date, not bigint/],
+    ['sales_date lookback 1 day from customers', /from 'customers': the model refs no such silver table/],
+  ])('a bad declaration "%s" names the file and line', (declaration, message) => {
+    const dir = modelsDir({
+      'daily.sql': `${INC}-- incremental: ${declaration}\nSELECT d AS sales_date, 1 AS n FROM {{ ref('orders') }}`,
+    });
+    const error = errorOf(() => load(dir));
+    expect(error).toMatch(/daily\.sql:2: /);
+    expect(error).toMatch(message);
+  });
+  test('two silver refs need `from`; a table not partitioned by day cannot be followed; gold refs are refused', () => {
+    const two = modelsDir({
+      'daily.sql': `${INC}-- incremental: sales_date lookback 1 day\nSELECT 1 FROM {{ ref('orders') }}, {{ ref('products') }}`,
+    });
+    expect(errorOf(() => load(two))).toMatch(/refs 2 silver tables: say which ones its date follows/);
+    const monthly = modelsDir({
+      'daily.sql': `${INC}-- incremental: sales_date lookback 1 day\nSELECT 1 FROM {{ ref('orders') }}`,
+    });
+    expect(
+      errorOf(() =>
+        loadGoldModels(monthly, { database: DATABASE, silverTables: SILVER, dayPartitionedTables: [] }),
+      ),
+    ).toMatch(/'orders': that table is not partitioned by day/);
+    const onGold = modelsDir({
+      'base.sql': `${HEADER}SELECT 1 AS x`,
+      'daily.sql': `${INC}-- incremental: sales_date lookback 1 day from orders\nSELECT 1 FROM {{ ref('orders') }}, {{ ref('base') }}`,
+    });
+    expect(errorOf(() => load(onGold))).toMatch(/reads silver tables only; it refs the gold model\(s\) base/);
+  });
+});

@@ -1,5 +1,5 @@
 import { AthenaSqlError } from '../../../core/errors';
-import { parseUnload, unloadStatement } from '../../../core/gold/unload';
+import { parseUnload, partitionedUnloadStatement, unloadStatement } from '../../../core/gold/unload';
 
 const build = (sql: string, location: string) => {
   const { before, after } = unloadStatement(sql);
@@ -14,6 +14,7 @@ describe('UNLOAD: built for the workflow, parsed by the local Athena', () => {
       location: 's3://gold/m/v=run-1/',
       format: 'PARQUET',
       compression: 'ZSTD',
+      partitionedBy: [],
     });
   });
 
@@ -44,6 +45,7 @@ describe('parseUnload', () => {
       location: 's3://gold/m/v=x/',
       format: 'PARQUET',
       compression: 'ZSTD',
+      partitionedBy: [],
     });
     expect(parseUnload('SELECT 1')).toBeUndefined();
   });
@@ -64,5 +66,60 @@ describe('unloadStatement', () => {
   ])('wraps the SELECT around the location, verbatim: %s', (_, text, select) => {
     const { before, after } = unloadStatement(text);
     expect(`${before}s3://gold/a/v=run-1/${after}`).toBe(expected(select, 's3://gold/a/v=run-1/'));
+  });
+});
+
+describe('partitionedUnloadStatement', () => {
+  it('writes the statement of an incremental model exactly', () => {
+    expect(
+      partitionedUnloadStatement(
+        'SELECT store, amount, sales_date FROM t;\n',
+        's3://gold/daily_sales/v=run-1/0/',
+        ['sales_date'],
+      ),
+    ).toBe(
+      "UNLOAD (\nSELECT store, amount, sales_date FROM t\n) TO 's3://gold/daily_sales/v=run-1/0/' " +
+        "WITH (format = 'PARQUET', compression = 'ZSTD', partitioned_by = ARRAY['sales_date'])",
+    );
+  });
+
+  it('round-trips through parseUnload: the SELECT, the location (a quote in it escaped), the partition columns', () => {
+    const select = "SELECT 'a,b' AS s, [1, 2] AS xs, region, sales_date FROM t -- a comment, with a comma";
+    const location = "s3://gold/it's/v=1/";
+    const statement = partitionedUnloadStatement(select, location, ['region', 'sales_date']);
+    expect(statement).toContain("TO 's3://gold/it''s/v=1/'");
+    expect(statement).toContain("partitioned_by = ARRAY['region', 'sales_date']");
+    expect(parseUnload(statement)).toEqual({
+      select,
+      location,
+      format: 'PARQUET',
+      compression: 'ZSTD',
+      partitionedBy: ['region', 'sales_date'],
+    });
+  });
+
+  it('refuses an empty list of partition columns', () => {
+    expect(() => partitionedUnloadStatement('SELECT 1', 's3://g/m/', [])).toThrow(/no partition column/);
+  });
+});
+
+describe('parseUnload: the partitioned_by option', () => {
+  it('reads ARRAY[...] wherever it stands among the options, in any case', () => {
+    expect(
+      parseUnload(
+        "UNLOAD (SELECT 1 AS a, 2 AS d) TO 's3://g/m/' WITH (partitioned_by = array[ 'd' ], format = 'PARQUET')",
+      ),
+    ).toMatchObject({ format: 'PARQUET', compression: undefined, partitionedBy: ['d'] });
+  });
+
+  it('refuses partitioned_by that is not an ARRAY of string literals, and ARRAY for another option', () => {
+    for (const options of [
+      "format = 'PARQUET', partitioned_by = 'd'",
+      "format = 'PARQUET', partitioned_by = ARRAY[d]",
+      "format = 'PARQUET', partitioned_by = ARRAY[]",
+      "format = ARRAY['PARQUET']",
+    ]) {
+      expect(() => parseUnload(`UNLOAD (SELECT 1) TO 's3://g/m/' WITH (${options})`)).toThrow(AthenaSqlError);
+    }
   });
 });

@@ -169,11 +169,57 @@ describe('planRebuild', () => {
     });
     expect(third).toMatchObject({ partitions: 10, more: false });
     // Done: back to the commit log, from where the rebuild started (commits made meanwhile are merged).
-    expect(third.next).toEqual({ after: first.next.after, updatedAt: later.toISOString() });
+    expect(third.next).toEqual({
+      after: first.next.after,
+      // Gold models may read the commits up to there: no newer commit was given, so the rebuild's start.
+      mergedThrough: first.next.after,
+      updatedAt: later.toISOString(),
+    });
   });
 
   it('only creates the tables when the history is empty', () => {
     const plan = planRebuild({ contract, ddl: ['CREATE ...'], historyPartitions: [], now: NOW, settings });
     expect(plan).toMatchObject({ statements: ['CREATE ...'], partitions: 0, more: false });
+  });
+});
+
+describe('mergedThrough (what incremental gold models may read)', () => {
+  it('after an incremental merge: the newest commit merged, never going back', () => {
+    const older = commit(10, 'a', ['2026-01-01']);
+    const newer = commit(1, 'b', ['2026-01-01']);
+    const watermark = {
+      after: commit(20, 'x', []).key,
+      mergedThrough: older.key,
+      updatedAt: NOW.toISOString(),
+    };
+    const merged = planIncrementalMerge({
+      contract,
+      watermark,
+      ddl: [],
+      entries: [newer],
+      listedAll: true,
+      now: NOW,
+    });
+    expect(merged.next.mergedThrough).toBe(newer.key);
+    const none = planIncrementalMerge({
+      contract,
+      watermark,
+      ddl: [],
+      entries: [],
+      listedAll: true,
+      now: NOW,
+    });
+    expect(none.next.mergedThrough).toBe(older.key);
+  });
+  it('after a rebuild: the newest commit when it started', () => {
+    const newest = commit(1, 'b', ['2026-01-01']).key;
+    const plan = planRebuild({
+      contract,
+      ddl: [],
+      historyPartitions: ['2026-01-01'],
+      newestCommit: newest,
+      now: NOW,
+    });
+    expect(plan.next.mergedThrough).toBe(newest);
   });
 });

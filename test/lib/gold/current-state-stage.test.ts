@@ -49,7 +49,7 @@ const grants = (prefix: string): [string, string][] =>
 
 describe('the current-state stage of the gold workflow', () => {
   it('runs first, once the run knows it is alone: every dataset is merged before the first wave of models', () => {
-    expect(definition.StartAt).toBe('single flight: running executions');
+    expect(definition.States[definition.StartAt].Next).toBe('single flight: running executions');
     expect(definition.States['single flight: alone?'].Default).toBe('current state: datasets');
     expect(definition.States['current state: datasets'].Result).toEqual({
       datasets: ['customers', 'orders', 'products', 'accounts'],
@@ -62,7 +62,7 @@ describe('the current-state stage of the gold workflow', () => {
     const map = definition.States['current state'];
     expect(map.Type).toBe('Map');
     expect(map.MaxConcurrency).toBe(4);
-    expect(map.ItemsPath).toBe('$.datasets');
+    expect(map.ItemsPath).toBe('$.currentState.datasets');
     const states: Record<string, State> = map.ItemProcessor.States;
     expect(map.ItemProcessor.StartAt).toBe('current state: tables');
     const tables = states['current state: tables'];

@@ -76,7 +76,12 @@ describe('GoldWorkflow', () => {
   });
 
   test('after the single-flight check, the waves run the models in dependency order: [a], [b], [c], then the metric, then success', () => {
-    expect(def.StartAt).toBe('single flight: running executions');
+    // First the execution's input goes into the state (the incremental models' planner reads it there).
+    expect(def.StartAt).toBe('execution input');
+    expect(def.States['execution input']).toMatchObject({
+      Parameters: { 'execution.$': '$$.Execution.Input' },
+      Next: 'single flight: running executions',
+    });
     expect(def.States['single flight: alone?'].Default).toBe('wave 1');
     const top = walk(def.States, 'wave 1');
     expect(top).toEqual(['wave 1', 'wave 2', 'wave 3', 'metric: gold published', 'published']);
@@ -518,6 +523,9 @@ describe('another engine', () => {
           resultSelector: { 'QueryExecutionId.$': '$.Id' },
           resultPath: target.resultPath,
         }),
+      runStatementTask: () => {
+        throw new Error('no incremental model here');
+      },
     };
     const { template } = build({ engine });
     const t = template();

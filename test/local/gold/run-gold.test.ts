@@ -17,6 +17,14 @@ import { workflowFunctions } from '../../support/workflow-functions';
 
 const SAMPLES = resolve(__dirname, '..', '..', '..', 'samples');
 const MODELS = ['customer_lifetime_value', 'daily_sales', 'category_sales'];
+/** The models that rewrite their whole table each run (daily_sales is incremental: its days are partitions). */
+const FULL_MODELS = ['customer_lifetime_value', 'category_sales'];
+/** Rows in a canonical order (by their values, keys sorted): a partitioned table reads partition by partition. */
+const sorted = (rows: Record<string, unknown>[] | undefined) => {
+  const key = (r: Record<string, unknown>) =>
+    JSON.stringify(Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return [...(rows ?? [])].sort((a, b) => (key(a) < key(b) ? -1 : 1));
+};
 
 describe('runGoldLocally on silver from the sample pipeline', () => {
   let state: string;
@@ -112,14 +120,23 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     expect(first.status).toBe('SUCCEEDED');
     expect(first.alarms).toEqual([]);
     expect(Object.keys(first.models).sort()).toEqual([...MODELS].sort());
-    for (const name of MODELS) {
+    for (const name of FULL_MODELS) {
       const m = first.models[name];
       expect(m.location).toBe(`s3://${buckets.gold}/${name}/v=run-1/`);
       expect(m.files).toEqual([`s3://${buckets.gold}/${name}/v=run-1/part-0.parquet`]);
       expect(m.published).toBe(true);
       expect(m.rows).toBeGreaterThan(0);
     }
-    expect(first.models.daily_sales.rows).toBe(26);
+    // daily_sales, incremental: its first run writes every day, one partition each, and publishes them.
+    const daily = first.models.daily_sales;
+    expect(daily.plan).toEqual({ mode: 'full', reason: 'first run', dates: [] });
+    expect(daily.files).toEqual(
+      ['2026-11-01', '2026-11-02', '2026-11-03'].map(
+        (d) => `s3://${buckets.gold}/daily_sales/v=run-1/0/sales_date=${d}/part-0.parquet`,
+      ),
+    );
+    expect(daily.published).toBe(true);
+    expect(daily.rows).toBe(26);
     expect(first.metrics).toEqual([
       { Namespace: 'Medallion', MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }] },
     ]);
@@ -129,7 +146,7 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
   });
 
   it('computes daily_sales exactly like an oracle built from the sample CSV files', async () => {
-    expect(firstRows.daily_sales).toEqual(await dailySalesOracle(SAMPLES));
+    expect(sorted(firstRows.daily_sales)).toEqual(sorted(await dailySalesOracle(SAMPLES)));
     // A few rows worked out by hand from the samples.
     expect(firstRows.daily_sales).toContainEqual({
       sales_date: '2026-11-01',
@@ -142,8 +159,13 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     });
   });
 
-  it('switches each catalog location to the new version, and keeps the history', () => {
-    for (const name of MODELS) {
+  it('switches each full model to the new version and keeps the history; the unchanged incremental model writes nothing', () => {
+    expect(second.models.daily_sales).toMatchObject({
+      plan: { mode: 'unchanged' },
+      files: [],
+      published: true,
+    });
+    for (const name of FULL_MODELS) {
       expect(second.published[name]).toBe(`s3://${buckets.gold}/${name}/v=run-2/`);
       expect(second.versions[name].map((v) => v.location)).toEqual([
         `s3://${buckets.gold}/${name}/_unpublished/`,
@@ -154,8 +176,10 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
   });
 
   it('gives identical rows, and identical Parquet bytes, on a second run', async () => {
-    expect(secondRows).toEqual(firstRows);
-    for (const name of MODELS) {
+    expect(sorted(secondRows.daily_sales)).toEqual(sorted(firstRows.daily_sales));
+    expect(secondRows.category_sales).toEqual(firstRows.category_sales);
+    expect(secondRows.customer_lifetime_value).toEqual(firstRows.customer_lifetime_value);
+    for (const name of FULL_MODELS) {
       const a = await object(buckets.gold, `${name}/v=run-1/part-0.parquet`);
       const b = await object(buckets.gold, `${name}/v=run-2/part-0.parquet`);
       expect(b.equals(a)).toBe(true);
@@ -163,7 +187,7 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     // UNLOAD manifests land in the workgroup's result location, as Athena writes them.
     expect(
       (await keys(buckets['athena-results'], 'medallion-dev/')).filter((k) => k.endsWith('-manifest.csv')),
-    ).toHaveLength(6);
+    ).toHaveLength(5);
   });
 
   it('a failing model: the execution fails, an alarm is sent, its previous version stays published', async () => {
@@ -198,8 +222,8 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
       expect(message.error).toBe('States.TaskFailed');
       expect(message.cause).toContain('no_such_column');
       expect(broken.metrics).toEqual([]);
-      // Wave 1 was published by this run; the failed model still points at run 2, and nothing was written.
-      expect(broken.published.daily_sales).toBe(`s3://${buckets.gold}/daily_sales/v=run-3/`);
+      // Wave 1 ran (daily_sales had nothing new); the failed model still points at run 2, nothing was written.
+      expect(broken.models.daily_sales).toMatchObject({ plan: { mode: 'unchanged' }, published: true });
       expect(broken.published.category_sales).toBe(`s3://${buckets.gold}/category_sales/v=run-2/`);
       expect(broken.models.category_sales.published).toBe(false);
       expect(await keys(buckets.gold, 'category_sales/v=run-3/')).toEqual([]);
@@ -255,7 +279,10 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
 
     expect(done.status).toBe('SUCCEEDED');
     expect(done.skipped).toBeUndefined();
-    expect(done.published.daily_sales).toBe(`s3://${buckets.gold}/daily_sales/v=run-a/`);
+    expect(done.published.customer_lifetime_value).toBe(
+      `s3://${buckets.gold}/customer_lifetime_value/v=run-a/`,
+    );
+    expect(done.models.daily_sales.published).toBe(true);
     // Once A is over, a run goes ahead again.
     const c = await runGoldLocally({
       s3Endpoint: endpoint,
@@ -268,13 +295,17 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     expect(c.skipped).toBeUndefined();
     expect(c.status).toBe('SUCCEEDED');
 
-    // Bounded storage: each model keeps its 3 newest published versions; run-1 (older) and run-3 (it failed,
-    // though it had published daily_sales) are gone, and so is nothing that run-b (skipped) never wrote.
-    for (const model of MODELS) {
-      const versions = [
-        ...new Set((await keys(buckets.gold, `${model}/`)).map((k) => k.split('/')[1])),
-      ].sort();
-      expect([model, versions]).toEqual([model, ['_published.json', 'v=run-2', 'v=run-a', 'v=run-c']]);
+    // Bounded storage: each full model keeps its 3 newest published versions; run-1 (older) and run-3 (it
+    // failed) are gone, and so is nothing that run-b (skipped) never wrote. daily_sales keeps run-1: its
+    // partitions still read it (no later run had anything new for it).
+    const versionsOf = async (model: string) =>
+      [...new Set((await keys(buckets.gold, `${model}/`)).map((k) => k.split('/')[1]))].sort();
+    for (const model of FULL_MODELS) {
+      expect([model, await versionsOf(model)]).toEqual([
+        model,
+        ['_published.json', 'v=run-2', 'v=run-a', 'v=run-c'],
+      ]);
     }
+    expect(await versionsOf('daily_sales')).toEqual(['_incremental.json', '_published.json', 'v=run-1']);
   }, 60_000);
 });
