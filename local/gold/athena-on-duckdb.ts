@@ -246,7 +246,10 @@ export class LocalAthena {
       else if (isMaintenanceStatement(input.QueryString)) {
         const statement = parseMaintenance(input.QueryString, database);
         substatement = statement.kind;
-        await runMaintenance(this.options.s3, this.options.catalog, statement);
+        mkdirSync(this.workDir, { recursive: true });
+        const result = await runMaintenance(this.options.s3, this.options.catalog, statement, this.workDir);
+        // OPTIMIZE reads the files it rewrites (Athena charges them).
+        scan.bytes += result.compaction?.bytesRead ?? 0;
       } else await this.select(input.QueryString, database, scan);
     } catch (e) {
       const reason = (e as Error).message;

@@ -16,7 +16,8 @@
  * The table's rows are those of its listed files (never a listing of the location: files of older
  * snapshots and of failed commits stay there, unread). Data files are Parquet (zstd) holding every column,
  * partition columns included, at `<location>/data/<col>=<value>/.../<uuid>.parquet`: one file per partition
- * per rewrite. Partition values are kept as text (NULL as null; `__HIVE_DEFAULT_PARTITION__` in paths).
+ * per rewrite (a MERGE's; OPTIMIZE, in `iceberg-maintenance.ts`, bin-packs a partition's files into a new
+ * snapshot of its own). Partition values are kept as text (NULL as null; `__HIVE_DEFAULT_PARTITION__` in paths).
  * The table's schema is the catalog's columns: a file written before an `ALTER TABLE ... ADD COLUMNS`
  * lacks the new columns, and readers give NULL for them.
  *
@@ -185,7 +186,7 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Writ
       await c.run(
         `COPY (SELECT * FROM ${table}${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY ALL) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
       );
-      const path = `${location}data/${partitionPath(partitionColumns, state.values)}${randomUUID()}.parquet`;
+      const path = dataFilePath(location, partitionColumns, state.values);
       const put = await s3.send(
         new PutObjectCommand({ Bucket: bucket, Key: parseS3Uri(path).prefix, Body: readFileSync(file) }),
       );
@@ -198,24 +199,12 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Writ
       });
       rmSync(file, { force: true });
     }
-    const sequence = (options.previous?.snapshot.sequence ?? 0) + 1;
-    const snapshot: IcebergSnapshot = {
-      format: LOCAL_ICEBERG_FORMAT,
-      sequence,
-      parent: options.previous?.metadataLocation ?? null,
-      committedAt: new Date().toISOString(),
-      partitionColumns: [...partitionColumns],
-      files: [...kept, ...written].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
-    };
-    const metadataLocation = `${location}metadata/${String(sequence).padStart(5, '0')}-${randomUUID()}.metadata.json`;
-    await s3.send(
-      new PutObjectCommand({
-        Bucket: bucket,
-        Key: parseS3Uri(metadataLocation).prefix,
-        Body: `${JSON.stringify(snapshot, null, 2)}\n`,
-        ContentType: 'application/json',
-      }),
-    );
+    const { metadataLocation, snapshot } = await writeSnapshotMetadata(s3, {
+      location,
+      partitionColumns,
+      previous: options.previous,
+      files: [...kept, ...written],
+    });
     return { metadataLocation, snapshot, written, kept, removedPartitions };
   } catch (e) {
     await deleteObjects(
@@ -226,6 +215,42 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Writ
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Writes the metadata file of the snapshot that follows `previous` (none: the table's first) and lists
+ * `files` (sorted by path): the next sequence number, `previous` as its parent. The caller commits it.
+ */
+export async function writeSnapshotMetadata(
+  s3: S3Client,
+  next: {
+    /** The table's location (see {@link tableRoot}). */
+    readonly location: string;
+    readonly partitionColumns: readonly string[];
+    readonly previous?: { readonly metadataLocation: string; readonly snapshot: IcebergSnapshot };
+    readonly files: readonly IcebergDataFile[];
+  },
+): Promise<{ metadataLocation: string; snapshot: IcebergSnapshot }> {
+  const sequence = (next.previous?.snapshot.sequence ?? 0) + 1;
+  const snapshot: IcebergSnapshot = {
+    format: LOCAL_ICEBERG_FORMAT,
+    sequence,
+    parent: next.previous?.metadataLocation ?? null,
+    committedAt: new Date().toISOString(),
+    partitionColumns: [...next.partitionColumns],
+    files: [...next.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+  };
+  const metadataLocation = `${tableRoot(next.location)}metadata/${String(sequence).padStart(5, '0')}-${randomUUID()}.metadata.json`;
+  const { bucket, prefix: key } = parseS3Uri(metadataLocation);
+  await s3.send(
+    new PutObjectCommand({
+      Bucket: bucket,
+      Key: key,
+      Body: `${JSON.stringify(snapshot, null, 2)}\n`,
+      ContentType: 'application/json',
+    }),
+  );
+  return { metadataLocation, snapshot };
 }
 
 /**
@@ -257,6 +282,15 @@ export function tableRoot(location: string): string {
   return `${location.replace(/\/+$/, '')}/`;
 }
 
+/** A new data file's path: `<location>/data/<col>=<value>/.../<uuid>.parquet`. */
+export function dataFilePath(
+  location: string,
+  partitionColumns: readonly string[],
+  values: readonly (string | null)[],
+): string {
+  return `${tableRoot(location)}data/${partitionPath(partitionColumns, values)}${randomUUID()}.parquet`;
+}
+
 /** `<col>=<value>/...` of a partition (values escaped like a URI component); '' when unpartitioned. */
 function partitionPath(columns: readonly string[], values: readonly (string | null)[]): string {
   return columns
@@ -267,7 +301,8 @@ function partitionPath(columns: readonly string[], values: readonly (string | nu
     .join('');
 }
 
-async function deleteObjects(s3: S3Client, uris: readonly string[]): Promise<void> {
+/** Deletes objects by s3:// URI (deleting a missing object succeeds, as on S3). */
+export async function deleteObjects(s3: S3Client, uris: readonly string[]): Promise<void> {
   for (const uri of uris) {
     const { bucket, prefix: key } = parseS3Uri(uri);
     await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
