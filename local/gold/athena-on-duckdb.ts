@@ -121,6 +121,8 @@ export interface UnloadResult {
   readonly bytesRead: number;
   /** Bytes of the files written. */
   readonly bytesWritten: number;
+  /** How long the query took, reading and writing included. */
+  readonly ms: number;
   /** The `partitioned_by` columns (empty: not partitioned). */
   readonly partitionedBy: string[];
   /** The partitions written, sorted by values (empty when not partitioned, or no row). */
@@ -315,6 +317,7 @@ export class LocalAthena {
     }
     mkdirSync(this.workDir, { recursive: true });
     const dir = mkdtempSync(join(this.workDir, 'unload-'));
+    const started = Date.now();
     try {
       // Local files and the keys they go to; written before anything is uploaded, so a failed query
       // (a limit of Athena's) leaves the target empty.
@@ -372,6 +375,7 @@ export class LocalAthena {
         bytesWritten: uploads.reduce((sum, { file }) => sum + statSync(file).size, 0),
         partitionedBy: [...statement.partitionedBy],
         partitions,
+        ms: Date.now() - started,
       };
       this.unloads.set(statement.location, result);
       return result;

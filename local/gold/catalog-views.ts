@@ -37,7 +37,13 @@ import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catal
 import { HIVE_DEFAULT_PARTITION, hivePathValue } from './glue-partitions';
 import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
 import type { ListedObject, ObjectCache } from './object-cache';
-import { isRead, type PartitionPruning, partitionPruning } from './partition-pruning';
+import {
+  blankLiterals,
+  isRead,
+  type PartitionPruning,
+  partitionPruning,
+  tableReferences,
+} from './partition-pruning';
 
 /** The column read_parquet names each row's file in, for the partition values of registered partitions. */
 const FILE_COLUMN = '__medallion_file';
@@ -108,13 +114,16 @@ export class CatalogViews {
     }
   }
 
-  /** Catalog tables whose name appears in `sql` (outside literals and comments): [database, table]. */
+  /**
+   * Catalog tables `sql` refers to as tables (see `tableReferences`: a column named like a table is no
+   * reference, so its files are neither fetched nor counted): [database, table].
+   */
   private referencedTables(sql: string): [string, string][] {
-    const code = sql.replace(/'(?:[^']|'')*'|--[^\n]*|\/\*[\s\S]*?\*\//g, ' ').toLowerCase();
+    const code = blankLiterals(sql);
     const found: [string, string][] = [];
     for (const db of this.options.catalog.databaseNames()) {
       for (const table of this.options.catalog.tableNames(db)) {
-        if (new RegExp(`(^|[^a-z0-9_])${table}([^a-z0-9_]|$)`).test(code)) found.push([db, table]);
+        if (tableReferences(code, table).length > 0) found.push([db, table]);
       }
     }
     return found;

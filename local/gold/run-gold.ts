@@ -81,6 +81,8 @@ export interface GoldModelRun {
   readonly files: string[];
   /** UNLOADs submitted for this version: 1, plus one per retry (0 when the model did not run). */
   readonly attempts: number;
+  /** How long its UNLOADs took (the model's own work, without the workflow around it). */
+  readonly queryMs?: number;
   /** Whether the catalog now points at `location` (incremental: whether the run committed its partitions). */
   readonly published: boolean;
   /** An incremental model's plan: full, incremental or unchanged, why, and the dates it recomputed. */
@@ -399,6 +401,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
               location: m.location,
               rows: unload?.rows,
               bytesRead: unload?.bytesRead,
+              ...(unload ? { queryMs: unload.ms } : {}),
               files: unload?.files ?? [],
               attempts: athena.submissions.get(m.location) ?? 0,
               published,
@@ -472,6 +475,7 @@ function incrementalRun(
           : undefined
         : unloads.reduce((n, u) => n + u.rows, 0),
     bytesRead: unloads.reduce((n, u) => n + u.bytesRead, 0),
+    queryMs: unloads.reduce((n, u) => n + u.ms, 0),
     files: unloads.flatMap((u) => u.files),
     attempts,
     published: committed && !alarmed && !history.some((e) => e.type === 'StateFailed' && ofModel(e)),

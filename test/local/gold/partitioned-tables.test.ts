@@ -7,7 +7,7 @@ import { LocalAthena, type UnloadResult } from '../../../local/gold/athena-on-du
 import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
 import { hivePartitionPath, hivePathValue } from '../../../local/gold/glue-partitions';
 import { readSnapshot } from '../../../local/gold/iceberg-table';
-import { partitionPruning } from '../../../local/gold/partition-pruning';
+import { blankLiterals, partitionPruning, tableReferences } from '../../../local/gold/partition-pruning';
 import { AthenaTaskFailed } from '../../../local/gold/service-errors';
 import { TemplateResolver } from '../../../local/gold/state-machine-definition';
 import { withLocalS3 } from '../../support/local-s3';
@@ -103,6 +103,7 @@ describe('LocalAthena: incremental (date-partitioned) gold tables', () => {
       const result = athena.unloads.get(run1);
       expect(result).toEqual({
         queryExecutionId: out.QueryExecution.QueryExecutionId,
+        ms: expect.any(Number),
         location: run1,
         files: keys.map((k) => `s3://g/${k}`),
         rows: 4,
@@ -348,9 +349,26 @@ SELECT 'daily_sales' AS s FROM (SELECT * FROM "LAKE"."Daily_Sales" WHERE "sales_
       pruning(`SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a') AND store = 'x'`),
     ).toBeUndefined();
     expect(pruning(`SELECT * FROM "other"."daily_sales" WHERE "sales_date" IN ('a')`)).toBeUndefined();
+    // The table read unfiltered too, unqualified after FROM or JOIN: every file.
     expect(
-      pruning(`SELECT daily_sales FROM (SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a')) d`),
+      pruning(
+        `SELECT * FROM (SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a')) d JOIN daily_sales e ON true`,
+      ),
     ).toBeUndefined();
+  });
+
+  it('a column or alias named like the table is no reference: it neither stops pruning nor reads the table', () => {
+    expect(
+      pruning(
+        `SELECT SUM(daily_sales) AS daily_sales FROM (SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a')) d`,
+      ),
+    ).toEqual([['sales_date', ['a']]]);
+    expect(
+      tableReferences(blankLiterals('SELECT SUM(orders) AS orders FROM "db"."daily"'), 'orders'),
+    ).toEqual([]);
+    expect(
+      tableReferences(blankLiterals('MERGE INTO orders t USING (SELECT 1) s ON true'), 'orders'),
+    ).toHaveLength(1);
   });
 });
 
