@@ -19,7 +19,13 @@ import {
   TemplateResolver,
 } from '../../local/gold/state-machine-definition';
 import { recordEvidence, recordManifest } from '../support/evidence/evidence';
-import { type Rows, SAMPLE_MODELS, SAMPLES, withGoldLake } from '../support/evidence/gold-lake';
+import {
+  fullSampleModels,
+  type Rows,
+  SAMPLE_MODELS,
+  SAMPLES,
+  withGoldLake,
+} from '../support/evidence/gold-lake';
 import { dailySalesOracle } from '../support/gold-oracle';
 
 const lake = withGoldLake();
@@ -129,9 +135,9 @@ describe('scenario 9: a failing gold query is retried with backoff, then the wor
     // cast 'C001' to an integer), same header so the same table.
     const models = mkdtempSync(join(tmpdir(), 'medallion-evidence-models-'));
     try {
-      for (const f of readdirSync(join(SAMPLES, 'models')))
-        copyFileSync(join(SAMPLES, 'models', f), join(models, f));
-      const original = readFileSync(join(SAMPLES, 'models', 'daily_sales.sql'), 'utf8');
+      const full = fullSampleModels(models);
+      for (const f of readdirSync(full)) copyFileSync(join(full, f), join(models, f));
+      const original = readFileSync(join(full, 'daily_sales.sql'), 'utf8');
       const needle = "WHERE o.status IS NULL OR o.status <> 'cancelled'";
       expect(original).toContain(needle);
       writeFileSync(

@@ -13,6 +13,7 @@ import {
   identityStatements,
   logicalId,
   policyStatements,
+  roleStatements,
   type Statement,
   testContext,
 } from '../support/cdk';
@@ -524,7 +525,8 @@ describe('gold', () => {
   });
 
   test('the workflow reads silver only under the datasets (history, current state), writes only the current-state tables and its own gold prefixes', () => {
-    const statements = policyStatements(t, 'GoldStateMachineRoleDefaultPolicy');
+    // The inline policy and its overflow (managed policies attached to the role).
+    const statements = roleStatements(t, 'GoldStateMachineRole');
     const on = (action: string) =>
       statements
         .filter((s) => asArray(s.Action).includes(action))

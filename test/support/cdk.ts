@@ -56,6 +56,23 @@ export function policyStatements(template: Template, prefix: string): Statement[
   return template.findResources('AWS::IAM::Policy')[id].Properties.PolicyDocument.Statement;
 }
 
+/**
+ * Every statement a role gets from policies: its inline `<role>DefaultPolicy...` and the managed policies CDK
+ * moves the overflow into (`OverflowPolicyN`, attached to the role).
+ */
+export function roleStatements(template: Template, rolePrefix: string): Statement[] {
+  const role = logicalId(template, 'AWS::IAM::Role', rolePrefix);
+  const attached = (roles: unknown) =>
+    asArray((roles ?? []) as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: role }));
+  const out: Statement[] = [];
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const r of Object.values(template.findResources(type))) {
+      if (attached(r.Properties.Roles)) out.push(...(r.Properties.PolicyDocument.Statement ?? []));
+    }
+  }
+  return out;
+}
+
 /** An ASL definition, as the tests inspect it. */
 export interface Definition {
   StartAt: string;

@@ -15,7 +15,7 @@
  * one lake: scenarios of one file share it and run in order.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -62,6 +62,21 @@ export interface GoldLake {
   keys(bucket: string, prefix?: string): Promise<string[]>;
 }
 
+/**
+ * The sample models as full models (their `-- incremental:` lines left out), copied under `dir`: the
+ * evidence scenarios check the full publication path (one version per run, the table's location switched);
+ * incremental models have their own tests (test/e2e/incremental-gold.test.ts).
+ */
+export function fullSampleModels(dir: string): string {
+  const models = join(dir, 'full-models');
+  mkdirSync(models, { recursive: true });
+  for (const f of readdirSync(join(SAMPLES, 'models'))) {
+    const text = readFileSync(join(SAMPLES, 'models', f), 'utf8');
+    writeFileSync(join(models, f), text.replace(/^-- incremental:.*\n/m, ''));
+  }
+  return models;
+}
+
 export function withGoldLake(): GoldLake {
   let started: { cloud: LocalCloud; stateDir: string; template: CfnTemplate; database: string } | undefined;
 
@@ -75,7 +90,7 @@ export function withGoldLake(): GoldLake {
       retryDelayMs: 1,
       // Handler logs stay in <state>/logs/functions.log (the test reads outcomes, not logs).
     });
-    const { template } = synthesizeTemplate();
+    const { template } = synthesizeTemplate({ config: { gold: { modelsDir: fullSampleModels(stateDir) } } });
     const db = Object.values(template.Resources).find((r) => r.Type === 'AWS::Glue::Database');
     const input = db?.Properties?.DatabaseInput as { Name: string } | undefined;
     if (!input) throw new Error('the synthesized template declares no Glue database');
