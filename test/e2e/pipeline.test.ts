@@ -48,10 +48,13 @@ describe('medallion pipeline on the samples', () => {
       Object.fromEntries(Object.entries(r.gold?.tables ?? {}).map(([t, v]) => [t, v.rows]));
     expect(first.report.gold?.status).toBe('SUCCEEDED');
     expect(rows(first.report)).toEqual({ category_sales: 5, customer_lifetime_value: 10, daily_sales: 26 });
-    for (const t of Object.values(first.report.gold?.tables ?? {})) {
-      expect(t.location).toContain(`/v=${first.report.gold?.executionName}/`);
+    for (const [name, t] of Object.entries(first.report.gold?.tables ?? {})) {
+      // daily_sales is incremental: its days are partitions, published one by one (its plan says how).
+      if (name === 'daily_sales') expect(t.plan).toEqual({ mode: 'full', reason: 'first run', dates: 0 });
+      else expect(t.location).toContain(`/v=${first.report.gold?.executionName}/`);
     }
-    expect(first.lines.join('\n')).toMatch(/daily_sales: 26 row\(s\), [0-9.]+ KiB read, published at/);
+    expect(first.lines.join('\n')).toMatch(/daily_sales: 26 row\(s\), [0-9.]+ KiB read, full: first run/);
+    expect(first.lines.join('\n')).toMatch(/category_sales: 5 row\(s\), [0-9.]+ KiB read, published at/);
   });
 
   it('gives identical gold on a re-run over the same silver, published as a new version', () => {
