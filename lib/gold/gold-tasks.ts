@@ -6,12 +6,15 @@
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { goldModelPrefix } from '../../core/lake/layout';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import { acknowledge, flattenReference } from '../nag';
+import type { GoldModelTarget } from './gold-engine';
 
 /** Empty values for the TableInput fields GetTable leaves out when a table does not have them. */
 const TABLE_DEFAULTS = {
@@ -43,6 +46,18 @@ export const MODEL_STATE_PATHS = {
   /** The engine's result, with its `QueryExecutionId`. */
   engineResult: '$.query',
 } as const;
+
+/** Where the engine writes `name`'s version, with the state paths of {@link MODEL_STATE_PATHS}. */
+export function modelTarget(database: string, bucket: s3.IBucket, name: string): GoldModelTarget {
+  return {
+    database,
+    bucket,
+    prefix: goldModelPrefix(name),
+    locationPath: MODEL_STATE_PATHS.location,
+    inputPath: MODEL_STATE_PATHS.engineInput,
+    resultPath: MODEL_STATE_PATHS.engineResult,
+  };
+}
 
 /** Adds the catch of a model's task: any error goes to the model's alarm, with the error at `$.error`. */
 export type CatchIntoAlarm = (task: sfn.TaskStateBase) => void;

@@ -28,7 +28,7 @@ import { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { orderModels } from '../../core/gold/graph';
 import type { GoldModel } from '../../core/gold/models';
-import { goldModelPrefix, goldVersionPrefix } from '../../core/lake/layout';
+import { goldVersionPrefix } from '../../core/lake/layout';
 import { METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import { type LogSettings, logGroupProps } from '../log-settings';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from '../nag';
@@ -37,8 +37,8 @@ import { currentStateStage } from './current-state-stage';
 import type { GoldEngine } from './gold-engine';
 import {
   goldPublishedMetric,
-  MODEL_STATE_PATHS,
   modelFailureAlarm,
+  modelTarget,
   modelVersion,
   publishVersion,
   retentionTask,
@@ -259,14 +259,7 @@ export class GoldWorkflow extends Construct {
     const version = modelVersion(this, name, location, engine.modelInput(model));
 
     // (2) The engine writes the version (and waits until it is complete).
-    const write = engine.runModelTask(this, model, {
-      database: props.database,
-      bucket: props.goldBucket,
-      prefix: goldModelPrefix(name),
-      locationPath: MODEL_STATE_PATHS.location,
-      inputPath: MODEL_STATE_PATHS.engineInput,
-      resultPath: MODEL_STATE_PATHS.engineResult,
-    });
+    const write = engine.runModelTask(this, model, modelTarget(props.database, props.goldBucket, name));
     catchIntoAlarm(write);
 
     // (3) Publish: the table as it is now, with only the new location changed.

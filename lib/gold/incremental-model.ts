@@ -21,9 +21,14 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { IncrementalModelSpec } from '../../core/gold/incremental-plan';
 import type { GoldModel } from '../../core/gold/models';
-import { goldModelPrefix } from '../../core/lake/layout';
 import type { GoldEngine } from './gold-engine';
-import { acknowledgeInvoke, type CatchIntoAlarm, MODEL_STATE_PATHS, retryTaskFailures } from './gold-tasks';
+import {
+  acknowledgeInvoke,
+  type CatchIntoAlarm,
+  MODEL_STATE_PATHS,
+  modelTarget,
+  retryTaskFailures,
+} from './gold-tasks';
 
 /** What an incremental model's branch needs from the workflow. */
 export interface IncrementalBranchProps {
@@ -110,14 +115,7 @@ export function incrementalModelBranch(
     props.engine.runStatementTask(
       scope,
       model,
-      {
-        database: props.database,
-        bucket: props.goldBucket,
-        prefix: goldModelPrefix(name),
-        locationPath: MODEL_STATE_PATHS.location,
-        inputPath: MODEL_STATE_PATHS.engineInput,
-        resultPath: MODEL_STATE_PATHS.engineResult,
-      },
+      modelTarget(props.database, props.goldBucket, name),
       '$.statement',
     ),
   );

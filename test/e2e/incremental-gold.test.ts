@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { rng } from '../../bench/generate-orders';
 import { addDays } from '../../core/gold/incremental-plan';
 import { runPipeline } from '../../local/commands/pipeline';
 import { runQuery } from '../../local/commands/query';
@@ -30,17 +31,6 @@ interface Sale {
   /** In cents. */
   amount: number;
   status: string;
-}
-
-/** mulberry32: small, seeded, good enough to shuffle test data. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The arrivals: each a list of versions; `latest` is what a full rebuild sees after each. */
