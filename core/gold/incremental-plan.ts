@@ -231,8 +231,8 @@ export function planFull(p: {
 
 /** The model's SELECT over the window `dt` values, its columns in write order, filtered by `where`. */
 function windowSelect(spec: IncrementalModelSpec, window: readonly string[], where: string): string {
-  // An empty window reads nothing: `IN (NULL)` matches no row.
-  const list = window.length === 0 ? 'NULL' : window.map(sqlString).join(', ');
+  // Never empty: every batch's dates lie within the lookback of a source partition it lists.
+  const list = window.map(sqlString).join(', ');
   const sql = spec.windowSql
     .split(WINDOW_MARKER)
     .join(list)

@@ -57,6 +57,8 @@ export class IncrementalPlanner {
     const state = await this.state(spec.name);
     const bounds = await this.sourceBounds(spec);
     const reason = fullRefreshReason({ fullRefresh, state, hash: modelHash(spec), now });
+    // The commit log keys listed per source: what the stored positions record as seen.
+    const listed = new Map<string, string[]>();
     if (reason === undefined) {
       const changed = new Set<string>();
       const changedOthers: string[] = [];
@@ -64,11 +66,12 @@ export class IncrementalPlanner {
         const previous = state?.sources[dataset];
         if (previous === undefined) {
           // A source the last run did not read (the model gained a ref): its model hash changed too.
-          return this.full(spec, location, bounds, `source ${dataset} is new to the model`);
+          return this.full(spec, location, bounds, listed, `source ${dataset} is new to the model`);
         }
-        const listed = await this.listed(contract, previous.after, position);
+        const keys = await this.commitKeys(contract, previous.after, position.through);
+        listed.set(dataset, keys);
         const seen = new Set(previous.seen ?? []);
-        const fresh = listed.filter((k) => !seen.has(k));
+        const fresh = keys.filter((k) => !seen.has(k));
         const entries = await readCommitEntries(this.deps.s3, this.deps.silverBucket, fresh);
         if (entries.length > 0 && !aligned) changedOthers.push(dataset);
         for (const { entry } of entries) for (const p of entry.partitions) changed.add(p);
@@ -78,6 +81,7 @@ export class IncrementalPlanner {
           spec,
           location,
           bounds,
+          listed,
           `${changedOthers.join(', ')} changed (not aligned with the date)`,
         );
       }
@@ -85,10 +89,10 @@ export class IncrementalPlanner {
         spec,
         location,
         changedPartitions: [...changed].sort(),
-        sources: this.positions(bounds),
+        sources: positions(bounds, listed),
       });
     }
-    return this.full(spec, location, bounds, reason);
+    return this.full(spec, location, bounds, listed, reason);
   }
 
   /** Batch `batch` of the publication of a plan whose statements succeeded. */
@@ -125,6 +129,7 @@ export class IncrementalPlanner {
     spec: IncrementalModelSpec,
     location: string,
     bounds: Map<string, SourceBound>,
+    listed: Map<string, string[]>,
     reason: string,
   ): Promise<IncrementalPlan> {
     const partitions = new Set<string>();
@@ -133,13 +138,16 @@ export class IncrementalPlanner {
       for (const p of await listHistoryPartitions(this.deps.s3, this.deps.silverBucket, contract))
         partitions.add(p);
     }
-    // The commits a full run covers are seen: the next run starts after them.
-    for (const b of bounds.values()) await this.listed(b.contract, b.position.after, b.position);
+    // The commits a full run covers are seen: the next run starts after them (each source listed once).
+    for (const [dataset, b] of bounds) {
+      if (!listed.has(dataset))
+        listed.set(dataset, await this.commitKeys(b.contract, b.position.after, b.position.through));
+    }
     return planFull({
       spec,
       location,
       sourcePartitions: [...partitions],
-      sources: this.positions(bounds),
+      sources: positions(bounds, listed),
       reason,
     });
   }
@@ -172,28 +180,17 @@ export class IncrementalPlanner {
     return bounds;
   }
 
-  /**
-   * The commit log keys in (`after`, `position.through`]; those after `position.after` are remembered in
-   * `position.seen` (the next run lists them again and skips them).
-   */
-  private async listed(
-    contract: DatasetContract,
-    after: string,
-    position: SourceBound['position'],
-  ): Promise<string[]> {
-    const keys = await listCommitKeys(
+  /** The commit log keys of `contract`'s dataset in (`after`, `through`]. */
+  private commitKeys(contract: DatasetContract, after: string, through: string): Promise<string[]> {
+    return listCommitKeys(
       this.deps.s3,
       this.deps.silverBucket,
       commitLogPrefix(contract.domain, contract.dataset),
-      { after, through: position.through },
+      {
+        after,
+        through,
+      },
     );
-    position.seen = keys.filter((k) => k > position.after);
-    return keys;
-  }
-
-  /** The positions to store: how far each source was consumed. */
-  private positions(bounds: Map<string, SourceBound>): Record<string, SourcePosition> {
-    return Object.fromEntries([...bounds].map(([dataset, b]) => [dataset, { ...b.position }]));
   }
 
   private datasetOf(table: string): DatasetContract {
@@ -231,8 +228,24 @@ export class IncrementalPlanner {
 
 interface SourceBound {
   readonly contract: DatasetContract;
-  /** How far the current state merged the dataset's commit log (and, once listed, what was seen). */
-  readonly position: { after: string; through: string; seen?: string[] };
+  /** How far the current state merged the dataset's commit log. */
+  readonly position: { readonly after: string; readonly through: string };
   /** Whether the model's date follows this dataset's `dt`. */
   readonly aligned: boolean;
+}
+
+/**
+ * The positions to store: how far each source was consumed, and the keys listed after its new `after`
+ * (the next run lists them again and skips them).
+ */
+function positions(
+  bounds: Map<string, SourceBound>,
+  listed: Map<string, string[]>,
+): Record<string, SourcePosition> {
+  return Object.fromEntries(
+    [...bounds].map(([dataset, { position }]) => [
+      dataset,
+      { ...position, seen: (listed.get(dataset) ?? []).filter((k) => k > position.after) },
+    ]),
+  );
 }
