@@ -138,6 +138,12 @@ export const datasetContractSchema = z
       .object({
         column: z.string().describe('A required date or timestamp column.'),
         granularity: z.enum(['day', 'month']).default('day'),
+        fixedPerKey: z
+          .boolean()
+          .optional()
+          .describe(
+            "Every version of a key has the same partition value (the column never changes for a key, like an order's order_ts): the current-state merge then reads only the partitions of the rows it merges, so its cost follows new data instead of history. Default false (the merge reads every partition): with true, a key whose column does change would be kept twice.",
+          ),
       })
       .strict(),
     unknownColumns: z

@@ -12,6 +12,10 @@
  * removed from `<dataset>` and remembered in `<dataset>_deleted` with the version that deleted it. A batch
  * row older than the key's delete is ignored, so a late, older version cannot bring the key back; a newer
  * one (a re-insert) can.
+ *
+ * A contract whose partition value is fixed per key (`partition.fixedPerKey`) lets the merge name the
+ * target partitions it can touch in its ON clause ({@link targetPartitionFilter}): its cost then follows the
+ * batch, not the table's history.
  */
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { PARTITION_KEY } from '../lake/layout';
@@ -94,6 +98,23 @@ export function batchFilter(batch: MergeBatch): string {
   return bounds.length > 0 ? bounds.join(' AND ') : 'true';
 }
 
+/**
+ * The partitions of current state a merge of `batch` can touch, as a condition on the target `alias` for
+ * its ON clause; undefined when it can touch any. Only a contract whose partition is `fixedPerKey` bounds
+ * them: every version of a key then lies in the partition of the key's batch rows, so the target rows a
+ * batch matches lie in the batch's partitions, and Athena prunes the target's scan to them (the MERGE
+ * reads what arrived, not the whole table). Otherwise a key's current row may lie in any partition.
+ */
+export function targetPartitionFilter(
+  contract: DatasetContract,
+  batch: MergeBatch,
+  alias: string,
+): string | undefined {
+  if (!contract.partition.fixedPerKey || batch.kind === 'range' || batch.partitions.length === 0)
+    return undefined;
+  return `${alias}.${sqlIdent(PARTITION_KEY)} IN (${batch.partitions.map(sqlString).join(', ')})`;
+}
+
 /** Whether the row at `alias` is a delete marker (false for contracts without `deletes`). */
 function isDelete(contract: DatasetContract, alias: string): string {
   if (!contract.deletes) return 'false';
@@ -139,7 +160,7 @@ function currentStateMerge(contract: DatasetContract, batch: MergeBatch): string
   const lines = [
     `MERGE INTO ${sqlIdent(currentTableName(contract.dataset))} AS t`,
     `USING (\n${source}\n) AS s`,
-    `ON (${keyMatch(contract, 't', 's')})`,
+    `ON (${[keyMatch(contract, 't', 's'), targetPartitionFilter(contract, batch, 't') ?? []].flat().join(' AND ')})`,
   ];
   if (contract.deletes) lines.push(`WHEN MATCHED AND ${newer} AND ${isDelete(contract, 's')} THEN DELETE`);
   lines.push(

@@ -10,7 +10,8 @@
  * tables as views), writes the new content copy-on-write (only changed partitions get new files) and
  * commits it through the catalog's compare-and-swap of the metadata location read when the query started:
  * a commit made meanwhile fails the query with `ICEBERG_COMMIT_ERROR`, as Athena does. A MERGE that
- * changes no row commits nothing. A MERGE into a Hive table is refused (`NOT_SUPPORTED`).
+ * changes no row commits nothing. A MERGE whose ON clause bounds the target's partitions
+ * (`mergeTargetPruning`) loads and counts only those partitions' files; the others keep theirs. A MERGE into a Hive table is refused (`NOT_SUPPORTED`).
  *
  * `CREATE TABLE` of an Iceberg table and `ALTER TABLE ... ADD COLUMNS` (Athena DDL, see `athena-ddl.ts`)
  * change the catalog only (StatementType `DDL`); DuckDB never sees them.
@@ -59,6 +60,7 @@ import {
   readSnapshot,
 } from './iceberg-table';
 import { ObjectCache } from './object-cache';
+import { isRead, mergeTargetPruning } from './partition-pruning';
 import { writePartitionedUnload } from './partitioned-unload';
 import { AthenaTaskFailed } from './service-errors';
 
@@ -414,7 +416,8 @@ export class LocalAthena {
     const previous = expected
       ? { metadataLocation: expected, snapshot: await readSnapshot(s3, expected) }
       : undefined;
-    const pinned: PinnedTarget = { ...target, snapshot: previous?.snapshot };
+    const pruning = mergeTargetPruning(sql, partitionColumns);
+    const pinned: PinnedTarget = { ...target, snapshot: previous?.snapshot, pruning };
     const { rowsAffected, written } = await this.views.run(
       sql,
       database,
@@ -428,6 +431,7 @@ export class LocalAthena {
           partitionColumns,
           previous,
           workDir: this.workDir,
+          loaded: (partition) => isRead(pruning, partition),
         }),
       pinned,
     );

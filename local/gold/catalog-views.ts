@@ -24,7 +24,8 @@
  * planner's `"<db>"."<table>" WHERE "<partition column>" IN (...)`, its view holds only the files of the
  * listed partitions (Hive projection tables by their `key=value` directories, registered partitions by
  * their Values, Iceberg tables by their data files' partition values), and only those are counted in the
- * scan. A MERGE's target is never pruned.
+ * scan. A MERGE's target is pruned by its ON clause (`mergeTargetPruning`): the table then holds only the
+ * rows of those partitions, and the snapshot written after keeps the other partitions' files.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,7 +33,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { duckDbType } from '../../core/sql/types';
-import { listObjects } from '../../lambdas/aws/s3';
+import { listObjects, mapLimited } from '../../lambdas/aws/s3';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
 import { HIVE_DEFAULT_PARTITION, hivePathValue } from './glue-partitions';
 import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
@@ -58,6 +59,8 @@ export interface PinnedTarget {
   readonly database: string;
   readonly table: string;
   readonly snapshot: IcebergSnapshot | undefined;
+  /** The target partitions the MERGE reads (`mergeTargetPruning`); absent: all. */
+  readonly pruning?: PartitionPruning;
 }
 
 export interface CatalogViewsOptions {
@@ -148,9 +151,9 @@ export class CatalogViews {
       partitions.length > 0 && Table.Parameters?.['projection.enabled']?.toLowerCase() !== 'true';
     const all: GlueColumn[] = [...columns, ...partitions];
     const location = Table.StorageDescriptor?.Location;
-    // A MERGE rewrites its target's every partition: it is read whole.
+    // A MERGE's target is read whole unless its ON clause bounds its partitions.
     const pruning = target
-      ? undefined
+      ? target.pruning
       : partitionPruning(sql, database, table, icebergColumns ?? partitions.map((p) => p.Name));
     let files: string[] = [];
     /** Registered partitions: the values of each file's partition, by local path. */
@@ -221,21 +224,24 @@ export class CatalogViews {
     pruning: PartitionPruning | undefined,
     scan: Scan,
   ): Promise<Map<string, string[]>> {
-    const byFile = new Map<string, string[]>();
-    for (const partition of this.options.catalog.partitions(database, table)) {
+    const read = this.options.catalog.partitions(database, table).filter((partition) => {
       const values = Object.fromEntries(
         keys.map((k, i) => [
           k.Name,
           partition.Values[i] === HIVE_DEFAULT_PARTITION ? null : partition.Values[i],
         ]),
       );
-      const location = partition.StorageDescriptor?.Location;
-      if (!location || !isRead(pruning, values)) continue;
-      const { bucket, prefix } = parseS3Uri(location);
+      return partition.StorageDescriptor?.Location !== undefined && isRead(pruning, values);
+    });
+    // A year of daily partitions is 365 listings: a few at a time, as Athena's split enumeration does.
+    const fetched = await mapLimited(read, 16, async (partition) => {
+      const { bucket, prefix } = parseS3Uri(partition.StorageDescriptor?.Location as string);
       const objects = await objectsUnder(this.options.s3, bucket, prefix, true);
       scan.bytes += objects.reduce((sum, o) => sum + o.size, 0);
-      for (const path of await this.options.cache.fetch(bucket, objects)) byFile.set(path, partition.Values);
-    }
+      return { values: partition.Values, paths: await this.options.cache.fetch(bucket, objects) };
+    });
+    const byFile = new Map<string, string[]>();
+    for (const { values, paths } of fetched) for (const path of paths) byFile.set(path, values);
     return byFile;
   }
 

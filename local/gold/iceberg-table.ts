@@ -143,6 +143,12 @@ export interface WriteSnapshotOptions {
   readonly before: ReadonlyMap<string, PartitionState>;
   /** A scratch directory for the files before their upload. */
   readonly workDir: string;
+  /**
+   * Whether the DuckDB table was loaded with a partition's rows (its values by partition column); absent:
+   * with every partition's. The files of a partition not loaded are kept, and rows the statement put in such
+   * a partition go to a new file beside them (an append, as Athena writes it).
+   */
+  readonly loaded?: (partition: Readonly<Record<string, string | null>>) => boolean;
 }
 
 /**
@@ -169,9 +175,10 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Writ
     );
   }
   const changedKeys = new Set(changed.map(([key]) => key));
+  const loaded = options.loaded ?? (() => true);
   const kept = (options.previous?.snapshot.files ?? []).filter((f) => {
     const key = partitionKey(partitionColumns.map((p) => f.partition[p] ?? null));
-    return after.has(key) && !changedKeys.has(key);
+    return !loaded(f.partition) || (after.has(key) && !changedKeys.has(key));
   });
   const { bucket } = parseS3Uri(location);
   const written: IcebergDataFile[] = [];

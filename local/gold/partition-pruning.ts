@@ -98,3 +98,117 @@ export function isRead(
     return value !== null && value !== undefined && p.values.has(value);
   });
 }
+
+/** An identifier, quoted or not. */
+const IDENT = `(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_]*)`;
+const unquote = (ident: string) => (ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident);
+
+/**
+ * The partitions a MERGE reads of its target: Athena (Trino) runs a MERGE as a join of the target with its
+ * source on the ON clause, and pushes a condition on the target's partition column alone (a conjunct
+ * `<target alias>."<partition column>" IN (<literals>)` of the ON clause, with no OR at its top level) into
+ * the target's scan: the MERGE reads, and can match, only those partitions' files. Undefined when the ON
+ * clause has no such conjunct (the whole target is read).
+ */
+export function mergeTargetPruning(
+  sql: string,
+  partitionColumns: readonly string[],
+): PartitionPruning | undefined {
+  if (partitionColumns.length === 0) return undefined;
+  const code = blankLiterals(sql);
+  const head = new RegExp(
+    `^\\s*MERGE\\s+INTO\\s+${IDENT}(?:\\s*\\.\\s*${IDENT})?\\s+(?:AS\\s+)?(?!USING\\b)(${IDENT})`,
+    'i',
+  ).exec(code);
+  const alias = head ? unquote(head[1]) : undefined;
+  const on = alias === undefined ? undefined : topLevelOn(code, head?.[0].length ?? 0);
+  if (alias === undefined || on === undefined) return undefined;
+  const conjuncts = splitTopLevel(code, on.start, on.end);
+  if (conjuncts === undefined) return undefined;
+  const condition = new RegExp(
+    `^\\s*(${IDENT})\\s*\\.\\s*(${IDENT})\\s+IN\\s*\\(\\s*(${LITERAL}(?:\\s*,\\s*${LITERAL})*)\\s*\\)\\s*$`,
+    'i',
+  );
+  const predicates: { column: string; values: Set<string> }[] = [];
+  for (const [start, end] of conjuncts) {
+    const m = condition.exec(sql.slice(start, end));
+    if (!m || unquote(m[1]).toLowerCase() !== alias.toLowerCase()) continue;
+    const column = partitionColumns.find((c) => c.toLowerCase() === unquote(m[2]).toLowerCase());
+    if (column === undefined) continue;
+    const values = (m[3].match(/'(?:[^']|'')*'/g) ?? []).map((v) => v.slice(1, -1).replace(/''/g, "'"));
+    predicates.push({ column, values: new Set(values) });
+  }
+  // Conjuncts on two columns bound the scan to an intersection, which `isRead` (a union) cannot express:
+  // the first alone reads a superset, which is safe (the ON clause still applies).
+  return predicates.length > 0 ? { predicates: predicates.slice(0, 1) } : undefined;
+}
+
+/**
+ * The span of the ON condition of a MERGE (in `code`, literals blanked): the first `ON` at parenthesis depth
+ * 0 after `from`, up to the first `WHEN` at depth 0.
+ */
+function topLevelOn(code: string, from: number): { start: number; end: number } | undefined {
+  let depth = 0;
+  let start: number | undefined;
+  for (let i = from; i < code.length; i++) {
+    const ch = code[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && /[A-Za-z]/.test(ch) && (i === 0 || !/[A-Za-z0-9_"]/.test(code[i - 1]))) {
+      const word = /^[A-Za-z_]+/.exec(code.slice(i))?.[0].toUpperCase();
+      if (start === undefined && word === 'ON') start = i + 2;
+      else if (start !== undefined && word === 'WHEN') return { start, end: i };
+      i += (word?.length ?? 1) - 1;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The top-level conjuncts of the condition `code[start, end)`, unwrapping parentheses around the whole
+ * condition; undefined when an OR is at its top level (no conjunct bounds the rows then).
+ */
+function splitTopLevel(code: string, start: number, end: number): [number, number][] | undefined {
+  const [s, e] = unwrap(code, start, end);
+  const parts: [number, number][] = [];
+  let depth = 0;
+  let from = s;
+  for (let i = s; i < e; i++) {
+    const ch = code[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') depth--;
+    else if (depth === 0 && /[A-Za-z]/.test(ch) && !/[A-Za-z0-9_."]/.test(code[i - 1] ?? ' ')) {
+      const word = /^[A-Za-z_]+/.exec(code.slice(i))?.[0].toUpperCase() ?? '';
+      if (word === 'OR') return undefined;
+      if (word === 'AND') {
+        parts.push([from, i]);
+        from = i + 3;
+      }
+      i += Math.max(word.length, 1) - 1;
+    }
+  }
+  parts.push([from, e]);
+  return parts.map(([a, b]) => unwrap(code, a, b));
+}
+
+/** The span `code[start, end)` without its surrounding blanks and the parentheses around all of it. */
+function unwrap(code: string, start: number, end: number): [number, number] {
+  let [s, e] = [start, end];
+  for (;;) {
+    while (s < e && /\s/.test(code[s])) s++;
+    while (e > s && /\s/.test(code[e - 1])) e--;
+    if (code[s] !== '(' || code[e - 1] !== ')' || closingParen(code, s) !== e - 1) return [s, e];
+    s++;
+    e--;
+  }
+}
+
+/** The position of the parenthesis closing the one at `open`. */
+function closingParen(code: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < code.length; i++) {
+    if (code[i] === '(') depth++;
+    else if (code[i] === ')' && --depth === 0) return i;
+  }
+  return -1;
+}

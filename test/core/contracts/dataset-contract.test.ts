@@ -93,7 +93,7 @@ describe('sample contracts', () => {
     expect(col('currency')?.normalize).toEqual(['trim', 'upper']);
     expect(c.primaryKey).toEqual(['order_id']);
     expect(c.latestBy).toBe('updated_at');
-    expect(c.partition).toEqual({ column: 'order_ts', granularity: 'day' });
+    expect(c.partition).toEqual({ column: 'order_ts', granularity: 'day', fixedPerKey: true });
     expect(c.unknownColumns).toBe('ignore');
     expect(c.quality.maxQuarantineRatio).toBe(0.2);
   });

@@ -230,6 +230,84 @@ describe('currentStateMergeStatements', () => {
   );
 });
 
+describe('currentStateMergeStatements with a partition fixed per key', () => {
+  const FIXED = contract({
+    deletes: { column: 'op', values: ['D'] },
+    partition: { column: 'day', granularity: 'day', fixedPerKey: true },
+  });
+  /** Each key's one partition. */
+  const dtOf = (id: string) => (id < 'd' ? '2026-01-01' : id < 'f' ? '2026-01-02' : '2026-02-01');
+
+  it('names the batch partitions of the target in the ON clause (none for the default, or a range)', () => {
+    const batch: MergeBatch = { kind: 'files', partitions: ['2026-01-01', '2026-01-02'], bronzeKeys: ['f'] };
+    const [, merge] = currentStateMergeStatements(FIXED, batch);
+    expect(merge).toContain(`ON (t."id" = s."id" AND t."dt" IN ('2026-01-01', '2026-01-02'))`);
+    expect(currentStateMergeStatements(WITH_DELETES, batch)[1]).toContain(`ON (t."id" = s."id")\n`);
+    expect(currentStateMergeStatements(FIXED, { kind: 'range', from: '2026-01-02' })[1]).toContain(
+      `ON (t."id" = s."id")\n`,
+    );
+  });
+
+  it.each(Array.from({ length: 10 }, (_, i) => i + 1))(
+    'equals the oracle after random arrival sequence %i when every key keeps its partition',
+    async (seed) => {
+      const random = rng(1000 + seed);
+      const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
+      const { c, close } = await lake();
+      try {
+        const landed: Version[] = [];
+        for (let f = 0; f < 8; f++) {
+          const file = `file-${seed}-${f}`;
+          const ingested = Math.floor(random() * 5);
+          const ids = new Set(Array.from({ length: 6 }, () => pick(['a', 'b', 'c', 'd', 'e', 'f', 'g'])));
+          const rows = [...ids].map(
+            (id): Version => ({
+              id,
+              name: `${id}@${file}`,
+              version: random() < 0.15 ? null : Math.floor(random() * 4),
+              op: random() < 0.25 ? 'D' : pick([null, 'U']),
+              dt: dtOf(id),
+              file,
+              ingested,
+            }),
+          );
+          await land(c, rows);
+          landed.push(...rows);
+          await merge(c, FIXED, {
+            kind: 'files',
+            partitions: [...new Set(rows.map((r) => r.dt))],
+            bronzeKeys: [file],
+          });
+        }
+        expect(await current(c)).toEqual(oracle(landed, true));
+      } finally {
+        close();
+      }
+    },
+  );
+
+  it('keeps a key twice when its partition does change: why fixedPerKey is opt-in', async () => {
+    const { c, close } = await lake();
+    try {
+      const v = (version: number, dt: string, file: string): Version => ({
+        id: 'a',
+        name: `a${version}`,
+        version,
+        op: null,
+        dt,
+        file,
+        ingested: version,
+      });
+      await land(c, [v(1, '2026-01-01', 'f1'), v(2, '2026-01-02', 'f2')]);
+      await merge(c, FIXED, { kind: 'files', partitions: ['2026-01-01'], bronzeKeys: ['f1'] });
+      await merge(c, FIXED, { kind: 'files', partitions: ['2026-01-02'], bronzeKeys: ['f2'] });
+      expect((await current(c)).map((r) => r.dt)).toEqual(['2026-01-01', '2026-01-02']);
+    } finally {
+      close();
+    }
+  });
+});
+
 describe('batchFilter', () => {
   it('reads only the named files in the named partitions, quoting every value', () => {
     expect(batchFilter({ kind: 'files', partitions: ['2026-01-01'], bronzeKeys: ["it's/x.csv"] })).toBe(

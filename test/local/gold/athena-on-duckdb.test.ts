@@ -126,7 +126,7 @@ describe('LocalAthena: Iceberg tables and MERGE INTO', () => {
 
   const putHistory = (dt: string, file: string, rows: HistoryRow[]) => writeHistory(s3, dir, dt, file, rows);
   /** The MERGE the current-state table is maintained by, over the history rows matching `where`. */
-  const mergeOrders = (where: string, target = '"lake"."orders"') =>
+  const mergeOrders = (where: string, target = '"lake"."orders"', on = 't.order_id = s.order_id') =>
     athena.startQueryExecutionSync({
       QueryString: `-- the current state of orders
 MERGE INTO ${target} t
@@ -140,7 +140,7 @@ USING (
   ) latest
   WHERE rn = 1
 ) s
-ON (t.order_id = s.order_id)
+ON (${on})
 WHEN MATCHED AND s.deleted THEN DELETE
 WHEN MATCHED AND s.updated_at > t.updated_at
   THEN UPDATE SET amount = s.amount, updated_at = s.updated_at, dt = s.dt
@@ -323,6 +323,50 @@ WHEN NOT MATCHED AND NOT s.deleted
     const added = (await s3.keys('s', '_current/')).filter((k) => !keysBefore.includes(k));
     expect(added).toHaveLength(2);
   }, 60_000);
+
+  it('reads only the target partitions its ON clause names, keeps the others, and appends rows put elsewhere', async () => {
+    await putHistory('2026-01-08', 'b8', [['o8', '80.00', '2026-01-08 08:00:00', false]]);
+    await putHistory('2026-01-02', 'b8', [['o9', '90.00', '2026-01-02 10:00:00', false]]);
+    const before = await readSnapshot(s3.client, metadataLocation() as string);
+    const out = await mergeOrders(
+      "h.dt = '2026-01-08' OR (h.dt = '2026-01-02' AND h.order_id = 'o9')",
+      '"lake"."orders"',
+      "t.order_id = s.order_id AND t.dt IN ('2026-01-08')",
+    );
+    // No target file is read: 2026-01-08 has none yet (the history is read whole: not the planner's form).
+    expect(out.QueryExecution.Statistics.DataScannedInBytes).toBe(await bytesUnder('retail/orders_history/'));
+    const after = await readSnapshot(s3.client, metadataLocation() as string);
+    expect(athena.merges.get('lake.orders')).toMatchObject({
+      filesWritten: 2,
+      filesKept: before.files.length,
+    });
+    for (const f of before.files) expect(after.files).toContainEqual(f);
+    expect(after.files.filter((f) => f.partition.dt === '2026-01-02')).toHaveLength(2);
+    const rows = await current();
+    expect(rows.filter((r) => ['o1', 'o3', 'o8', 'o9'].includes(String(r.order_id)))).toEqual([
+      row('o1', '11.00', '2026-01-02'),
+      row('o3', '31.00', '2026-01-02'),
+      row('o8', '80.00', '2026-01-08'),
+      row('o9', '90.00', '2026-01-02'),
+    ]);
+    // A pruned MERGE that updates a row of a partition it reads rewrites that partition's files only.
+    await putHistory('2026-01-02', 'b9', [['o9', '91.00', '2026-01-02 11:00:00', false]]);
+    const scanned =
+      (await bytesUnder('retail/orders_history/')) +
+      after.files.filter((f) => f.partition.dt === '2026-01-02').reduce((sum, f) => sum + f.bytes, 0);
+    const update = await mergeOrders(
+      "h.dt = '2026-01-02' AND h.order_id = 'o9'",
+      '"lake"."orders"',
+      "t.order_id = s.order_id AND t.dt IN ('2026-01-02')",
+    );
+    expect(update.QueryExecution.Statistics.DataScannedInBytes).toBe(scanned);
+    const final = await readSnapshot(s3.client, metadataLocation() as string);
+    expect(final.files.filter((f) => f.partition.dt === '2026-01-02')).toHaveLength(1);
+    expect(final.files.filter((f) => f.partition.dt !== '2026-01-02')).toEqual(
+      after.files.filter((f) => f.partition.dt !== '2026-01-02'),
+    );
+    expect((await current()).filter((r) => r.order_id === 'o9')).toEqual([row('o9', '91.00', '2026-01-02')]);
+  });
 
   it('refuses, like Athena, a MERGE INTO a Hive table', async () => {
     const failure = await mergeOrders("h.dt = '2026-01-01'", '"lake"."orders_history"').catch((e) => e);

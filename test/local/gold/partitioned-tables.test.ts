@@ -7,7 +7,12 @@ import { LocalAthena, type UnloadResult } from '../../../local/gold/athena-on-du
 import { LocalGlueCatalog } from '../../../local/gold/glue-catalog';
 import { hivePartitionPath, hivePathValue } from '../../../local/gold/glue-partitions';
 import { readSnapshot } from '../../../local/gold/iceberg-table';
-import { blankLiterals, partitionPruning, tableReferences } from '../../../local/gold/partition-pruning';
+import {
+  blankLiterals,
+  mergeTargetPruning,
+  partitionPruning,
+  tableReferences,
+} from '../../../local/gold/partition-pruning';
 import { AthenaTaskFailed } from '../../../local/gold/service-errors';
 import { TemplateResolver } from '../../../local/gold/state-machine-definition';
 import { withLocalS3 } from '../../support/local-s3';
@@ -369,6 +374,35 @@ SELECT 'daily_sales' AS s FROM (SELECT * FROM "LAKE"."Daily_Sales" WHERE "sales_
     expect(
       tableReferences(blankLiterals('MERGE INTO orders t USING (SELECT 1) s ON true'), 'orders'),
     ).toHaveLength(1);
+  });
+});
+
+describe('mergeTargetPruning: which target partitions a MERGE reads', () => {
+  const values = (sql: string) =>
+    mergeTargetPruning(sql, ['dt'])?.predicates.map((p) => [p.column, [...p.values].sort()]);
+
+  it('reads the partitions an IN list on the target alias names among the ON conjuncts', () => {
+    const merge = (on: string, into = '"lake"."orders" AS t') =>
+      `MERGE INTO ${into}\nUSING (SELECT * FROM x LEFT JOIN y ON x.id = y.id WHERE y.dt IN ('1999-01-01')) AS s\n${on}\nWHEN MATCHED THEN DELETE`;
+    expect(values(merge(`ON (t."id" = s."id" AND t."dt" IN ('2026-01-02', '2026-01-01'))`))).toEqual([
+      ['dt', ['2026-01-01', '2026-01-02']],
+    ]);
+    expect(values(merge(`ON t.id = s.id AND t.DT IN ('a')`, 'orders t'))).toEqual([['dt', ['a']]]);
+    expect(values(merge(`ON ((t.dt IN ('a''b')) AND t.id = s.id)`))).toEqual([['dt', ["a'b"]]]);
+  });
+
+  it('reads everything when the ON clause does not bound the target partitions', () => {
+    const merge = (on: string) =>
+      `MERGE INTO "lake"."orders" t USING s ${on} WHEN NOT MATCHED THEN INSERT VALUES (1)`;
+    expect(values(merge(`ON (t.id = s.id)`))).toBeUndefined();
+    expect(values(merge(`ON (t.id = s.id OR t.dt IN ('a'))`))).toBeUndefined();
+    expect(values(merge(`ON (t.id = s.id AND s.dt IN ('a'))`))).toBeUndefined(); // the source's, not the target's
+    expect(values(merge(`ON (t.id = s.id AND t.other IN ('a'))`))).toBeUndefined();
+    expect(values(merge(`ON (t.id = s.id AND t.dt NOT IN ('a'))`))).toBeUndefined();
+    expect(values(merge(`ON (t.id = s.id AND t.dt IN ('a') OR true)`))).toBeUndefined();
+    expect(
+      mergeTargetPruning(`MERGE INTO t USING s ON (t.dt IN ('a')) WHEN MATCHED THEN DELETE`, []),
+    ).toBeUndefined();
   });
 });
 
