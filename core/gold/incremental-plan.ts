@@ -4,17 +4,26 @@
  *
  * An incremental model's table is partitioned by its date column; each partition is registered in Glue at
  * its own location, `<model>/v=<execution>/<batch>/<column>=<date>/`. A run:
- *   plan     decides the mode: `full` (asked for, first run, model changed, state older than the commit
- *            log keeps, or a change in a source the date does not follow), `incremental` (the dates whose
- *            inputs changed: every `dt` partition the aligned sources' commits wrote since the last run,
- *            widened by the lookback) or `unchanged`; and writes the UNLOAD statements, each writing at
- *            most 100 partitions (Athena's limit for a partitioned write, HIVE_TOO_MANY_OPEN_PARTITIONS);
+ *   plan     decides the mode: `full` (asked for, first run, a previous run stopped while publishing,
+ *            model changed, state older than the commit log keeps, or a change in a source the date does
+ *            not follow), `incremental` (the dates whose inputs changed: every `dt` partition the aligned
+ *            sources' commits wrote since the last run, widened by the lookback) or `unchanged`; and
+ *            writes the UNLOAD statements, each writing at most 100 partitions (Athena's limit for a
+ *            partitioned write, HIVE_TOO_MANY_OPEN_PARTITIONS);
  *   write    the workflow runs them, one after the other;
  *   publish  the partitions written are registered (created, then updated: each switch is one partition's
  *            location, atomic for its readers), and recomputed dates that produced no row are deleted,
  *            in batches of Glue's limits (100 created or updated, 25 deleted per call);
  *   commit   the model's state (`<model>/_incremental.json`) records the partitions' locations and how far
  *            the sources' commit logs were consumed.
+ *
+ * A run that stops between its first Glue call and its commit (a failed batch, a timeout) leaves some dates
+ * pointing at its version while the state still describes the previous run: an incremental run next would
+ * not rewrite them, and retention would delete the version they read. So before its first Glue call (batch
+ * 0), `publish` records the run in the state as `pending` (its version and the dates it publishes; the rest
+ * of the state unchanged); `commit` stores the next state without it. A plan that finds another run pending
+ * rebuilds fully (every date rewritten, and the pending run's dates that have no row now deleted), and
+ * retention keeps a pending run's version until a commit clears the mark.
  *
  * The lookback is the model's promise: a gold date lies at most N days from the `dt` of any aligned
  * source row it is computed from. A change in source partition D recomputes the gold dates D-N..D+N,
@@ -50,7 +59,11 @@ export interface IncrementalModelSpec extends IncrementalModel {
   readonly sql: string;
 }
 
-/** `<model>/_incremental.json`: what the last successful run of an incremental model left. */
+/**
+ * `<model>/_incremental.json`: what the last successful run of an incremental model left, and the runs that
+ * began publishing since without committing (`pending`). A first run that stopped leaves a state with no
+ * sources nor partitions, only its pending mark.
+ */
 export interface IncrementalState {
   /** {@link modelHash} of the model that wrote the partitions: another model rebuilds fully. */
   readonly modelHash: string;
@@ -59,6 +72,16 @@ export interface IncrementalState {
   /** Each published date and its location. */
   readonly partitions: Readonly<Record<string, string>>;
   readonly updatedAt: string;
+  /** Runs that began publishing and did not commit (see the module comment); absent after a commit. */
+  readonly pending?: PendingPublication;
+}
+
+/** What runs that stopped while publishing may have left registered. */
+export interface PendingPublication {
+  /** Their version locations (`s3://<gold>/<model>/v=<run>/`): retention keeps them. */
+  readonly locations: readonly string[];
+  /** The dates they were publishing (created, switched or deleted). */
+  readonly dates: readonly string[];
 }
 
 /**
@@ -138,9 +161,14 @@ export function fullRefreshReason(p: {
   readonly state: IncrementalState | undefined;
   readonly hash: string;
   readonly now: Date;
+  /** This run's version location: only another run's pending mark says a run stopped while publishing. */
+  readonly location: string;
 }): string | undefined {
   if (p.fullRefresh) return 'full refresh requested';
-  if (!p.state) return 'first run';
+  const stopped = (p.state?.pending?.locations ?? []).filter((l) => l !== p.location);
+  if (stopped.length > 0) return `a previous run stopped while publishing (${stopped.join(', ')})`;
+  // A state holding only a pending mark (a first run that stopped) has no committed run behind it.
+  if (!p.state || Object.keys(p.state.sources).length === 0) return 'first run';
   if (p.state.modelHash !== p.hash) return 'the model changed';
   const ageDays = (p.now.getTime() - Date.parse(p.state.updatedAt)) / 86_400_000;
   if (!(ageDays <= INCREMENTAL_STATE_MAX_AGE_DAYS)) {
@@ -298,8 +326,13 @@ export function publishBatches(p: {
     },
   });
   const upserts = [...p.written.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, l]) => input(d, l));
-  const owned = p.plan.mode === 'full' ? Object.keys(p.state?.partitions ?? {}) : p.plan.dates;
-  const published = new Set(Object.keys(p.state?.partitions ?? {}));
+  // A full run owns every date: those the state publishes and those a stopped run may have registered.
+  const pendingDates = p.state?.pending?.dates ?? [];
+  const owned =
+    p.plan.mode === 'full'
+      ? [...new Set([...Object.keys(p.state?.partitions ?? {}), ...pendingDates])]
+      : p.plan.dates;
+  const published = new Set([...Object.keys(p.state?.partitions ?? {}), ...pendingDates]);
   const deletes = owned.filter((d) => published.has(d) && !p.written.has(d)).sort();
   const batches: PublishBatch[] = chunk(upserts, MAX_PARTITIONS_PER_UPSERT).map((batch) => ({
     create: batch,
@@ -312,7 +345,34 @@ export function publishBatches(p: {
   return batches;
 }
 
-/** The state once a plan's publication succeeded. */
+/**
+ * The state to store before the first Glue call of a run publishing `batches` from `location`: `state`
+ * with the run added to its pending publication (a state with no run yet: only the pending publication).
+ * Undefined when the state already records it (a retried publish).
+ */
+export function withPending(p: {
+  readonly state: IncrementalState | undefined;
+  readonly location: string;
+  readonly batches: readonly PublishBatch[];
+  readonly now: Date;
+}): IncrementalState | undefined {
+  const dates = p.batches.flatMap((b) => [
+    ...b.create.map((c) => c.Values[0]),
+    ...b.delete.map((d) => d.Values[0]),
+  ]);
+  const pending = p.state?.pending;
+  if (pending?.locations.includes(p.location) && dates.every((d) => pending.dates.includes(d)))
+    return undefined;
+  return {
+    ...(p.state ?? { modelHash: '', sources: {}, partitions: {}, updatedAt: p.now.toISOString() }),
+    pending: {
+      locations: [...new Set([...(pending?.locations ?? []), p.location])].sort(),
+      dates: [...new Set([...(pending?.dates ?? []), ...dates])].sort(),
+    },
+  };
+}
+
+/** The state once a plan's publication succeeded (no pending publication left). */
 export function nextState(p: {
   readonly spec: IncrementalModelSpec;
   readonly plan: Pick<IncrementalPlan, 'mode' | 'dates' | 'sources'>;
@@ -331,10 +391,13 @@ export function nextState(p: {
   };
 }
 
-/** The versions (`v=<version>`) a state's partitions read: retention must keep them. */
+/**
+ * The versions (`v=<version>`) a state's partitions read, and those of its pending runs (some dates may
+ * read them until a later run's commit): retention must keep them.
+ */
 export function referencedVersions(state: IncrementalState | undefined): Set<string> {
   const versions = new Set<string>();
-  for (const location of Object.values(state?.partitions ?? {})) {
+  for (const location of [...Object.values(state?.partitions ?? {}), ...(state?.pending?.locations ?? [])]) {
     const m = /\/v=([^/]+)\//.exec(location);
     if (m) versions.add(m[1]);
   }

@@ -4,6 +4,10 @@
  * batch; `commit` stores the model's state. The decisions are pure (core/gold/incremental-plan.ts); this
  * is their S3 side: the model's state in the gold bucket, the sources' commit logs, watermarks and history
  * partitions in the silver bucket, and what the run's UNLOADs wrote.
+ *
+ * Before the first Glue call (batch 0), `publish` marks the run `pending` in the model's state, so a run
+ * that stops before its commit makes the next plan rebuild fully and retention keep its version; `commit`
+ * stores the next state without the mark. Publishing batch 0 again (a retry) leaves the state as it is.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
@@ -21,6 +25,7 @@ import {
   planIncremental,
   publishBatches,
   type SourcePosition,
+  withPending,
   writtenPartitions,
 } from '../../core/gold/incremental-plan';
 import { commitLogPrefix, currentStateWatermarkKey, goldIncrementalStateKey } from '../../core/lake/layout';
@@ -56,7 +61,7 @@ export class IncrementalPlanner {
     const now = this.now();
     const state = await this.state(spec.name);
     const bounds = await this.sourceBounds(spec);
-    const reason = fullRefreshReason({ fullRefresh, state, hash: modelHash(spec), now });
+    const reason = fullRefreshReason({ fullRefresh, state, hash: modelHash(spec), now, location });
     // The commit log keys listed per source: what the stored positions record as seen.
     const listed = new Map<string, string[]>();
     if (reason === undefined) {
@@ -95,24 +100,29 @@ export class IncrementalPlanner {
     return this.full(spec, location, bounds, listed, reason);
   }
 
-  /** Batch `batch` of the publication of a plan whose statements succeeded. */
+  /**
+   * Batch `batch` (from 0) of the publication of a plan whose statements succeeded; on batch 0, first marks
+   * the run pending in the model's state (see the module comment).
+   */
   async publish(
     spec: IncrementalModelSpec,
     location: string,
     plan: PlanSummary,
     batch: number,
   ): Promise<PublishStep> {
-    const batches = publishBatches({
-      spec,
-      plan,
-      state: await this.state(spec.name),
-      written: await this.written(spec, location),
-    });
+    const state = await this.state(spec.name);
+    const batches = publishBatches({ spec, plan, state, written: await this.written(spec, location) });
+    if (batch === 0 && batches.length > 0) {
+      // Before the first Glue call: a run that stops from here on leaves a mark the next plan sees.
+      const marked = withPending({ state, location, batches, now: this.now() });
+      if (marked)
+        await putJson(this.deps.s3, this.deps.goldBucket, goldIncrementalStateKey(spec.name), marked);
+    }
     const step = batches[batch] ?? { create: [], update: [], delete: [] };
     return { ...step, batch, next: batch + 1, more: batch + 1 < batches.length };
   }
 
-  /** Stores the model's state once every partition of the plan was published. */
+  /** Stores the model's state once every partition of the plan was published (its pending mark cleared). */
   async commit(spec: IncrementalModelSpec, location: string, plan: PlanSummary): Promise<IncrementalState> {
     const state = nextState({
       spec,

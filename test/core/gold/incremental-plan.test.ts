@@ -15,6 +15,7 @@ import {
   publishBatches,
   referencedVersions,
   widen,
+  withPending,
   writtenPartitions,
 } from '../../../core/gold/incremental-plan';
 import { WINDOW_MARKER } from '../../../core/gold/models';
@@ -62,15 +63,37 @@ describe('dates', () => {
 describe('mode', () => {
   const now = new Date('2026-03-02T00:00:00Z');
   const hash = modelHash(spec);
+  /** Why this run (at LOCATION) rebuilds fully given the stored state, if it does. */
+  const reason = (s: IncrementalState | undefined, fullRefresh = false) =>
+    fullRefreshReason({ fullRefresh, state: s, hash, now, location: LOCATION });
   test('full when asked, on the first run, when the model changed or the state is older than 25 days', () => {
-    expect(fullRefreshReason({ fullRefresh: true, state: state({}), hash, now })).toMatch(/requested/);
-    expect(fullRefreshReason({ fullRefresh: false, state: undefined, hash, now })).toBe('first run');
-    expect(
-      fullRefreshReason({ fullRefresh: false, state: state({}, { modelHash: 'x' }), hash, now }),
-    ).toMatch(/model changed/);
-    const old = state({}, { updatedAt: '2026-02-01T00:00:00.000Z' });
-    expect(fullRefreshReason({ fullRefresh: false, state: old, hash, now })).toMatch(/29 days ago/);
-    expect(fullRefreshReason({ fullRefresh: false, state: state({}), hash, now })).toBeUndefined();
+    expect(reason(state({}), true)).toMatch(/requested/);
+    expect(reason(undefined)).toBe('first run');
+    expect(reason(state({}, { modelHash: 'x' }))).toMatch(/model changed/);
+    expect(reason(state({}, { updatedAt: '2026-02-01T00:00:00.000Z' }))).toMatch(/29 days ago/);
+    expect(reason(state({}))).toBeUndefined();
+  });
+  test('full after another run stopped while publishing (its pending mark), before any other stored reason', () => {
+    const run1 = 's3://gold/daily/v=run1/';
+    const stopped = (locations: string[], over: Partial<IncrementalState> = {}) =>
+      state({}, { pending: { locations, dates: ['2026-01-04'] }, ...over });
+    expect(reason(stopped([run1]))).toBe(`a previous run stopped while publishing (${run1})`);
+    expect(reason(stopped([run1, LOCATION]))).toBe(`a previous run stopped while publishing (${run1})`);
+    expect(reason(stopped([run1], { modelHash: 'x' }))).toBe(
+      `a previous run stopped while publishing (${run1})`,
+    );
+    expect(reason(stopped([run1]), true)).toBe('full refresh requested');
+    // This run's own mark (only a run planned again could see it) is not a stopped run.
+    expect(reason(stopped([LOCATION]))).toBeUndefined();
+    // A state holding only a mark (a first run that stopped, planned again) has no successful run behind it.
+    const markOnly: IncrementalState = {
+      modelHash: '',
+      sources: {},
+      partitions: {},
+      updatedAt: now.toISOString(),
+      pending: { locations: [LOCATION], dates: [] },
+    };
+    expect(reason(markOnly)).toBe('first run');
   });
   test('the hash follows the SQL, the columns and the lookback', () => {
     expect(modelHash({ ...spec, lookbackDays: 2 })).not.toBe(hash);
@@ -216,6 +239,70 @@ describe('publication', () => {
     expect(Object.keys(after.partitions)).toEqual(['2026-01-04', '2026-01-05']);
     expect(referencedVersions(before)).toEqual(new Set(['run1']));
     expect(referencedVersions(after)).toEqual(new Set(['run2']));
+  });
+  test('a run that stops while publishing is recorded first, rebuilt fully next, and its version kept until then', () => {
+    const now = new Date('2026-03-02T00:00:00Z');
+    const before = state({ '2026-01-03': 's3://gold/daily/v=run1/0/d=2026-01-03/' });
+    const plan = { mode: 'full' as const, dates: [] };
+    const batches = publishBatches({ spec, plan, state: before, written });
+    // Before run2's first Glue call: run2 and every date it touches are pending, the rest of the state kept.
+    const pending = withPending({ state: before, location: LOCATION, batches, now }) as IncrementalState;
+    expect(pending).toEqual({
+      ...before,
+      pending: { locations: [LOCATION], dates: ['2026-01-03', '2026-01-04', '2026-01-05'] },
+    });
+    expect(withPending({ state: pending, location: LOCATION, batches, now })).toBeUndefined(); // a retry
+    expect(referencedVersions(pending)).toEqual(new Set(['run1', 'run2']));
+    // run2 stopped. run3 plans: a full rebuild, whatever the run asked for.
+    const run3 = 's3://gold/daily/v=run3/';
+    expect(
+      fullRefreshReason({ fullRefresh: false, state: pending, hash: modelHash(spec), now, location: run3 }),
+    ).toBe(`a previous run stopped while publishing (${LOCATION})`);
+    // run3 writes only 2026-01-05: the dates run2 may have registered and run3 did not write are deleted.
+    const written3 = new Map([['2026-01-05', `${run3}0/d=2026-01-05/`]]);
+    const batches3 = publishBatches({ spec, plan, state: pending, written: written3 });
+    expect(batches3.flatMap((b) => b.delete.map((d) => d.Values[0]))).toEqual(['2026-01-03', '2026-01-04']);
+    // run3 stops too: both runs stay pending, their dates together.
+    const both = withPending({ state: pending, location: run3, batches: batches3, now }) as IncrementalState;
+    expect(both.pending).toEqual({
+      locations: [LOCATION, run3],
+      dates: ['2026-01-03', '2026-01-04', '2026-01-05'],
+    });
+    expect(referencedVersions(both)).toEqual(new Set(['run1', 'run2', 'run3']));
+    // run4's commit clears it: retention may now delete run1 to run3.
+    const run4 = 's3://gold/daily/v=run4/';
+    const after = nextState({
+      spec,
+      plan: { ...plan, sources },
+      state: both,
+      written: new Map([['2026-01-05', `${run4}0/d=2026-01-05/`]]),
+      now,
+    });
+    expect(after.pending).toBeUndefined();
+    expect(referencedVersions(after)).toEqual(new Set(['run4']));
+  });
+  test('a first run that stops while publishing leaves a state that only says so', () => {
+    const now = new Date('2026-03-02T00:00:00Z');
+    const batches = publishBatches({ spec, plan: { mode: 'full', dates: [] }, state: undefined, written });
+    const pending = withPending({ state: undefined, location: LOCATION, batches, now }) as IncrementalState;
+    expect(pending).toMatchObject({ sources: {}, partitions: {}, pending: { locations: [LOCATION] } });
+    const run3 = 's3://gold/daily/v=run3/';
+    expect(
+      fullRefreshReason({ fullRefresh: false, state: pending, hash: modelHash(spec), now, location: run3 }),
+    ).toBe(`a previous run stopped while publishing (${LOCATION})`);
+    const after = nextState({
+      spec,
+      plan: { mode: 'full', dates: [], sources },
+      state: pending,
+      written,
+      now,
+    });
+    expect(after).toEqual({
+      modelHash: modelHash(spec),
+      sources,
+      partitions: Object.fromEntries(written),
+      updatedAt: now.toISOString(),
+    });
   });
   test('an unchanged run publishes nothing', () => {
     expect(

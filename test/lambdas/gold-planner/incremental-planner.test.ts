@@ -2,11 +2,12 @@
  * The gold planner's S3 side against the local S3 server: the model's first run is full; then only the
  * commits the current state merged since are read (each once, even when listed again in the overlap); a
  * change in a source the date does not follow rebuilds fully; the publication is read from what the
- * statements wrote; the commit stores the state retention reads.
+ * statements wrote; the commit stores the state retention reads; a run that stops while publishing leaves
+ * a pending mark that makes the next run rebuild fully, until that run's commit clears it.
  */
 
 import { ContractRegistry } from '../../../core/contracts/load-contracts';
-import type { IncrementalModelSpec } from '../../../core/gold/incremental-plan';
+import { type IncrementalModelSpec, referencedVersions } from '../../../core/gold/incremental-plan';
 import { WINDOW_MARKER } from '../../../core/gold/models';
 import { commitLogKey, currentStateWatermarkKey, goldIncrementalStateKey } from '../../../core/lake/layout';
 import type { CommitEntry } from '../../../core/silver/current-state-plan';
@@ -143,5 +144,44 @@ describe('IncrementalPlanner against the local S3 server', () => {
     const plan = await planner().plan(spec, location('r5'), false);
     expect(plan).toMatchObject({ mode: 'full', reason: 'tags changed (not aligned with the date)' });
     expect((await planner().plan(spec, location('r5'), true)).reason).toBe('full refresh requested');
+  });
+
+  it('a full run that stops after its first publication batch makes the next run rebuild, and keeps its version until then', async () => {
+    now = new Date('2026-12-06T13:00:00Z');
+    const stateKey = goldIncrementalStateKey('daily');
+    const committed = JSON.parse(String(await s3.get(GOLD, stateKey)));
+    // r6: a full refresh that writes and publishes batch 0, then stops (no commit).
+    const plan = await planner().plan(spec, location('r6'), true);
+    await write('r6', ['2026-01-05', '2026-01-20']);
+    const first = await planner().publish(spec, location('r6'), plan, 0);
+    expect(first).toMatchObject({ batch: 0, more: true });
+    const pending = JSON.parse(String(await s3.get(GOLD, stateKey)));
+    expect(pending).toEqual({
+      ...committed,
+      pending: {
+        locations: [location('r6')],
+        dates: ['2026-01-05', '2026-01-10', '2026-01-20', '2026-01-31', '2026-02-01'],
+      },
+    });
+    expect(referencedVersions(pending)).toContain('r6');
+    // Batch 0 invoked again (a retry) returns the same calls and leaves the state as it is.
+    expect(await planner().publish(spec, location('r6'), plan, 0)).toEqual(first);
+    expect(JSON.parse(String(await s3.get(GOLD, stateKey)))).toEqual(pending);
+    // r7 asked for nothing: it rebuilds anyway, and deletes the pending run's dates it does not write.
+    const { plan: next, batches, state } = await run('r7', ['2026-01-05']);
+    expect(next).toMatchObject({
+      mode: 'full',
+      reason: `a previous run stopped while publishing (${location('r6')})`,
+    });
+    expect(batches.flatMap((x) => x.delete.map((d) => d.Values[0]))).toEqual([
+      '2026-01-10',
+      '2026-01-20',
+      '2026-01-31',
+      '2026-02-01',
+    ]);
+    expect(state.pending).toBeUndefined();
+    expect(JSON.parse(String(await s3.get(GOLD, stateKey)))).toEqual(state);
+    expect(referencedVersions(state)).toEqual(new Set(['r7']));
+    expect((await planner().plan(spec, location('r8'), false)).mode).toBe('unchanged');
   });
 });

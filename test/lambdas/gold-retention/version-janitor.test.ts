@@ -1,5 +1,9 @@
 import type { DeleteObjectsCommandInput, DeleteObjectsCommandOutput, S3Client } from '@aws-sdk/client-s3';
-import { goldPublishedRegistryKey, goldVersionPrefix } from '../../../core/lake/layout';
+import {
+  goldIncrementalStateKey,
+  goldPublishedRegistryKey,
+  goldVersionPrefix,
+} from '../../../core/lake/layout';
 import { createS3Client } from '../../../lambdas/aws/s3';
 import { VersionJanitor } from '../../../lambdas/gold-retention/version-janitor';
 import { withLocalS3 } from '../../support/local-s3';
@@ -144,6 +148,29 @@ describe('VersionJanitor against the local S3 server', () => {
     expect(report.models[0].kept).toEqual(['stock/v=run-1/', 'stock/v=run-3/']);
     expect(await versionsOf('stock')).toEqual(['stock/v=run-1/', 'stock/v=run-3/']);
     expect(await registryOf('stock')).toEqual({ published: ['run-3', 'run-1'] });
+  });
+
+  it("keeps the version of an incremental model's run that stopped while publishing, until a commit clears it", async () => {
+    const { janitor: j } = janitor({ versionsKept: 1 });
+    const state = (pending?: string[]) =>
+      s3.put(
+        GOLD,
+        goldIncrementalStateKey('daily'),
+        JSON.stringify({
+          modelHash: 'h',
+          sources: {},
+          partitions: { '2026-01-01': `s3://${GOLD}/daily/v=run-1/0/d=2026-01-01/` },
+          updatedAt: '2026-12-06T00:00:00Z',
+          ...(pending ? { pending: { locations: pending, dates: ['2026-01-02'] } } : {}),
+        }),
+      );
+    for (const version of ['run-1', 'run-2-stopped', 'run-3']) await writeVersion('daily', version);
+    await state([`s3://${GOLD}/daily/v=run-2-stopped/`]);
+    await j.run('run-3', ['daily']);
+    expect(await versionsOf('daily')).toEqual(['daily/v=run-1/', 'daily/v=run-2-stopped/', 'daily/v=run-3/']);
+    await state();
+    await j.run('run-3', ['daily']);
+    expect(await versionsOf('daily')).toEqual(['daily/v=run-1/', 'daily/v=run-3/']);
   });
 
   it('deletes a version of 1,500 objects entirely: two listing pages, two DeleteObjects batches', async () => {
