@@ -3,8 +3,10 @@
  * one model: runs never overlap):
  *
  *   { action: 'plan', model, location, input }            -> IncrementalPlan (mode, UNLOAD statements)
- *   { action: 'publish', model, location, plan, batch }   -> PublishStep (Glue partition calls of a batch)
+ *   { action: 'publish', model, location, plan, batch }   -> PublishStep (Glue partition calls of a batch;
+ *                                                            batch 0 first marks the run pending in the state)
  *   { action: 'commit', model, location, plan }           -> { model, partitions } once all are published
+ *                                                            (the state stored without the pending mark)
  *
  * `model` is the model's static description (from its file, in the state machine's definition),
  * `location` the run's version `s3://<gold>/<model>/v=<execution>/`, `input` the execution's input (a full

@@ -4,14 +4,16 @@
  * each, the incremental model's gold table must equal the full rebuild computed independently (latest
  * version per sale, in JavaScript), fingerprint for fingerprint. Each run must recompute only dates next to
  * the arrival's days; a final `fullRefresh` run must change nothing, nor must a replay of the dataset
- * (history rebuilt without duplicates, gold days recomputed).
+ * (history rebuilt without duplicates, gold days recomputed). A full rebuild that stops after switching its
+ * partitions, before its commit, is rebuilt by the next run instead of being lost to retention.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rng } from '../../bench/generate-orders';
-import { addDays } from '../../core/gold/incremental-plan';
+import { addDays, type IncrementalState, widen } from '../../core/gold/incremental-plan';
+import { IncrementalPlanner } from '../../lambdas/gold-planner/incremental-planner';
 import { runPipeline } from '../../local/commands/pipeline';
 import { runQuery } from '../../local/commands/query';
 import { replay } from '../../local/commands/replay';
@@ -201,4 +203,67 @@ describe('incremental gold equals a full rebuild', () => {
     });
     expect(Number(history.rows[0].n)).toBe(versions);
   }, 600_000);
+
+  test('a full rebuild stopped after switching its partitions, before its commit, makes the next run rebuild fully', async () => {
+    // A lake of its own in the same state directory (the handlers read their configuration once per process).
+    const arrivalsDir = join(dir, 'stopped-run');
+    const latest = new Map<string, Sale>();
+    const land = (i: number, file: Sale[]) => {
+      const dataDir = join(arrivalsDir, String(i));
+      mkdirSync(join(dataDir, 'sales'), { recursive: true });
+      writeFileSync(join(dataDir, 'sales', `arrival-${i}.csv`), `${csv(file)}\n`);
+      for (const s of file) {
+        const cur = latest.get(s.sale_id);
+        if (!cur || s.updated_at > cur.updated_at) latest.set(s.sale_id, s);
+      }
+      return dataDir;
+    };
+    const storedState = (report: PipelineReport): IncrementalState =>
+      JSON.parse(
+        readFileSync(
+          join(state, 's3', report.buckets.gold, 'daily_totals', '_incremental.json._S3rver_object'),
+          'utf8',
+        ),
+      );
+    const [first, second] = arrivals(20261207);
+    // A day of the first arrival lies beyond what an incremental run after the second would recompute (its
+    // days widened by twice the lookback): without the pending mark, that day would keep reading run A's
+    // version, which retention deletes.
+    const dayOf = (s: Sale) => s.order_ts.slice(0, 10);
+    const recomputed = new Set(widen(second.map(dayOf), 2));
+    expect(first.map(dayOf).some((d) => !recomputed.has(d))).toBe(true);
+    expect((await run(land(0, first), false)).gold?.status).toBe('SUCCEEDED');
+
+    // Run A rebuilds fully and switches every day to its version; then its commit fails (injected).
+    const commit = jest
+      .spyOn(IncrementalPlanner.prototype, 'commit')
+      .mockRejectedValue(new Error('injected: the run stops before its commit'));
+    let stopped: PipelineReport;
+    try {
+      stopped = await run(land(1, second), true, true);
+      expect(commit).toHaveBeenCalled();
+    } finally {
+      commit.mockRestore();
+    }
+    expect(stopped.gold?.status).toBe('FAILED');
+    const location = `s3://${stopped.buckets.gold}/daily_totals/v=${stopped.gold?.executionName}/`;
+    expect(storedState(stopped).pending?.locations).toEqual([location]);
+    expect(fingerprint(await gold())).toBe(fingerprint(oracle(latest.values())));
+
+    // Run B asks for nothing (bronze holds the file already): the pending mark makes it rebuild fully, so
+    // no day reads A's version any more when its commit clears the mark. (Retention may then delete A's
+    // version; the local S3 server does not list a version's directory, so locally it keeps it.)
+    const next = await run(join(arrivalsDir, '1'), true);
+    expect(next.gold?.status).toBe('SUCCEEDED');
+    expect(next.gold?.tables.daily_totals?.plan).toMatchObject({
+      mode: 'full',
+      reason: `a previous run stopped while publishing (${location})`,
+    });
+    expect(fingerprint(await gold())).toBe(fingerprint(oracle(latest.values())));
+    const after = storedState(next);
+    expect(after.pending).toBeUndefined();
+    expect(Object.values(after.partitions).every((l) => l.includes(`/v=${next.gold?.executionName}/`))).toBe(
+      true,
+    );
+  }, 300_000);
 });
