@@ -12,7 +12,10 @@
  *    ETag (`s3-event-adapter.ts` then turns them into real S3 records);
  *  - it builds ListObjectsV2 continuation tokens with single DES, which Node's OpenSSL 3 refuses, so any
  *    listing of more than 1,000 keys answered 500. {@link allowS3rverContinuationTokens} maps its cipher
- *    onto 3DES with the key repeated, which is the same cipher (and in OpenSSL's default provider).
+ *    onto 3DES with the key repeated, which is the same cipher (and in OpenSSL's default provider);
+ *  - a delimited listing never reports a common prefix whose objects all lie deeper (`<model>/v=<run>/`
+ *    holding only `<batch>/<column>=<day>/...`): its walk skips every directory below a delimiter.
+ *    {@link reportNestedCommonPrefixes} lists such a request without the delimiter and groups the keys.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AddressInfo, createServer } from 'node:net';
@@ -106,6 +109,50 @@ function allowS3rverContinuationTokens(): void {
 }
 const PATCHED = Symbol.for('medallion.s3rver-des');
 allowS3rverContinuationTokens();
+
+type ListedKeys = { objects: { key: string }[]; commonPrefixes: string[]; isTruncated: boolean };
+type ListOptions = { delimiter?: string; prefix?: string; startAfter?: string; maxKeys?: number };
+
+/**
+ * A delimited listing, as S3 answers it: every key under the prefix is listed (s3rver's walk without the
+ * delimiter), then each key with the delimiter after the prefix becomes its common prefix. As in s3rver,
+ * `maxKeys` counts keys only (its continuation token is the last key returned). Installed once per process.
+ */
+function reportNestedCommonPrefixes(): void {
+  const store = require('s3rver/lib/stores/filesystem') as {
+    prototype: Record<string | symbol, unknown>;
+  };
+  const proto = store.prototype;
+  if (proto[NESTED_PREFIXES]) return;
+  const original = proto.listObjects as (bucket: string, options: ListOptions) => Promise<ListedKeys>;
+  proto.listObjects = async function (this: unknown, bucket: string, options: ListOptions) {
+    const { delimiter = '', prefix = '', startAfter = '', maxKeys = Number.POSITIVE_INFINITY } = options;
+    if (!delimiter) return original.call(this, bucket, options);
+    const all = await original.call(this, bucket, {
+      ...options,
+      delimiter: '',
+      maxKeys: Number.POSITIVE_INFINITY,
+    });
+    const commonPrefixes = new Set<string>();
+    const objects: ListedKeys['objects'] = [];
+    let isTruncated = false;
+    for (const object of all.objects) {
+      const at = object.key.indexOf(delimiter, prefix.length);
+      if (at >= 0) {
+        const common = object.key.slice(0, at + delimiter.length);
+        if (common > startAfter) commonPrefixes.add(common);
+      } else if (objects.length < maxKeys) objects.push(object);
+      else {
+        isTruncated = true;
+        break;
+      }
+    }
+    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+  };
+  proto[NESTED_PREFIXES] = true;
+}
+const NESTED_PREFIXES = Symbol.for('medallion.s3rver-nested-prefixes');
+reportNestedCommonPrefixes();
 
 export interface LocalS3StartOptions {
   /** 0 (the default) picks a free port. */

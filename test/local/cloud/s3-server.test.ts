@@ -7,6 +7,7 @@ import {
   CopyObjectCommand,
   GetObjectCommand,
   ListBucketsCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
@@ -84,6 +85,22 @@ describe('LocalS3Server', () => {
     const copySource = `alpha/${key.split('/').map(encodeURIComponent).join('/')}`;
     await s3.send(new CopyObjectCommand({ Bucket: 'beta', Key: key, CopySource: copySource }));
     expect((await read('beta', key)).toString()).toBe(name);
+  });
+
+  it('lists as common prefixes the directories whose objects all lie deeper, as S3 does', async () => {
+    for (const key of [
+      'm/v=run1/0/d=2026-01-01/part-0.parquet',
+      'm/v=run2/1/d=2026-01-02/part-0.parquet',
+      'm/_state.json',
+    ])
+      await s3.send(new PutObjectCommand({ Bucket: 'beta', Key: key, Body: 'x' }));
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: 'beta', Prefix: 'm/', Delimiter: '/' }));
+    expect(listed.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['m/v=run1/', 'm/v=run2/']);
+    expect(listed.Contents?.map((o) => o.Key)).toEqual(['m/_state.json']);
+    const after = await s3.send(
+      new ListObjectsV2Command({ Bucket: 'beta', Prefix: 'm/', Delimiter: '/', StartAfter: 'm/v=run1/' }),
+    );
+    expect(after.CommonPrefixes?.map((p) => p.Prefix)).toEqual(['m/v=run2/']);
   });
 });
 
