@@ -78,7 +78,12 @@ interface GoldRunFigures {
       plan?: { mode: string; reason: string; dates: number };
     }
   >;
+  /** The states the run spent most time in (ms, summed over their entries), slowest first. */
+  readonly slowestStates?: Record<string, number>;
 }
+
+/** How many of a run's slowest states the figures keep. */
+const SLOWEST_STATES = 8;
 
 /** Parses the command line; a `CommanderError` for a usage error (or --help). */
 export function parseArgs(argv: readonly string[]): HistoryBenchOptions {
@@ -305,6 +310,11 @@ function figures(report: GoldRunReport): GoldRunFigures {
         },
       ]),
     ),
+    slowestStates: Object.fromEntries(
+      Object.entries(report.stateMs)
+        .sort(([, a], [, b]) => b - a)
+        .slice(0, SLOWEST_STATES),
+    ),
   };
 }
 
@@ -357,6 +367,12 @@ export function formatResult(r: HistoryBenchResult): string[] {
     `new day ${r.newDay.date}: ${count(r.newDay.orders)} orders + ${count(r.newDay.resent)} re-sent, ${mb(r.newDay.silverBytes)} of silver in partitions ${r.newDay.changedPartitions.join(', ')}`,
     ...formatRows(runs, runs.length),
     `full / incremental (gold run time): ${r.runs.fullOverIncremental.toFixed(1)}x`,
+    ...(['full', 'incremental'] as const).map(
+      (run) =>
+        `slowest states of the ${run} run: ${Object.entries(r.runs[run].slowestStates ?? {})
+          .map(([state, ms]) => `${state} ${secs(ms)}`)
+          .join('; ')}`,
+    ),
     ...formatRows(bounds, bounds.length),
     r.ok ? 'every bound holds' : 'a bound is BROKEN',
   ];

@@ -127,6 +127,11 @@ export interface GoldRunReport {
   readonly versions: Record<string, TableVersion[]>;
   readonly alarms: GoldAlarm[];
   readonly metrics: { Namespace: string; MetricData: unknown[] }[];
+  /**
+   * Milliseconds spent in each state, by name, summed over its entries (a state entered by several Map
+   * iterations or Parallel branches at once counts each): where a run's time goes.
+   */
+  readonly stateMs: Record<string, number>;
   /** The execution's steps in order (branches of a Parallel interleave): which path it took. */
   readonly history: GoldHistoryEvent[];
   readonly timingsMs: { synth: number; run: number; total: number };
@@ -362,7 +367,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       },
     });
     const history: GoldHistoryEvent[] = [];
-    const recorded = recordHistory(execution.eventLogs, history);
+    const stateMs: Record<string, number> = {};
+    const recorded = recordHistory(execution.eventLogs, history, stateMs);
     let error: { error: string; cause: string } | undefined;
     try {
       await execution.result;
@@ -418,6 +424,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       alarms,
       metrics,
       history,
+      stateMs,
       timingsMs: { synth: synthMs, run: runMs, total: Date.now() - t0 },
     };
     for (const [name, m] of Object.entries(report.models)) {
@@ -485,9 +492,18 @@ function incrementalRun(
 
 /** The runner's event log as {@link GoldHistoryEvent}s; resolves when the execution's log closes. */
 async function recordHistory(
-  events: AsyncIterable<{ type: string; state?: { name: string }; Error?: string; Cause?: unknown }>,
+  events: AsyncIterable<{
+    type: string;
+    timestamp?: number;
+    state?: { name: string };
+    Error?: string;
+    Cause?: unknown;
+  }>,
   into: GoldHistoryEvent[],
+  stateMs: Record<string, number>,
 ): Promise<void> {
+  // Entries of each state not exited yet (Map iterations and Parallel branches enter a state several times).
+  const entered = new Map<string, number[]>();
   const kept = new Set<string>([
     'StateEntered',
     'StateFailed',
@@ -496,6 +512,15 @@ async function recordHistory(
     'ExecutionFailed',
   ]);
   for await (const e of events) {
+    const name = e.state?.name;
+    if (name !== undefined && e.timestamp !== undefined) {
+      if (e.type === 'StateEntered') entered.set(name, [...(entered.get(name) ?? []), e.timestamp]);
+      else if (e.type === 'StateExited' || e.type === 'StateFailed') {
+        const [start, ...rest] = entered.get(name) ?? [];
+        entered.set(name, rest);
+        if (start !== undefined) stateMs[name] = (stateMs[name] ?? 0) + (e.timestamp - start);
+      }
+    }
     if (!kept.has(e.type)) continue;
     into.push({
       type: e.type as GoldHistoryEvent['type'],

@@ -145,6 +145,14 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     );
   });
 
+  it('says how long each state took: a time for every state it entered (summed over branches), the slowest above zero', () => {
+    const entered = new Set(first.history.filter((e) => e.type === 'StateEntered').map((e) => e.state));
+    expect(new Set(Object.keys(first.stateMs))).toEqual(entered);
+    for (const ms of Object.values(first.stateMs)) expect(ms).toBeGreaterThanOrEqual(0);
+    const slowest = Object.entries(first.stateMs).sort(([, a], [, b]) => b - a)[0][0];
+    expect(first.stateMs[slowest]).toBeGreaterThan(0);
+  });
+
   it('computes daily_sales exactly like an oracle built from the sample CSV files', async () => {
     expect(sorted(firstRows.daily_sales)).toEqual(sorted(await dailySalesOracle(SAMPLES)));
     // A few rows worked out by hand from the samples.
