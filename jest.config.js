@@ -18,9 +18,10 @@ function project(displayName, folders) {
 }
 
 /**
- * Jest's default (cores - 1) runs one file at a time on a 2-core CI machine. Most of the slow files wait on
- * the local S3 server, child processes and DuckDB's I/O, so two at a time on 2 cores took the suite from
- * 765 s to 508 s; more than 4 at once mostly adds memory pressure from the end-to-end tests.
+ * Jest's default (cores - 1) runs one file at a time on a 2-core CI machine. Most slow files wait on the
+ * local S3 server, child processes and DuckDB's I/O, so two at a time on 2 cores took the whole suite from
+ * 765 s to 508 s; more than 4 at once mostly adds memory pressure. `npm test` still runs the e2e and
+ * evidence projects one file at a time: their time budgets and timeouts assume a machine to themselves.
  */
 const maxWorkers = Math.max(2, Math.min(4, require('node:os').availableParallelism() - 1));
 
