@@ -103,7 +103,15 @@ export class CatalogViews {
       for (const [db, table] of this.referencedTables(sql)) {
         await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(db)}`);
         const isTarget = target?.database === db && target.table === table;
-        const select = await this.tableSelect(c, sql, db, table, scan, isTarget ? target : undefined);
+        const select = await this.tableSelect(
+          c,
+          sql,
+          db,
+          table,
+          scan,
+          isTarget ? target : undefined,
+          database,
+        );
         await c.run(`CREATE ${isTarget ? 'TABLE' : 'VIEW'} ${sqlIdent(db)}.${sqlIdent(table)} AS ${select}`);
       }
       if (database) {
@@ -140,6 +148,8 @@ export class CatalogViews {
     table: string,
     scan: Scan,
     target?: PinnedTarget,
+    /** The statement's current database (its unqualified names' database). */
+    queryDatabase?: string,
   ): Promise<string> {
     const { catalog, s3 } = this.options;
     const { Table } = catalog.getTable({ DatabaseName: database, Name: table });
@@ -154,7 +164,13 @@ export class CatalogViews {
     // A MERGE's target is read whole unless its ON clause bounds its partitions.
     const pruning = target
       ? target.pruning
-      : partitionPruning(sql, database, table, icebergColumns ?? partitions.map((p) => p.Name));
+      : partitionPruning(
+          sql,
+          database,
+          table,
+          icebergColumns ?? partitions.map((p) => p.Name),
+          queryDatabase,
+        );
     let files: string[] = [];
     /** Registered partitions: the values of each file's partition, by local path. */
     let fileValues = new Map<string, string[]>();

@@ -1,12 +1,14 @@
 /**
  * Partition pruning, emulated for `DataScannedInBytes`: the gold planner renders a date-filtered source as
- * `(SELECT * FROM "<db>"."<table>" WHERE "<partition column>" IN ('<value>', ...))`. When EVERY
- * occurrence of a table in a statement is in that form (`"<db>"."<table>" WHERE "<column>" IN (<string
- * literals, or DATE literals>)`, followed by `)`, `;` or the end of the statement, the column a
- * partition column of the table), the table's view only needs the files of the listed partition values
- * (the union over the occurrences); Athena reads no more. Any other occurrence (unquoted or unqualified
- * name, another predicate, an `OR` after the list, the name as a column or alias) turns pruning off for
- * the table: every file is read, as before. Names match case-insensitively, as Athena's do.
+ * `(SELECT * FROM "<db>"."<table>" WHERE "<partition column>" IN ('<value>', ...))`, and the current-state
+ * merge reads its batch as `FROM "<table>" WHERE "dt" IN (...) AND "_bronze_key" IN (...)`. When EVERY
+ * occurrence of a table in a statement is in that form (`"<db>"."<table>"`, or `"<table>"` in the
+ * statement's database, then `WHERE "<column>" IN (<string literals, or DATE literals>)`, the column a
+ * partition column of the table, followed by the end of the clause or by further `AND` conditions with no
+ * `OR` at the clause's level), the table's view only needs the files of the listed partition values (the
+ * union over the occurrences); Athena reads no more. Any other occurrence (an unquoted name, a name of
+ * another database, another predicate first, an `OR` after the list, the name as a column or alias) turns
+ * pruning off for the table: every file is read, as before. Names match case-insensitively, as Athena's do.
  */
 
 /** The partition values a statement reads from a table, by partition column (the catalog's name). */
@@ -51,37 +53,70 @@ export function blankLiterals(sql: string): string {
 
 /**
  * The pruning of table `<database>.<table>` in `sql` (see the module comment); undefined when the table is
- * read whole (or not named at all).
+ * read whole (or not named at all). An unqualified quoted name counts as `<database>.<table>` when
+ * `queryDatabase` (the statement's current database) is `database`.
  */
 export function partitionPruning(
   sql: string,
   database: string,
   table: string,
   partitionColumns: readonly string[],
+  queryDatabase?: string,
 ): PartitionPruning | undefined {
   if (partitionColumns.length === 0) return undefined;
   // Not lowercased: the positions of a match must be those in `sql` (the regular expressions ignore case).
   const code = blankLiterals(sql);
   const qualifier = new RegExp(`${quotedName(database)}\\s*\\.\\s*"$`, 'i');
+  const unqualified = queryDatabase?.toLowerCase() === database.toLowerCase();
   const filtered = new RegExp(
-    `${quotedName(database)}\\s*\\.\\s*${quotedName(table)}\\s+WHERE\\s+"((?:[^"]|"")+)"\\s+IN\\s*\\(\\s*(${LITERAL}(?:\\s*,\\s*${LITERAL})*)\\s*\\)(?=\\s*(?:\\)|;|$))`,
+    `${quotedName(table)}\\s+WHERE\\s+"((?:[^"]|"")+)"\\s+IN\\s*\\(\\s*(${LITERAL}(?:\\s*,\\s*${LITERAL})*)\\s*\\)`,
     'iy',
   );
   const predicates: { column: string; values: Set<string> }[] = [];
   // A name after a comma is a column of a select list far more often than a table of a FROM list (the
   // planner qualifies every table it filters): for pruning, only qualified or FROM/JOIN references count.
   for (const at of tableReferences(code, table, { commas: false })) {
-    const before = qualifier.exec(code.slice(0, at));
-    if (!before) return undefined;
-    filtered.lastIndex = before.index;
+    const before = code.slice(0, at);
+    const qualified = qualifier.test(before);
+    if (!qualified && !(unqualified && before.endsWith('"') && !/\.\s*"$/.test(before))) return undefined;
+    filtered.lastIndex = at - 1; // the name's opening quote
     const f = filtered.exec(sql);
-    if (!f) return undefined;
+    if (!f || !restrictsRows(code, filtered.lastIndex)) return undefined;
     const column = partitionColumns.find((c) => c.toLowerCase() === f[1].replace(/""/g, '"').toLowerCase());
     if (column === undefined) return undefined;
     const values = (f[2].match(/'(?:[^']|'')*'/g) ?? []).map((v) => v.slice(1, -1).replace(/''/g, "'"));
     predicates.push({ column, values: new Set(values) });
   }
   return predicates.length > 0 ? { predicates } : undefined;
+}
+
+/**
+ * Whether the IN list that ends at `from` still bounds the rows of its WHERE clause: what follows, up to
+ * the end of the clause (a `)` closing it, `;`, the end, or a keyword that ends a WHERE), is nothing or
+ * further `AND` conditions, with no `OR` at the clause's level (`a IN (...) AND b OR c` reads every row).
+ */
+function restrictsRows(code: string, from: number): boolean {
+  const rest = code.slice(from);
+  const first = /^\s*(\S)?/.exec(rest)?.[1];
+  if (first === undefined || first === ')' || first === ';') return true;
+  if (!/^\s*AND\b/i.test(rest)) return false;
+  let depth = 0;
+  for (let i = 0; i < rest.length; i++) {
+    const ch = rest[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) return true;
+      depth--;
+    } else if (ch === ';' && depth === 0) return true;
+    else if (depth === 0 && /[A-Za-z]/.test(ch) && !/[A-Za-z0-9_."]/.test(rest[i - 1] ?? ' ')) {
+      const word = /^[A-Za-z_]+/.exec(rest.slice(i))?.[0].toUpperCase() ?? '';
+      if (word === 'OR') return false;
+      if (['GROUP', 'ORDER', 'LIMIT', 'HAVING', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT'].includes(word))
+        return true;
+      i += Math.max(word.length, 1) - 1;
+    }
+  }
+  return true;
 }
 
 /**

@@ -351,7 +351,13 @@ SELECT 'daily_sales' AS s FROM (SELECT * FROM "LAKE"."Daily_Sales" WHERE "sales_
     expect(pruning('SELECT 1')).toBeUndefined();
     expect(pruning(`SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a')`, [])).toBeUndefined();
     expect(
-      pruning(`SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a') AND store = 'x'`),
+      pruning(`SELECT * FROM "lake"."daily_sales" WHERE store = 'x' AND "sales_date" IN ('a')`),
+    ).toBeUndefined();
+    expect(
+      pruning(`SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a') AND store = 'x' OR true`),
+    ).toBeUndefined();
+    expect(
+      pruning(`SELECT * FROM (SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a') OR x) d`),
     ).toBeUndefined();
     expect(pruning(`SELECT * FROM "other"."daily_sales" WHERE "sales_date" IN ('a')`)).toBeUndefined();
     // The table read unfiltered too, unqualified after FROM or JOIN: every file.
@@ -360,6 +366,25 @@ SELECT 'daily_sales' AS s FROM (SELECT * FROM "LAKE"."Daily_Sales" WHERE "sales_
         `SELECT * FROM (SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a')) d JOIN daily_sales e ON true`,
       ),
     ).toBeUndefined();
+  });
+
+  it('reads the listed partitions when further AND conditions follow the list, and an unqualified name in the statement database', () => {
+    expect(
+      pruning(
+        `SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a') AND store = 'x' AND (k = 1 OR k = 2)`,
+      ),
+    ).toEqual([['sales_date', ['a']]]);
+    expect(
+      pruning(
+        `SELECT * FROM (SELECT * FROM "lake"."daily_sales" WHERE "sales_date" IN ('a') AND "k" IN ('x')) v GROUP BY 1`,
+      ),
+    ).toEqual([['sales_date', ['a']]]);
+    const merge = `SELECT x FROM "daily_sales" WHERE "sales_date" IN ('b') AND "_bronze_key" IN ('k') ORDER BY 1`;
+    expect(partitionPruning(merge, 'lake', 'daily_sales', ['sales_date'], 'lake')?.predicates).toEqual([
+      { column: 'sales_date', values: new Set(['b']) },
+    ]);
+    expect(partitionPruning(merge, 'lake', 'daily_sales', ['sales_date'], 'other')).toBeUndefined();
+    expect(partitionPruning(merge, 'lake', 'daily_sales', ['sales_date'])).toBeUndefined();
   });
 
   it('a column or alias named like the table is no reference: it neither stops pruning nor reads the table', () => {
