@@ -35,7 +35,7 @@ import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { duckDbType } from '../../core/sql/types';
 import { listObjects, mapLimited } from '../../lambdas/aws/s3';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
-import { HIVE_DEFAULT_PARTITION, hivePathValue } from './glue-partitions';
+import { HIVE_DEFAULT_PARTITION, hivePartitionPath, hivePathValue } from './glue-partitions';
 import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
 import type { ListedObject, ObjectCache } from './object-cache';
 import {
@@ -272,7 +272,21 @@ export class CatalogViews {
     pruning: PartitionPruning | undefined,
   ): Promise<string[]> {
     const { bucket, prefix } = parseS3Uri(location);
-    const objects = (await objectsUnder(this.options.s3, bucket, prefix, true)).filter((o) => {
+    // Pruned on its only partition key (the history's `dt`): only those directories are listed, as
+    // Athena's projection computes them, not the whole history.
+    const key = keys.length === 1 ? keys[0].Name : undefined;
+    const listed =
+      pruning && key && pruning.predicates.every((p) => p.column === key)
+        ? (
+            await mapLimited(
+              [...new Set(pruning.predicates.flatMap((p) => [...p.values]))].sort(),
+              16,
+              (value) =>
+                objectsUnder(this.options.s3, bucket, `${prefix}${hivePartitionPath([key], [value])}`, true),
+            )
+          ).flat()
+        : await objectsUnder(this.options.s3, bucket, prefix, true);
+    const objects = listed.filter((o) => {
       if (!pruning) return true;
       const directories = o.key.slice(prefix.length).split('/').slice(0, -1);
       const values: Record<string, string | null> = {};

@@ -32,6 +32,7 @@ import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client 
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { AthenaSqlError } from '../../core/errors';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
+import { putJson } from '../../lambdas/aws/s3';
 import { parseS3Uri } from './glue-catalog';
 
 /** Athena's limit on the partitions one query writes (CTAS, INSERT, MERGE; Hive and Iceberg tables alike). */
@@ -249,14 +250,7 @@ export async function writeSnapshotMetadata(
   };
   const metadataLocation = `${tableRoot(next.location)}metadata/${String(sequence).padStart(5, '0')}-${randomUUID()}.metadata.json`;
   const { bucket, prefix: key } = parseS3Uri(metadataLocation);
-  await s3.send(
-    new PutObjectCommand({
-      Bucket: bucket,
-      Key: key,
-      Body: `${JSON.stringify(snapshot, null, 2)}\n`,
-      ContentType: 'application/json',
-    }),
-  );
+  await putJson(s3, bucket, key, snapshot);
   return { metadataLocation, snapshot };
 }
 

@@ -100,23 +100,42 @@ function restrictsRows(code: string, from: number): boolean {
   const first = /^\s*(\S)?/.exec(rest)?.[1];
   if (first === undefined || first === ')' || first === ';') return true;
   if (!/^\s*AND\b/i.test(rest)) return false;
-  let depth = 0;
-  for (let i = 0; i < rest.length; i++) {
-    const ch = rest[i];
-    if (ch === '(') depth++;
-    else if (ch === ')') {
-      if (depth === 0) return true;
-      depth--;
-    } else if (ch === ';' && depth === 0) return true;
-    else if (depth === 0 && /[A-Za-z]/.test(ch) && !/[A-Za-z0-9_."]/.test(rest[i - 1] ?? ' ')) {
-      const word = /^[A-Za-z_]+/.exec(rest.slice(i))?.[0].toUpperCase() ?? '';
-      if (word === 'OR') return false;
-      if (['GROUP', 'ORDER', 'LIMIT', 'HAVING', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT'].includes(word))
-        return true;
-      i += Math.max(word.length, 1) - 1;
-    }
+  for (const { word } of topLevelWords(code, from)) {
+    if (word === 'OR') return false;
+    if (word === ')' || word === ';' || CLAUSE_ENDS.has(word)) return true;
   }
   return true;
+}
+
+/** Keywords that end a WHERE clause. */
+const CLAUSE_ENDS = new Set(['GROUP', 'ORDER', 'LIMIT', 'HAVING', 'WINDOW', 'UNION', 'INTERSECT', 'EXCEPT']);
+
+const WORD = /[A-Za-z_]+/y;
+
+/**
+ * The words (upper-cased) at parenthesis depth 0 of `code[from, end)` (literals blanked), and each `)` or
+ * `;` met at depth 0 (where the enclosing clause ends), with their positions.
+ */
+function* topLevelWords(
+  code: string,
+  from: number,
+  end = code.length,
+): Generator<{ word: string; at: number }> {
+  let depth = 0;
+  for (let i = from; i < end; i++) {
+    const ch = code[i];
+    if (ch === '(') depth++;
+    else if (ch === ')') {
+      if (depth === 0) yield { word: ')', at: i };
+      else depth--;
+    } else if (depth === 0 && ch === ';') yield { word: ';', at: i };
+    else if (depth === 0 && /[A-Za-z_]/.test(ch) && !/[A-Za-z0-9_."]/.test(code[i - 1] ?? ' ')) {
+      WORD.lastIndex = i;
+      const word = (WORD.exec(code)?.[0] ?? ch).slice(0, end - i);
+      yield { word: word.toUpperCase(), at: i };
+      i += word.length - 1;
+    }
+  }
 }
 
 /**
@@ -183,18 +202,10 @@ export function mergeTargetPruning(
  * 0 after `from`, up to the first `WHEN` at depth 0.
  */
 function topLevelOn(code: string, from: number): { start: number; end: number } | undefined {
-  let depth = 0;
   let start: number | undefined;
-  for (let i = from; i < code.length; i++) {
-    const ch = code[i];
-    if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (depth === 0 && /[A-Za-z]/.test(ch) && (i === 0 || !/[A-Za-z0-9_"]/.test(code[i - 1]))) {
-      const word = /^[A-Za-z_]+/.exec(code.slice(i))?.[0].toUpperCase();
-      if (start === undefined && word === 'ON') start = i + 2;
-      else if (start !== undefined && word === 'WHEN') return { start, end: i };
-      i += (word?.length ?? 1) - 1;
-    }
+  for (const { word, at } of topLevelWords(code, from)) {
+    if (start === undefined && word === 'ON') start = at + 2;
+    else if (start !== undefined && word === 'WHEN') return { start, end: at };
   }
   return undefined;
 }
@@ -206,20 +217,12 @@ function topLevelOn(code: string, from: number): { start: number; end: number } 
 function splitTopLevel(code: string, start: number, end: number): [number, number][] | undefined {
   const [s, e] = unwrap(code, start, end);
   const parts: [number, number][] = [];
-  let depth = 0;
   let from = s;
-  for (let i = s; i < e; i++) {
-    const ch = code[i];
-    if (ch === '(') depth++;
-    else if (ch === ')') depth--;
-    else if (depth === 0 && /[A-Za-z]/.test(ch) && !/[A-Za-z0-9_."]/.test(code[i - 1] ?? ' ')) {
-      const word = /^[A-Za-z_]+/.exec(code.slice(i))?.[0].toUpperCase() ?? '';
-      if (word === 'OR') return undefined;
-      if (word === 'AND') {
-        parts.push([from, i]);
-        from = i + 3;
-      }
-      i += Math.max(word.length, 1) - 1;
+  for (const { word, at } of topLevelWords(code, s, e)) {
+    if (word === 'OR') return undefined;
+    if (word === 'AND') {
+      parts.push([from, at]);
+      from = at + 3;
     }
   }
   parts.push([from, e]);
