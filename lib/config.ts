@@ -18,6 +18,8 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { z } from 'zod';
 import { MedallionConfigError } from '../core/errors';
+import { COMMIT_LOG_RETENTION_DAYS } from '../core/lake/layout';
+import { DEFAULT_PLAN_SETTINGS } from '../core/silver/current-state-plan';
 
 /** The repository root: relative paths in the configuration (contractsDir) are resolved against it. */
 export const PROJECT_ROOT = resolve(__dirname, '..');
@@ -37,6 +39,9 @@ const LOG_RETENTION_DAYS = Object.values(logs.RetentionDays).filter(
   (d): d is number => typeof d === 'number' && d !== logs.RetentionDays.INFINITE,
 );
 
+/** How far back the current-state merge reads arrivals (an older watermark rebuilds instead), in days. */
+const MERGE_LOOKBACK_DAYS = Math.floor(DEFAULT_PLAN_SETTINGS.watermarkMaxAgeMs / 86_400_000);
+
 const retentionSchema = z
   .object({
     /** Uploads are moved out of landing within seconds; what is left failed to land (see the failure
@@ -44,6 +49,16 @@ const retentionSchema = z
     landingDays: positiveInt().default(14),
     quarantineDays: positiveInt().default(90),
     athenaResultsDays: positiveInt().default(30),
+    /**
+     * The silver arrivals (the Parquet files each transform writes, the `<dataset>_arrivals` tables) expire
+     * after this; the gold workflow has appended them to the `<dataset>_history` tables by then. With gold
+     * disabled nothing appends them, so they never expire.
+     */
+    silverArrivalsDays: positiveInt()
+      .min(COMMIT_LOG_RETENTION_DAYS, {
+        message: `must be at least ${COMMIT_LOG_RETENTION_DAYS}: the current-state merge reads the arrivals committed up to ${MERGE_LOOKBACK_DAYS} days back (the commit log is kept ${COMMIT_LOG_RETENTION_DAYS} days)`,
+      })
+      .default(COMMIT_LOG_RETENTION_DAYS),
     /** Overwritten and deleted objects stay recoverable this long in every versioned bucket. */
     noncurrentVersionDays: positiveInt().default(30),
     /** S3 refuses a transition to STANDARD_IA before 30 days. */

@@ -1,7 +1,8 @@
 /**
- * The current-state planner: the Lambda the gold workflow asks, per dataset, which history files to merge
- * into the dataset's current-state table (`plan`), and tells when the merge succeeded (`commit`). See
- * `lambdas/current-state/handler.ts`; the merges themselves run on Athena, in the workflow.
+ * The current-state planner: the Lambda the gold workflow asks, per dataset, which arrivals to append to
+ * the dataset's history and merge into its current-state table (`plan`), and tells when the merge
+ * succeeded (`commit`). See `lambdas/current-state/handler.ts`; the merges themselves run on Athena, in
+ * the workflow.
  */
 import { Duration, Tags } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';

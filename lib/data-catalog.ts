@@ -2,10 +2,13 @@
  * The lake as SQL: a Glue database with the tables of every silver dataset and gold table, and the Athena
  * workgroup that queries them.
  *
- * Each dataset has up to three tables (names from `core/silver/tables.ts`):
- * - `<dataset>_history`: every version of every row, append-only (a Hive table over the Parquet files the
- *   transform writes). Partitions are projected (computed from the `dt` range at query time) instead of
- *   registered: no crawler, no `MSCK REPAIR`, and a new day is queryable the moment its first file lands.
+ * Each dataset has up to four tables (names from `core/silver/tables.ts`):
+ * - `<dataset>_arrivals`: what the transforms wrote, one Parquet file per bronze object and partition, kept
+ *   for a retention period (a Hive table, the only one CloudFormation declares). Partitions are projected
+ *   (computed from the `dt` range at query time) instead of registered: no crawler, no `MSCK REPAIR`, and
+ *   a new day is queryable the moment its first file lands.
+ * - `<dataset>_history`: every version of every row (an Iceberg v2 table, partitioned by `dt`, which the
+ *   gold workflow appends the arrivals to).
  * - `<dataset>`: the current state, one row per primary key (an Iceberg v2 table, partitioned by `dt`,
  *   kept by MERGE INTO from the history).
  * - `<dataset>_deleted`: the keys deleted so far (an Iceberg v2 table), for contracts with `deletes` only.
@@ -13,7 +16,7 @@
  * Their columns are derived from the transform's own column list (`silverSchema`), so the catalog cannot
  * drift from the Parquet the transform writes.
  */
-import { Size, Stack } from 'aws-cdk-lib';
+import { type Duration, Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -26,11 +29,18 @@ import {
   datasetPrefixes,
   deletedKeysPrefix,
   goldUnpublishedPrefix,
+  historyPrefix,
   isoDate,
   PARTITION_KEY,
   silverPartitionPrefix,
 } from '../core/lake/layout';
-import { currentTableName, deletedTableName, historyTableName } from '../core/silver/tables';
+import {
+  arrivalsTableName,
+  currentTableName,
+  deletedTableName,
+  historyTableName,
+  LONGEST_TABLE_SUFFIX,
+} from '../core/silver/tables';
 import { type SilverColumn, silverSchema } from '../core/sql/silver-schema';
 import { athenaTypeOf, isAthenaType } from '../core/sql/types';
 
@@ -45,7 +55,10 @@ export interface CatalogColumn {
 export interface DataCatalogProps {
   /** The deployment's name (`MedallionConfig.environment`): names the database and the workgroup. */
   readonly environment: string;
-  /** The validated data contracts: a history and a current-state table each (and a deleted-keys table). */
+  /**
+   * The validated data contracts: an arrivals table each is declared here; their history, current-state
+   * (and deleted-keys) tables are the gold workflow's.
+   */
   readonly contracts: DatasetContract[];
   readonly silverBucket: s3.IBucket;
   readonly goldBucket: s3.IBucket;
@@ -76,6 +89,12 @@ export interface DataCatalogProps {
    */
   readonly bytesScannedCutoffPerQuery?: Size;
   /**
+   * How long the silver bucket keeps the arrivals (`LakeStorageProps.silverArrivalsExpiration`): said in
+   * the arrivals tables' descriptions.
+   * @default - the arrivals do not expire
+   */
+  readonly arrivalsExpiration?: Duration;
+  /**
    * Gold tables to declare. Each starts at a placeholder location; the gold workflow points it at the
    * prefix it publishes.
    * @default []
@@ -95,9 +114,12 @@ const PARQUET = {
 /**
  * Table and column names: lower-case, as Athena folds them anyway (an upper-case name could never match),
  * and at most 63 characters, the contracts' identifier rule (Glue and Athena would take 255): a dataset
- * name therefore leaves room for the longest suffix of its tables (`_history`) or fails synth.
+ * name therefore leaves room for the longest suffix of its tables (`LONGEST_TABLE_SUFFIX`, `_arrivals`)
+ * or fails synth.
  */
 const NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const MAX_NAME_LENGTH = 63;
+const MAX_DATASET_NAME_LENGTH = MAX_NAME_LENGTH - LONGEST_TABLE_SUFFIX.length;
 const DATABASE_NAME = /^[a-z][a-z0-9_]{0,254}$/;
 const WORKGROUP_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 /** Athena refuses a smaller per-query cutoff. */
@@ -121,8 +143,9 @@ const LINEAGE_COMMENTS: Record<string, string> = {
 };
 
 /**
- * The columns of a dataset's history table, in file order: the contract's columns minus `pii: drop`
- * (hashed ones as strings), then `_extra` when unknown columns are kept, then the lineage columns.
+ * The columns of a dataset's arrivals table (the Parquet files the transform writes), in file order: the
+ * contract's columns minus `pii: drop` (hashed ones as strings), then `_extra` when unknown columns are
+ * kept, then the lineage columns.
  * Names and types come from `silverSchema`, the list the transform writes; comments come from the
  * contract. The partition column `dt` is not among them (it is the table's partition key).
  */
@@ -140,7 +163,7 @@ function catalogColumns(contract: DatasetContract, columns: SilverColumn[]): Cat
   });
 }
 
-/** What `dt` holds, on the history's partition key and the current state's `dt` column alike. */
+/** What `dt` holds, on the arrivals' partition key and the Iceberg tables' `dt` column alike. */
 function partitionComment(contract: DatasetContract): string {
   const { granularity, column } = contract.partition;
   const format = granularity === 'day' ? 'YYYY-MM-DD' : 'YYYY-MM';
@@ -154,12 +177,16 @@ export interface SilverTableLocation {
   readonly prefix: string;
 }
 
-/** The tables the catalog declares for a dataset: current state, history and, with `deletes`, deleted keys. */
+/**
+ * Every table of a dataset, wherever it is declared (CloudFormation or the gold workflow's DDL): current
+ * state, history, arrivals and, with `deletes`, deleted keys.
+ */
 export function silverTableLocations(contract: DatasetContract): SilverTableLocation[] {
   const { domain, dataset } = contract;
   return [
     { name: currentTableName(dataset), prefix: currentStatePrefix(domain, dataset) },
-    { name: historyTableName(dataset), prefix: datasetPrefixes.data(contract) },
+    { name: historyTableName(dataset), prefix: historyPrefix(domain, dataset) },
+    { name: arrivalsTableName(dataset), prefix: datasetPrefixes.data(contract) },
     ...(contract.deletes
       ? [{ name: deletedTableName(dataset), prefix: deletedKeysPrefix(domain, dataset) }]
       : []),
@@ -169,13 +196,17 @@ export function silverTableLocations(contract: DatasetContract): SilverTableLoca
 /**
  * The Glue catalog of the lake and the Athena workgroup to query it.
  *
- * - per contract, three tables (two without `deletes`):
- *   - `<dataset>_history`: `s3://<silver>/<domain>/<dataset>/`, Parquet, partitioned by `dt` (UTC day
- *     `YYYY-MM-DD` or month `YYYY-MM`) with partition projection; append-only, every version of every row;
- *   - `<dataset>`: the current state, one row per primary key, an Iceberg v2 table at
- *     `s3://<silver>/_current/<domain>/<dataset>`, its columns the history's plus `dt`, partitioned by
- *     identity(`dt`);
- *   - `<dataset>_deleted` (contracts with `deletes`): the deleted keys, an unpartitioned Iceberg v2 table at
+ * - per contract, one table declared here: `<dataset>_arrivals` (logical id `Arrivals-<dataset>`) at
+ *   `s3://<silver>/<domain>/<dataset>/`, Parquet, partitioned by `dt` (UTC day `YYYY-MM-DD` or month
+ *   `YYYY-MM`) with partition projection: what each transform wrote, one file per bronze object and
+ *   partition, kept `arrivalsExpiration` (the silver bucket's lifecycle expires older files);
+ * - per contract, the Iceberg v2 tables the gold workflow creates with Athena DDL (not here, see below):
+ *   - `<dataset>_history`: every version of every row, at `s3://<silver>/_history/<domain>/<dataset>`,
+ *     its columns the arrivals' plus `dt`, partitioned by identity(`dt`); the workflow appends the
+ *     arrivals to it;
+ *   - `<dataset>`: the current state, one row per primary key, at
+ *     `s3://<silver>/_current/<domain>/<dataset>`, the history's columns, partitioned by identity(`dt`);
+ *   - `<dataset>_deleted` (contracts with `deletes`): the deleted keys, an unpartitioned table at
  *     `s3://<silver>/_deleted/<domain>/<dataset>`;
  * - one gold table per `goldTables` entry: `s3://<gold>/<name>/`, created at the placeholder
  *   `s3://<gold>/<name>/_unpublished/` until the gold workflow publishes a version;
@@ -183,28 +214,35 @@ export function silverTableLocations(contract: DatasetContract): SilverTableLoca
  *   athena-results bucket encrypted with the lake key, a per-query scan cutoff, CloudWatch metrics.
  *
  * Every table name must be unique in the database, whichever kind declares it (a dataset `orders_history`
- * next to `orders`, a gold table `orders_history`): synth fails naming both.
+ * next to `orders`, a gold table `orders_arrivals`): synth fails naming both.
  *
  * Upgrading a deployment from before the current state: the silver table named `<dataset>` was the Hive
- * table `Silver-<dataset>`; it is now `History-<dataset>` (named `<dataset>_history`), and `<dataset>` is
- * the new Iceberg table `Current-<dataset>`. CloudFormation creates the new resources before it deletes the
- * old ones and a table name cannot move between resources in one update, so remove the old `<dataset>`
- * tables first (their data stays in S3), then deploy.
+ * table `Silver-<dataset>`; `<dataset>` is now an Iceberg table the workflow creates. CloudFormation
+ * creates the new resources before it deletes the old ones and a table name cannot move between resources
+ * in one update, so remove the old `<dataset>` tables first (their data stays in S3), then deploy.
  *
- * The Iceberg tables are written once, at creation: Glue writes Iceberg metadata only when it creates a
+ * Upgrading a deployment from before the arrivals: the Hive table `<dataset>_history` (`History-<dataset>`)
+ * becomes `<dataset>_arrivals` (`Arrivals-<dataset>`). CloudFormation replaces it (creates the new table,
+ * deletes the old one); the data files stay where they are, under `<domain>/<dataset>/`. The workflow's
+ * first run then creates `<dataset>_history` (Iceberg) and fills it from the arrivals. The same deploy adds
+ * the lifecycle rules that expire arrivals older than `arrivalsExpiration` (by the files' age, within a
+ * day or two of the deploy): deploy the upgrade with a `retention.silverArrivalsDays` longer than the
+ * oldest arrivals, and lower it once a run has filled the history. Otherwise the older files are only
+ * recoverable as noncurrent versions (for `retention.noncurrentVersionDays`) or by a replay from bronze.
+ *
+ * The Iceberg tables are left to the workflow because Glue writes Iceberg metadata only when it creates a
  * table, and a CloudFormation update of an Iceberg `AWS::Glue::Table` replaces its `TableInput`, dropping
  * the `table_type` and `metadata_location` Glue set (aws-cloudformation/cloudformation-coverage-roadmap
- * #1919). A contract change that alters one (columns, descriptions, owner) needs that table dropped and
- * re-created; the current state is derived from the history and can be rebuilt from it.
+ * #1919).
  *
- * Deleting the stack deletes the metadata only: the data stays in the (retained) buckets, and the catalog
- * is re-created from the contracts.
+ * Deleting the stack deletes the metadata of the arrivals and gold tables only: the data stays in the
+ * (retained) buckets, and the catalog is re-created from the contracts.
  */
 export class DataCatalog extends Construct {
   public readonly database: glue.CfnDatabase;
   public readonly databaseName: string;
-  /** The history (Hive, partition-projected) tables by dataset name (table name `<dataset>_history`). */
-  public readonly historyTables: ReadonlyMap<string, glue.CfnTable>;
+  /** The arrivals (Hive, partition-projected) tables by dataset name (table name `<dataset>_arrivals`). */
+  public readonly arrivalsTables: ReadonlyMap<string, glue.CfnTable>;
   /** Gold tables by table name. */
   public readonly goldTables: ReadonlyMap<string, glue.CfnTable>;
   public readonly workGroup: athena.CfnWorkGroup;
@@ -223,6 +261,7 @@ export class DataCatalog extends Construct {
     this.workGroupName = props.workGroupName ?? `medallion-${props.environment}`;
     const start = props.partitionProjectionStart ?? '2020-01-01';
     const cutoff = (props.bytesScannedCutoffPerQuery ?? Size.gibibytes(10)).toBytes();
+    const arrivalsDays = props.arrivalsExpiration?.toDays();
     const gold = props.goldTables ?? [];
     validate(this.databaseName, this.workGroupName, start, cutoff, contracts, gold);
 
@@ -234,12 +273,12 @@ export class DataCatalog extends Construct {
       },
     });
 
-    const historyTables = new Map<string, glue.CfnTable>();
+    const arrivalsTables = new Map<string, glue.CfnTable>();
     const silverUrl = (prefix: string) => `s3://${silverBucket.bucketName}/${prefix}`;
     for (const contract of contracts) {
-      historyTables.set(contract.dataset, this.historyTable(contract, start, silverUrl));
+      arrivalsTables.set(contract.dataset, this.arrivalsTable(contract, start, arrivalsDays, silverUrl));
     }
-    this.historyTables = historyTables;
+    this.arrivalsTables = arrivalsTables;
 
     const goldTables = new Map<string, glue.CfnTable>();
     for (const def of gold) {
@@ -302,26 +341,29 @@ export class DataCatalog extends Construct {
   }
 
   /**
-   * The history table of a dataset: the Hive table over the Parquet files the transform writes, `dt`
+   * The arrivals table of a dataset: the Hive table over the Parquet files the transform writes, `dt`
    * projected from `start` to NOW.
    */
-  private historyTable(
+  private arrivalsTable(
     contract: DatasetContract,
     start: string,
+    keptDays: number | undefined,
     silverUrl: (prefix: string) => string,
   ): glue.CfnTable {
     const day = contract.partition.granularity === 'day';
     // The partition directory as the transform writes it, with Athena's placeholder for the value.
     const template = silverUrl(silverPartitionPrefix(contract.domain, contract.dataset, PROJECTED_VALUE));
-    return new glue.CfnTable(this, `History-${contract.dataset}`, {
+    const kept = keptDays === undefined ? '' : `, kept ${keptDays} days`;
+    return new glue.CfnTable(this, `Arrivals-${contract.dataset}`, {
       catalogId: this.catalogId,
       databaseName: this.database.ref,
       tableInput: {
-        name: historyTableName(contract.dataset),
+        name: arrivalsTableName(contract.dataset),
         description: describe(
           contract.description ?? `Silver dataset ${contract.id}.`,
-          'History: append-only, every version of every row as ingested (one file per bronze object and ' +
-            `partition); the current state is ${currentTableName(contract.dataset)}.`,
+          `Arrivals: what each transform wrote, one Parquet file per bronze object and partition${kept}; ` +
+            `the gold workflow appends them to ${historyTableName(contract.dataset)} (every version of ` +
+            `every row); the current state is ${currentTableName(contract.dataset)}.`,
         ),
         owner: contract.owner,
         tableType: 'EXTERNAL_TABLE',
@@ -340,7 +382,7 @@ export class DataCatalog extends Construct {
         partitionKeys: [{ name: PARTITION_KEY, type: 'string', comment: partitionComment(contract) }],
         storageDescriptor: {
           ...PARQUET,
-          location: silverUrl(`${contract.id}/`),
+          location: silverUrl(datasetPrefixes.data(contract)),
           columns: silverTableColumns(contract),
         },
       },
@@ -375,18 +417,29 @@ function validate(
   if (!Number.isInteger(cutoff) || cutoff < MIN_CUTOFF_BYTES) {
     problems.push(`bytesScannedCutoffPerQuery must be at least ${MIN_CUTOFF_BYTES} bytes (10 MB)`);
   }
-  // Every table name, whoever owns it: a dataset's current state, history and deleted keys, a gold table.
+  // Every table name, whoever owns it: a dataset's current state, history, arrivals and deleted keys, a
+  // gold table.
   const silver = new Map<string, string>();
   for (const c of contracts) {
+    const tooLong = c.dataset.length > MAX_DATASET_NAME_LENGTH;
+    if (tooLong) {
+      problems.push(
+        `dataset '${c.dataset}': its table '${c.dataset}${LONGEST_TABLE_SUFFIX}' would be longer than ` +
+          `${MAX_NAME_LENGTH} characters (shorten the dataset name to ${MAX_DATASET_NAME_LENGTH} at most)`,
+      );
+    }
     const roles: [string, string][] = [
       [currentTableName(c.dataset), 'current-state table'],
       [historyTableName(c.dataset), 'history table'],
+      [arrivalsTableName(c.dataset), 'arrivals table'],
       ...(c.deletes ? [[deletedTableName(c.dataset), 'deleted-keys table'] as [string, string]] : []),
     ];
     for (const [name, role] of roles) {
       const owner = `the ${role} of dataset '${c.dataset}'`;
-      if (!NAME.test(name)) {
-        problems.push(`${owner}: name '${name}' is longer than 63 characters (shorten the dataset name)`);
+      if (!tooLong && !NAME.test(name)) {
+        problems.push(
+          `${owner}: name '${name}' is not a valid table name (lower-case, at most 63 characters)`,
+        );
       }
       const other = silver.get(name);
       if (other) problems.push(`table '${name}' is declared twice: ${other} and ${owner}`);

@@ -23,6 +23,21 @@ export interface LakeStorageProps {
    */
   readonly athenaResultsExpiration?: Duration;
   /**
+   * The silver key prefixes of the datasets' arrivals (`datasetPrefixes.data`: `<domain>/<dataset>/`, each
+   * ending with '/', so `retail/orders/` never matches `retail/orders2/`): each gets a lifecycle rule of
+   * its own that expires its files after {@link silverArrivalsExpiration}. S3 allows 1,000 lifecycle
+   * rules per bucket, a few of which silver uses for itself: synth fails beyond that.
+   * @default [] - arrivals never expire
+   */
+  readonly silverArrivalPrefixes?: readonly string[];
+  /**
+   * Arrivals (the Parquet files the transform writes, under {@link silverArrivalPrefixes}) expire after
+   * this. At least `COMMIT_LOG_RETENTION_DAYS` (30): the current-state merge reads the arrivals that the
+   * commit log names, as far back as the log goes.
+   * @default Duration.days(COMMIT_LOG_RETENTION_DAYS) (30 days)
+   */
+  readonly silverArrivalsExpiration?: Duration;
+  /**
    * Overwritten or deleted object versions stay recoverable this long, in every bucket.
    * @default Duration.days(30)
    */
@@ -55,6 +70,11 @@ export interface LakeStorageProps {
    */
   readonly allowDestroy?: boolean;
 }
+
+/** S3's limit on the lifecycle rules of one bucket. */
+const MAX_LIFECYCLE_RULES = 1000;
+/** `<domain>/<dataset>/`, both contract identifiers (lower-case letters, digits and '_'). */
+const ARRIVAL_PREFIX = /^[a-z][a-z0-9_]*\/[a-z][a-z0-9_]*\/$/;
 
 /**
  * The lake's buckets: landing, bronze, silver, gold, quarantine, athena-results, and access-logs for the
@@ -117,6 +137,15 @@ export class LakeStorage extends Construct {
     // cdk-nag's S1 recognizes a log destination bucket as such.
     Tags.of(this.accessLogsBucket).add('layer', 'ops');
 
+    // Every data bucket's rules end with the housekeeping of old versions and abandoned uploads.
+    const withHousekeeping = (rules: s3.LifecycleRule[]): s3.LifecycleRule[] => [
+      ...rules,
+      {
+        id: 'housekeeping',
+        noncurrentVersionExpiration: noncurrent,
+        abortIncompleteMultipartUploadAfter: Duration.days(7),
+      },
+    ];
     const dataBucket = (
       id: string,
       layer: string,
@@ -132,14 +161,7 @@ export class LakeStorage extends Construct {
         serverAccessLogsPrefix: `${layer}/`,
         // Date-partitioned log keys, so Athena can prune the audit trail by day.
         targetObjectKeyFormat: s3.TargetObjectKeyFormat.partitionedPrefix(s3.PartitionDateSource.EVENT_TIME),
-        lifecycleRules: [
-          ...rules,
-          {
-            id: 'housekeeping',
-            noncurrentVersionExpiration: noncurrent,
-            abortIncompleteMultipartUploadAfter: Duration.days(7),
-          },
-        ],
+        lifecycleRules: withHousekeeping(rules),
         ...extra,
       });
       Tags.of(bucket).add('layer', layer);
@@ -179,12 +201,28 @@ export class LakeStorage extends Construct {
           }
         : {},
     );
-    this.silverBucket = dataBucket('Silver', 'silver', [
+    const arrivals = arrivalRules(
+      props.silverArrivalPrefixes ?? [],
+      props.silverArrivalsExpiration ?? Duration.days(COMMIT_LOG_RETENTION_DAYS),
+    );
+    const silverRules: s3.LifecycleRule[] = [
       dropDeleteMarkers,
       // The commit log the current-state merge reads after its watermark: only recent entries matter (an
-      // older watermark makes the planner rebuild from the history instead).
+      // older watermark makes the planner rebuild from the arrivals instead).
       { ...expire('expire-commit-log', Duration.days(COMMIT_LOG_RETENTION_DAYS)), prefix: COMMIT_LOG_ROOT },
-    ]);
+      ...arrivals,
+    ];
+    // S3 refuses the whole lifecycle configuration beyond its limit: fail synth instead of the deploy.
+    const total = withHousekeeping(silverRules).length;
+    if (total > MAX_LIFECYCLE_RULES) {
+      const fixed = total - arrivals.length;
+      throw new Error(
+        `${arrivals.length} datasets need ${total} lifecycle rules on the silver bucket (one per dataset ` +
+          `expires its arrivals, plus ${fixed} of the bucket's own), over S3's limit of ` +
+          `${MAX_LIFECYCLE_RULES} per bucket: deploy at most ${MAX_LIFECYCLE_RULES - fixed} datasets per stack`,
+      );
+    }
+    this.silverBucket = dataBucket('Silver', 'silver', silverRules);
     this.goldBucket = dataBucket('Gold', 'gold', [dropDeleteMarkers]);
     this.quarantineBucket = dataBucket('Quarantine', 'quarantine', [
       expire('expire-quarantine', props.quarantineExpiration ?? Duration.days(90)),
@@ -205,6 +243,36 @@ export class LakeStorage extends Construct {
       this.athenaResultsBucket,
     ];
   }
+}
+
+/**
+ * One rule per dataset prefix expiring its arrivals: a lifecycle filter takes one prefix, and the whole
+ * bucket is not an option (the Iceberg tables and the bookkeeping under `_` must stay). Fails synth on
+ * what S3 would refuse at deploy or what would expire arrivals the merge still reads.
+ */
+function arrivalRules(prefixes: readonly string[], after: Duration): s3.LifecycleRule[] {
+  const problems: string[] = [];
+  const unique = [...new Set(prefixes)];
+  for (const p of unique) {
+    if (!ARRIVAL_PREFIX.test(p)) {
+      problems.push(
+        `arrival prefix '${p}' must be '<domain>/<dataset>/' (contract identifiers, ending with '/')`,
+      );
+    }
+  }
+  if (after.toDays() < COMMIT_LOG_RETENTION_DAYS) {
+    problems.push(
+      `silverArrivalsExpiration must be at least ${COMMIT_LOG_RETENTION_DAYS} days (the commit log's ` +
+        'retention): the current-state merge reads the arrivals the commit log names',
+    );
+  }
+  if (problems.length > 0) throw new Error(`invalid silver arrivals:\n  - ${problems.join('\n  - ')}`);
+  // Named after the dataset (`expire-arrivals-retail-orders`): identifiers hold no '-', so ids never collide.
+  return unique.map((prefix) => ({
+    id: `expire-arrivals-${prefix.slice(0, -1).replace('/', '-')}`,
+    prefix,
+    expiration: after,
+  }));
 }
 
 /** What every bucket of the lake gets, whatever it holds. */

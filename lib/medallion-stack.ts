@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { loadContracts } from '../core/contracts/load-contracts';
 import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
+import { datasetPrefixes } from '../core/lake/layout';
 import { currentTableName, historyTableName } from '../core/silver/tables';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
@@ -67,11 +68,15 @@ export class MedallionStack extends Stack {
     const r = config.retention;
     const removalPolicy = config.allowDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const logRetention = r.logDays as logs.RetentionDays;
+    // The gold workflow appends the arrivals to the history: without it they are silver's only copy, kept.
+    const arrivalsExpiration = config.gold.enabled ? Duration.days(r.silverArrivalsDays) : undefined;
 
     this.storage = new LakeStorage(this, 'Storage', {
       landingExpiration: Duration.days(r.landingDays),
       quarantineExpiration: Duration.days(r.quarantineDays),
       athenaResultsExpiration: Duration.days(r.athenaResultsDays),
+      silverArrivalPrefixes: arrivalsExpiration ? this.contracts.map(datasetPrefixes.data) : [],
+      silverArrivalsExpiration: arrivalsExpiration,
       noncurrentVersionExpiration: Duration.days(r.noncurrentVersionDays),
       bronzeInfrequentAccessAfter: Duration.days(r.bronzeInfrequentAccessDays),
       bronzeGlacierInstantRetrievalAfter: Duration.days(r.bronzeGlacierIrDays),
@@ -120,8 +125,8 @@ export class MedallionStack extends Stack {
     });
 
     // The models are read before the catalog, which declares their tables: `ref()` renders as
-    // "<database>"."<table>", a table of a contract's dataset (current state, history, deleted keys) or
-    // another model.
+    // "<database>"."<table>", a table of a contract's dataset (current state, history, arrivals, deleted
+    // keys) or another model. A model reading a table is granted its prefix (silverTableLocations).
     const databaseName = defaultDatabaseName(config.environment);
     const silverPrefixOf = new Map(
       this.contracts.flatMap((c) => silverTableLocations(c).map((t) => [t.name, t.prefix] as const)),
@@ -130,7 +135,8 @@ export class MedallionStack extends Stack {
       const loaded = loadGoldModels(goldModelsDirectory(config), {
         database: databaseName,
         silverTables: [...silverPrefixOf.keys()],
-        // An incremental model's date can follow the `dt` of a dataset partitioned by day.
+        // An incremental model's date can follow the `dt` of a dataset partitioned by day, in the tables
+        // that keep every partition (not the arrivals, which expire: a full run would miss the older days).
         dayPartitionedTables: this.contracts
           .filter((c) => c.partition.granularity === 'day')
           .flatMap((c) => [currentTableName(c.dataset), historyTableName(c.dataset)]),
@@ -147,6 +153,7 @@ export class MedallionStack extends Stack {
       athenaResultsBucket,
       key,
       goldTables: this.goldModels?.tables ?? [],
+      arrivalsExpiration,
     });
 
     // Every alarm in one place; the gold workflow registers its own with `monitorGoldWorkflow` once composed.

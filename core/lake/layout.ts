@@ -3,9 +3,10 @@
  *
  *   landing     <domain>/<dataset>/<any name>                       (producers' uploads)
  *   bronze      <domain>/<dataset>/ingest_date=YYYY-MM-DD/<sha256>.<ext>
- *   silver      <domain>/<dataset>/dt=<partition>/part-<source id>.parquet
+ *   silver      <domain>/<dataset>/dt=<partition>/part-<source id>.parquet    (arrivals: what each transform wrote)
  *               _manifests/<domain>/<dataset>/<source id>.json
  *               _commits/<domain>/<dataset>/<committed at>-<source id>.json  (what each commit added, by time)
+ *               _history/<domain>/<dataset>/                     (history: Iceberg table <dataset>_history)
  *               _current/<domain>/<dataset>/                     (current state: Iceberg table <dataset>)
  *               _deleted/<domain>/<dataset>/                     (deleted keys: Iceberg table <dataset>_deleted)
  *               _state/current/<domain>/<dataset>.json           (how far the current state has merged)
@@ -138,6 +139,11 @@ function compactTime(at: Date): string {
   return at.toISOString().replace(/[-:.]/g, '');
 }
 
+/** Location of the history (Iceberg) table of a dataset, in the silver bucket. */
+export function historyPrefix(domain: string, dataset: string): string {
+  return `_history/${domain}/${dataset}/`;
+}
+
 /** Location of the current-state (Iceberg) table of a dataset, in the silver bucket. */
 export function currentStatePrefix(domain: string, dataset: string): string {
   return `_current/${domain}/${dataset}/`;
@@ -236,6 +242,7 @@ export const datasetPrefixes = {
   bronzeIdempotencyIndex: (c: DatasetContract) => prefixOf(idempotencyIndexKey(c.domain, c.dataset, PART)),
   silverManifests: (c: DatasetContract) => prefixOf(manifestKey(c.domain, c.dataset, PART)),
   silverCommitLog: (c: DatasetContract) => commitLogPrefix(c.domain, c.dataset),
+  history: (c: DatasetContract) => historyPrefix(c.domain, c.dataset),
   currentState: (c: DatasetContract) => currentStatePrefix(c.domain, c.dataset),
   deletedKeys: (c: DatasetContract) => deletedKeysPrefix(c.domain, c.dataset),
 

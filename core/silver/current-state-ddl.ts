@@ -1,19 +1,27 @@
 /**
- * The DDL that creates and evolves a dataset's current-state tables (`<dataset>`, and `<dataset>_deleted`
- * for contracts with `deletes`): Iceberg tables that Athena creates, not CloudFormation. An update of an
+ * The DDL that creates and evolves a dataset's Iceberg tables (`<dataset>_history`, `<dataset>`, and
+ * `<dataset>_deleted` for contracts with `deletes`): tables that Athena creates, not CloudFormation. An update of an
  * Iceberg `AWS::Glue::Table` by CloudFormation replaces the table input and drops the `metadata_location`
  * Glue set, leaving a table Athena cannot read; DDL run by the workflow keeps Iceberg's metadata Iceberg's.
  *
  * Evolution is additive: a column the contract adds is added (`ALTER TABLE ... ADD COLUMNS`); a column
  * whose type changed cannot be altered in place and fails the plan with what to do (drop the table: the
- * next run rebuilds it from the history).
+ * next run rebuilds the current state from the history, the history from the arrivals it still holds,
+ * and a replay from bronze restores older history).
  */
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { ConfigError } from '../errors';
 import { PARTITION_KEY } from '../lake/layout';
 import type { SilverColumn } from '../sql/silver-schema';
 import { athenaTypeOf } from '../sql/types';
-import { currentStateColumns, currentTableName, deletedKeysColumns, deletedTableName } from './tables';
+import {
+  arrivalsTableName,
+  currentStateColumns,
+  currentTableName,
+  deletedKeysColumns,
+  deletedTableName,
+  historyTableName,
+} from './tables';
 
 /** A table as Glue's GetTables describes it (the fields used here). */
 export interface CatalogTable {
@@ -25,6 +33,7 @@ export interface CatalogTable {
 
 /** Where a dataset's Iceberg tables live: `s3://<silver>/<prefix>` without a trailing '/'. */
 export interface TableLocations {
+  readonly history: string;
   readonly current: string;
   readonly deleted: string;
 }
@@ -45,6 +54,12 @@ export function currentStateDdl(
   existing: readonly CatalogTable[],
 ): string[] {
   const tables = [
+    {
+      name: historyTableName(contract.dataset),
+      columns: currentStateColumns(contract),
+      location: locations.history,
+      partitioned: true,
+    },
     {
       name: currentTableName(contract.dataset),
       columns: currentStateColumns(contract),
@@ -76,9 +91,13 @@ export function currentStateDdl(
       const current = have.get(c.name);
       if (current === undefined) missing.push(c);
       else if (normalizeType(current) !== normalizeType(type)) {
+        const rebuild =
+          t.name === historyTableName(contract.dataset)
+            ? `the next run rebuilds it from ${arrivalsTableName(contract.dataset)} (the files of the last retention.silverArrivalsDays days); replay the dataset from bronze (npm run replay) to restore older history`
+            : `the next run rebuilds it from ${historyTableName(contract.dataset)}`;
         throw new ConfigError(
-          `current state of ${contract.dataset}: column '${c.name}' of table ${t.name} is ${current}, the contract (${contract.file}) now makes it ${type}; ` +
-            `Iceberg cannot change that in place: drop the table ${t.name} (DROP TABLE \`${t.name}\` in Athena) and the next run rebuilds it from ${contract.dataset}_history`,
+          `silver tables of ${contract.dataset}: column '${c.name}' of table ${t.name} is ${current}, the contract (${contract.file}) now makes it ${type}; ` +
+            `Iceberg cannot change that in place: drop the table ${t.name} (DROP TABLE \`${t.name}\` in Athena) and ${rebuild}`,
         );
       }
     }

@@ -1,17 +1,21 @@
 /**
- * What the next current-state merge of a dataset runs: DDL that makes its Iceberg tables match the
- * contract, then MERGE statements over the history that is new since the last merge.
+ * What the next silver merge of a dataset runs: DDL that makes its Iceberg tables match the contract,
+ * then, per batch of new arrivals, a MERGE that appends them to the history (`history-append.ts`) and
+ * the MERGE statements that fold them into the current state (`current-state-merge.ts`).
  *
- * Incremental (the usual case): the history files that commits added since the watermark, found in the
+ * Incremental (the usual case): the arrival files that commits added since the watermark, found in the
  * dataset's commit log (`_commits/<domain>/<dataset>/<time>-<id>.json`, one entry per transformed bronze
  * object, keys in time order). The watermark trails the newest commit consumed by an overlap (default 5
  * minutes): an entry written late (its key names the time just before its PUT) is still found by the next
- * plan. Commits in the overlap are merged twice, which changes nothing: a merge is idempotent (see
- * `current-state-merge.ts`).
+ * plan. Commits in the overlap are merged twice, which changes nothing: both merges are idempotent.
  *
- * Rebuild: when the current-state table does not exist (first run, or dropped to rebuild it), or no
- * watermark was ever stored, every history partition is merged, a few partitions per statement, and the
- * watermark then resumes the commit log from the time the rebuild started.
+ * Rebuild, a few partitions per statement, after which the watermark resumes the commit log from the
+ * time the rebuild started:
+ * - from the arrivals, when the history table does not exist (first run, or dropped), no watermark was
+ *   ever stored, or the watermark is so old that the commit log may have expired after it: every arrival
+ *   partition is appended to the history and merged into the current state;
+ * - from the history, when only the current state is missing (dropped to rebuild it): every history
+ *   partition, which the watermark keeps as runs of values (`partition-runs.ts`).
  *
  * The merges are followed by the tables' maintenance (`current-state-maintenance.ts`): OPTIMIZE of the
  * partitions merged, then VACUUM.
@@ -24,6 +28,8 @@ import type { DatasetContract } from '../contracts/dataset-contract';
 import { COMMIT_LOG_RETENTION_DAYS, commitLogPrefix, commitLogTimeKey } from '../lake/layout';
 import { currentStateMaintenance } from './current-state-maintenance';
 import { currentStateMergeStatements, type MergeBatch } from './current-state-merge';
+import { historyAppendStatement } from './history-append';
+import { addPartitions, type PartitionRun } from './partition-runs';
 
 /** One commit log entry: what a transform committed for one bronze object. */
 export interface CommitEntry {
@@ -40,8 +46,12 @@ export interface CommitEntry {
 export interface Watermark {
   /** Plans list the commit log after this key (exclusive). */
   readonly after: string;
-  /** While a rebuild is under way: the last history partition it merged. */
+  /** While a rebuild is under way: the last partition it merged. */
   readonly rebuiltThrough?: string;
+  /** While a rebuild is under way: what it reads (absent: the arrivals). */
+  readonly rebuildFrom?: RebuildSource;
+  /** Every partition the history holds, as runs of consecutive values (what a rebuild from it reads). */
+  readonly historyPartitions?: readonly PartitionRun[];
   /**
    * The newest commit log key merged so far (or, after a rebuild, the key it resumed from): incremental
    * gold models read the commits up to it, which the current state holds.
@@ -49,6 +59,9 @@ export interface Watermark {
   readonly mergedThrough?: string;
   readonly updatedAt: string;
 }
+
+/** Where a rebuild reads: the arrivals (and appends them to the history), or the history. */
+export type RebuildSource = 'arrivals' | 'history';
 
 /** What the workflow runs for one dataset, then hands back to `commit`. */
 export interface MergePlan {
@@ -104,17 +117,22 @@ export function listingStart(contract: DatasetRef, watermark?: Watermark): strin
 }
 
 /**
- * Whether the next plan rebuilds (it then needs the history's partitions instead of the commit log): no
- * table, no watermark, a rebuild under way, or a watermark so old that the log may have expired after it.
+ * Whether the next plan rebuilds, and from what (undefined: incremental). From the arrivals when the
+ * history table is missing, no watermark was stored, or the watermark is so old that the commit log may
+ * have expired after it; from the history when only the current state is missing and the watermark names
+ * the history's partitions; a rebuild under way goes on from where it reads.
  */
-export function needsRebuild(
-  tableExists: boolean,
+export function rebuildSource(
+  tables: { readonly history: boolean; readonly current: boolean },
   watermark: Watermark | undefined,
   now: Date,
   settings: PlanSettings = DEFAULT_PLAN_SETTINGS,
-): boolean {
-  if (!tableExists || watermark === undefined || watermark.rebuiltThrough !== undefined) return true;
-  return now.getTime() - Date.parse(watermark.updatedAt) > settings.watermarkMaxAgeMs;
+): RebuildSource | undefined {
+  if (watermark?.rebuiltThrough !== undefined) return watermark.rebuildFrom ?? 'arrivals';
+  if (!tables.history || watermark === undefined) return 'arrivals';
+  if (now.getTime() - Date.parse(watermark.updatedAt) > settings.watermarkMaxAgeMs) return 'arrivals';
+  if (!tables.current) return watermark.historyPartitions ? 'history' : 'arrivals';
+  return undefined;
 }
 
 interface PlanInput {
@@ -174,9 +192,12 @@ export function planIncrementalMerge(
     mode: 'incremental',
     statements: [
       ...input.ddl,
-      ...batches.flatMap((b) => currentStateMergeStatements(contract, b)),
+      ...batches.flatMap((b) => [
+        historyAppendStatement(contract, b),
+        ...currentStateMergeStatements(contract, b),
+      ]),
       ...(taken.length > 0
-        ? currentStateMaintenance(contract, partitions, settings.maxPartitionsPerMerge)
+        ? currentStateMaintenance(contract, partitions, settings.maxPartitionsPerMerge, { history: true })
         : []),
     ],
     commits: taken.length,
@@ -186,28 +207,44 @@ export function planIncrementalMerge(
       ...((last ?? input.watermark?.mergedThrough)
         ? { mergedThrough: maxKey(last ?? '', input.watermark?.mergedThrough ?? '') }
         : {}),
+      ...historyPartitionsAfter(contract, input.watermark, partitions),
       updatedAt: now.toISOString(),
     },
     more,
   };
 }
 
+/** The watermark's `historyPartitions` once `appended` are in the history. */
+function historyPartitionsAfter(
+  contract: DatasetContract,
+  watermark: Watermark | undefined,
+  appended: readonly string[],
+): { historyPartitions?: PartitionRun[] } {
+  const before = watermark?.historyPartitions;
+  if (appended.length === 0 && before === undefined) return {};
+  return { historyPartitions: addPartitions(before ?? [], appended, contract.partition.granularity) };
+}
+
 /**
- * A rebuild plan: the next history partitions (after `watermark.rebuiltThrough`), a few per MERGE. When
- * the last is merged, the watermark resumes the commit log at the time the rebuild started (kept in
- * `after` from its first plan on), so commits made during the rebuild are merged too.
+ * A rebuild plan: the next partitions (after `watermark.rebuiltThrough`) of what it reads, a few per
+ * MERGE. From the arrivals, each group is appended to the history, then merged into the current state;
+ * from the history, only merged. When the last is merged, the watermark resumes the commit log at the
+ * time the rebuild started (kept in `after` from its first plan on), so commits made during the rebuild
+ * are merged too.
  */
 export function planRebuild(
   input: PlanInput & {
-    readonly historyPartitions: readonly string[];
+    readonly from: RebuildSource;
+    /** The partitions of what the rebuild reads: the arrivals' directories, or the history's runs. */
+    readonly partitions: readonly string[];
     /**
-     * The newest commit log key when the rebuild started (its history is in the partitions merged):
+     * The newest commit log key when the rebuild started (its arrivals are in the partitions merged):
      * what incremental gold models may consider merged once the rebuild is done.
      */
     readonly newestCommit?: string;
   },
 ): MergePlan {
-  const { contract, now, watermark } = input;
+  const { contract, now, watermark, from } = input;
   const settings = input.settings ?? DEFAULT_PLAN_SETTINGS;
   const resumeAfter =
     watermark?.rebuiltThrough !== undefined ? watermark.after : trailingKey(contract, now, settings);
@@ -216,16 +253,25 @@ export function planRebuild(
     watermark?.rebuiltThrough !== undefined
       ? (watermark.mergedThrough ?? resumeAfter)
       : maxKey(resumeAfter, input.newestCommit ?? resumeAfter);
-  const todo = [...input.historyPartitions].sort().filter((p) => through === undefined || p > through);
+  const todo = [...input.partitions].sort().filter((p) => through === undefined || p > through);
   const take = todo.slice(0, settings.rebuildPartitionsPerMerge * settings.rebuildMergesPerPlan);
   const statements = [...input.ddl];
   for (let i = 0; i < take.length; i += settings.rebuildPartitionsPerMerge) {
-    const partitions = take.slice(i, i + settings.rebuildPartitionsPerMerge);
-    statements.push(...currentStateMergeStatements(contract, { kind: 'partitions', partitions }));
+    const batch: MergeBatch = {
+      kind: 'partitions',
+      partitions: take.slice(i, i + settings.rebuildPartitionsPerMerge),
+    };
+    if (from === 'arrivals') statements.push(historyAppendStatement(contract, batch));
+    statements.push(...currentStateMergeStatements(contract, batch));
   }
   const more = take.length < todo.length;
   if (take.length > 0)
-    statements.push(...currentStateMaintenance(contract, take, settings.maxPartitionsPerMerge));
+    statements.push(
+      ...currentStateMaintenance(contract, take, settings.maxPartitionsPerMerge, {
+        history: from === 'arrivals',
+      }),
+    );
+  const history = historyPartitionsAfter(contract, watermark, from === 'arrivals' ? take : []);
   return {
     dataset: contract.dataset,
     mode: 'rebuild',
@@ -236,10 +282,12 @@ export function planRebuild(
       ? {
           after: resumeAfter,
           rebuiltThrough: take.at(-1),
+          rebuildFrom: from,
           mergedThrough,
+          ...history,
           updatedAt: now.toISOString(),
         }
-      : { after: resumeAfter, mergedThrough, updatedAt: now.toISOString() },
+      : { after: resumeAfter, mergedThrough, ...history, updatedAt: now.toISOString() },
     more,
   };
 }

@@ -3,8 +3,10 @@
  *
  *   <dataset>           current state: one row per primary key, the latest version (an Iceberg table
  *                       maintained by MERGE INTO from the history, see `current-state-merge.ts`)
- *   <dataset>_history   every version of every row, one Parquet file per bronze object and partition
- *                       (a Hive table, append-only: the audit trail and the replay source)
+ *   <dataset>_history   every version of every row (an Iceberg table the same workflow appends to from
+ *                       the arrivals, and compacts: the audit trail)
+ *   <dataset>_arrivals  what the transforms wrote, one Parquet file per bronze object and partition (a
+ *                       Hive table over files kept for a retention period: the history's source)
  *   <dataset>_deleted   the keys deleted so far and the version that deleted them (only for contracts
  *                       with `deletes`): an older version arriving late cannot bring a deleted key back
  */
@@ -20,13 +22,24 @@ export function historyTableName(dataset: string): string {
   return `${dataset}_history`;
 }
 
+export function arrivalsTableName(dataset: string): string {
+  return `${dataset}_arrivals`;
+}
+
+/** The longest suffix a dataset's table names add to the dataset's name. */
+export const LONGEST_TABLE_SUFFIX = '_arrivals';
+
 export function deletedTableName(dataset: string): string {
   return `${dataset}_deleted`;
 }
 
 /** Every catalog table name a dataset owns. */
 export function datasetTableNames(contract: Pick<DatasetContract, 'dataset' | 'deletes'>): string[] {
-  const names = [currentTableName(contract.dataset), historyTableName(contract.dataset)];
+  const names = [
+    currentTableName(contract.dataset),
+    historyTableName(contract.dataset),
+    arrivalsTableName(contract.dataset),
+  ];
   if (contract.deletes) names.push(deletedTableName(contract.dataset));
   return names;
 }

@@ -1,5 +1,5 @@
 /**
- * Listings of the silver bucket that planners share: a dataset's history partitions, and its commit log
+ * Listings of the silver bucket that planners share: a dataset's arrival partitions, and its commit log
  * entries between two keys.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -8,8 +8,8 @@ import { datasetPrefixes, PARTITION_KEY } from '../../core/lake/layout';
 import type { CommitEntry } from '../../core/silver/current-state-plan';
 import { getJson, listDirectories, listObjects, mapLimited } from './s3';
 
-/** A dataset's history partition values (`dt=<value>/` directories under its prefix), sorted. */
-export async function listHistoryPartitions(
+/** A dataset's arrival partition values (`dt=<value>/` directories under its prefix), sorted. */
+export async function listArrivalPartitions(
   s3: S3Client,
   silverBucket: string,
   contract: DatasetContract,

@@ -11,22 +11,24 @@ import {
   currentStatePrefix,
   currentStateWatermarkKey,
   deletedKeysPrefix,
+  historyPrefix,
 } from '../../core/lake/layout';
 import { type CatalogTable, currentStateDdl } from '../../core/silver/current-state-ddl';
 import {
   DEFAULT_PLAN_SETTINGS,
   listingStart,
   type MergePlan,
-  needsRebuild,
   type PlanSettings,
   planIncrementalMerge,
   planRebuild,
+  rebuildSource,
   trailingKey,
   type Watermark,
 } from '../../core/silver/current-state-plan';
-import { currentTableName } from '../../core/silver/tables';
+import { expandPartitions } from '../../core/silver/partition-runs';
+import { currentTableName, historyTableName } from '../../core/silver/tables';
 import { getJson, listObjects, putJson } from '../aws/s3';
-import { listCommitKeys, listHistoryPartitions, readCommitEntries } from '../aws/silver-listing';
+import { listArrivalPartitions, listCommitKeys, readCommitEntries } from '../aws/silver-listing';
 
 export interface MergePlannerDeps {
   readonly s3: S3Client;
@@ -56,15 +58,28 @@ export class MergePlanner {
     const ddl = currentStateDdl(
       contract,
       {
+        history: location(historyPrefix(contract.domain, contract.dataset)),
         current: location(currentStatePrefix(contract.domain, contract.dataset)),
         deleted: location(deletedKeysPrefix(contract.domain, contract.dataset)),
       },
       tables,
     );
     const now = (this.deps.now ?? (() => new Date()))();
-    const tableExists = tables.some((t) => t.Name === currentTableName(contract.dataset));
-    if (needsRebuild(tableExists, watermark, now, this.deps.settings)) {
-      const historyPartitions = await this.historyPartitions(contract);
+    const exists = (name: string) => tables.some((t) => t.Name === name);
+    const from = rebuildSource(
+      {
+        history: exists(historyTableName(contract.dataset)),
+        current: exists(currentTableName(contract.dataset)),
+      },
+      watermark,
+      now,
+      this.deps.settings,
+    );
+    if (from !== undefined) {
+      const partitions =
+        from === 'arrivals'
+          ? await listArrivalPartitions(s3, silverBucket, contract)
+          : expandPartitions(watermark?.historyPartitions ?? [], contract.partition.granularity);
       // The newest commit when the rebuild starts: its history is among the partitions merged.
       const newestCommit =
         watermark?.rebuiltThrough === undefined
@@ -79,7 +94,8 @@ export class MergePlanner {
         contract,
         watermark,
         ddl,
-        historyPartitions,
+        from,
+        partitions,
         newestCommit,
         now,
         settings: this.deps.settings,
@@ -108,11 +124,6 @@ export class MergePlanner {
       now,
       settings: this.deps.settings,
     });
-  }
-
-  /** The history's partition values (`dt=<value>/` directories under the dataset's prefix), sorted. */
-  private historyPartitions(contract: DatasetContract): Promise<string[]> {
-    return listHistoryPartitions(this.deps.s3, this.deps.silverBucket, contract);
   }
 
   /** Stores the watermark of a plan whose statements all succeeded. */

@@ -30,9 +30,10 @@ import {
 } from '../../core/gold/incremental-plan';
 import { commitLogPrefix, currentStateWatermarkKey, goldIncrementalStateKey } from '../../core/lake/layout';
 import type { Watermark } from '../../core/silver/current-state-plan';
+import { expandPartitions, type PartitionRun } from '../../core/silver/partition-runs';
 import { currentTableName, datasetTableNames } from '../../core/silver/tables';
 import { getJson, listObjects, putJson } from '../aws/s3';
-import { listCommitKeys, listHistoryPartitions, readCommitEntries } from '../aws/silver-listing';
+import { listArrivalPartitions, listCommitKeys, readCommitEntries } from '../aws/silver-listing';
 
 export interface IncrementalPlannerDeps {
   readonly s3: S3Client;
@@ -143,10 +144,14 @@ export class IncrementalPlanner {
     reason: string,
   ): Promise<IncrementalPlan> {
     const partitions = new Set<string>();
-    for (const { contract, aligned } of bounds.values()) {
+    for (const { contract, aligned, historyPartitions } of bounds.values()) {
       if (!aligned) continue;
-      for (const p of await listHistoryPartitions(this.deps.s3, this.deps.silverBucket, contract))
-        partitions.add(p);
+      // The history's partitions as the merge recorded them (arrivals expire); before the first merge
+      // recorded them, the arrivals' directories.
+      const values = historyPartitions
+        ? expandPartitions(historyPartitions, contract.partition.granularity)
+        : await listArrivalPartitions(this.deps.s3, this.deps.silverBucket, contract);
+      for (const p of values) partitions.add(p);
     }
     // The commits a full run covers are seen: the next run starts after them (each source listed once).
     for (const [dataset, b] of bounds) {
@@ -185,6 +190,7 @@ export class IncrementalPlanner {
           through: watermark?.mergedThrough ?? watermark?.after ?? start,
         },
         aligned: aligned.has(contract.dataset),
+        historyPartitions: watermark?.historyPartitions,
       });
     }
     return bounds;
@@ -242,6 +248,8 @@ interface SourceBound {
   readonly position: { readonly after: string; readonly through: string };
   /** Whether the model's date follows this dataset's `dt`. */
   readonly aligned: boolean;
+  /** The history's partitions, as the current-state merge recorded them. */
+  readonly historyPartitions?: readonly PartitionRun[];
 }
 
 /**

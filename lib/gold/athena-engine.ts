@@ -42,7 +42,8 @@ export interface AthenaEngineOptions {
    */
   readonly resultsPrefix?: string;
   /**
-   * Key prefixes of the silver datasets the models read (`<domain>/<dataset>/`), ending with '/'.
+   * Key prefixes of the silver tables the models read (e.g. `_current/<domain>/<dataset>/`, see
+   * `silverTableLocations`), ending with '/'.
    * @default [''] - the whole silver bucket (read only), acknowledged
    */
   readonly silverPrefixes?: string[];

@@ -1,14 +1,15 @@
 /**
- * The first stage of the gold workflow: bring every dataset's current state (`<dataset>`, an Iceberg
- * table) up to date with its history, before any model reads it.
+ * The first stage of the gold workflow: bring every dataset's history (`<dataset>_history`) and current
+ * state (`<dataset>`), Iceberg tables, up to date with its arrivals, before any model reads them.
  *
  * Per dataset (a Map over the datasets, a few at a time; one dataset's merges never overlap):
  *   tables    Glue GetTables: the dataset's Iceberg tables as they are (absent before the first run);
  *   plan      the planner Lambda returns the DDL that makes them match the contract (CREATE TABLE,
- *             ALTER TABLE ADD COLUMNS) and the MERGE statements over the history committed since the
- *             dataset's watermark (or over all of it, to rebuild a missing table), and the next watermark;
+ *             ALTER TABLE ADD COLUMNS), the MERGE statements that append the arrivals committed since the
+ *             dataset's watermark to the history and fold them into the current state (or that rebuild a
+ *             missing table), the tables' maintenance, and the next watermark;
  *   merge     each statement runs on Athena, one after the other (Iceberg commits of one table from
- *             concurrent writers would conflict: only this serial loop writes the table);
+ *             concurrent writers would conflict: only this serial loop writes the tables);
  *   commit    once every statement succeeded, the planner stores the next watermark;
  *   more?     a plan is bounded (its statements must fit Athena's query size): while commits are left,
  *             plan again.
@@ -27,7 +28,12 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { datasetPrefixes } from '../../core/lake/layout';
-import { currentTableName, datasetTableNames, deletedTableName } from '../../core/silver/tables';
+import {
+  currentTableName,
+  datasetTableNames,
+  deletedTableName,
+  historyTableName,
+} from '../../core/silver/tables';
 import { objectArns } from '../lake-access';
 import { acknowledge, flattenReference } from '../nag';
 import {
@@ -73,7 +79,8 @@ export function currentStateStage(scope: Construct, props: CurrentStateStageProp
   });
   const perDataset = sfn.Map.jsonPath(scope, 'CurrentState-Map', {
     stateName: 'current state',
-    comment: 'Merges the history committed since the last run into each dataset’s current-state table.',
+    comment:
+      'Appends the arrivals committed since the last run to each dataset’s history and merges them into its current state.',
     itemsPath: '$.currentState.datasets',
     maxConcurrency: props.maxConcurrency ?? 4,
     itemSelector: { 'dataset.$': '$$.Map.Item.Value' },
@@ -108,9 +115,11 @@ function datasetMerge(scope: Construct, props: CurrentStateStageProps): sfn.ICha
     iamAction: 'glue:GetTables',
     parameters: {
       DatabaseName: props.database,
-      // Dataset names are [a-z][a-z0-9_]*: nothing to escape in the pattern.
+      // Dataset names are [a-z][a-z0-9_]*: nothing to escape in the pattern. The planner tells a missing
+      // table (to create, and rebuild) from the ones listed: every Iceberg table of the dataset.
       Expression: sfn.JsonPath.format(
-        '^({}|{}_deleted)$',
+        '^({}|{}_history|{}_deleted)$',
+        sfn.JsonPath.stringAt('$.dataset'),
         sfn.JsonPath.stringAt('$.dataset'),
         sfn.JsonPath.stringAt('$.dataset'),
       ),
@@ -173,18 +182,23 @@ function datasetMerge(scope: Construct, props: CurrentStateStageProps): sfn.ICha
   return sfn.Chain.start(tables).next(plan).next(statements).next(commit).next(more);
 }
 
-/** The MERGE statement of a plan, on Athena, under policies limited to the dataset tables it touches. */
+/**
+ * A statement of a plan, on Athena, under policies limited to the dataset tables it touches: it reads the
+ * arrivals (Hive) and writes the Iceberg tables (history, current state, deleted keys).
+ */
 function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskStateBase {
   const stack = Stack.of(scope);
   const glueArn = (resource: string, resourceName?: string) =>
     stack.formatArn({ service: 'glue', resource, resourceName });
   const table = (name: string) => glueArn('table', `${props.database}/${name}`);
   const written = props.contracts.flatMap((c) => [
+    historyTableName(c.dataset),
     currentTableName(c.dataset),
     ...(c.deletes ? [deletedTableName(c.dataset)] : []),
   ]);
   const objects = objectArns;
   const tablePrefixes = props.contracts.flatMap((c) => [
+    datasetPrefixes.history(c),
     datasetPrefixes.currentState(c),
     ...(c.deletes ? [datasetPrefixes.deletedKeys(c)] : []),
   ]);
@@ -214,11 +228,13 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
       actions: ['glue:CreateTable', 'glue:UpdateTable'],
       resources: [glueArn('catalog'), glueArn('database', props.database), ...written.map(table)],
     }),
+    // The arrivals, read only (the lifecycle expires them, nothing here deletes them).
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
       resources: objects(props.silverBucket, props.contracts.map(datasetPrefixes.data)),
     }),
-    // Iceberg writes data, delete and metadata files under the table location and reads them back.
+    // Iceberg writes data, delete and metadata files under the table location and reads them back;
+    // OPTIMIZE and VACUUM delete the files they replace or expire.
     new iam.PolicyStatement({
       actions: [...S3_WRITE_ACTIONS, 's3:GetObject', 's3:DeleteObject'],
       resources: objects(props.silverBucket, tablePrefixes),
@@ -227,7 +243,7 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
   const task = new AthenaQueryTask(scope, 'CurrentState-Merge', {
     stateName: 'current state: MERGE INTO',
     comment:
-      'One MERGE INTO of the plan: an Iceberg commit of the dataset’s current state (or deleted keys).',
+      'One statement of the plan: DDL, or an Iceberg commit of the dataset’s history, current state or deleted keys.',
     queryString: sfn.JsonPath.stringAt('$.statement'),
     workGroup: props.workGroup,
     database: props.database,

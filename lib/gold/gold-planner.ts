@@ -32,7 +32,7 @@ export interface GoldPlannerProps extends LogSettings {
   readonly models: string[];
 }
 
-/** The planner Lambda: reads commit logs, watermarks and history partitions; writes model states only. */
+/** The planner Lambda: reads commit logs, watermarks and arrival partitions; writes model states only. */
 export class GoldPlanner extends Construct {
   public readonly function: lambda.IFunction;
 
@@ -82,7 +82,8 @@ export class GoldPlanner extends Construct {
         }),
       );
     }
-    // Listing: history partitions (silver) and the partitions a run wrote (gold, under the models' prefixes).
+    // Listing: arrival partitions (silver, before a dataset's watermark records its history's) and the
+    // partitions a run wrote (gold, under the models' prefixes).
     grantListBucket(this.function, props.silverBucket);
     grantListBucket(this.function, props.goldBucket);
     grantLakeKeyViaS3(this.function, props.key);

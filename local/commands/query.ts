@@ -1,10 +1,11 @@
 /**
  * `medallion query "<sql>"`: SQL with DuckDB over the local lake, tables named as in Athena.
  *
- *  - silver history: one view per data contract, `<dataset>_history`, over the Parquet objects under
+ *  - silver arrivals: one view per data contract, `<dataset>_arrivals`, over the Parquet objects under
  *    `<domain>/<dataset>/` of the local silver bucket, with the `dt=` partition read from the path;
- *  - silver current state, `<dataset>` (and `<dataset>_deleted`): the Iceberg tables of the local catalog,
- *    each a view over the data files its current snapshot lists (once the gold workflow has merged);
+ *  - silver history and current state, `<dataset>_history` and `<dataset>` (and `<dataset>_deleted`): the
+ *    Iceberg tables of the local catalog, each a view over the data files its current snapshot lists (once
+ *    the gold workflow has merged);
  *  - gold (and any other catalogued table): the tables of a local Glue catalog, when one exists, each a view
  *    over the objects under its `StorageDescriptor.Location`. Two layouts are read:
  *    `<state>/glue-catalog.json` = `{ tables: { <name>: { StorageDescriptor: { Location } } } }`, and the gold
@@ -20,7 +21,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
-import { historyTableName } from '../../core/silver/tables';
+import { arrivalsTableName } from '../../core/silver/tables';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
 
@@ -92,7 +93,7 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
 }
 
 /**
- * View name -> the files it reads (or a glob): silver history per contract, then catalogued tables not
+ * View name -> the files it reads (or a glob): silver arrivals per contract, then catalogued tables not
  * already named (Iceberg tables: their snapshot's files).
  */
 export function localTables(stateDir: string, options: QueryOptions = {}): Record<string, string[]> {
@@ -107,7 +108,7 @@ export function localTables(stateDir: string, options: QueryOptions = {}): Recor
   };
   for (const c of registry.all) {
     const dir = join(s3Dir, `${prefix}-silver`, c.domain, c.dataset);
-    if (hasObjects(dir)) tables[historyTableName(c.dataset)] = [`${dir}/**/*${OBJECT_SUFFIX}`];
+    if (hasObjects(dir)) tables[arrivalsTableName(c.dataset)] = [`${dir}/**/*${OBJECT_SUFFIX}`];
   }
   for (const [name, t] of Object.entries(catalogTables(stateDir))) {
     if (name in tables) continue;

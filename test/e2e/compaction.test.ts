@@ -1,12 +1,13 @@
 /**
  * Compaction through the whole local pipeline: 500 small landings (CSV files of 1 to 3 meter readings, all
  * read the same day: new readings, corrections re-sent with a later `updated_at`, and a few older versions
- * arriving late) land through the local cloud, one history file each; then one gold workflow run merges
- * them into the current state (several plans: their filters are bounded), each plan followed by the
- * maintenance step (OPTIMIZE of the days merged, VACUUM). Afterwards the day's partition of the current
- * state holds at most 2 data files, and its rows are the latest version of each key computed here,
- * checksum for checksum. A first run with one file made the table, so the 500 are merged incrementally,
- * as the hourly runs do.
+ * arriving late) land through the local cloud, one arrival file each; then one gold workflow run appends
+ * them to the history and merges them into the current state (several plans: their filters are bounded),
+ * each plan followed by the maintenance step (OPTIMIZE of the days merged, VACUUM). Afterwards the day's
+ * partition of the history and of the current state each hold at most 2 data files; the history's rows are
+ * every version landed, the current state's the latest version of each key, both computed here, checksum
+ * for checksum. A first run with one file made the tables, so the 500 are merged incrementally, as the
+ * hourly runs do.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -82,20 +83,28 @@ function landings(seed: number): { seed: Reading[]; files: Reading[][] } {
   return { seed: first, files: Array.from({ length: LANDINGS }, () => file(1 + Math.floor(random() * 3))) };
 }
 
-/** The latest version per key (by `updated_at`), as `id|read_at ms|updated_at ms|meter|kwh` rows, sorted. */
+/** Versions as `id|read_at ms|updated_at ms|meter|kwh` rows, sorted. */
+const asRows = (versions: Iterable<Reading>): string[] =>
+  [...versions]
+    .map(
+      (v) =>
+        `${v.reading_id}|${Date.parse(v.read_at)}|${Date.parse(v.updated_at)}|${v.meter}|${(v.milliKwh / 1000).toFixed(3)}`,
+    )
+    .sort();
+
+/** The latest version per key (by `updated_at`), as rows. */
 function latestRows(versions: Iterable<Reading>): string[] {
   const latest = new Map<string, Reading>();
   for (const v of versions) {
     const current = latest.get(v.reading_id);
     if (!current || v.updated_at > current.updated_at) latest.set(v.reading_id, v);
   }
-  return [...latest.values()]
-    .map(
-      (v) =>
-        `${v.reading_id}|${Date.parse(v.read_at)}|${Date.parse(v.updated_at)}|${v.meter}|${(v.milliKwh / 1000).toFixed(3)}`,
-    )
-    .sort();
+  return asRows(latest.values());
 }
+
+/** The same row text, computed by the local Athena from a table's columns. */
+const ROW_SQL = `reading_id || '|' || CAST(epoch_ms(read_at) AS VARCHAR) || '|' || CAST(epoch_ms(updated_at) AS VARCHAR)
+  || '|' || meter || '|' || CAST(kwh AS VARCHAR)`;
 
 const checksum = (rows: string[]) => createHash('sha256').update(rows.join('\n')).digest('hex');
 const csv = (readings: Reading[]) =>
@@ -163,12 +172,28 @@ describe('compaction end to end', () => {
     expect(report.gold?.status).toBe('SUCCEEDED');
     const landingMs = report.timingsMs.ingest + report.timingsMs.transform;
 
-    // Each landing is a history file of the day: 501 small files.
-    const historyDir = join(state, 's3', report.buckets.silver, 'meters', 'readings', `dt=${DAY}`);
-    const historyFiles = existsSync(historyDir)
-      ? readdirSync(historyDir).filter((f) => f.endsWith('._S3rver_object')).length
+    // Each landing is an arrival file of the day: 501 small files.
+    const arrivalsDir = join(state, 's3', report.buckets.silver, 'meters', 'readings', `dt=${DAY}`);
+    const arrivalFiles = existsSync(arrivalsDir)
+      ? readdirSync(arrivalsDir).filter((f) => f.endsWith('._S3rver_object')).length
       : 0;
-    expect(historyFiles).toBe(LANDINGS + 1);
+    expect(arrivalFiles).toBe(LANDINGS + 1);
+
+    // The history's day: at most 2 data files, holding every version landed, checksum for checksum.
+    const history = currentSnapshot(state, 'readings_history');
+    const historyDayFiles = history.files.filter((f) => f.partition.dt === DAY);
+    expect(historyDayFiles.length).toBeGreaterThanOrEqual(1);
+    expect(historyDayFiles.length).toBeLessThanOrEqual(2);
+    expect(history.files).toEqual(historyDayFiles);
+    const everyVersion = asRows([...seed, ...files.flat()]);
+    const historyRows = (
+      await runQuery(`SELECT ${ROW_SQL} AS r FROM readings_history`, { stateDir: state, contractsDir })
+    ).rows
+      .map((r) => String(r.r))
+      .sort();
+    expect(historyRows.length).toBe(everyVersion.length);
+    expect(checksum(historyRows)).toBe(checksum(everyVersion));
+    expect(historyRows).toEqual(everyVersion);
 
     // The current state's day: at most 2 data files (the gold run's OPTIMIZE of the days it merged).
     const snapshot = currentSnapshot(state, 'readings');
@@ -179,11 +204,10 @@ describe('compaction end to end', () => {
 
     // Its rows are the latest version of each key, computed independently: same rows, same checksum.
     const expected = latestRows([...seed, ...files.flat()]);
-    const table = await runQuery(
-      `SELECT reading_id || '|' || CAST(epoch_ms(read_at) AS VARCHAR) || '|' || CAST(epoch_ms(updated_at) AS VARCHAR)
-         || '|' || meter || '|' || CAST(kwh AS VARCHAR) AS r, dt FROM readings`,
-      { stateDir: state, contractsDir },
-    );
+    const table = await runQuery(`SELECT ${ROW_SQL} AS r, dt FROM readings`, {
+      stateDir: state,
+      contractsDir,
+    });
     const rows = table.rows.map((r) => String(r.r)).sort();
     expect(new Set(table.rows.map((r) => r.dt))).toEqual(new Set([DAY]));
     expect(rows.length).toBe(expected.length);
@@ -202,7 +226,8 @@ describe('compaction end to end', () => {
     console.log(
       `compaction: ${LANDINGS} landings (${files.flat().length} rows) landed and transformed in ${landingMs} ms ` +
         `(ingest ${report.timingsMs.ingest} ms, transform ${report.timingsMs.transform} ms), gold ${report.timingsMs.gold} ms; ` +
-        `history files in ${DAY}: ${historyFiles}, current-state files: ${dayFiles.length} (${expected.length} keys)`,
+        `arrival files in ${DAY}: ${arrivalFiles}, history files: ${historyDayFiles.length} (${everyVersion.length} versions), ` +
+        `current-state files: ${dayFiles.length} (${expected.length} keys)`,
     );
   }, 180_000);
 });

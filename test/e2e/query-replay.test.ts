@@ -39,21 +39,21 @@ describe('query and replay', () => {
 
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('counts the silver orders history like the pipeline report does', async () => {
-    const result = await runQuery('SELECT count(*) AS n, count(DISTINCT dt) AS days FROM orders_history', {
+  it('counts the silver orders arrivals like the pipeline report does', async () => {
+    const result = await runQuery('SELECT count(*) AS n, count(DISTINCT dt) AS days FROM orders_arrivals', {
       stateDir: state,
     });
     expect(result.rows).toEqual([{ n: 44, days: 3 }]);
     expect(Object.keys(result.tables).sort()).toEqual([
-      'customers_history',
-      'orders_history',
-      'products_history',
+      'customers_arrivals',
+      'orders_arrivals',
+      'products_arrivals',
     ]);
   });
 
   it('prints table, json and csv', async () => {
     const result = await runQuery(
-      "SELECT dt::VARCHAR AS dt, count(*) AS n FROM orders_history WHERE dt <= DATE '2026-11-02' GROUP BY dt ORDER BY dt",
+      "SELECT dt::VARCHAR AS dt, count(*) AS n FROM orders_arrivals WHERE dt <= DATE '2026-11-02' GROUP BY dt ORDER BY dt",
       { stateDir: state },
     );
     expect(formatResult(result, 'csv')).toBe('dt,n\n2026-11-01,12\n2026-11-02,9\n');
@@ -85,7 +85,7 @@ describe('query and replay', () => {
     expect(result.rows).toEqual([{ n: 44 }]);
     rmSync(join(state, 'glue-catalog.json'));
     await expect(runQuery('SELECT * FROM nope', { stateDir: state })).rejects.toThrow(
-      /nope.*\(tables: customers_history, orders_history, products_history\)$/,
+      /nope.*\(tables: customers_arrivals, orders_arrivals, products_arrivals\)$/,
     );
   });
 
@@ -128,7 +128,7 @@ describe('query and replay', () => {
 
     it('query --format csv', async () => {
       expect(
-        await cli('query', 'SELECT count(*) AS n FROM orders_history', '--format', 'csv', '--state', state),
+        await cli('query', 'SELECT count(*) AS n FROM orders_arrivals', '--format', 'csv', '--state', state),
       ).toBe(0);
       expect(stdout.join('')).toBe('n\n44\n');
     });

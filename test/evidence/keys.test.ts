@@ -91,7 +91,7 @@ describe('scenario 11: keys with spaces, +, %, %2B, non-ASCII letters and emoji 
 
     // Silver's lineage column holds each bronze key exactly, with that file's rows.
     const silver = await runQuery(
-      'SELECT _bronze_key AS k, count(*)::INTEGER AS n FROM orders_history GROUP BY 1 ORDER BY 1',
+      'SELECT _bronze_key AS k, count(*)::INTEGER AS n FROM orders_arrivals GROUP BY 1 ORDER BY 1',
       { stateDir: local.stateDir, contractsDir: `${SAMPLES}/contracts` },
     );
     expect(silver.rows).toEqual([...bronzeKeys].sort().map((k) => ({ k, n: 2 })));

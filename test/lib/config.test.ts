@@ -49,6 +49,7 @@ describe('defaults', () => {
       landingDays: 14,
       quarantineDays: 90,
       athenaResultsDays: 30,
+      silverArrivalsDays: 30,
       noncurrentVersionDays: 30,
       bronzeInfrequentAccessDays: 30,
       bronzeGlacierIrDays: 90,
@@ -194,6 +195,19 @@ describe('invalid configurations fail with every problem named', () => {
     expect(
       parseMedallionConfig({ gold: { schedule: 'rate(30 minutes)' }, freshnessSloMinutes: 60 }).gold.enabled,
     ).toBe(true);
+  });
+
+  test('silver arrivals are kept at least as long as the commit log that names them (30 days)', () => {
+    expect(problems({ retention: { silverArrivalsDays: 10 } })).toContain(
+      'retention.silverArrivalsDays: must be at least 30: the current-state merge reads the arrivals committed up to 25 days back (the commit log is kept 30 days)',
+    );
+    expect(problems({ retention: { silverArrivalsDays: 30.5 } })).toContain('retention.silverArrivalsDays');
+    expect(parseMedallionConfig({ retention: { silverArrivalsDays: 30 } }).retention.silverArrivalsDays).toBe(
+      30,
+    );
+    expect(
+      parseMedallionConfig({ retention: { silverArrivalsDays: 400 } }).retention.silverArrivalsDays,
+    ).toBe(400);
   });
 
   test('log retention must be a CloudWatch Logs value', () => {

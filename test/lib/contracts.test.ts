@@ -42,6 +42,13 @@ describe('two domains', () => {
     ]);
   });
 
+  test('with gold disabled nothing appends the arrivals to the history: silver keeps them (no expiry)', () => {
+    const silver = t.findResources('AWS::S3::Bucket')[logicalId(t, 'AWS::S3::Bucket', 'StorageSilver')];
+    const rules = silver.Properties.LifecycleConfiguration.Rules as { Id: string; Prefix?: string }[];
+    expect(rules.filter((r) => r.Id.startsWith('expire-arrivals-'))).toEqual([]);
+    expect(rules.filter((r) => r.Prefix !== undefined).map((r) => r.Prefix)).toEqual(['_commits/']);
+  });
+
   test('pipeline resources are tagged with every domain', () => {
     const fn =
       t.findResources('AWS::Lambda::Function')[

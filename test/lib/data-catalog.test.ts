@@ -1,20 +1,21 @@
 /**
  * The Glue catalog and the Athena workgroup: silver columns derived from the transform's column list,
- * the history tables' partition projection per granularity, the current-state and deleted-keys Iceberg
- * tables, unique table names, gold placeholders, workgroup settings, and cdk-nag.
+ * the arrivals tables' partition projection per granularity, the Iceberg tables (history, current state,
+ * deleted keys) left to the workflow, unique table names, gold placeholders, workgroup settings, and
+ * cdk-nag.
  */
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Size, Stack, Validations } from 'aws-cdk-lib';
+import { App, Duration, Size, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { mapJsonKeys } from '../../core/contracts/column-mapping';
 import { type DatasetContract, parseContract } from '../../core/contracts/dataset-contract';
 import { loadContracts } from '../../core/contracts/load-contracts';
 import type { GoldTableDefinition } from '../../core/gold/models';
-import { historyTableName } from '../../core/silver/tables';
+import { arrivalsTableName, datasetTableNames, LONGEST_TABLE_SUFFIX } from '../../core/silver/tables';
 import { SilverSql } from '../../core/sql/silver-sql';
 import { athenaTypeOf, isAthenaType } from '../../core/sql/types';
 import { contractsDirectory } from '../../lib/config';
@@ -219,9 +220,9 @@ describe('DataCatalog with the sample contracts', () => {
     expect(catalog.databaseName).toBe('medallion_test_env');
   });
 
-  test('a history table per contract, plus the gold tables, all in the database', () => {
+  test('an arrivals table per contract, plus the gold tables, all in the database', () => {
     t.resourceCountIs('AWS::Glue::Table', contracts.length + GOLD.length);
-    expect([...catalog.historyTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
+    expect([...catalog.arrivalsTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
     expect([...catalog.goldTables.keys()]).toEqual(['daily_sales']);
     for (const r of Object.values(tables)) {
       expect(r.Properties.DatabaseName).toEqual({ Ref: databaseId });
@@ -230,14 +231,15 @@ describe('DataCatalog with the sample contracts', () => {
   });
 
   test.each(contracts.map((c) => [c.dataset, c] as const))(
-    '%s_history: external Parquet table at s3://<silver>/<domain>/<dataset>/, typed columns, partitioned by dt',
+    '%s_arrivals: external Parquet table at s3://<silver>/<domain>/<dataset>/, typed columns, partitioned by dt',
     (dataset, c) => {
-      const input = tableInput(`${dataset}_history`);
+      const input = tableInput(`${dataset}_arrivals`);
       expect(input.TableType).toBe('EXTERNAL_TABLE');
       expect(input.Parameters).toMatchObject({ EXTERNAL: 'TRUE', classification: 'parquet' });
       expect(input.Description).toBe(
-        `${c.description} History: append-only, every version of every row as ingested (one file per ` +
-          `bronze object and partition); the current state is ${dataset}.`,
+        `${c.description} Arrivals: what each transform wrote, one Parquet file per bronze object and ` +
+          `partition; the gold workflow appends them to ${dataset}_history (every version of every row); ` +
+          `the current state is ${dataset}.`,
       );
       expect(input.Owner).toBe(c.owner);
       const sd = input.StorageDescriptor;
@@ -256,7 +258,7 @@ describe('DataCatalog with the sample contracts', () => {
     },
   );
 
-  test('orders_history: unit_price decimal(10,2), order_ts timestamp; customers_history: email string, no phone', () => {
+  test('orders_arrivals: unit_price decimal(10,2), order_ts timestamp; customers_arrivals: email string, no phone', () => {
     const cols = (name: string) =>
       Object.fromEntries(
         tableInput(name).StorageDescriptor.Columns.map((c: { Name: string; Type: string }) => [
@@ -264,14 +266,14 @@ describe('DataCatalog with the sample contracts', () => {
           c.Type,
         ]),
       );
-    expect(cols('orders_history')).toMatchObject({ unit_price: 'decimal(10,2)', order_ts: 'timestamp' });
-    expect(cols('customers_history')).toMatchObject({ email: 'string', _extra: 'string' });
-    expect(cols('customers_history')).not.toHaveProperty('phone');
-    expect(cols('orders_history')).not.toHaveProperty('_extra');
+    expect(cols('orders_arrivals')).toMatchObject({ unit_price: 'decimal(10,2)', order_ts: 'timestamp' });
+    expect(cols('customers_arrivals')).toMatchObject({ email: 'string', _extra: 'string' });
+    expect(cols('customers_arrivals')).not.toHaveProperty('phone');
+    expect(cols('orders_arrivals')).not.toHaveProperty('_extra');
   });
 
   test('day granularity: dates projected daily from the default start to NOW', () => {
-    expect(tableInput('orders_history').Parameters).toMatchObject({
+    expect(tableInput('orders_arrivals').Parameters).toMatchObject({
       'projection.enabled': 'true',
       'projection.dt.type': 'date',
       'projection.dt.format': 'yyyy-MM-dd',
@@ -282,7 +284,7 @@ describe('DataCatalog with the sample contracts', () => {
   });
 
   test('month granularity: months projected monthly', () => {
-    expect(tableInput('customers_history').Parameters).toMatchObject({
+    expect(tableInput('customers_arrivals').Parameters).toMatchObject({
       'projection.enabled': 'true',
       'projection.dt.type': 'date',
       'projection.dt.format': 'yyyy-MM',
@@ -294,14 +296,14 @@ describe('DataCatalog with the sample contracts', () => {
 
   test('storage.location.template is the Hive partition directory the transform writes', () => {
     for (const c of contracts) {
-      expect(flat(tableInput(historyTableName(c.dataset)).Parameters['storage.location.template'])).toBe(
+      expect(flat(tableInput(arrivalsTableName(c.dataset)).Parameters['storage.location.template'])).toBe(
         `s3://<StorageSilver>/retail/${c.dataset}/dt=\${dt}/`,
       );
     }
   });
 
   test('column comments come from the contract', () => {
-    const email = tableInput('customers_history').StorageDescriptor.Columns.find(
+    const email = tableInput('customers_arrivals').StorageDescriptor.Columns.find(
       (c: { Name: string }) => c.Name === 'email',
     );
     expect(email.Comment).toBe('(pii: salted SHA-256, hex)');
@@ -374,33 +376,87 @@ const accounts = parseContract(
   'accounts.yaml',
 );
 
-describe('current-state silver: only <dataset>_history is a template resource', () => {
+describe('silver tables: only <dataset>_arrivals is a template resource', () => {
   // `accounts` has deletes, `all_types` does not (and is partitioned by month).
   const { t, catalog } = synth({ contracts: [accounts, allTypes] });
   const tables = t.findResources('AWS::Glue::Table');
 
-  test('the Iceberg tables <dataset> and <dataset>_deleted are left to the workflow (Athena DDL), not CloudFormation', () => {
+  test('the Iceberg tables <dataset>_history, <dataset> and <dataset>_deleted are left to the workflow (Athena DDL), not CloudFormation', () => {
     t.resourceCountIs('AWS::Glue::Table', 2);
     expect(
       Object.values(tables)
         .map((r) => r.Properties.TableInput.Name)
         .sort(),
-    ).toEqual(['accounts_history', 'all_types_history']);
+    ).toEqual(['accounts_arrivals', 'all_types_arrivals']);
+    for (const name of ['accounts_history', 'all_types_history', 'accounts', 'accounts_deleted']) {
+      t.resourcePropertiesCountIs('AWS::Glue::Table', { TableInput: Match.objectLike({ Name: name }) }, 0);
+    }
     for (const r of Object.values(tables)) expect(r.Properties.OpenTableFormatInput).toBeUndefined();
-    expect(catalog.historyTables.get('accounts')?.node.id).toBe('History-accounts');
+    expect(catalog.arrivalsTables.get('accounts')?.node.id).toBe('Arrivals-accounts');
+  });
+
+  test("the arrivals table is the Hive table over the transform's files, with dt projected", () => {
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'accounts_arrivals',
+        Owner: 'team-ledger',
+        TableType: 'EXTERNAL_TABLE',
+        PartitionKeys: [Match.objectLike({ Name: 'dt', Type: 'string' })],
+        Parameters: Match.objectLike({
+          'projection.enabled': 'true',
+          'projection.dt.format': 'yyyy-MM-dd',
+          'storage.location.template': {
+            'Fn::Join': [
+              '',
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder, not a JS template
+              ['s3://', { Ref: Match.stringLikeRegexp('^StorageSilver') }, '/bank/accounts/dt=${dt}/'],
+            ],
+          },
+        }),
+        StorageDescriptor: Match.objectLike({
+          Location: {
+            'Fn::Join': ['', ['s3://', { Ref: Match.stringLikeRegexp('^StorageSilver') }, '/bank/accounts/']],
+          },
+        }),
+      }),
+    });
   });
 
   test('silverTableLocations names every table of a dataset with the prefix its files live under', () => {
     expect(silverTableLocations(accounts)).toEqual([
       { name: 'accounts', prefix: '_current/bank/accounts/' },
-      { name: 'accounts_history', prefix: 'bank/accounts/' },
+      { name: 'accounts_history', prefix: '_history/bank/accounts/' },
+      { name: 'accounts_arrivals', prefix: 'bank/accounts/' },
       { name: 'accounts_deleted', prefix: '_deleted/bank/accounts/' },
     ]);
-    expect(silverTableLocations(allTypes).map((l) => l.name)).toEqual(['all_types', 'all_types_history']);
+    expect(silverTableLocations(allTypes).map((l) => l.name)).toEqual([
+      'all_types',
+      'all_types_history',
+      'all_types_arrivals',
+    ]);
+    // Every table the dataset owns has a location (the grants follow them).
+    for (const c of [accounts, allTypes]) {
+      expect(silverTableLocations(c).map((l) => l.name)).toEqual(datasetTableNames(c));
+    }
   });
 });
 
-describe('table names are unique across current-state, history, deleted-keys and gold tables', () => {
+describe('the arrivals tables describe how long their files are kept', () => {
+  test('arrivalsExpiration: the description says how many days', () => {
+    const { t } = synth({ contracts: [accounts], arrivalsExpiration: Duration.days(45) });
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'accounts_arrivals',
+        Description:
+          'Bank accounts. Arrivals: what each transform wrote, one Parquet file per bronze object and ' +
+          'partition, kept 45 days; the gold workflow appends them to accounts_history (every version of ' +
+          'every row); the current state is accounts.',
+      }),
+    });
+  });
+});
+
+describe('table names are unique across current-state, history, arrivals, deleted-keys and gold tables', () => {
   const dataset = (name: string, deletes = false): DatasetContract => ({
     ...accounts,
     dataset: name,
@@ -413,6 +469,11 @@ describe('table names are unique across current-state, history, deleted-keys and
       "a dataset named like another's history table",
       { contracts: [dataset('orders'), dataset('orders_history')] },
       "table 'orders_history' is declared twice: the history table of dataset 'orders' and the current-state table of dataset 'orders_history'",
+    ],
+    [
+      "a dataset named like another's arrivals table",
+      { contracts: [dataset('orders'), dataset('orders_arrivals')] },
+      "table 'orders_arrivals' is declared twice: the arrivals table of dataset 'orders' and the current-state table of dataset 'orders_arrivals'",
     ],
     [
       "a dataset named like another's deleted-keys table",
@@ -428,6 +489,14 @@ describe('table names are unique across current-state, history, deleted-keys and
       "gold table 'orders_history': a silver table (the history table of dataset 'orders') has that name",
     ],
     [
+      'a gold table named like an arrivals table',
+      {
+        contracts: [dataset('orders')],
+        goldTables: [{ name: 'orders_arrivals', columns: [{ name: 'n', type: 'int' }] }],
+      },
+      "gold table 'orders_arrivals': a silver table (the arrivals table of dataset 'orders') has that name",
+    ],
+    [
       'a gold table named like a deleted-keys table',
       {
         contracts: [dataset('orders', true)],
@@ -436,9 +505,9 @@ describe('table names are unique across current-state, history, deleted-keys and
       "gold table 'orders_deleted': a silver table (the deleted-keys table of dataset 'orders') has that name",
     ],
     [
-      'a dataset name too long for its history table',
-      { contracts: [dataset('a'.repeat(56))] },
-      `history table of dataset '${'a'.repeat(56)}': name '${'a'.repeat(56)}_history' is longer than 63 characters (shorten the dataset name)`,
+      'a dataset name too long for its arrivals table (55 + 9 characters)',
+      { contracts: [dataset('a'.repeat(55))] },
+      `dataset '${'a'.repeat(55)}': its table '${'a'.repeat(55)}_arrivals' would be longer than 63 characters (shorten the dataset name to 54 at most)`,
     ],
   ])('refuses %s at synth', (_, props, message) => {
     expect(() => synth(props)).toThrow(message);
@@ -446,13 +515,16 @@ describe('table names are unique across current-state, history, deleted-keys and
 
   test('a dataset named like a deleted-keys table is fine when its neighbour has no deletes', () => {
     const { catalog } = synth({ contracts: [dataset('orders'), dataset('orders_deleted')] });
-    expect([...catalog.historyTables.keys()]).toEqual(['orders', 'orders_deleted']);
+    expect([...catalog.arrivalsTables.keys()]).toEqual(['orders', 'orders_deleted']);
   });
 
-  test('a dataset name of 55 characters leaves room for _history (63)', () => {
-    const name = 'a'.repeat(55);
+  test('a dataset name of 54 characters leaves room for _arrivals (63), the longest suffix', () => {
+    const name = 'a'.repeat(54);
     const { catalog } = synth({ contracts: [dataset(name, true)] });
-    expect(catalog.historyTables.has(name)).toBe(true);
+    expect(catalog.arrivalsTables.has(name)).toBe(true);
+    const suffixes = datasetTableNames(dataset(name, true)).map((t) => t.slice(name.length));
+    expect(Math.max(...suffixes.map((x) => x.length))).toBe(LONGEST_TABLE_SUFFIX.length);
+    expect(suffixes).toContain(LONGEST_TABLE_SUFFIX);
   });
 });
 
@@ -471,7 +543,7 @@ describe('DataCatalog options', () => {
     });
     const stack = Stack.of(catalog);
     const params = (dataset: string) => {
-      const input = catalog.historyTables.get(dataset)?.tableInput as { parameters: Record<string, string> };
+      const input = catalog.arrivalsTables.get(dataset)?.tableInput as { parameters: Record<string, string> };
       return stack.resolve(input.parameters);
     };
     expect(params('orders')['projection.dt.range']).toBe('2023-03-15,NOW');

@@ -157,7 +157,7 @@ describe('LakeStorage defaults', () => {
     expect(rules('Gold').some((r) => 'ExpirationInDays' in r)).toBe(false);
   });
 
-  test('Silver keeps its data; only the commit log expires, after COMMIT_LOG_RETENTION_DAYS (30)', () => {
+  test('Silver without arrival prefixes keeps its data; only the commit log expires, after COMMIT_LOG_RETENTION_DAYS (30)', () => {
     const expiring = rules('Silver').filter((r) => 'ExpirationInDays' in r);
     expect(expiring).toEqual([
       expect.objectContaining({
@@ -177,6 +177,82 @@ describe('LakeStorage defaults', () => {
   test('buckets are tagged with their layer', () => {
     expect(bucket('Bronze').Properties.Tags).toContainEqual({ Key: 'layer', Value: 'bronze' });
     expect(bucket('AccessLogs').Properties.Tags).toContainEqual({ Key: 'layer', Value: 'ops' });
+  });
+});
+
+describe('silver arrivals expire, one lifecycle rule per dataset prefix', () => {
+  const silverRules = (t: Template) =>
+    t.findResources('AWS::S3::Bucket')[bucketIds(t).Silver].Properties.LifecycleConfiguration.Rules as Record<
+      string,
+      unknown
+    >[];
+  const arrivalRules = (t: Template) =>
+    silverRules(t).filter((r) => String(r.Id).startsWith('expire-arrivals-'));
+
+  test('each <domain>/<dataset>/ prefix expires after 30 days by default; nothing else in silver does', () => {
+    const t = synth({ silverArrivalPrefixes: ['retail/orders/', 'retail/customers/'] });
+    expect(arrivalRules(t)).toEqual([
+      {
+        Id: 'expire-arrivals-retail-orders',
+        Prefix: 'retail/orders/',
+        ExpirationInDays: 30,
+        Status: 'Enabled',
+      },
+      {
+        Id: 'expire-arrivals-retail-customers',
+        Prefix: 'retail/customers/',
+        ExpirationInDays: 30,
+        Status: 'Enabled',
+      },
+    ]);
+    // The Iceberg tables and the bookkeeping under '_' never expire (the commit log excepted).
+    const expiring = silverRules(t).filter((r) => 'ExpirationInDays' in r);
+    expect(expiring.map((r) => r.Prefix)).toEqual(['_commits/', 'retail/orders/', 'retail/customers/']);
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Prefix: 'retail/orders/', ExpirationInDays: 30 }),
+          Match.objectLike({ Id: 'housekeeping', NoncurrentVersionExpiration: { NoncurrentDays: 30 } }),
+        ]),
+      },
+    });
+  });
+
+  test('silverArrivalsExpiration sets the days; a prefix given twice gets one rule', () => {
+    const t = synth({
+      silverArrivalPrefixes: ['retail/orders/', 'retail/orders/'],
+      silverArrivalsExpiration: Duration.days(90),
+    });
+    expect(arrivalRules(t)).toEqual([
+      {
+        Id: 'expire-arrivals-retail-orders',
+        Prefix: 'retail/orders/',
+        ExpirationInDays: 90,
+        Status: 'Enabled',
+      },
+    ]);
+  });
+
+  test('refuses fewer days than the commit log keeps (the merge reads arrivals it names)', () => {
+    expect(() =>
+      synth({ silverArrivalPrefixes: ['retail/orders/'], silverArrivalsExpiration: Duration.days(10) }),
+    ).toThrow('silverArrivalsExpiration must be at least 30 days');
+  });
+
+  test("refuses a prefix that is not '<domain>/<dataset>/' (without the '/', retail/orders would match retail/orders2)", () => {
+    for (const prefix of ['retail/orders', '_current/retail/orders/', 'retail/', '']) {
+      expect(() => synth({ silverArrivalPrefixes: [prefix] })).toThrow(
+        `arrival prefix '${prefix}' must be '<domain>/<dataset>/'`,
+      );
+    }
+  });
+
+  test("fails synth beyond S3's 1,000 lifecycle rules per bucket, naming how many datasets fit", () => {
+    const prefixes = (n: number) => Array.from({ length: n }, (_, i) => `d/s${i}/`);
+    expect(() => synth({ silverArrivalPrefixes: prefixes(998) })).toThrow(
+      "998 datasets need 1001 lifecycle rules on the silver bucket (one per dataset expires its arrivals, plus 3 of the bucket's own), over S3's limit of 1000 per bucket: deploy at most 997 datasets per stack",
+    );
+    expect(silverRules(synth({ silverArrivalPrefixes: prefixes(997) }))).toHaveLength(1000);
   });
 });
 

@@ -524,7 +524,7 @@ describe('gold', () => {
     expect(JSON.stringify(failures[0].Properties)).toContain(JSON.stringify({ Ref: sm }));
   });
 
-  test('the workflow reads silver only under the datasets (history, current state), writes only the current-state tables and its own gold prefixes', () => {
+  test('the workflow reads silver only under the datasets (arrivals, history, current state), writes only their Iceberg tables and its own gold prefixes', () => {
     // The inline policy and its overflow (managed policies attached to the role).
     const statements = roleStatements(t, 'GoldStateMachineRole');
     const on = (action: string) =>
@@ -533,16 +533,17 @@ describe('gold', () => {
         .flatMap((s) => asArray(s.Resource).map(flattenReference))
         .sort();
     const silver = on('s3:GetObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
-    // The models read the tables they ref (orders, products); the current-state merge reads every history and
-    // reads and writes every current-state table (it may read what it writes: Iceberg's data and metadata).
+    // The models read the tables they ref (orders, products: the current state); the merge reads every
+    // dataset's arrivals and reads and writes every history and current-state table (it may read what it
+    // writes: Iceberg's data and metadata).
+    const silverObjects = (root: string) => DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/${root}${d}*`);
     expect([...new Set(silver)]).toEqual(
-      [
-        ...DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/_current/${d}*`),
-        ...DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/${d}*`),
-      ].sort(),
+      [...silverObjects('_current/'), ...silverObjects('_history/'), ...silverObjects('')].sort(),
     );
     const silverWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
-    expect(silverWrites).toEqual(DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/_current/${d}*`).sort());
+    expect(silverWrites).toEqual([...silverObjects('_current/'), ...silverObjects('_history/')].sort());
+    const silverDeletes = on('s3:DeleteObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
+    expect(silverDeletes).toEqual(silverWrites);
     const models = statements.filter(
       (s) => asArray(s.Action).includes('s3:GetObject') && !asArray(s.Action).includes('s3:PutObject'),
     );
@@ -552,11 +553,14 @@ describe('gold', () => {
     expect([...new Set(tables.map((r) => r.replace(/^.*:table\//, '')))]).toEqual(
       [
         'customers',
+        'customers_arrivals',
         'customers_history',
         'daily_sales',
         'orders',
+        'orders_arrivals',
         'orders_history',
         'products',
+        'products_arrivals',
         'products_history',
       ].map((x) => `${database}/${x}`),
     );
@@ -568,8 +572,68 @@ describe('gold', () => {
     );
   });
 
+  test('the model queries read the current state of the tables they ref, not the history or arrivals', () => {
+    // The statements of the model queries: silver reads without silver writes (the merge's read and write).
+    const modelReads = roleStatements(t, 'GoldStateMachineRole')
+      .filter(
+        (s) => asArray(s.Action).includes('s3:GetObject') && !asArray(s.Action).includes('s3:PutObject'),
+      )
+      .flatMap((s) => asArray(s.Resource).map(flattenReference))
+      .filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
+    const merge = DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/${d}*`);
+    expect([...new Set(modelReads.filter((r) => !merge.includes(r)))].sort()).toEqual(
+      ['retail/orders/', 'retail/products/'].map((d) => `<${bucketId('Silver')}.Arn>/_current/${d}*`),
+    );
+  });
+
   test('outputs the state machine ARN', () => {
     t.hasOutput('GoldStateMachineArn', { Value: { Ref: sm } });
+  });
+});
+
+describe('silver arrivals', () => {
+  const silverRules = (template: Template) =>
+    template.findResources('AWS::S3::Bucket')[logicalId(template, 'AWS::S3::Bucket', 'StorageSilver')]
+      .Properties.LifecycleConfiguration.Rules as Record<string, unknown>[];
+  const arrivalRules = (template: Template) =>
+    silverRules(template)
+      .filter((r) => String(r.Id).startsWith('expire-arrivals-'))
+      .map((r) => [r.Prefix, r.ExpirationInDays]);
+
+  test('each dataset prefix of silver expires after retention.silverArrivalsDays (30 by default)', () => {
+    expect(arrivalRules(t)).toEqual(DATASETS.map((d) => [d, 30]));
+  });
+
+  test('the catalog declares <dataset>_arrivals, not <dataset>_history (the workflow creates it, Iceberg)', () => {
+    const names = Object.values(t.findResources('AWS::Glue::Table')).map((r) => r.Properties.TableInput.Name);
+    expect(names).toEqual(
+      expect.arrayContaining(['customers_arrivals', 'orders_arrivals', 'products_arrivals']),
+    );
+    for (const name of ['customers_history', 'orders_history', 'products_history', 'orders']) {
+      expect(names).not.toContain(name);
+    }
+    t.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'orders_arrivals',
+        Description: Match.stringLikeRegexp('kept 30 days; the gold workflow appends them to orders_history'),
+      }),
+    });
+  });
+
+  test('retention.silverArrivalsDays sets the lifecycle and the tables’ descriptions', () => {
+    const { stack: custom } = createMedallionApp({
+      context: testContext({
+        medallion: { account: '111111111111', region: 'eu-west-1', retention: { silverArrivalsDays: 60 } },
+      }),
+    });
+    const template = Template.fromStack(custom);
+    expect(arrivalRules(template)).toEqual(DATASETS.map((d) => [d, 60]));
+    template.hasResourceProperties('AWS::Glue::Table', {
+      TableInput: Match.objectLike({
+        Name: 'orders_arrivals',
+        Description: Match.stringLikeRegexp('kept 60 days'),
+      }),
+    });
   });
 });
 

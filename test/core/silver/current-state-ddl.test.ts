@@ -23,7 +23,11 @@ const contract = (extra: Record<string, unknown> = {}, columns: Record<string, u
     },
     'items.yaml',
   );
-const LOCATIONS = { current: 's3://silver/_current/shop/items', deleted: 's3://silver/_deleted/shop/items' };
+const LOCATIONS = {
+  history: 's3://silver/_history/shop/items',
+  current: 's3://silver/_current/shop/items',
+  deleted: 's3://silver/_deleted/shop/items',
+};
 const asTable = (name: string, cols: { name: string; type: string }[]) => ({
   Name: name,
   StorageDescriptor: { Columns: cols.map((c) => ({ Name: c.name, Type: athenaTypeOf(c.type) })) },
@@ -31,7 +35,8 @@ const asTable = (name: string, cols: { name: string; type: string }[]) => ({
 
 describe('currentStateDdl', () => {
   it('creates a missing current-state table as a dt-partitioned Iceberg table, with the contract comments', () => {
-    const [create] = currentStateDdl(contract(), LOCATIONS, []);
+    const history = asTable('items_history', currentStateColumns(contract()));
+    const [create] = currentStateDdl(contract(), LOCATIONS, [history]);
     expect(create).toBe(
       [
         'CREATE TABLE IF NOT EXISTS `items` (',
@@ -52,13 +57,15 @@ describe('currentStateDdl', () => {
 
   it('also creates the unpartitioned deleted-keys table when the contract declares deletes', () => {
     const c = contract({ deletes: { column: 'op', values: ['D'] } });
-    const statements = currentStateDdl(c, LOCATIONS, [asTable('items', currentStateColumns(c))]);
+    const history = asTable('items_history', currentStateColumns(c));
+    const statements = currentStateDdl(c, LOCATIONS, [history, asTable('items', currentStateColumns(c))]);
     expect(statements).toHaveLength(1);
     expect(statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS `items_deleted` \(\n {2}`id` string/);
     expect(statements[0]).not.toContain('PARTITIONED BY');
     expect(statements[0]).toContain("LOCATION 's3://silver/_deleted/shop/items'");
     expect(
       currentStateDdl(c, LOCATIONS, [
+        history,
         asTable('items', currentStateColumns(c)),
         asTable('items_deleted', deletedKeysColumns(c)),
       ]),
@@ -69,7 +76,9 @@ describe('currentStateDdl', () => {
     const before = contract();
     const after = contract({}, [{ name: 'colour', type: 'string' }]);
     const table = asTable('items', currentStateColumns(before));
-    expect(currentStateDdl(after, LOCATIONS, [table])).toEqual([
+    const history = asTable('items_history', currentStateColumns(before));
+    expect(currentStateDdl(after, LOCATIONS, [history, table])).toEqual([
+      'ALTER TABLE `items_history` ADD COLUMNS (`colour` string)',
       'ALTER TABLE `items` ADD COLUMNS (`colour` string)',
     ]);
     const spaced = {
@@ -81,7 +90,7 @@ describe('currentStateDdl', () => {
         })),
       },
     };
-    expect(currentStateDdl(before, LOCATIONS, [spaced])).toEqual([]);
+    expect(currentStateDdl(before, LOCATIONS, [{ ...spaced, Name: 'items_history' }, spaced])).toEqual([]);
   });
 
   it('refuses a column whose type changed, saying how to rebuild', () => {
@@ -96,10 +105,27 @@ describe('currentStateDdl', () => {
         ),
       },
     };
-    const run = () => currentStateDdl(retyped, LOCATIONS, [changed]);
+    const history = asTable('items_history', currentStateColumns(retyped));
+    const run = () => currentStateDdl(retyped, LOCATIONS, [history, changed]);
     expect(run).toThrow(ConfigError);
     expect(run).toThrow(
       /column 'price' of table items is double, the contract \(items.yaml\) now makes it decimal\(10,2\).*DROP TABLE `items`.*rebuilds it from items_history/,
     );
+    // The history is rebuilt from the arrivals it still holds; older versions come back by a replay.
+    const historyRun = () => currentStateDdl(retyped, LOCATIONS, [{ ...changed, Name: 'items_history' }]);
+    expect(historyRun).toThrow(
+      /column 'price' of table items_history is double.*DROP TABLE `items_history`.*rebuilds it from items_arrivals.*replay the dataset from bronze/,
+    );
+  });
+
+  it('creates the history as a dt-partitioned Iceberg table at its own location, before the current state', () => {
+    const statements = currentStateDdl(contract(), LOCATIONS, []);
+    expect(statements.map((st) => st.split(' (')[0])).toEqual([
+      'CREATE TABLE IF NOT EXISTS `items_history`',
+      'CREATE TABLE IF NOT EXISTS `items`',
+    ]);
+    expect(statements[0]).toContain('PARTITIONED BY (`dt`)');
+    expect(statements[0]).toContain("LOCATION 's3://silver/_history/shop/items'");
+    expect(statements[0]).toContain("'table_type' = 'ICEBERG'");
   });
 });

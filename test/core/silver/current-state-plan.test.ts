@@ -2,9 +2,9 @@ import { commitLogKey } from '../../../core/lake/layout';
 import {
   type CommitEntry,
   DEFAULT_PLAN_SETTINGS,
-  needsRebuild,
   planIncrementalMerge,
   planRebuild,
+  rebuildSource,
 } from '../../../core/silver/current-state-plan';
 import { itemsContract } from '../../support/items-contract';
 
@@ -34,14 +34,27 @@ describe('planIncrementalMerge', () => {
     const entries = [commit(30, 'a', ['2026-12-01']), commit(1, 'b', ['2026-12-01', '2026-12-05'])];
     const plan = planIncrementalMerge({ contract, ddl: [], entries, listedAll: true, now: NOW });
     expect(plan).toMatchObject({ commits: 2, partitions: 2, more: false });
-    // The merge, then the maintenance of what it touched.
-    expect(plan.statements).toHaveLength(3);
-    expect(plan.statements[1]).toBe(
-      `OPTIMIZE "items" REWRITE DATA USING BIN_PACK WHERE "dt" IN ('2026-12-01', '2026-12-05')`,
+    // The history append, the current-state merge, then the maintenance of both where they wrote.
+    expect(plan.statements).toHaveLength(6);
+    expect(plan.statements[0]).toMatch(
+      /^MERGE INTO "items_history" AS t\nUSING \(\nSELECT .*\nFROM "items_arrivals"/s,
     );
-    expect(plan.statements[2]).toBe('VACUUM "items"');
-    expect(plan.statements[0]).toContain(`"dt" IN ('2026-12-01', '2026-12-05')`);
-    expect(plan.statements[0]).toContain('shop/items/ingest_date=2026-12-06/a.csv');
+    expect(plan.statements[1]).toMatch(/^MERGE INTO "items" AS t/);
+    expect(plan.statements.slice(2)).toEqual([
+      `OPTIMIZE "items_history" REWRITE DATA USING BIN_PACK WHERE "dt" IN ('2026-12-01', '2026-12-05')`,
+      'VACUUM "items_history"',
+      `OPTIMIZE "items" REWRITE DATA USING BIN_PACK WHERE "dt" IN ('2026-12-01', '2026-12-05')`,
+      'VACUUM "items"',
+    ]);
+    for (const merge of plan.statements.slice(0, 2)) {
+      expect(merge).toContain(`"dt" IN ('2026-12-01', '2026-12-05')`);
+      expect(merge).toContain('shop/items/ingest_date=2026-12-06/a.csv');
+    }
+    // The history's partitions are recorded, as runs (what a rebuild of the current state reads).
+    expect(plan.next.historyPartitions).toEqual([
+      ['2026-12-01', '2026-12-01'],
+      ['2026-12-05', '2026-12-05'],
+    ]);
     // The commit 1 minute old lies inside the 5-minute overlap: the next plan reads it again.
     expect(plan.next.after).toBe('_commits/shop/items/20261206T115500000Z');
     expect(plan.next.after > entries[0].key && plan.next.after < entries[1].key).toBe(true);
@@ -77,9 +90,11 @@ describe('planIncrementalMerge', () => {
       now: NOW,
     });
     expect(plan).toMatchObject({ commits: 2, partitions: 120, more: false });
-    const merges = plan.statements.filter((st) => st.startsWith('MERGE'));
+    const merges = plan.statements.filter((st) => st.startsWith('MERGE INTO "items" '));
     expect(merges).toHaveLength(3);
-    expect(plan.statements.filter((st) => st.startsWith('OPTIMIZE'))).toHaveLength(3);
+    expect(plan.statements.filter((st) => st.startsWith('MERGE INTO "items_history"'))).toHaveLength(3);
+    expect(plan.statements.filter((st) => st.startsWith('OPTIMIZE'))).toHaveLength(6);
+    expect(plan.next.historyPartitions).toEqual([[days[0], days[119]]]);
     const dtLists = merges.map((st) => (/"dt" IN \(([^)]*)\)/.exec(st)?.[1] ?? '').split(', '));
     expect(dtLists.map((l) => l.length)).toEqual([50, 50, 20]);
     expect(dtLists.flat()).toEqual(days.map((d) => `'${d}'`));
@@ -122,30 +137,73 @@ describe('planRebuild', () => {
     rebuildMergesPerPlan: 3,
   };
 
-  it('is needed without a table, without a watermark, until a started rebuild is through, and after the commit log may have expired', () => {
-    const w = { after: 'x', updatedAt: NOW.toISOString() };
-    expect(needsRebuild(false, w, NOW)).toBe(true);
-    expect(needsRebuild(true, undefined, NOW)).toBe(true);
-    expect(needsRebuild(true, { ...w, rebuiltThrough: '2026-01-01' }, NOW)).toBe(true);
-    expect(needsRebuild(true, w, NOW)).toBe(false);
+  it('reads the arrivals without a history table, a watermark, or a trusted commit log; the history when only the current state is missing', () => {
+    const w = {
+      after: 'x',
+      historyPartitions: [['2026-01-01', '2026-01-31'] as const],
+      updatedAt: NOW.toISOString(),
+    };
+    const both = { history: true, current: true };
+    expect(rebuildSource({ history: false, current: true }, w, NOW)).toBe('arrivals');
+    expect(rebuildSource(both, undefined, NOW)).toBe('arrivals');
+    expect(rebuildSource({ history: true, current: false }, w, NOW)).toBe('history');
+    // Without the history's partitions on record, only the arrivals can say which partitions exist.
+    expect(
+      rebuildSource({ history: true, current: false }, { ...w, historyPartitions: undefined }, NOW),
+    ).toBe('arrivals');
+    // A rebuild under way goes on from what it reads.
+    expect(rebuildSource(both, { ...w, rebuiltThrough: '2026-01-01' }, NOW)).toBe('arrivals');
+    expect(rebuildSource(both, { ...w, rebuiltThrough: '2026-01-01', rebuildFrom: 'history' }, NOW)).toBe(
+      'history',
+    );
+    expect(rebuildSource(both, w, NOW)).toBeUndefined();
     // The log expires after COMMIT_LOG_RETENTION_DAYS (30): a watermark 24 days old is trusted, 26 days not.
     const daysLater = (d: number) => new Date(NOW.getTime() + d * 86_400_000);
-    expect(needsRebuild(true, w, daysLater(24))).toBe(false);
-    expect(needsRebuild(true, w, daysLater(26))).toBe(true);
+    expect(rebuildSource(both, w, daysLater(24))).toBeUndefined();
+    expect(rebuildSource(both, w, daysLater(26))).toBe('arrivals');
+  });
+
+  it('from the history: merges the current state only, and keeps the history untouched', () => {
+    const plan = planRebuild({
+      contract,
+      ddl: [],
+      from: 'history',
+      partitions: days.slice(0, 5),
+      now: NOW,
+      settings,
+    });
+    expect(plan.statements.map((st) => st.split('\n')[0])).toEqual([
+      'MERGE INTO "items" AS t',
+      `OPTIMIZE "items" REWRITE DATA USING BIN_PACK WHERE "dt" IN (${days
+        .slice(0, 5)
+        .map((d) => `'${d}'`)
+        .join(', ')})`,
+      'VACUUM "items"',
+    ]);
+    expect(plan.statements[0]).toContain('FROM "items_history"');
   });
 
   it('merges every history partition in bounded plans, DDL first, then resumes the commit log from its start', () => {
     const ddl = ['CREATE TABLE IF NOT EXISTS `items` ...'];
-    const first = planRebuild({ contract, ddl, historyPartitions: days, now: NOW, settings });
+    const first = planRebuild({ contract, ddl, from: 'arrivals', partitions: days, now: NOW, settings });
     expect(first).toMatchObject({ mode: 'rebuild', partitions: 30, more: true });
     expect(first.statements[0]).toBe(ddl[0]);
-    // DDL, 3 merges of 10 partitions, then OPTIMIZE (30 partitions, one statement) and VACUUM.
-    expect(first.statements).toHaveLength(6);
-    expect(first.statements.slice(4).map((st) => st.split(' ')[0])).toEqual(['OPTIMIZE', 'VACUUM']);
+    // DDL, 3 x (history append + merge) of 10 partitions, then OPTIMIZE (30 partitions, one statement)
+    // and VACUUM of each table.
+    expect(first.statements).toHaveLength(11);
+    expect(first.statements.slice(7).map((st) => st.split(' ').slice(0, 2).join(' '))).toEqual([
+      'OPTIMIZE "items_history"',
+      'VACUUM "items_history"',
+      'OPTIMIZE "items"',
+      'VACUUM "items"',
+    ]);
     expect(first.statements[1]).toContain("'2026-01-01'");
+    expect(first.statements[1]).toContain('MERGE INTO "items_history"');
     expect(first.next).toMatchObject({
       after: '_commits/shop/items/20261206T115500000Z',
       rebuiltThrough: '2026-01-30',
+      rebuildFrom: 'arrivals',
+      historyPartitions: [['2026-01-01', '2026-01-30']],
     });
 
     const later = new Date(NOW.getTime() + 3600_000);
@@ -153,7 +211,8 @@ describe('planRebuild', () => {
       contract,
       ddl: [],
       watermark: first.next,
-      historyPartitions: days,
+      from: 'arrivals',
+      partitions: days,
       now: later,
       settings,
     });
@@ -163,7 +222,8 @@ describe('planRebuild', () => {
       contract,
       ddl: [],
       watermark: second.next,
-      historyPartitions: days,
+      from: 'arrivals',
+      partitions: days,
       now: later,
       settings,
     });
@@ -173,12 +233,20 @@ describe('planRebuild', () => {
       after: first.next.after,
       // Gold models may read the commits up to there: no newer commit was given, so the rebuild's start.
       mergedThrough: first.next.after,
+      historyPartitions: [[days[0], days[69]]],
       updatedAt: later.toISOString(),
     });
   });
 
   it('only creates the tables when the history is empty', () => {
-    const plan = planRebuild({ contract, ddl: ['CREATE ...'], historyPartitions: [], now: NOW, settings });
+    const plan = planRebuild({
+      contract,
+      ddl: ['CREATE ...'],
+      from: 'arrivals',
+      partitions: [],
+      now: NOW,
+      settings,
+    });
     expect(plan).toMatchObject({ statements: ['CREATE ...'], partitions: 0, more: false });
   });
 });
@@ -216,7 +284,8 @@ describe('mergedThrough (what incremental gold models may read)', () => {
     const plan = planRebuild({
       contract,
       ddl: [],
-      historyPartitions: ['2026-01-01'],
+      from: 'arrivals',
+      partitions: ['2026-01-01'],
       newestCommit: newest,
       now: NOW,
     });

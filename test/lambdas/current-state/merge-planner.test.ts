@@ -1,3 +1,4 @@
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { commitLogKey, currentStateWatermarkKey } from '../../../core/lake/layout';
 import type { CommitEntry } from '../../../core/silver/current-state-plan';
 import { currentStateColumns } from '../../../core/silver/tables';
@@ -26,31 +27,48 @@ describe('MergePlanner against the local S3 server', () => {
     await s3.put(SILVER, commitLogKey('shop', 'items', at, id), JSON.stringify(entry));
   }
 
-  /** The table as Athena created it: the contract's columns. */
-  const TABLES = [
-    {
-      Name: 'items',
-      StorageDescriptor: {
-        Columns: currentStateColumns(contract).map((c) => ({ Name: c.name, Type: athenaTypeOf(c.type) })),
-      },
+  /** The tables as Athena created them: the contract's columns. */
+  const table = (Name: string) => ({
+    Name,
+    StorageDescriptor: {
+      Columns: currentStateColumns(contract).map((c) => ({ Name: c.name, Type: athenaTypeOf(c.type) })),
     },
-  ];
+  });
+  const TABLES = [table('items_history'), table('items')];
 
-  it('first creates the table and rebuilds from the (empty) history', async () => {
+  it('first creates the tables and rebuilds from the (empty) arrivals', async () => {
     const plan = await planner().plan(contract, []);
     expect(plan).toMatchObject({ mode: 'rebuild', commits: 0, partitions: 0, more: false });
-    expect(plan.statements).toHaveLength(1);
-    expect(plan.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS `items` \(/);
-    expect(plan.statements[0]).toContain("LOCATION 's3://silver/_current/shop/items'");
+    expect(plan.statements).toHaveLength(2);
+    expect(plan.statements[0]).toMatch(/^CREATE TABLE IF NOT EXISTS `items_history` \(/);
+    expect(plan.statements[0]).toContain("LOCATION 's3://silver/_history/shop/items'");
+    expect(plan.statements[1]).toMatch(/^CREATE TABLE IF NOT EXISTS `items` \(/);
+    expect(plan.statements[1]).toContain("LOCATION 's3://silver/_current/shop/items'");
     await planner().commit(contract, plan.next);
   });
 
-  it('rebuilds from the history partitions it finds when the table is missing', async () => {
+  it('rebuilds from the arrival partitions it finds when the history is missing, and records them', async () => {
     await s3.put(SILVER, 'shop/items/dt=2026-11-02/part-x.parquet', 'x');
     await s3.put(SILVER, 'shop/items/dt=2026-11-01/part-y.parquet', 'y');
-    const plan = await planner().plan(contract, []);
+    const plan = await planner().plan(contract, [table('items')]);
     expect(plan).toMatchObject({ mode: 'rebuild', partitions: 2, more: false });
+    expect(plan.statements[1]).toMatch(/^MERGE INTO "items_history"/);
     expect(plan.statements[1]).toContain(`"dt" IN ('2026-11-01', '2026-11-02')`);
+    expect(plan.next.historyPartitions).toEqual([['2026-11-01', '2026-11-02']]);
+    await planner().commit(contract, plan.next);
+  });
+
+  it('rebuilds a missing current state from the history partitions on record, not from the arrivals', async () => {
+    // An arrival whose files expired would not be listed: the record names the history's partitions.
+    await s3.client.send(
+      new DeleteObjectCommand({ Bucket: SILVER, Key: 'shop/items/dt=2026-11-01/part-y.parquet' }),
+    );
+    const plan = await planner().plan(contract, [table('items_history')]);
+    expect(plan).toMatchObject({ mode: 'rebuild', partitions: 2, more: false });
+    expect(plan.statements.some((st) => st.startsWith('MERGE INTO "items_history"'))).toBe(false);
+    const merge = plan.statements.find((st) => st.startsWith('MERGE INTO "items"')) ?? '';
+    expect(merge).toContain(`"dt" IN ('2026-11-01', '2026-11-02')`);
+    expect(merge).toContain('FROM "items_history"');
   });
 
   it('plans the commits after the stored watermark only, and stores the next one on commit', async () => {
@@ -70,6 +88,11 @@ describe('MergePlanner against the local S3 server', () => {
     expect(second.commits).toBe(1);
     expect(second.statements[0]).toContain('/c.csv');
     expect(second.statements[0]).not.toContain('/a.csv');
+    // The history's partitions on record grow with what was appended.
+    expect(second.next.historyPartitions).toEqual([
+      ['2026-11-01', '2026-11-02'],
+      ['2026-12-01', '2026-12-03'],
+    ]);
     await planner().commit(contract, second.next);
   });
 

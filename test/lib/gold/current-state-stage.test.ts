@@ -67,8 +67,9 @@ describe('the current-state stage of the gold workflow', () => {
     expect(map.ItemProcessor.StartAt).toBe('current state: tables');
     const tables = states['current state: tables'];
     expect(tables.Resource).toBe('arn:aws:states:::aws-sdk:glue:getTables');
+    // Every Iceberg table of the dataset: the planner creates (and rebuilds) the ones missing.
     expect(tables.Parameters['Expression.$']).toBe(
-      "States.Format('^({}|{}_deleted)$', $.dataset, $.dataset)",
+      "States.Format('^({}|{}_history|{}_deleted)$', $.dataset, $.dataset, $.dataset)",
     );
     expect(tables.Next).toBe('current state: plan');
     const plan = states['current state: plan'];
@@ -110,7 +111,7 @@ describe('the current-state stage of the gold workflow', () => {
     });
   });
 
-  it('the workflow may create and alter only the datasets’ Iceberg tables, and write only under their locations', () => {
+  it('the workflow may create and alter only the datasets’ Iceberg tables (history, current state, deleted keys), and write only under their locations', () => {
     const role = grants('GoldStateMachineRole');
     const on = (action: string) => role.filter(([a]) => a === action).map(([, r]) => r);
     const tableNames = (action: string) =>
@@ -118,21 +119,47 @@ describe('the current-state stage of the gold workflow', () => {
         .map((r) => /table\/medallion_test\/([a-z_]+)/.exec(r)?.[1])
         .filter((x) => x !== undefined)
         .sort();
-    expect(tableNames('glue:CreateTable')).toEqual([
+    const iceberg = [
       'accounts',
       'accounts_deleted',
+      'accounts_history',
       'customers',
+      'customers_history',
       'orders',
+      'orders_history',
       'products',
-    ]);
-    expect(tableNames('glue:UpdateTable')).toEqual(
-      expect.arrayContaining(['accounts', 'accounts_deleted', 'customers', 'orders', 'products']),
+      'products_history',
+    ];
+    expect(tableNames('glue:CreateTable')).toEqual(iceberg);
+    // (the gold tables a, b and c are updated too, when their models publish)
+    expect(tableNames('glue:UpdateTable')).toEqual([...iceberg, 'a', 'b', 'c'].sort());
+    // The arrivals are CloudFormation's Hive tables: read (catalog entry and files), never altered.
+    expect(tableNames('glue:UpdateTable')).not.toContain('orders_arrivals');
+    expect(tableNames('glue:GetTable')).toEqual(
+      expect.arrayContaining(['orders', 'orders_history', 'orders_arrivals', 'accounts_deleted']),
     );
-    expect(tableNames('glue:UpdateTable')).not.toContain('orders_history');
     const silverWrites = on('s3:PutObject').filter((r) => r.includes('StorageSilver'));
-    expect(silverWrites.every((r) => /_(current|deleted)\//.test(r))).toBe(true);
-    expect(silverWrites.join(' ')).toContain('_deleted/bank/accounts/');
-    expect(on('s3:DeleteObject').every((r) => /_(current|deleted)\//.test(r))).toBe(true);
+    expect(silverWrites.every((r) => /"\/_(history|current|deleted)\/[a-z]+\/[a-z_]+\/\*"/.test(r))).toBe(
+      true,
+    );
+    const datasetsOf = (rs: string[], root: string) =>
+      rs
+        .map((r) => new RegExp(`"/${root}/([a-z]+/[a-z_]+)/\\*"`).exec(r)?.[1])
+        .filter((x) => x !== undefined)
+        .sort();
+    const all = ['bank/accounts', 'retail/customers', 'retail/orders', 'retail/products'];
+    // MERGE, OPTIMIZE and VACUUM write, read back and delete the files under each Iceberg table's location.
+    for (const action of ['s3:PutObject', 's3:GetObject', 's3:DeleteObject']) {
+      expect(datasetsOf(on(action), '_history')).toEqual(all);
+      expect(datasetsOf(on(action), '_current')).toEqual(all);
+      expect(datasetsOf(on(action), '_deleted')).toEqual(['bank/accounts']);
+    }
+    expect(on('s3:DeleteObject').every((r) => /_(history|current|deleted)\//.test(r))).toBe(true);
+    // The arrivals (<domain>/<dataset>/) are read, never written nor deleted (their lifecycle expires them).
+    const arrivals = (rs: string[]) => rs.filter((r) => /"\/(bank|retail)\/[a-z_]+\/\*"/.test(r));
+    expect(arrivals(on('s3:GetObject'))).toHaveLength(all.length);
+    expect(arrivals(on('s3:PutObject'))).toEqual([]);
+    expect(arrivals(on('s3:DeleteObject'))).toEqual([]);
     // What Athena checks with the caller's permissions for Iceberg tables, per AWS's Step Functions docs.
     expect(on('athena:GetDataCatalog')).toHaveLength(1);
     expect(on('athena:GetDataCatalog')[0]).toContain('datacatalog/AwsDataCatalog');

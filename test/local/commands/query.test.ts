@@ -134,12 +134,12 @@ describe('localTables', () => {
   /** What a view over every object under `path` reads. */
   const under = (path: string) => [join(dir, path, `**/*${OBJECT}`)];
 
-  it('names a history view after each contract whose directory holds objects, found at any depth', () => {
+  it('names an arrivals view after each contract whose directory holds objects, found at any depth', () => {
     file(`state/s3/medallion-local-silver/retail/orders/dt=2026-11-01/part-0${OBJECT}`);
     file(`state/s3/medallion-local-silver/retail/customers/dt=2026-11-01/part-0${OBJECT}`);
     expect(localTables(state(), options())).toEqual({
-      orders_history: under('state/s3/medallion-local-silver/retail/orders'),
-      customers_history: under('state/s3/medallion-local-silver/retail/customers'),
+      orders_arrivals: under('state/s3/medallion-local-silver/retail/orders'),
+      customers_arrivals: under('state/s3/medallion-local-silver/retail/customers'),
     });
   });
 
@@ -185,7 +185,7 @@ describe('localTables', () => {
     file(`state/s3/other-silver/retail/products/p${OBJECT}`);
     file(`state/s3/medallion-local-silver/retail/orders/o${OBJECT}`);
     expect(localTables(state(), { ...options(), bucketPrefix: 'other' })).toEqual({
-      products_history: under('state/s3/other-silver/retail/products'),
+      products_arrivals: under('state/s3/other-silver/retail/products'),
     });
   });
 
@@ -229,7 +229,7 @@ describe('localTables', () => {
       'state/glue-catalog.json',
       JSON.stringify({
         tables: {
-          orders_history: { StorageDescriptor: { Location: 's3://medallion-local-gold/a/' } },
+          orders_arrivals: { StorageDescriptor: { Location: 's3://medallion-local-gold/a/' } },
           sales: { StorageDescriptor: { Location: 's3://medallion-local-gold/a/' } },
         },
       }),
@@ -245,7 +245,7 @@ describe('localTables', () => {
       }),
     );
     expect(localTables(state(), options())).toEqual({
-      orders_history: under('state/s3/medallion-local-silver/retail/orders'),
+      orders_arrivals: under('state/s3/medallion-local-silver/retail/orders'),
       sales: under('state/s3/medallion-local-gold/a'),
     });
   });
@@ -295,12 +295,12 @@ describe('runQuery', () => {
     );
   });
 
-  it('queries silver history Parquet objects as a view with the dt partition from the path, integers as numbers', async () => {
+  it('queries silver arrival Parquet objects as a view with the dt partition from the path, integers as numbers', async () => {
     const base = 'state/s3/medallion-local-silver/retail/orders';
     await parquet(`${base}/dt=2026-11-01/a${OBJECT}`, "SELECT 'O-1' AS order_id, 2::INTEGER AS quantity");
     await parquet(`${base}/dt=2026-11-02/b${OBJECT}`, "SELECT 'O-2' AS order_id, 5::INTEGER AS quantity");
     const result = await runQuery(
-      'SELECT dt::VARCHAR AS dt, sum(quantity) AS total, count(*) AS n FROM orders_history GROUP BY dt ORDER BY dt',
+      'SELECT dt::VARCHAR AS dt, sum(quantity) AS total, count(*) AS n FROM orders_arrivals GROUP BY dt ORDER BY dt',
       { stateDir: join(dir, 'state'), contractsDir: CONTRACTS },
     );
     expect(result.columns).toEqual(['dt', 'total', 'n']);
@@ -308,7 +308,7 @@ describe('runQuery', () => {
       { dt: '2026-11-01', total: 2, n: 1 },
       { dt: '2026-11-02', total: 5, n: 1 },
     ]);
-    expect(result.tables).toEqual({ orders_history: [join(dir, base, `**/*${OBJECT}`)] });
+    expect(result.tables).toEqual({ orders_arrivals: [join(dir, base, `**/*${OBJECT}`)] });
   });
 
   it('keeps 64-bit and wider integers that a number cannot hold exactly as strings', async () => {
