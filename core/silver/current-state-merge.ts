@@ -77,14 +77,15 @@ function versionOrder(contract: Pick<DatasetContract, 'latestBy'>): string {
   return by.join(', ');
 }
 
-/** The history rows of the batch (a WHERE clause on the history table). */
-export function batchFilter(batch: MergeBatch): string {
-  const dt = sqlIdent(PARTITION_KEY);
+/** The history rows of the batch (a WHERE clause on the history table, its columns under `alias`). */
+export function batchFilter(batch: MergeBatch, alias?: string): string {
+  const col = (name: string) => (alias ? `${alias}.${sqlIdent(name)}` : sqlIdent(name));
+  const dt = col(PARTITION_KEY);
   if (batch.kind === 'files') {
     if (batch.partitions.length === 0 || batch.bronzeKeys.length === 0) return 'false';
     return (
       `${dt} IN (${batch.partitions.map(sqlString).join(', ')}) ` +
-      `AND ${sqlIdent(BRONZE_KEY)} IN (${batch.bronzeKeys.map(sqlString).join(', ')})`
+      `AND ${col(BRONZE_KEY)} IN (${batch.bronzeKeys.map(sqlString).join(', ')})`
     );
   }
   if (batch.kind === 'partitions') {

@@ -17,7 +17,7 @@
  * - from the history, when only the current state is missing (dropped to rebuild it): every history
  *   partition, which the watermark keeps as runs of values (`partition-runs.ts`).
  *
- * The merges are followed by the tables' maintenance (`current-state-maintenance.ts`): OPTIMIZE of the
+ * The merges are followed by the tables' maintenance (`silver-maintenance.ts`): OPTIMIZE of the
  * partitions merged, then VACUUM.
  *
  * Each plan is bounded (bronze keys in filters, statements per plan), so its statements stay far below
@@ -26,17 +26,17 @@
  */
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { COMMIT_LOG_RETENTION_DAYS, commitLogPrefix, commitLogTimeKey } from '../lake/layout';
-import { currentStateMaintenance } from './current-state-maintenance';
 import { currentStateMergeStatements, type MergeBatch } from './current-state-merge';
 import { historyAppendStatement } from './history-append';
 import { addPartitions, type PartitionRun } from './partition-runs';
+import { silverMaintenance } from './silver-maintenance';
 
 /** One commit log entry: what a transform committed for one bronze object. */
 export interface CommitEntry {
   readonly sourceId: string;
   /** The bronze object's key: the history rows' `_bronze_key`. */
   readonly bronzeKey: string;
-  /** The history partitions (`dt` values) the commit wrote. */
+  /** The partitions (`dt` values) the commit wrote, and those a re-run of the object no longer writes. */
   readonly partitions: readonly string[];
   readonly rows: number;
   readonly committedAt: string;
@@ -197,7 +197,7 @@ export function planIncrementalMerge(
         ...currentStateMergeStatements(contract, b),
       ]),
       ...(taken.length > 0
-        ? currentStateMaintenance(contract, partitions, settings.maxPartitionsPerMerge, { history: true })
+        ? silverMaintenance(contract, partitions, settings.maxPartitionsPerMerge, { history: true })
         : []),
     ],
     commits: taken.length,
@@ -267,7 +267,7 @@ export function planRebuild(
   const more = take.length < todo.length;
   if (take.length > 0)
     statements.push(
-      ...currentStateMaintenance(contract, take, settings.maxPartitionsPerMerge, {
+      ...silverMaintenance(contract, take, settings.maxPartitionsPerMerge, {
         history: from === 'arrivals',
       }),
     );

@@ -52,12 +52,22 @@ export class ManifestStore {
    * log after its watermark to find the history files added since it last ran. Files that wrote no silver
    * rows add no entry. The key names the time of this write, so a retried commit gets an entry of its own.
    */
-  async logCommit(contract: DatasetRef, id: string, manifest: Manifest, at: Date, signal?: AbortSignal) {
-    if (manifest.outputs.length === 0) return;
+  async logCommit(
+    contract: DatasetRef,
+    id: string,
+    manifest: Manifest,
+    at: Date,
+    signal?: AbortSignal,
+    previous?: Manifest,
+  ) {
+    // A re-run names the partitions its previous run wrote and this one no longer does too: the history
+    // drops the rows it held there (see core/silver/history-append.ts).
+    const partitions = new Set([...manifest.outputs, ...(previous?.outputs ?? [])].map((o) => o.partition));
+    if (partitions.size === 0) return;
     const entry: CommitEntry = {
       sourceId: id,
       bronzeKey: manifest.source.key,
-      partitions: [...new Set(manifest.outputs.map((o) => o.partition))].sort(),
+      partitions: [...partitions].sort(),
       rows: manifest.rows.out,
       committedAt: at.toISOString(),
     };

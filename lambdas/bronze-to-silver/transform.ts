@@ -120,7 +120,7 @@ export class BronzeToSilver {
       attempt.check();
       await this.manifests.write(contract, id, manifest, attempt.signal);
       attempt.check();
-      await this.manifests.logCommit(contract, id, manifest, this.now(), attempt.signal);
+      await this.manifests.logCommit(contract, id, manifest, this.now(), attempt.signal, previous);
       return manifest;
     } catch (err) {
       // An interrupted engine or an aborted request says "aborted"; the deadline is the reason worth telling.

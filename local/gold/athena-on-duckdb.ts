@@ -170,17 +170,25 @@ export class LocalAthena {
   private readonly views: CatalogViews;
   private readonly workDir: string;
 
+  /** The tables' objects, downloaded (DuckDB cannot read s3:// from the local S3 server). */
+  private readonly cache: ObjectCache;
+
   constructor(private readonly options: LocalAthenaOptions) {
     this.workDir = join(options.dir, 'work');
+    this.cache = new ObjectCache(options.s3, join(options.dir, 'cache'));
     this.views = new CatalogViews({
       s3: options.s3,
       catalog: options.catalog,
-      // The tables' objects, downloaded (DuckDB cannot read s3:// from the local S3 server).
-      cache: new ObjectCache(options.s3, join(options.dir, 'cache')),
+      cache: this.cache,
       workDir: this.workDir,
       threads: options.threads,
       memoryLimit: options.memoryLimit,
     });
+  }
+
+  /** Drops the downloaded objects no query of this instance read (see `ObjectCache.prune`). */
+  pruneCache(): number {
+    return this.cache.prune();
   }
 
   /**

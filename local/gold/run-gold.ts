@@ -432,6 +432,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     }
     if (report.skipped) out(`gold: skipped, run ${report.skipped.running.join(', ')} in progress`);
     out(`gold: ${report.status} in ${runMs} ms${error ? ` (${error.error})` : ''}`);
+    // The download cache keeps what a complete run read (the next run reads much the same), nothing older.
+    if (report.ok && !report.skipped) athena.pruneCache();
     return report;
   } finally {
     endExecution();

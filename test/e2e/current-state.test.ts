@@ -3,15 +3,18 @@
  * versions, a delete, a late older version of the deleted key, then its re-opening. Each day is a run on
  * the state the previous one left (`keepState`); the gold workflow merges the current state before its model.
  */
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { runPipeline } from '../../local/commands/pipeline';
 import { runQuery } from '../../local/commands/query';
 import { replay } from '../../local/commands/replay';
 import type { PipelineReport } from '../../local/report/pipeline-report';
 import { freePort } from '../support/free-port';
 
+const ROOT = resolve(__dirname, '..', '..');
 const FIXTURES = join(__dirname, 'fixtures', 'current-state');
 const contractsDir = join(FIXTURES, 'contracts');
 
@@ -110,4 +113,37 @@ describe('current-state silver end to end', () => {
     expect(await accounts()).toEqual(before);
     expect(report.gold?.currentState['bank/accounts']).toEqual({ keys: 4, versions: 10 });
   }, 120_000);
+
+  it('replay under a stricter contract: the history drops the version it now quarantines, in the same merge', async () => {
+    // The same contract with balances above 140 refused: A1's version 3 (150.00) is now quarantined. The
+    // handlers read their contracts once, at load time, so the replay and the next run are their own
+    // processes, as an operator runs them.
+    const strict = join(FIXTURES, 'stricter-contracts');
+    const versionsOfA1 = () =>
+      query("SELECT version FROM accounts_history WHERE account_id = 'A1' ORDER BY version");
+    expect(await versionsOfA1()).toEqual([{ version: 1 }, { version: 3 }]);
+    const medallion = (...args: string[]) =>
+      promisify(execFile)(join(ROOT, 'node_modules', '.bin', 'tsx'), ['bin/medallion.ts', ...args], {
+        cwd: ROOT,
+        encoding: 'utf8',
+      });
+    const common = ['--contracts', strict, '--state', state, '--port', String(port)];
+    const replayed = await medallion('replay', '--dataset', 'accounts', ...common);
+    expect(replayed.stdout).toContain(': 4 transformed, 0 dead-lettered');
+    const run = await medallion(
+      'pipeline',
+      ...common,
+      '--keep-state',
+      '--api-port',
+      '0',
+      '--models',
+      join(FIXTURES, 'models'),
+      '--data',
+      join(FIXTURES, 'day3'),
+    );
+    expect(run.stdout).toMatch(/SUCCEEDED/);
+    expect(await versionsOfA1()).toEqual([{ version: 1 }]);
+    expect(await query('SELECT count(*) AS n FROM accounts_history')).toEqual([{ n: 9 }]);
+    expect(await query('SELECT count(*) AS n FROM accounts_arrivals')).toEqual([{ n: 9 }]);
+  }, 180_000);
 });

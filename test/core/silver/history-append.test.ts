@@ -103,6 +103,47 @@ describe('historyAppendStatement', () => {
     }
   });
 
+  it('deletes the rows a replay no longer writes (now quarantined, or moved to another partition), and only those', async () => {
+    const { c, close } = await lake();
+    try {
+      await arrive(c, 'b/1.csv', [
+        { id: 'a', name: 'kept', dt: '2026-12-01' },
+        { id: 'q', name: 'quarantined later', dt: '2026-12-01' },
+        { id: 'm', name: 'moves', dt: '2026-12-02' },
+      ]);
+      await arrive(c, 'b/2.csv', [{ id: 'q', name: 'another object', dt: '2026-12-01' }]);
+      await append(c, {
+        kind: 'files',
+        partitions: ['2026-12-01', '2026-12-02'],
+        bronzeKeys: ['b/1.csv', 'b/2.csv'],
+      });
+      expect(await history(c)).toHaveLength(4);
+      // The replay of b/1.csv: q is quarantined, m now belongs to 2026-12-03 (its old file is deleted and
+      // the commit names the partition it left).
+      await arrive(c, 'b/1.csv', [
+        { id: 'a', name: 'kept', dt: '2026-12-01' },
+        { id: 'm', name: 'moves', dt: '2026-12-03' },
+      ]);
+      const replayed: MergeBatch = {
+        kind: 'files',
+        partitions: ['2026-12-01', '2026-12-02', '2026-12-03'],
+        bronzeKeys: ['b/1.csv'],
+      };
+      await append(c, replayed);
+      const after = await history(c);
+      expect(after).toEqual([
+        { _bronze_key: 'b/1.csv', dt: '2026-12-01', id: 'a', name: 'kept' },
+        { _bronze_key: 'b/1.csv', dt: '2026-12-03', id: 'm', name: 'moves' },
+        // Another object's version of the same key is not the replay's to remove.
+        { _bronze_key: 'b/2.csv', dt: '2026-12-01', id: 'q', name: 'another object' },
+      ]);
+      await append(c, replayed);
+      expect(await history(c)).toEqual(after);
+    } finally {
+      close();
+    }
+  });
+
   it('names the target partitions in its ON clause, so the engine prunes the history it reads', () => {
     const sql = historyAppendStatement(contract, {
       kind: 'files',

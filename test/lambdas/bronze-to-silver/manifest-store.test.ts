@@ -128,8 +128,25 @@ describe('ManifestStore.logCommit', () => {
     });
   });
 
-  it('adds no entry for a commit that wrote no silver file', async () => {
+  it('adds no entry for a commit that wrote no silver file, the first time', async () => {
     await store().logCommit({ domain: 'retail', dataset: 'empty' }, 'b', manifest([]), new Date());
     expect(await s3.keys(SILVER, '_commits/retail/empty/')).toEqual([]);
+  });
+
+  it('names the partitions a re-run no longer writes, even when it writes none (the file now quarantined)', async () => {
+    const before = manifest([
+      'retail/gone/dt=2026-11-02/part-c.parquet',
+      'retail/gone/dt=2026-11-03/part-c.parquet',
+    ]);
+    const rerun = manifest(['retail/gone/dt=2026-11-03/part-c.parquet']);
+    const ref = { domain: 'retail', dataset: 'gone' };
+    await store().logCommit(ref, 'c', rerun, new Date('2026-11-02T10:00:00Z'), undefined, before);
+    await store().logCommit(ref, 'c', manifest([]), new Date('2026-11-02T11:00:00Z'), undefined, before);
+    const keys = await s3.keys(SILVER, '_commits/retail/gone/');
+    const entries = await Promise.all(keys.map(async (k) => JSON.parse(String(await s3.get(SILVER, k)))));
+    expect(entries.map((e) => e.partitions)).toEqual([
+      ['2026-11-02', '2026-11-03'],
+      ['2026-11-02', '2026-11-03'],
+    ]);
   });
 });

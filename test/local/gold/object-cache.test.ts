@@ -29,7 +29,10 @@ describe('ObjectCache', () => {
     dir = mkdtempSync(join(tmpdir(), 'medallion-object-cache-'));
     gets = [];
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(`${dir}-etags`, { recursive: true, force: true });
+  });
 
   /** The listing of one object, as ListObjectsV2 gives it. */
   const listed = async (key: string) => ({ key, etag: (await s3.head('b', key))?.ETag });
@@ -93,5 +96,41 @@ describe('ObjectCache', () => {
     for (const c of contents) expect(c.equals(body)).toBe(true);
     // Each download went to a file of its own, renamed into place: no partial file is left behind.
     expect(readdirSync(dirname(fetches[0][0])).sort()).toEqual(keys.map((k) => k.slice('busy/'.length)));
+  });
+
+  it('does not fetch again, in the next run, an object the last run cached with the same ETag', async () => {
+    await s3.put('b', 'next/kept', 'kept');
+    await s3.put('b', 'next/changed', 'version 1');
+    await new ObjectCache(client, dir).fetch('b', [await listed('next/kept'), await listed('next/changed')]);
+    await s3.put('b', 'next/changed', 'version 2');
+    gets = [];
+    const paths = await new ObjectCache(client, dir).fetch('b', [
+      await listed('next/kept'),
+      await listed('next/changed'),
+    ]);
+    expect(gets).toEqual(['next/changed']);
+    expect(paths.map((p) => readFileSync(p, 'utf8'))).toEqual(['version 2', 'kept']);
+  });
+
+  it('fetches again a file whose ETag record is there but whose file is not', async () => {
+    await s3.put('b', 'lost/a', 'a');
+    const [path] = await new ObjectCache(client, dir).fetch('b', [await listed('lost/a')]);
+    rmSync(path);
+    gets = [];
+    await new ObjectCache(client, dir).fetch('b', [await listed('lost/a')]);
+    expect(gets).toEqual(['lost/a']);
+  });
+
+  it('prunes what a run did not read, so the cache holds one run of inputs, not every file ever read', async () => {
+    for (const key of ['p/old', 'p/read']) await s3.put('b', key, key);
+    await new ObjectCache(client, dir).fetch('b', [await listed('p/old'), await listed('p/read')]);
+    const run = new ObjectCache(client, dir);
+    await run.fetch('b', [await listed('p/read')]);
+    expect(run.prune()).toBe(1);
+    expect(readdirSync(join(dir, 'b', 'p'))).toEqual(['read']);
+    expect(readdirSync(join(`${dir}-etags`, 'b', 'p'))).toEqual(['read']);
+    gets = [];
+    await new ObjectCache(client, dir).fetch('b', [await listed('p/read'), await listed('p/old')]);
+    expect(gets).toEqual(['p/old']);
   });
 });

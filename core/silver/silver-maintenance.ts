@@ -21,7 +21,7 @@ import { currentTableName, deletedTableName, historyTableName } from './tables';
  * current state, and of the history when the merges appended to it (one small file per bronze object and
  * partition arrives there; bin-packing keeps a partition to a file or two).
  */
-export function currentStateMaintenance(
+export function silverMaintenance(
   contract: DatasetContract,
   partitions: readonly string[],
   partitionsPerStatement: number,
