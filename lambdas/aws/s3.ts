@@ -108,9 +108,9 @@ export async function recoverWhen<T, F>(
 }
 
 /**
- * PutObject that never replaces: false when the key already exists. Real S3 enforces `If-None-Match`
- * and answers 412; s3rver ignores it and overwrites, harmless where every such object is
- * content-addressed or holds the same value.
+ * PutObject that never replaces: false when the key already exists (S3 answers `If-None-Match: *` with
+ * 412; so does the local S3 server, see local/cloud/s3-conditional-writes.ts). Of concurrent calls for
+ * one key, exactly one returns true.
  */
 export function putIfAbsent(s3: S3Client, input: PutObjectCommandInput): Promise<boolean> {
   const put = s3.send(new PutObjectCommand({ ...input, IfNoneMatch: '*' })).then(() => true);

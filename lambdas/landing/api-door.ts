@@ -10,7 +10,7 @@ import { type SourceFormat, unsafeSegmentReason } from '../../core/lake/layout';
 import { putIfAbsent } from '../aws/s3';
 import { bronzeContentType, bronzeMetadata, FORMAT_MEDIA_TYPES } from './bronze-object';
 import { hasGzipMagic, sha256Hex } from './content-digest';
-import { idempotentReplay, landOnce, rememberIdempotencyKey } from './land-once';
+import { claimIdempotencyKey, idempotentReplay, landOnce } from './land-once';
 import { DEFAULT_MAX_DECOMPRESSED_BODY_BYTES, type Landed, type LandingConfig, now } from './landing-config';
 import { logLanding } from './landing-log';
 import { checkPayload, payloadText } from './payload-checks';
@@ -39,16 +39,20 @@ export async function landApiRequest(config: LandingConfig, request: ApiLandingR
   const parsed = parseApiRequest(config, request);
   const { contract, idempotencyKey, sha256 } = parsed;
   const receivedAt = now(config);
+  // A refused reuse of an Idempotency-Key is refused before anything is stored; a request the key has
+  // already seen lands the same bytes under the same key (writing them again only if they are missing).
   const earlier =
     idempotencyKey === undefined
       ? undefined
       : await idempotentReplay(config, contract, idempotencyKey, sha256);
-  const landed =
-    earlier ??
-    (await landOnce(config, { ...parsed, receivedAt }, (key) => putBronze(config, parsed, key, receivedAt)));
-  if (idempotencyKey !== undefined && !earlier) {
-    await rememberIdempotencyKey(config, contract, idempotencyKey, landed);
-  }
+  const landed = await landOnce(
+    config,
+    { ...parsed, receivedAt },
+    (key) => putBronze(config, parsed, key, receivedAt),
+    idempotencyKey === undefined
+      ? undefined
+      : (key) => claimIdempotencyKey(config, contract, idempotencyKey, sha256, earlier?.bronzeKey ?? key),
+  );
   const { body, requestId } = parsed;
   logLanding(config, { source: 'api', contract, landed, bytes: body.length, requestId });
   return landed;

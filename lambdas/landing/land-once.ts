@@ -20,24 +20,33 @@ import type { Landed, LandingConfig } from './landing-config';
  * Lands content once: when the content index knows the hash, the earlier bronze key is returned;
  * otherwise `write` stores the bytes under the new key (false: it was already there) and the index
  * marker is written after it, so a crash in between only costs a retry, never a dangling marker.
+ *
+ * `claim`, when given, runs before anything is stored, with the key the content would land under: it
+ * returns the key to land under (another request's, for the same bytes) or throws to refuse the request
+ * (an Idempotency-Key reused for other bytes), so a refused request stores nothing.
  */
 export async function landOnce(
   config: LandingConfig,
   content: { contract: DatasetContract; sha256: string; gzip: boolean; receivedAt: Date },
   write: (key: string) => Promise<boolean>,
+  claim?: (key: string) => Promise<string>,
 ): Promise<Landed> {
   const { contract, sha256 } = content;
   const indexKey = bronzeContentIndexKey(contract.domain, contract.dataset, sha256);
   const indexed = await readMarker(config.s3, config.bronzeBucket, indexKey);
-  if (indexed) return { bronzeKey: indexed.value, sha256, duplicate: true };
-
-  const key = bronzeKey({
-    domain: contract.domain,
-    dataset: contract.dataset,
-    receivedAt: content.receivedAt,
-    sha256,
-    extension: bronzeExtension(contract.source.format, content.gzip),
-  });
+  const intended =
+    indexed?.value ??
+    bronzeKey({
+      domain: contract.domain,
+      dataset: contract.dataset,
+      receivedAt: content.receivedAt,
+      sha256,
+      extension: bronzeExtension(contract.source.format, content.gzip),
+    });
+  const key = claim ? await claim(intended) : intended;
+  if (indexed && key === indexed.value) return { bronzeKey: key, sha256, duplicate: true };
+  // Also when another request claimed the key: it may have stopped before storing the bytes, which are
+  // these (the same hash), and the write never replaces an object.
   const created = await write(key);
   await putMarker(config, indexKey, key, sha256);
   return { bronzeKey: key, sha256, duplicate: !created };
@@ -62,16 +71,23 @@ export async function idempotentReplay(
   return { bronzeKey: marker.value, sha256, duplicate: true };
 }
 
-export async function rememberIdempotencyKey(
+/**
+ * Claims an Idempotency-Key for `sha256`'s bytes landing under `key`, before anything is stored: the
+ * marker is created only if absent (a conditional write, so of concurrent requests exactly one creates
+ * it). Returns the key the bytes land under: `key`, or the one an earlier request with the same key and
+ * the same bytes claimed; a request whose bytes differ from the claim's is refused (409) and stores nothing.
+ */
+export async function claimIdempotencyKey(
   config: LandingConfig,
   contract: DatasetContract,
   idempotencyKey: string,
-  landed: Landed,
-): Promise<void> {
-  const key = idempotencyIndexKey(contract.domain, contract.dataset, idempotencyKey);
-  const created = await putMarker(config, key, landed.bronzeKey, landed.sha256);
-  // Lost a race with a concurrent request using the same key: only the same bytes may share it.
-  if (!created) await idempotentReplay(config, contract, idempotencyKey, landed.sha256);
+  sha256: string,
+  key: string,
+): Promise<string> {
+  const marker = idempotencyIndexKey(contract.domain, contract.dataset, idempotencyKey);
+  if (await putMarker(config, marker, key, sha256)) return key;
+  const earlier = await idempotentReplay(config, contract, idempotencyKey, sha256);
+  return earlier?.bronzeKey ?? key;
 }
 
 /** Writes a marker unless one is there already (false then): markers, like bronze objects, never change. */

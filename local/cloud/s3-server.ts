@@ -13,6 +13,10 @@
  *  - it builds ListObjectsV2 continuation tokens with single DES, which Node's OpenSSL 3 refuses, so any
  *    listing of more than 1,000 keys answered 500. {@link allowS3rverContinuationTokens} maps its cipher
  *    onto 3DES with the key repeated, which is the same cipher (and in OpenSSL's default provider);
+ *  - it ignores `If-None-Match`/`If-Match` and serializes nothing: `s3-conditional-writes.ts` answers the
+ *    conditions as S3 does, one request per object at a time;
+ *  - it writes objects in place and answers before they are flushed: `s3rver-atomic-writes.ts` makes each
+ *    object visible whole (temporary file, then rename);
  *  - a delimited listing never reports a common prefix whose objects all lie deeper (`<model>/v=<run>/`
  *    holding only `<batch>/<column>=<day>/...`): its walk skips every directory below a delimiter.
  *    {@link reportNestedCommonPrefixes} lists such a request without the delimiter and groups the keys.
@@ -20,6 +24,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AddressInfo, createServer } from 'node:net';
 import { PortInUseError } from '../../core/errors';
+import { conditionalWrites } from './s3-conditional-writes';
+import { makeS3rverWritesAtomic } from './s3rver-atomic-writes';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
@@ -34,6 +40,8 @@ type KoaMiddleware = (ctx: KoaContext, next: () => Promise<unknown>) => Promise<
 interface S3rverInstance {
   /** Koa's middleware stack: composed per request, so a function put first runs before s3rver's. */
   middleware: KoaMiddleware[];
+  /** Its FilesystemStore. */
+  store: Parameters<typeof conditionalWrites>[0];
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): void;
@@ -153,6 +161,7 @@ function reportNestedCommonPrefixes(): void {
 }
 const NESTED_PREFIXES = Symbol.for('medallion.s3rver-nested-prefixes');
 reportNestedCommonPrefixes();
+makeS3rverWritesAtomic();
 
 export interface LocalS3StartOptions {
   /** 0 (the default) picks a free port. */
@@ -199,6 +208,7 @@ export class LocalS3Server {
       configureBuckets: options.buckets.map((name) => ({ name })),
     });
     server.middleware.unshift(decodeCopySourceLikeS3);
+    server.middleware.unshift(conditionalWrites(server.store) as unknown as KoaMiddleware);
     server.middleware.unshift((ctx, next) => this.captureEvents(ctx, next));
     server.on('event', (event) => {
       const pending = this.requests.getStore();

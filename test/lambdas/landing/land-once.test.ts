@@ -1,6 +1,6 @@
 import { bronzeContentIndexKey, idempotencyIndexKey } from '../../../core/lake/layout';
 import { landApiRequest } from '../../../lambdas/landing/api-door';
-import { idempotentReplay, landOnce, rememberIdempotencyKey } from '../../../lambdas/landing/land-once';
+import { claimIdempotencyKey, idempotentReplay, landOnce } from '../../../lambdas/landing/land-once';
 import type { LandingConfig } from '../../../lambdas/landing/landing-config';
 import { landS3Object } from '../../../lambdas/landing/s3-door';
 import { BRONZE, csvRequest, LANDING, sha256, withLanding } from '../../support/landing-fixture';
@@ -101,28 +101,33 @@ describe('landing once, through either door', () => {
   });
 
   describe('Idempotency-Key markers', () => {
-    it('find nothing for a key never used, then what the key landed once it is remembered', async () => {
+    it('find nothing for a key never used, then what the key claimed', async () => {
       const sha = sha256('idempotent');
       expect(await idempotentReplay(config, orders(), 'never-used', sha)).toBeUndefined();
-      const landed = {
-        bronzeKey: 'sales/orders/ingest_date=2026-11-22/x.csv',
-        sha256: sha,
-        duplicate: false,
-      };
-      await rememberIdempotencyKey(config, orders(), 'used-once', landed);
+      const key = 'sales/orders/ingest_date=2026-11-22/x.csv';
+      expect(await claimIdempotencyKey(config, orders(), 'used-once', sha, key)).toBe(key);
       expect(await idempotentReplay(config, orders(), 'used-once', sha)).toEqual({
-        ...landed,
+        bronzeKey: key,
+        sha256: sha,
         duplicate: true,
       });
+      // A later claim with the same bytes lands under the first claim's key.
+      expect(await claimIdempotencyKey(config, orders(), 'used-once', sha, 'other/key.csv')).toBe(key);
     });
 
-    it('refuse with a 409 a key used again for other bytes', async () => {
-      const landed = { bronzeKey: 'k', sha256: sha256('first body'), duplicate: false };
-      await rememberIdempotencyKey(config, orders(), 'reused', landed);
+    it('refuse with a 409 a key used again for other bytes, at the claim, before anything is stored', async () => {
+      await claimIdempotencyKey(config, orders(), 'reused', sha256('first body'), 'k');
       await expect(idempotentReplay(config, orders(), 'reused', sha256('other body'))).rejects.toMatchObject({
         statusCode: 409,
         message: 'this Idempotency-Key was already used with a different body',
       });
+      const write = jest.fn(async () => true);
+      await expect(
+        landOnce(config, content(sha256('other body')), write, (key) =>
+          claimIdempotencyKey(config, orders(), 'reused', sha256('other body'), key),
+        ),
+      ).rejects.toMatchObject({ statusCode: 409 });
+      expect(write).not.toHaveBeenCalled();
     });
   });
 });
