@@ -17,6 +17,8 @@
  *    conditions as S3 does, one request per object at a time;
  *  - it writes objects in place and answers before they are flushed: `s3rver-atomic-writes.ts` makes each
  *    object visible whole (temporary file, then rename);
+ *  - it stores a key as the path it spells: `..` segments wrote outside the state directory and a long
+ *    segment failed with ENAMETOOLONG; `s3rver-key-paths.ts` maps every key into its bucket, one to one;
  *  - a delimited listing never reports a common prefix whose objects all lie deeper (`<model>/v=<run>/`
  *    holding only `<batch>/<column>=<day>/...`): its walk skips every directory below a delimiter.
  *    {@link reportNestedCommonPrefixes} lists such a request without the delimiter and groups the keys.
@@ -26,6 +28,7 @@ import { type AddressInfo, createServer } from 'node:net';
 import { PortInUseError } from '../../core/errors';
 import { conditionalWrites } from './s3-conditional-writes';
 import { makeS3rverWritesAtomic } from './s3rver-atomic-writes';
+import { mapS3rverKeysSafely } from './s3rver-key-paths';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
@@ -162,6 +165,8 @@ function reportNestedCommonPrefixes(): void {
 const NESTED_PREFIXES = Symbol.for('medallion.s3rver-nested-prefixes');
 reportNestedCommonPrefixes();
 makeS3rverWritesAtomic();
+// After the delimiter patch: a prefix it cannot prune by is listed whole, then grouped by it.
+mapS3rverKeysSafely();
 
 export interface LocalS3StartOptions {
   /** 0 (the default) picks a free port. */

@@ -14,7 +14,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, mkdir, readdir, readFile, rename, rm, rmdir, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative, sep } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
@@ -168,9 +168,12 @@ export function makeS3rverWritesAtomic(): void {
     }
     // The key's directories, deepest first, while empty: a concurrent write may fill one, another delete
     // may remove one, and neither is an error.
-    const parts = key.split('/').slice(0, -1);
+    const bucketPath = this.getBucketPath(bucket);
+    const parts = relative(bucketPath, dirname(this.getResourcePath(bucket, key, 'object')))
+      .split(sep)
+      .filter((p) => p !== '');
     for (; parts.length > 0; parts.pop()) {
-      const dir = join(this.getBucketPath(bucket), ...parts);
+      const dir = join(bucketPath, ...parts);
       try {
         if ((await readdir(dir)).length > 0) return;
         await rmdir(dir);
