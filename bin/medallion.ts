@@ -11,15 +11,20 @@
  *   npx tsx bin/medallion.ts contract-schema [--out FILE]
  *
  * Exit codes: 0 all good; 1 the pipeline ran but something failed (a dead-lettered message, a failed
- * landing, a broken conservation check); 2 the command could not run (bad arguments, unknown dataset
- * directory, invalid contract, port in use...), with one line on stderr saying why.
+ * landing, a broken conservation check), or an unexpected failure stopped the command (one line on stderr,
+ * its stack in `<state>/logs/medallion-errors.log`); 2 the command could not run (bad arguments, unknown
+ * dataset directory, invalid contract, port in use...), with one line on stderr saying why.
  */
-import { writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { errorMessage } from '../core/errors';
+import { errorMessage, RejectError } from '../core/errors';
 import { contractSchemaText, DEFAULT_SCHEMA_FILE } from './write-contract-schema';
 
 const USAGE_ERROR = 2;
+/** An unexpected failure (not a refusal of the command's input): exit 1, the stack in the state's log. */
+const RUNTIME_FAILURE = 1;
+const DEFAULT_STATE = '.medallion/local';
 
 function port(value: string): number {
   const n = Number(value);
@@ -70,7 +75,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option(
       '--state <dir>',
       'local buckets, scratch space and logs (wiped first unless --keep-state)',
-      '.medallion/local',
+      DEFAULT_STATE,
     )
     .option('--keep-state', 'keep the buckets of an earlier run', false)
     .option(
@@ -100,7 +105,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .command('local')
     .description('start the local cloud (S3, the ingest API, the functions and their wiring) until Ctrl-C')
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
-    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', '.medallion/local');
+    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', DEFAULT_STATE);
   withLocalCloudOptions(local).action(async (o) => {
     const { startLocal } = await import('../local/commands/local');
     await startLocal(localCloudSettings(o));
@@ -115,7 +120,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .addOption(
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
-    .option('--state <dir>', 'the local state directory', '.medallion/local')
+    .option('--state <dir>', 'the local state directory', DEFAULT_STATE)
     .option('--contracts <dir>', 'data contracts directory (the silver tables)', 'samples/contracts')
     .action(async (sql: string, o) => {
       const { runQuery, formatResult } = await import('../local/commands/query');
@@ -130,7 +135,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     )
     .requiredOption('--dataset <name>', 'the dataset (a contract)')
     .option('--since <date>', 'only bronze objects with ingest_date >= this day (YYYY-MM-DD)')
-    .option('--state <dir>', 'the local state directory', '.medallion/local')
+    .option('--state <dir>', 'the local state directory', DEFAULT_STATE)
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
     .option('--port <n>', 'local S3 port on 127.0.0.1 during the replay (0: any free port)', port, 0)
     .option('--queue-url <url>', "a deployed stack's transform queue: replay there instead of locally")
@@ -181,17 +186,36 @@ export async function main(argv: string[]): Promise<number> {
     return exit.code;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : USAGE_ERROR; // commander printed why
-    const message = errorMessage(e);
-    process.stderr.write(`error: ${message.split('\n').join(' ')}\n`);
-    if (process.argv.includes('--verbose') && e instanceof Error && e.stack)
-      process.stderr.write(`${e.stack}\n`);
-    return USAGE_ERROR;
+    const message = errorMessage(e).split('\n').join(' ');
+    if (e instanceof RejectError) {
+      process.stderr.write(`error: ${message}\n`);
+      if (argv.includes('--verbose') && e.stack) process.stderr.write(`${e.stack}\n`);
+      return USAGE_ERROR;
+    }
+    const log = logUnexpected(argv, e);
+    process.stderr.write(`error: ${message}${log ? ` (stack in ${log})` : ''}\n`);
+    return RUNTIME_FAILURE;
+  }
+}
+
+/** Appends an unexpected failure's stack to `<state>/logs/medallion-errors.log`; the file, or undefined. */
+function logUnexpected(argv: string[], e: unknown): string | undefined {
+  const at = argv.indexOf('--state');
+  const given = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--state='))?.slice('--state='.length);
+  const log = join(resolve(given ?? DEFAULT_STATE), 'logs', 'medallion-errors.log');
+  try {
+    mkdirSync(dirname(log), { recursive: true });
+    const stack = e instanceof Error ? (e.stack ?? String(e)) : String(e);
+    appendFileSync(log, `${new Date().toISOString()} medallion ${argv.slice(2).join(' ')}\n${stack}\n\n`);
+    return log;
+  } catch {
+    return undefined;
   }
 }
 
 if (require.main === module) {
   main(process.argv).then(
     (code) => process.exit(code),
-    () => process.exit(USAGE_ERROR),
+    () => process.exit(RUNTIME_FAILURE),
   );
 }

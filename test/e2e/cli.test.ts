@@ -92,6 +92,25 @@ describe('bin/medallion.ts', () => {
     expect(readFileSync(join(dir, 'precious.txt'), 'utf8')).toBe('keep me');
   });
 
+  it('exits 1 with one line naming the log on an unexpected failure, its stack in <state>/logs', async () => {
+    // A silver object that is not Parquet (what a half-written file was): the data, not the command's
+    // input, fails the query.
+    const state = join(dir, 'state');
+    const partition = join(state, 's3', 'medallion-local-silver', 'retail', 'orders', 'dt=2026-11-01');
+    mkdirSync(partition, { recursive: true });
+    writeFileSync(join(partition, 'part-x.parquet._S3rver_object'), 'PAR1 cut short');
+    const code = await cli('query', 'SELECT 1', '--state', state, '--contracts', join(SAMPLES, 'contracts'));
+    expect(code).toBe(1);
+    const log = join(state, 'logs', 'medallion-errors.log');
+    expect(oneLine()).toMatch(
+      new RegExp(`^error: .*No magic bytes.* \\(stack in ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\n$`),
+    );
+    const logged = readFileSync(log, 'utf8');
+    expect(logged).toContain('medallion query SELECT 1 --state');
+    // The error whole, as the engine gave it (stderr has it on one line).
+    expect(logged).toContain('\nLINE 1: CREATE VIEW');
+  });
+
   it('exits 2 on a bad option', async () => {
     expect(await cli('pipeline', '--port', 'http')).toBe(2);
     expect(oneLine()).toMatch(/^error: option '--port <n>' argument 'http' is invalid/);
