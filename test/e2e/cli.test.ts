@@ -103,7 +103,9 @@ describe('bin/medallion.ts', () => {
     expect(code).toBe(1);
     const log = join(state, 'logs', 'medallion-errors.log');
     expect(oneLine()).toMatch(
-      new RegExp(`^error: .*No magic bytes.* \\(stack in ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\n$`),
+      new RegExp(
+        `^error: .*No magic bytes.* \\(stack in ${log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)\n$`,
+      ),
     );
     const logged = readFileSync(log, 'utf8');
     expect(logged).toContain('medallion query SELECT 1 --state');
