@@ -29,6 +29,7 @@ import { PortInUseError } from '../../core/errors';
 import { conditionalWrites } from './s3-conditional-writes';
 import { makeS3rverWritesAtomic } from './s3rver-atomic-writes';
 import { mapS3rverKeysSafely } from './s3rver-key-paths';
+import { type ListedKeys, type ListOptions, listingPage } from './s3rver-listing-page';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
@@ -121,9 +122,6 @@ function allowS3rverContinuationTokens(): void {
 const PATCHED = Symbol.for('medallion.s3rver-des');
 allowS3rverContinuationTokens();
 
-type ListedKeys = { objects: { key: string }[]; commonPrefixes: string[]; isTruncated: boolean };
-type ListOptions = { delimiter?: string; prefix?: string; startAfter?: string; maxKeys?: number };
-
 /**
  * A delimited listing, as S3 answers it: every key under the prefix is listed (s3rver's walk without the
  * delimiter), then each key with the delimiter after the prefix becomes its common prefix. As in s3rver,
@@ -135,30 +133,18 @@ function reportNestedCommonPrefixes(): void {
   };
   const proto = store.prototype;
   if (proto[NESTED_PREFIXES]) return;
-  const original = proto.listObjects as (bucket: string, options: ListOptions) => Promise<ListedKeys>;
+  const original = proto.listObjects as (
+    bucket: string,
+    options: ListOptions,
+  ) => Promise<ListedKeys<{ key: string }>>;
   proto.listObjects = async function (this: unknown, bucket: string, options: ListOptions) {
-    const { delimiter = '', prefix = '', startAfter = '', maxKeys = Number.POSITIVE_INFINITY } = options;
-    if (!delimiter) return original.call(this, bucket, options);
+    if (!options.delimiter) return original.call(this, bucket, options);
     const all = await original.call(this, bucket, {
       ...options,
       delimiter: '',
       maxKeys: Number.POSITIVE_INFINITY,
     });
-    const commonPrefixes = new Set<string>();
-    const objects: ListedKeys['objects'] = [];
-    let isTruncated = false;
-    for (const object of all.objects) {
-      const at = object.key.indexOf(delimiter, prefix.length);
-      if (at >= 0) {
-        const common = object.key.slice(0, at + delimiter.length);
-        if (common > startAfter) commonPrefixes.add(common);
-      } else if (objects.length < maxKeys) objects.push(object);
-      else {
-        isTruncated = true;
-        break;
-      }
-    }
-    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+    return listingPage(all.objects, options);
   };
   proto[NESTED_PREFIXES] = true;
 }

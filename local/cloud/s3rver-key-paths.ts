@@ -17,6 +17,7 @@
  */
 
 import { join } from 'node:path';
+import { type ListedKeys, type ListOptions, listingPage } from './s3rver-listing-page';
 
 /**
  * Bytes of one path segment: the filesystem's 255 less the longest name s3rver and our atomic writes add
@@ -77,9 +78,6 @@ export function isPlainPrefix(prefix: string): boolean {
   );
 }
 
-type ListOptions = { prefix?: string; startAfter?: string; maxKeys?: number; delimiter?: string };
-type Listed = { objects: { key: string }[]; commonPrefixes: string[]; isTruncated: boolean };
-
 export function mapS3rverKeysSafely(): void {
   const store = require('s3rver/lib/stores/filesystem') as {
     decodeKeyPath: (path: string) => string;
@@ -105,7 +103,10 @@ export function mapS3rverKeysSafely(): void {
     return join(this.rootDirectory, bucket, ...parts, name);
   };
   store.decodeKeyPath = decodeKeyPath;
-  const original = store.prototype.listObjects as (bucket: string, options: ListOptions) => Promise<Listed>;
+  const original = store.prototype.listObjects as (
+    bucket: string,
+    options: ListOptions,
+  ) => Promise<ListedKeys<{ key: string }>>;
   store.prototype.listObjects = async function (this: unknown, bucket: string, options: ListOptions) {
     const prefix = options.prefix ?? '';
     const startAfter = options.startAfter ?? '';
@@ -118,22 +119,8 @@ export function mapS3rverKeysSafely(): void {
       maxKeys: Number.POSITIVE_INFINITY,
       delimiter: '',
     });
-    const maxKeys = options.maxKeys ?? Number.POSITIVE_INFINITY;
-    const delimiter = options.delimiter ?? '';
-    const objects: Listed['objects'] = [];
-    const commonPrefixes = new Set<string>();
-    let isTruncated = false;
-    for (const object of [...all.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
-      if (!object.key.startsWith(prefix) || object.key <= startAfter) continue;
-      const at = delimiter ? object.key.indexOf(delimiter, prefix.length) : -1;
-      if (at >= 0) commonPrefixes.add(object.key.slice(0, at + delimiter.length));
-      else if (objects.length < maxKeys) objects.push(object);
-      else {
-        isTruncated = true;
-        break;
-      }
-    }
-    return { objects, commonPrefixes: [...commonPrefixes].sort(), isTruncated };
+    const ordered = [...all.objects].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return listingPage(ordered, options);
   };
   store.prototype[SAFE_KEYS] = true;
 }
