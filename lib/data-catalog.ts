@@ -137,7 +137,8 @@ export function defaultDatabaseName(environment: string): string {
 // biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder syntax, not a JS template
 const PROJECTED_VALUE = '${dt}';
 const LINEAGE_COMMENTS: Record<string, string> = {
-  _extra: 'Source fields the contract does not declare, as a JSON object (null when there were none).',
+  _extra:
+    'Source fields the contract does not declare, as a JSON object (null when there were none); values are salted SHA-256 hashes unless the contract sets unknownValues: keep.',
   _bronze_key: 'Key of the bronze object this row was read from.',
   _ingested_at: 'When the file landed in bronze (UTC).',
 };

@@ -149,7 +149,15 @@ export const datasetContractSchema = z
     unknownColumns: z
       .enum(['ignore', 'keep', 'reject'])
       .default('ignore')
-      .describe('ignore: drop them; keep: carry them as strings; reject: quarantine the whole file.'),
+      .describe(
+        'Source fields the contract does not declare. ignore: drop them; keep: carry them in the `_extra` JSON column, their values as `unknownValues` says; reject: quarantine the whole file.',
+      ),
+    unknownValues: z
+      .enum(['hash', 'keep'])
+      .default('hash')
+      .describe(
+        'Under `unknownColumns: keep`, what `_extra` holds for each undeclared field. hash (default): the key as sent and the value as a declared `pii: hash` column would hold it (salted SHA-256 hex; a null or empty value becomes null), since an undeclared field can carry personal data nobody reviewed. keep: values in clear; an explicit opt-in, for sources known to send no personal data outside the declared columns.',
+      ),
     quality: z
       .object({
         maxQuarantineRatio: z

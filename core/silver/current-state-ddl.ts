@@ -128,7 +128,8 @@ function createTable(
 }
 
 const LINEAGE_COMMENTS: Record<string, string> = {
-  _extra: 'Source fields the contract does not declare, as a JSON object (null when there were none).',
+  _extra:
+    'Source fields the contract does not declare, as a JSON object (null when there were none); values are salted SHA-256 hashes unless the contract sets unknownValues: keep.',
   _bronze_key: 'Key of the bronze object this version was read from.',
   _ingested_at: 'When the file holding this version landed in bronze (UTC).',
 };

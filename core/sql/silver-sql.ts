@@ -169,11 +169,14 @@ function columnRules(c: ContractColumn): { when: string; rule: Rule; message: st
   return out;
 }
 
+/** `pii: hash`: the salted SHA-256 of a text value, as hex (null stays null). */
+const hashExpr = (text: string, salt: string): string => `sha256(${sqlString(salt)} || ${text})`;
+
 function piiExpr(c: ContractColumn, salt: string): string {
   const t = typed(c);
   switch (c.pii) {
     case 'hash':
-      return `sha256(${sqlString(salt)} || ${t})`;
+      return hashExpr(t, salt);
     case 'mask':
       return `CASE WHEN length(${t}) <= 4 THEN repeat('*', length(${t})) ELSE repeat('*', length(${t}) - 4) || right(${t}, 4) END`;
     default:
@@ -337,11 +340,25 @@ export class SilverSql {
       QUALIFY row_number() OVER (PARTITION BY ${pk.join(', ')} ORDER BY ${latest}rowid DESC) > 1`;
   }
 
+  /**
+   * `_extra` as silver stores it. Under `unknownValues: hash` each key stays as sent and each value becomes
+   * what a declared `pii: hash` string column without normalization holds for it: the field's text as a
+   * declared column reads it (json_extract_string), empty as null, then the salted hash. The object is
+   * rebuilt as text, not as a MAP, because a JSON object may repeat a key and a MAP refuses that.
+   */
+  private extraSilverExpr(): string {
+    if (this.contract.unknownValues === 'keep') return '_extra';
+    const path = `'$."' || replace(replace(k, '\\', '\\\\'), '"', '\\"') || '"'`;
+    const hashed = hashExpr(`nullif(json_extract_string(_extra, ${path}), '')`, this.lineage.piiSalt);
+    const member = `to_json(k) || ':' || coalesce(to_json(${hashed}), 'null')`;
+    return `CASE WHEN _extra IS NOT NULL THEN '{' || array_to_string(list_transform(json_keys(_extra), lambda k: ${member}), ',') || '}' END`;
+  }
+
   /** Columns of silver ({@link silverSchema}), each with the expression that computes it. */
   silverColumns(): { name: string; expr: string; type: string }[] {
     const { lineage } = this;
     const lineageExpr: Record<LineageColumn, string> = {
-      _extra: '_extra',
+      _extra: this.extraSilverExpr(),
       _bronze_key: sqlString(lineage.bronzeKey),
       _ingested_at: `TIMESTAMPTZ ${sqlString(lineage.ingestedAt.toISOString())}`,
     };

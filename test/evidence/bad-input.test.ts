@@ -4,6 +4,7 @@
  * for: it lands in silver, or it is quarantined with the line, column and rule it broke, or the whole file
  * is quarantined with a reason and nothing of it reaches silver. Nothing is mocked; nothing is lost.
  */
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -56,6 +57,8 @@ const order = (id: string, fields: Partial<Record<(typeof ORDER_COLUMNS)[number]
   return ORDER_COLUMNS.map((c) => values[c]).join(',');
 };
 const csv = (...lines: string[]) => `${lines.join('\n')}\n`;
+/** What `_extra` holds for an unknown value by default (`unknownValues: hash`): the harness's salted hash. */
+const unknownHash = (value: string) => createHash('sha256').update(`evidence-salt${value}`).digest('hex');
 /** One valid customers record (NDJSON), with extra keys merged in. */
 const customer = (id: string, extra: Record<string, unknown> = {}) =>
   JSON.stringify({
@@ -250,7 +253,7 @@ describe('evidence: bad input', () => {
       const reference = await land(15, bronzeKey('customers', 'clean.ndjson'), csv(...lines));
       expect(reference.rows).toEqual({ in: 3, out: 3, quarantined: 0, duplicates: 0 });
       const expected = await h.silverRows(reference);
-      expect(JSON.parse(expected[1]?._extra as string)).toEqual({ note: 'multi\nline' });
+      expect(JSON.parse(expected[1]?._extra as string)).toEqual({ note: unknownHash('multi\nline') });
       for (const [name, body] of [
         ['bom.ndjson', `\ufeff${csv(...lines)}`],
         ['crlf.ndjson', `${lines.join('\r\n')}\r\n`],
@@ -501,7 +504,7 @@ describe('evidence: bad input', () => {
       return results as Record<'ignore' | 'keep' | 'reject', Manifest>;
     }
 
-    it('a new column in a CSV: ignore drops it, keep carries it in _extra, reject quarantines the file naming it', async () => {
+    it('a new column in a CSV: ignore drops it, keep carries it in _extra (value hashed), reject quarantines the file naming it', async () => {
       const body = csv(`${ORDERS_HEADER},channel`, `${order('O-1')},web`, `${order('O-2')},`);
       const { ignore, keep, reject } = await landUnderEachPolicy('orders', 'new-column', 'csv', body);
 
@@ -516,21 +519,21 @@ describe('evidence: bad input', () => {
       expect(
         kept.map((r) => [r.order_id, r._extra === null ? null : JSON.parse(r._extra as string)]),
       ).toEqual([
-        ['O-1', { channel: 'web' }],
+        ['O-1', { channel: unknownHash('web') }],
         ['O-2', { channel: null }],
       ]);
 
       await expectFileQuarantined(reject, body, 'unknown-columns', 'column(s) not in the contract: channel');
     });
 
-    it('a new key in NDJSON: ignore drops it, keep carries it in _extra, reject quarantines the file', async () => {
+    it('a new key in NDJSON: ignore drops it, keep carries it in _extra (value hashed), reject quarantines the file', async () => {
       const body = csv(customer('C001', { tier: 'gold' }), customer('C002'));
       const { ignore, keep, reject } = await landUnderEachPolicy('customers', 'new-key', 'ndjson', body);
       expect(ignore?.rows).toEqual({ in: 2, out: 2, quarantined: 0, duplicates: 0 });
       expect(Object.keys((await h.silverRows(ignore))[0] ?? {})).not.toContain('_extra');
       expect(keep?.rows).toEqual({ in: 2, out: 2, quarantined: 0, duplicates: 0 });
       expect((await h.silverRows(keep)).map((r) => [r.customer_id, r._extra])).toEqual([
-        ['C001', '{"tier":"gold"}'],
+        ['C001', JSON.stringify({ tier: unknownHash('gold') })],
         ['C002', null],
       ]);
       await expectFileQuarantined(

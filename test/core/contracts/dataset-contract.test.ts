@@ -441,8 +441,20 @@ describe('loadContractFile', () => {
     expect(c.file).toBe(file);
     expect(c.source.csv).toEqual({ header: true, delimiter: ',', quote: '"' });
     expect(c.unknownColumns).toBe('ignore');
+    expect(c.unknownValues).toBe('hash');
     expect(c.quality).toEqual({ maxQuarantineRatio: 0.05 });
     expect(c.columns[3]).toMatchObject({ required: false, typeText: 'string', type: { kind: 'string' } });
+  });
+
+  it('hashes the values of kept unknown columns unless unknownValues: keep is written, and refuses other values', () => {
+    const keep = { ...validContract(), unknownColumns: 'keep' as const };
+    expect(loadContractFile(writeContract(keep)).unknownValues).toBe('hash');
+    expect(loadContractFile(writeContract({ ...keep, unknownValues: 'keep' })).unknownValues).toBe('keep');
+    const { error } = contractErrorOf((c) => {
+      c.unknownColumns = 'keep';
+      c.unknownValues = 'clear' as never;
+    });
+    expect(error.problems).toEqual([expect.stringMatching(/^unknownValues: /)]);
   });
 
   it('parses a decimal type written with spaces and keeps its trimmed text', () => {
@@ -540,6 +552,19 @@ describe('contractJsonSchema', () => {
       'source',
     ]);
     expect(schema.properties.columns.items?.required).toEqual(['name', 'type']);
+  });
+
+  it('documents unknownValues: hash by default, keep (values in clear) as an explicit opt-in', () => {
+    const prop = schema.properties.unknownValues as unknown as {
+      default: string;
+      enum: string[];
+      description: string;
+    };
+    expect(prop.default).toBe('hash');
+    expect(prop.enum).toEqual(['hash', 'keep']);
+    expect(prop.description).toMatch(/hash \(default\).*pii: hash/);
+    expect(prop.description).toMatch(/keep: values in clear; an explicit opt-in/);
+    expect(schema.required).not.toContain('unknownValues');
   });
 
   it('forbids unknown top-level fields, like the loader', () => {

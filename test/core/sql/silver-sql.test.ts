@@ -611,8 +611,8 @@ describe('CSV sources', () => {
     });
   });
 
-  it('unknownColumns keep carries unknown header columns as a JSON object in _extra', async () => {
-    const c = contractWith([], { unknownColumns: 'keep' });
+  it('unknownColumns keep carries unknown header columns as a JSON object in _extra (values in clear under unknownValues keep)', async () => {
+    const c = contractWith([], { unknownColumns: 'keep', unknownValues: 'keep' });
     const r = await run(
       c,
       ['id,loyalty,day,region', 'a,gold,2026-11-01,EU', 'b,,2026-11-01,US', ''].join('\n'),
@@ -636,6 +636,7 @@ describe('JSON sources', () => {
     contractWith([{ name: 'n', type: 'int32', from: 'count' }], {
       source: { format },
       unknownColumns: 'keep',
+      unknownValues: 'keep',
     });
 
   it('NDJSON: skips blank lines but numbers lines physically, quarantines malformed lines as record|parse, keeps unknown keys', async () => {
@@ -836,7 +837,7 @@ describe('sample files', () => {
     });
   });
 
-  it('customers.ndjson: 11 in = 10 out + 1 quarantined (line 11, signup_date|type), PII applied, loyalty_tier kept', async () => {
+  it('customers.ndjson: 11 in = 10 out + 1 quarantined (line 11, signup_date|type), PII applied, loyalty_tier kept with its value hashed', async () => {
     const r = await runSilverSql(
       engine,
       sample('customers'),
@@ -859,7 +860,9 @@ describe('sample files', () => {
       _extra: null,
     });
     expect(byId.get('C003')).toMatchObject({ country: 'FR', full_name: '********bois' });
-    expect(byId.get('C005')).toMatchObject({ _extra: '{"loyalty_tier":"gold"}' });
+    expect(byId.get('C005')).toMatchObject({
+      _extra: JSON.stringify({ loyalty_tier: sha(`${DEFAULT_LINEAGE.piiSalt}gold`) }),
+    });
     expect(byId.get('C008')).toMatchObject({ full_name: null });
     expect(r.silverTypes).not.toHaveProperty('phone');
   });

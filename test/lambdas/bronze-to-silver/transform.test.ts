@@ -269,7 +269,7 @@ describe('BronzeToSilver', () => {
       expect(rows.get('C003')).toMatchObject({ full_name: '********bois', country: 'FR' });
       expect(rows.get('C009')?.full_name).toBe('*******rcía');
       expect(rows.get('C008')?.full_name).toBeNull();
-      expect(JSON.parse(rows.get('C005')?._extra as string)).toEqual({ loyalty_tier: 'gold' });
+      expect(JSON.parse(rows.get('C005')?._extra as string)).toEqual({ loyalty_tier: sha256(`${SALT}gold`) });
       expect(rows.get('C001')?._extra).toBeNull();
 
       const [line] = await quarantineLines(m);
