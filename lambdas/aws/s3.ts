@@ -181,13 +181,20 @@ export function unquoteETag(eTag: string | undefined): string | undefined {
   return eTag?.replace(/"/g, '');
 }
 
-/** A JSON record (a manifest, a quarantine reason), pretty-printed. */
+/** A write condition: replace only the object of this ETag (`IfMatch`), or create only (`IfNoneMatch: '*'`). */
+export type WriteCondition = Pick<PutObjectCommandInput, 'IfMatch' | 'IfNoneMatch'>;
+
+/**
+ * A JSON record (a manifest, a quarantine reason), pretty-printed. With a `condition` that does not hold,
+ * S3 answers 412 (see `isPreconditionFailed`) and nothing is written.
+ */
 export async function putJson(
   s3: S3Client,
   bucket: string,
   key: string,
   body: unknown,
   signal?: AbortSignal,
+  condition: WriteCondition = {},
 ): Promise<void> {
   await s3.send(
     new PutObjectCommand({
@@ -195,22 +202,39 @@ export async function putJson(
       Key: key,
       Body: `${JSON.stringify(body, null, 2)}\n`,
       ContentType: 'application/json',
+      ...condition,
     }),
     { abortSignal: signal },
   );
 }
 
+/** An object's body as UTF-8 text, with the ETag of those bytes. */
+export interface ObjectText {
+  readonly text: string;
+  readonly etag: string | undefined;
+}
+
+/** The object's body as UTF-8 text and its ETag, or `undefined` when it does not exist. */
+export function readObjectTextAndETag(
+  s3: S3Client,
+  bucket: string,
+  key: string,
+  signal?: AbortSignal,
+): Promise<ObjectText | undefined> {
+  const get = s3
+    .send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
+    .then(async (got) => ({ text: (await got.Body?.transformToString('utf8')) ?? '', etag: got.ETag }));
+  return recoverWhen(get, isNotFound, undefined);
+}
+
 /** The object's body as UTF-8 text, or `undefined` when it does not exist. */
-export function readObjectText(
+export async function readObjectText(
   s3: S3Client,
   bucket: string,
   key: string,
   signal?: AbortSignal,
 ): Promise<string | undefined> {
-  const get = s3
-    .send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal })
-    .then(async (got) => (await got.Body?.transformToString('utf8')) ?? '');
-  return recoverWhen(get, isNotFound, undefined);
+  return (await readObjectTextAndETag(s3, bucket, key, signal))?.text;
 }
 
 /** The object parsed as JSON, or `undefined` when it does not exist. */

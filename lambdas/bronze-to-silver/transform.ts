@@ -4,7 +4,7 @@
  *   spool (stream, gunzip with cap, UTF-8 check)  ->  header check  ->  DuckDB passes:
  *   1. count rows per rule broken  2. valid rows, de-duplicated, to partitioned Parquet  3. rejected rows to NDJSON
  *   ->  check the source is unchanged  ->  upload  ->  delete outputs an earlier run wrote that this one did
- *   not  ->  manifest (written last: it is the commit record).
+ *   not  ->  manifest (written last and conditionally: it is the commit record, see `manifest-store.ts`).
  *
  * A problem with the file itself (`FileRejection`) quarantines the whole file and counts as done: retrying
  * cannot fix it. Anything else (S3, the engine running out of disk, the invocation's deadline) is thrown,
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { ContractRegistry } from '../../core/contracts/load-contracts';
-import { FileRejection } from '../../core/errors';
+import { FileRejection, ObjectChangedError } from '../../core/errors';
 import { quarantineRowsKey, sourceId } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
 import { createLogger, type Logger } from '../../core/telemetry/logger';
@@ -98,7 +98,15 @@ export class BronzeToSilver {
     const timer = new Timer();
     let previous: Manifest | undefined;
     try {
-      previous = await this.manifests.read(contract, id, attempt.signal);
+      const stored = await this.manifests.read(contract, id, attempt.signal);
+      if (stored.problem) {
+        this.logger.warn('unreadable manifest taken as absent: the file is transformed again', {
+          key: obj.key,
+          manifestKey: stored.key,
+          problem: stored.problem,
+        });
+      }
+      previous = stored.manifest;
       let result: ManifestOutcome;
       try {
         result = await this.transform(obj, contract, id, work, timer, attempt);
@@ -118,7 +126,12 @@ export class BronzeToSilver {
       attempt.check();
       await this.manifests.deleteStale(previous, manifest, attempt.signal);
       attempt.check();
-      await this.manifests.write(contract, id, manifest, attempt.signal);
+      // Replaces exactly what was read (a broken manifest included), or creates: never a manifest another
+      // attempt committed since.
+      const won = await this.manifests.write(contract, id, manifest, stored.etag, attempt.signal);
+      const committed = won ? manifest : await this.committedMeanwhile(contract, id, manifest, attempt);
+      // Another attempt's manifest: it logged its commit itself.
+      if (committed !== manifest) return committed;
       attempt.check();
       await this.manifests.logCommit(contract, id, manifest, this.now(), attempt.signal, previous);
       return manifest;
@@ -130,7 +143,12 @@ export class BronzeToSilver {
           s3: this.deps.s3,
           silverBucket: this.deps.config.silverBucket,
           logger: this.logger,
-          readCommitted: () => this.manifests.read(contract, id),
+          readCommitted: async () => {
+            const committed = await this.manifests.read(contract, id);
+            // What an unreadable manifest lists is unknown: the rollback then deletes nothing.
+            if (committed.problem) throw new Error(`${committed.key} is unreadable: ${committed.problem}`);
+            return committed.manifest;
+          },
         },
         obj.key,
         previous,
@@ -140,6 +158,41 @@ export class BronzeToSilver {
     } finally {
       await rm(work, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * After this attempt's manifest lost its write condition (412): another attempt of the same object
+   * committed since this one read the manifest. Returns the manifest to answer with:
+   *  - `mine` itself when the committed manifest is this attempt's own (its write landed, the answer was
+   *    lost and the SDK's retry of it met the condition it had just made false): the commit goes on;
+   *  - the winner's manifest when it was made from the same bronze bytes: then it lists the same outputs,
+   *    under the same keys (silver keys are deterministic per source id and partition) and with the same
+   *    bytes (the transform is deterministic), so this attempt's uploads only rewrote the winner's files
+   *    as they were. Nothing is overwritten, rolled back or logged again: the winner logged the commit.
+   * A winner made from other bytes (another version of the key) throws `ObjectChangedError`: the retry
+   * reads the winner's manifest as the previous one and reconciles its outputs.
+   */
+  private async committedMeanwhile(
+    contract: DatasetContract,
+    id: string,
+    mine: Manifest,
+    attempt: Attempt,
+  ): Promise<Manifest> {
+    const committed = await this.manifests.read(contract, id, attempt.signal);
+    const winner = committed.manifest;
+    if (winner && JSON.stringify(winner) === JSON.stringify(mine)) return mine;
+    if (winner && sameBronzeBytes(winner.source, mine.source)) {
+      this.logger.info('another attempt committed this object first; its manifest stands', {
+        key: mine.source.key,
+        manifestKey: committed.key,
+        committedAt: winner.finishedAt,
+      });
+      return winner;
+    }
+    throw new ObjectChangedError(
+      `another attempt committed ${committed.key} meanwhile, ` +
+        `${winner ? 'from other bytes of the source' : `unreadable (${committed.problem ?? 'gone'})`}; retry`,
+    );
   }
 
   /**
@@ -248,4 +301,11 @@ export class BronzeToSilver {
       };
     });
   }
+}
+
+/** Whether two manifests were made from the same bronze bytes: same SHA-256, or (without one) same ETag. */
+function sameBronzeBytes(a: Manifest['source'], b: Manifest['source']): boolean {
+  if (a.bucket !== b.bucket || a.key !== b.key) return false;
+  if (a.sha256 !== undefined && b.sha256 !== undefined) return a.sha256 === b.sha256;
+  return a.eTag !== undefined && a.eTag === b.eTag;
 }

@@ -19,17 +19,17 @@
  *    object visible whole (temporary file, then rename);
  *  - it stores a key as the path it spells: `..` segments wrote outside the state directory and a long
  *    segment failed with ENAMETOOLONG; `s3rver-key-paths.ts` maps every key into its bucket, one to one;
- *  - a delimited listing never reports a common prefix whose objects all lie deeper (`<model>/v=<run>/`
- *    holding only `<batch>/<column>=<day>/...`): its walk skips every directory below a delimiter.
- *    {@link reportNestedCommonPrefixes} lists such a request without the delimiter and groups the keys.
+ *  - its listings walk the directories in their own order (not S3's key order), fail with 500 when a file
+ *    is renamed or deleted mid-walk, and miss common prefixes whose objects all lie deeper: the same
+ *    module answers listings itself, sorted, tolerant of concurrent writes, paged by `listingPage`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { type AddressInfo, createServer } from 'node:net';
 import { PortInUseError } from '../../core/errors';
 import { conditionalWrites } from './s3-conditional-writes';
+import { installS3FaultInjection, type S3FaultInjector, type S3FaultSettings } from './s3-fault-injection';
 import { makeS3rverWritesAtomic } from './s3rver-atomic-writes';
 import { mapS3rverKeysSafely } from './s3rver-key-paths';
-import { type ListedKeys, type ListOptions, listingPage } from './s3rver-listing-page';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
@@ -122,36 +122,7 @@ function allowS3rverContinuationTokens(): void {
 const PATCHED = Symbol.for('medallion.s3rver-des');
 allowS3rverContinuationTokens();
 
-/**
- * A delimited listing, as S3 answers it: every key under the prefix is listed (s3rver's walk without the
- * delimiter), then each key with the delimiter after the prefix becomes its common prefix. As in s3rver,
- * `maxKeys` counts keys only (its continuation token is the last key returned). Installed once per process.
- */
-function reportNestedCommonPrefixes(): void {
-  const store = require('s3rver/lib/stores/filesystem') as {
-    prototype: Record<string | symbol, unknown>;
-  };
-  const proto = store.prototype;
-  if (proto[NESTED_PREFIXES]) return;
-  const original = proto.listObjects as (
-    bucket: string,
-    options: ListOptions,
-  ) => Promise<ListedKeys<{ key: string }>>;
-  proto.listObjects = async function (this: unknown, bucket: string, options: ListOptions) {
-    if (!options.delimiter) return original.call(this, bucket, options);
-    const all = await original.call(this, bucket, {
-      ...options,
-      delimiter: '',
-      maxKeys: Number.POSITIVE_INFINITY,
-    });
-    return listingPage(all.objects, options);
-  };
-  proto[NESTED_PREFIXES] = true;
-}
-const NESTED_PREFIXES = Symbol.for('medallion.s3rver-nested-prefixes');
-reportNestedCommonPrefixes();
 makeS3rverWritesAtomic();
-// After the delimiter patch: a prefix it cannot prune by is listed whole, then grouped by it.
 mapS3rverKeysSafely();
 
 export interface LocalS3StartOptions {
@@ -161,6 +132,8 @@ export interface LocalS3StartOptions {
   directory: string;
   /** Buckets created before the server accepts requests (existing ones are kept). */
   buckets: string[];
+  /** Transient errors to inject (see `s3-fault-injection.ts`); default: what the environment asks for. */
+  faults?: S3FaultSettings;
 }
 
 export interface LocalS3Address {
@@ -175,6 +148,8 @@ export class LocalS3Server {
   private server: S3rverInstance | undefined;
   private readonly listeners = new Set<LocalS3EventListener>();
   private readonly requests = new AsyncLocalStorage<PendingRequest>();
+  /** The transient-error injector in front of the server, when one was asked for. */
+  faults: S3FaultInjector | undefined;
 
   /**
    * Calls `listener` with every event notification, after the request that caused it has succeeded but
@@ -201,6 +176,7 @@ export class LocalS3Server {
     server.middleware.unshift(decodeCopySourceLikeS3);
     server.middleware.unshift(conditionalWrites(server.store) as unknown as KoaMiddleware);
     server.middleware.unshift((ctx, next) => this.captureEvents(ctx, next));
+    this.faults = installS3FaultInjection(server.middleware, options.faults);
     server.on('event', (event) => {
       const pending = this.requests.getStore();
       if (pending) pending.records.push(...event.Records);

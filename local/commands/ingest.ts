@@ -4,6 +4,7 @@
  */
 
 import { createReadStream, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
@@ -13,8 +14,13 @@ import type { LocalCloud } from '../cloud/local-cloud';
 import { type FileReport, pendingFileReport } from '../report/pipeline-report';
 import type { InputFile } from './inputs';
 
-/** S3's largest single PutObject. */
-const SINGLE_PUT_MAX_BYTES = 5 * 1024 ** 3;
+/**
+ * Files up to this size go up in one PutObject, from memory; larger ones as a multipart upload of parts
+ * this size. Either way every request body is bytes in memory, which the SDK can send again: it never
+ * retries a request whose body is a stream, so a transient S3 error (500 InternalError, 503 SlowDown) on a
+ * streamed upload failed the run.
+ */
+const SINGLE_PUT_MAX_BYTES = 64 * 1024 ** 2;
 
 const MEDIA_TYPES: Record<DatasetContract['source']['format'], string> = {
   csv: 'text/csv',
@@ -88,17 +94,24 @@ export async function ingest(
         const params = {
           Bucket: cloud.buckets.landing,
           Key: input.landingKey,
-          Body: createReadStream(input.absolute),
           ContentType: /\.gz$/i.test(input.path)
             ? 'application/gzip'
             : MEDIA_TYPES[input.contract.source.format],
         };
-        // One PUT up to S3's single-request limit: a multipart upload makes the local server write every
-        // byte twice (the parts, then the assembled object).
+        // One PUT when the file fits in memory comfortably: a multipart upload makes the local server write
+        // every byte twice (the parts, then the assembled object).
         if (input.bytes <= SINGLE_PUT_MAX_BYTES) {
-          await cloud.s3.send(new PutObjectCommand({ ...params, ContentLength: input.bytes }));
+          const Body = await readFile(input.absolute);
+          await cloud.s3.send(new PutObjectCommand({ ...params, Body, ContentLength: input.bytes }));
         } else {
-          await new Upload({ client: cloud.s3, params }).done();
+          // lib-storage reads the stream into parts (buffers) before sending each one; two at a time.
+          const Body = createReadStream(input.absolute);
+          await new Upload({
+            client: cloud.s3,
+            params: { ...params, Body },
+            partSize: SINGLE_PUT_MAX_BYTES,
+            queueSize: 2,
+          }).done();
         }
         continue;
       }

@@ -7,6 +7,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { bronzeContentIndexKey, decodeEventKey, manifestKey, sourceId } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
 import { isNotFound, listKeys, readObjectText, recoverWhen } from '../../lambdas/aws/s3';
+import { parseManifest } from '../../lambdas/bronze-to-silver/manifest-store';
 import type { LocalCloud } from '../cloud/local-cloud';
 import { checkConservation } from './conservation';
 
@@ -27,7 +28,7 @@ export interface FileReport {
   landingError?: string;
   bronzeKey?: string;
   manifestKey?: string;
-  /** The manifest's status; `missing` when no manifest was found. */
+  /** The manifest's status; `missing` when no manifest was found, or none that can be read. */
   status: Manifest['status'] | 'missing';
   reason?: string;
   rows: Rows;
@@ -150,7 +151,15 @@ export async function buildReport(cloud: SettledCloud, files: FileReport[]): Pro
       };
       continue;
     }
-    const manifest = JSON.parse(text) as Manifest;
+    // An unreadable manifest counts as none, as the transform takes it (and replaces it on a re-run).
+    const manifest = parseManifest(text);
+    if (typeof manifest === 'string') {
+      file.conservation = {
+        ok: false,
+        problems: [`unreadable manifest ${file.manifestKey} (${manifest}): taken as none`],
+      };
+      continue;
+    }
     file.status = manifest.status;
     if (manifest.reason) file.reason = manifest.reason;
     file.rows = { ...manifest.rows };

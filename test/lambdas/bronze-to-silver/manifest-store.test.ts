@@ -34,19 +34,74 @@ describe('ManifestStore', () => {
   const s3 = withLocalS3([SILVER, QUARANTINE]);
   const store = () => new ManifestStore(s3.client, { silverBucket: SILVER, quarantineBucket: QUARANTINE });
 
-  it('reads undefined for a source never committed', async () => {
-    expect(await store().read(ORDERS, 'never-committed')).toBeUndefined();
+  it('reads no manifest and no ETag for a source never committed', async () => {
+    expect(await store().read(ORDERS, 'never-committed')).toEqual({
+      key: manifestKey('retail', 'orders', 'never-committed'),
+      manifest: undefined,
+      etag: undefined,
+    });
   });
 
-  it('writes the manifest to the silver bucket under its manifest key, and reads it back', async () => {
+  it('writes the manifest to the silver bucket under its manifest key, and reads it back with its ETag', async () => {
     const m = manifest(['retail/orders/dt=2026-11-01/part-s1.parquet']);
-    await store().write(ORDERS, 's1', m);
+    expect(await store().write(ORDERS, 's1', m, undefined)).toBe(true);
 
-    expect(
-      JSON.parse((await s3.get(SILVER, manifestKey('retail', 'orders', 's1')))?.toString() ?? ''),
-    ).toEqual(m);
-    expect(await store().read(ORDERS, 's1')).toEqual(m);
+    const key = manifestKey('retail', 'orders', 's1');
+    expect(JSON.parse((await s3.get(SILVER, key))?.toString() ?? '')).toEqual(m);
+    const read = await store().read(ORDERS, 's1');
+    expect(read).toEqual({ key, manifest: m, etag: (await s3.head(SILVER, key))?.ETag });
+    expect(read.etag).toMatch(/^"[0-9a-f]{32}"$/);
   });
+
+  it('creates a manifest only if none exists: a second create is refused and changes nothing', async () => {
+    const first = manifest(['retail/orders/dt=2026-11-01/part-c1.parquet']);
+    expect(await store().write(ORDERS, 'c1', first, undefined)).toBe(true);
+    expect(await store().write(ORDERS, 'c1', manifest([]), undefined)).toBe(false);
+    expect((await store().read(ORDERS, 'c1')).manifest).toEqual(first);
+  });
+
+  it('replaces only the manifest of the ETag it read: a stale ETag is refused and changes nothing', async () => {
+    await store().write(ORDERS, 'r1', manifest([]), undefined);
+    const { etag } = await store().read(ORDERS, 'r1');
+    const second = manifest(['retail/orders/dt=2026-11-02/part-r1.parquet']);
+    expect(await store().write(ORDERS, 'r1', second, etag)).toBe(true);
+    expect(await store().write(ORDERS, 'r1', manifest([]), etag)).toBe(false);
+    expect((await store().read(ORDERS, 'r1')).manifest).toEqual(second);
+  });
+
+  it.each([
+    ['valid JSON with a trailing brace', 'brace', (m: string) => `${m}}`, /^not JSON/],
+    ['cut short', 'cut', (m: string) => m.slice(0, m.length / 2), /^not JSON/],
+    ['an empty object', 'empty-object', () => '{}', /^not a manifest: manifestVersion is not 1$/],
+    ['blank', 'blank', () => ' \n', /^not JSON/],
+    [
+      'a list of outputs without row counts',
+      'no-rows',
+      (m: string) => m.replace(/"rows": 1,/, ''),
+      /outputs/,
+    ],
+  ])(
+    'reads a manifest that is %s as none, with the problem and the ETag of the object there',
+    async (_, id, spoil, problem) => {
+      const key = manifestKey('retail', 'orders', id);
+      const good = `${JSON.stringify(manifest(['retail/orders/dt=2026-11-01/part-x.parquet']), null, 2)}\n`;
+      await s3.put(SILVER, key, spoil(good));
+
+      const read = await store().read(ORDERS, id);
+      expect(read.manifest).toBeUndefined();
+      expect(read.problem).toMatch(problem);
+      expect(read.etag).toBe((await s3.head(SILVER, key))?.ETag);
+
+      // The next commit replaces it, conditioned on that ETag.
+      const fresh = manifest([]);
+      expect(await store().write(ORDERS, id, fresh, read.etag)).toBe(true);
+      expect(await store().read(ORDERS, id)).toEqual({
+        key,
+        manifest: fresh,
+        etag: (await s3.head(SILVER, key))?.ETag,
+      });
+    },
+  );
 
   it('deleteStale deletes the outputs the previous manifest lists and the current one does not', async () => {
     const kept = 'retail/orders/dt=2026-11-01/part-s2.parquet';

@@ -144,6 +144,34 @@ describe('buildReport', () => {
     expect(report.landingFailures).toEqual([{ path: 'orders/4.csv', error: 'HTTP 413: too large' }]);
   });
 
+  it('reports an unreadable manifest as no manifest, with why, and still reports the other files', async () => {
+    const good = manifest(7, { in: 2, out: 2, quarantined: 0, duplicates: 0 }, [
+      output('2026-11-07', 'g', 2),
+    ]);
+    await transformed(7, good);
+    await transformed(8, manifest(8, { in: 1, out: 1, quarantined: 0, duplicates: 0 }, []));
+    await s3.put('silver', manifestOf(8), `${JSON.stringify(manifest(8, good.rows, []))}}`);
+    await transformed(9, manifest(9, good.rows, []));
+    await s3.put('silver', manifestOf(9), '{}');
+
+    const report = await buildReport(cloud(), [pending(7), pending(8), pending(9)]);
+
+    expect(report.ok).toBe(false);
+    expect(report.files.map((f) => [f.status, f.rows.in, f.conservation.ok])).toEqual([
+      ['ok', 2, true],
+      ['missing', 0, false],
+      ['missing', 0, false],
+    ]);
+    expect(report.files[1].conservation.problems).toEqual([
+      expect.stringMatching(
+        new RegExp(`^unreadable manifest ${manifestOf(8)} \\(not JSON .*\\): taken as none$`),
+      ),
+    ]);
+    expect(report.files[2].conservation.problems).toEqual([
+      `unreadable manifest ${manifestOf(9)} (not a manifest: manifestVersion is not 1): taken as none`,
+    ]);
+  });
+
   it('lists the dead-lettered messages with the keys their S3 event names, and fails the run', async () => {
     const event = {
       Records: [{ s3: { object: { key: 'retail/orders/ingest_date%3D2026-11-01/a+b.csv' } } }],
