@@ -11,12 +11,21 @@
  *
  * Every message counts as work in `activity` from `send` until it is deleted or dead-lettered, so
  * `whenIdle()` resolves only when everything sent has been dealt with.
+ *
+ * With `journalDir`, queued and in-flight messages and dead letters are kept on disk (see
+ * {@link QueueJournal}), so a queue started again on the same directory after its process was killed
+ * finishes the work, receive counts included: a message is journaled before `send` returns, and its
+ * receive is journaled before the consumer gets it (SQS counts a receive when it hands a message out).
+ * After a restart every journaled message is visible at once (the old visibility timeouts are not kept).
+ * As in SQS, a restored message that was already received `maxReceiveCount` times (its last receive never
+ * answered) is moved to the dead letters on its next receive instead of being delivered again.
  */
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { errorMessage } from '../../core/errors';
 import { Activity } from './activity';
+import { type JournaledMessage, QueueJournal } from './queue-journal';
 
 export type QueueConsumer = (event: SQSEvent) => Promise<SQSBatchResponse | undefined>;
 
@@ -43,6 +52,18 @@ export interface LocalQueueOptions {
   /** Called when a message failed a receive; `willRetry` is false when it is being dead-lettered. */
   readonly onFailed?: (message: QueueMessage, willRetry: boolean) => void;
   readonly onDeadLettered?: (dead: DeadLetter) => void;
+  /**
+   * The queue's own directory for its journal (created if missing); none: messages live in memory only.
+   * What it holds is delivered again when the queue is constructed, and `close()` leaves it in place.
+   */
+  readonly journalDir?: string;
+  /**
+   * Deliver nothing until `resume()` (messages restored from the journal and sent meanwhile wait): lets
+   * the owner finish starting up (logs, listeners) before the consumer runs. Default false.
+   */
+  readonly startPaused?: boolean;
+  /** Told about journal files moved aside as unreadable and journal writes that failed; default console.warn. */
+  readonly onJournalProblem?: (problem: string) => void;
 }
 
 /** A message as the queue holds it. */
@@ -67,6 +88,9 @@ export interface DeadLetter {
 
 type Held = QueueMessage & { done: () => void };
 
+/** Why a restored message that used up its receives is dead-lettered, when it has no error of its own. */
+const UNANSWERED = 'its last receive was never answered (the process stopped while the consumer had it)';
+
 export class LocalQueue {
   readonly name: string;
   readonly arn: string;
@@ -84,10 +108,14 @@ export class LocalQueue {
   private readonly visible: Held[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly invisible = new Set<Held>();
+  /** Messages handed to the consumer and not yet answered for. */
+  private readonly delivering = new Set<Held>();
   private pumpTimer: NodeJS.Timeout | undefined;
   private batchesInFlight = 0;
   private closed = false;
+  private paused: boolean;
   private readonly dead: DeadLetter[] = [];
+  private readonly journal: QueueJournal | undefined;
 
   constructor(options: LocalQueueOptions) {
     this.options = options;
@@ -101,6 +129,11 @@ export class LocalQueue {
     this.region = options.region ?? 'us-east-1';
     this.arn = `arn:aws:sqs:${this.region}:${options.accountId ?? '000000000000'}:${options.name}`;
     this.activity = options.activity ?? this.own;
+    this.paused = options.startPaused ?? false;
+    if (options.journalDir !== undefined) {
+      this.journal = new QueueJournal(options.journalDir);
+      this.restore(this.journal);
+    }
   }
 
   /** Messages that exhausted their receives, oldest first. */
@@ -122,27 +155,33 @@ export class LocalQueue {
     return this.own.whenIdle();
   }
 
-  /** Enqueues a message; returns its id. */
+  /**
+   * The body of every message this queue still holds in this process: queued, waiting out a visibility
+   * timeout, in flight with the consumer, or dead-lettered (restored ones included).
+   */
+  pendingBodies(): string[] {
+    return [...this.visible, ...this.invisible, ...this.delivering, ...this.dead].map((m) => m.body);
+  }
+
+  /** Enqueues a message (journaled before this returns, when journaled); returns its id. */
   send(body: string): string {
     if (this.closed) throw new Error(`queue ${this.name} is closed`);
-    const endShared = this.activity === this.own ? undefined : this.activity.begin();
-    const endOwn = this.own.begin();
-    const message: Held = {
+    const message: JournaledMessage = {
       messageId: randomUUID(),
       body,
       sentTimestamp: Date.now(),
       receiveCount: 0,
-      done: () => {
-        endOwn();
-        endShared?.();
-      },
     };
-    this.visible.push(message);
+    this.journal?.write(message);
+    this.visible.push(this.hold(message));
     this.schedule();
     return message.messageId;
   }
 
-  /** Stops delivering; messages still queued are dropped (and no longer count as pending work). */
+  /**
+   * Stops delivering in this process; messages still queued are dropped from it (and no longer count as
+   * pending work) but stay in the journal, if any, for the next queue on it. Returns how many were dropped.
+   */
   close(): number {
     this.closed = true;
     if (this.pumpTimer) clearTimeout(this.pumpTimer);
@@ -154,8 +193,53 @@ export class LocalQueue {
     return dropped.length;
   }
 
+  /** A message counted as pending work until it is deleted, dead-lettered or dropped. */
+  private hold(m: JournaledMessage): Held {
+    const endShared = this.activity === this.own ? undefined : this.activity.begin();
+    const endOwn = this.own.begin();
+    return {
+      ...m,
+      done: () => {
+        endOwn();
+        endShared?.();
+      },
+    };
+  }
+
+  /** Makes the journaled messages visible again and brings back the dead letters. */
+  private restore(journal: QueueJournal): void {
+    const { messages, deadLetters, unreadable } = journal.load();
+    for (const u of unreadable) {
+      this.journalProblem(`moved unreadable journal file ${u.file} to ${u.movedTo} (${u.reason})`);
+    }
+    this.dead.push(...deadLetters);
+    for (const m of messages) this.visible.push(this.hold(m));
+    if (this.visible.length > 0) this.schedule();
+  }
+
+  /** Runs a journal update after the fact; a failure is reported, not thrown into the delivery loop. */
+  private journaling(what: string, update: (journal: QueueJournal) => void): void {
+    if (!this.journal) return;
+    try {
+      update(this.journal);
+    } catch (e) {
+      this.journalProblem(`could not journal ${what}: ${errorMessage(e)}`);
+    }
+  }
+
+  private journalProblem(problem: string): void {
+    const report = this.options.onJournalProblem ?? ((p: string) => console.warn(p));
+    report(`queue ${this.name}: ${problem}`);
+  }
+
+  /** Starts delivering (see `startPaused`). */
+  resume(): void {
+    this.paused = false;
+    if (this.visible.length > 0) this.schedule();
+  }
+
   private schedule(): void {
-    if (this.pumpTimer || this.closed) return;
+    if (this.pumpTimer || this.closed || this.paused) return;
     this.pumpTimer = setTimeout(() => {
       this.pumpTimer = undefined;
       this.pump();
@@ -164,7 +248,8 @@ export class LocalQueue {
 
   private pump(): void {
     while (!this.closed && this.batchesInFlight < this.concurrency && this.visible.length > 0) {
-      const batch = this.visible.splice(0, this.batchSize);
+      const batch = this.receive();
+      if (batch.length === 0) continue;
       this.batchesInFlight++;
       void this.deliver(batch).finally(() => {
         this.batchesInFlight--;
@@ -173,13 +258,31 @@ export class LocalQueue {
     }
   }
 
-  private async deliver(batch: Held[]): Promise<void> {
+  /**
+   * The next batch, each message's receive counted (and journaled before anyone sees it). A restored
+   * message that already used up its receives is dead-lettered here instead, as SQS's redrive does.
+   */
+  private receive(): Held[] {
+    const batch: Held[] = [];
     const now = Date.now();
-    const records = batch.map((m) => {
+    while (batch.length < this.batchSize) {
+      const m = this.visible.shift();
+      if (!m) break;
+      if (m.receiveCount >= this.maxReceiveCount) {
+        this.deadLetter(m, m.lastError ?? UNANSWERED);
+        continue;
+      }
       m.receiveCount++;
       m.firstReceiveTimestamp ??= now;
-      return this.record(m);
-    });
+      this.journaling(`the receive of ${m.messageId}`, (j) => j.write(m));
+      batch.push(m);
+    }
+    return batch;
+  }
+
+  private async deliver(batch: Held[]): Promise<void> {
+    for (const m of batch) this.delivering.add(m);
+    const records = batch.map((m) => this.record(m));
     let failed: Set<string>;
     let error: string | undefined;
     try {
@@ -190,8 +293,10 @@ export class LocalQueue {
       failed = new Set(batch.map((m) => m.messageId));
     }
     for (const m of batch) {
+      this.delivering.delete(m);
       if (failed.has(m.messageId)) this.fail(m, error);
       else {
+        this.journaling(`the deletion of ${m.messageId}`, (j) => j.remove(m.messageId));
         m.done();
         this.options.onDeleted?.(m);
       }
@@ -211,7 +316,10 @@ export class LocalQueue {
   }
 
   private fail(m: Held, error: string | undefined): void {
+    const errorChanged = m.lastError !== error;
     m.lastError = error;
+    // Its receive is journaled already; only a new error is worth a write (a later dead letter shows it).
+    if (errorChanged) this.journaling(`the failure of ${m.messageId}`, (j) => j.write(m));
     if (this.closed) {
       m.done();
       return;
@@ -219,17 +327,7 @@ export class LocalQueue {
     const willRetry = m.receiveCount < this.maxReceiveCount;
     this.options.onFailed?.(m, willRetry);
     if (!willRetry) {
-      const dead: DeadLetter = {
-        messageId: m.messageId,
-        body: m.body,
-        receiveCount: m.receiveCount,
-        sentTimestamp: m.sentTimestamp,
-        deadLetteredAt: Date.now(),
-        ...(error === undefined ? {} : { lastError: error }),
-      };
-      this.dead.push(dead);
-      m.done();
-      this.options.onDeadLettered?.(dead);
+      this.deadLetter(m, error);
       return;
     }
     this.invisible.add(m);
@@ -240,6 +338,21 @@ export class LocalQueue {
       this.schedule();
     }, this.visibilityTimeoutMs);
     this.timers.add(timer);
+  }
+
+  private deadLetter(m: Held, error: string | undefined): void {
+    const dead: DeadLetter = {
+      messageId: m.messageId,
+      body: m.body,
+      receiveCount: m.receiveCount,
+      sentTimestamp: m.sentTimestamp,
+      deadLetteredAt: Date.now(),
+      ...(error === undefined ? {} : { lastError: error }),
+    };
+    this.journaling(`the dead letter ${m.messageId}`, (j) => j.deadLetter(dead));
+    this.dead.push(dead);
+    m.done();
+    this.options.onDeadLettered?.(dead);
   }
 
   /** The record Lambda's SQS poller would hand over for this receive. */

@@ -5,6 +5,7 @@
  * error the function logged for it (its partial batch response names the message, not the reason).
  */
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { S3Event, SQSBatchResponse } from 'aws-lambda';
 import { decodeEventKey } from '../../core/lake/layout';
 import type { Activity } from './activity';
@@ -40,6 +41,13 @@ export interface QueueConsumerOptions {
   readonly transformConcurrency?: number;
   /** SQS visibility timeout of a failed message; default 50 ms. */
   readonly retryDelayMs?: number;
+  /**
+   * Where the queues journal their messages, each in `<journalDir>/<queue name>/`, so that queued and
+   * in-flight work survives the process and is delivered again by the next start; none: in memory only.
+   */
+  readonly journalDir?: string;
+  /** Deliver nothing until each queue's `resume()`; default false. */
+  readonly startPaused?: boolean;
   /** Counts every message until it is deleted or dead-lettered. */
   readonly activity: Activity;
   readonly errors: MessageErrors;
@@ -59,8 +67,11 @@ export function drainedQueues(
     if (!q.consumer) continue;
     const fn = functions.get(q.consumer.function);
     const spec = functions.spec(fn);
+    const name = `${options.bucketPrefix}-${q.logicalId.replace(/[0-9A-F]{8}$/, '')}`;
     const queue = new LocalQueue({
-      name: `${options.bucketPrefix}-${q.logicalId.replace(/[0-9A-F]{8}$/, '')}`,
+      name,
+      journalDir: options.journalDir === undefined ? undefined : join(options.journalDir, name),
+      startPaused: options.startPaused,
       region: spec.region,
       accountId: spec.accountId,
       batchSize: options.batchSize ?? q.consumer.batchSize,
