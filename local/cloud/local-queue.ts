@@ -17,8 +17,11 @@
  * finishes the work, receive counts included: a message is journaled before `send` returns, and its
  * receive is journaled before the consumer gets it (SQS counts a receive when it hands a message out).
  * After a restart every journaled message is visible at once (the old visibility timeouts are not kept).
- * As in SQS, a restored message that was already received `maxReceiveCount` times (its last receive never
- * answered) is moved to the dead letters on its next receive instead of being delivered again.
+ * The redrive policy counts the receives that ended in a failure answer, not the ones cut short by the
+ * local cloud's own death: in AWS the queue outlives its consumer, here a `kill -9` takes both down, and a
+ * file in flight at a few kills must not be dead-lettered for it. A message whose receives keep being cut
+ * short (it takes the process down, e.g. out of memory) is dead-lettered after
+ * {@link INTERRUPTED_RECEIVES_FACTOR} times `maxReceiveCount` receives.
  */
 
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
@@ -72,6 +75,8 @@ export interface QueueMessage {
   readonly body: string;
   readonly sentTimestamp: number;
   receiveCount: number;
+  /** Receives that ended in a failure answer (the redrive policy counts these). */
+  failedReceives?: number;
   firstReceiveTimestamp?: number;
   /** Why the last failed receive failed, when the whole batch failed with an error. */
   lastError?: string;
@@ -89,7 +94,11 @@ export interface DeadLetter {
 type Held = QueueMessage & { done: () => void };
 
 /** Why a restored message that used up its receives is dead-lettered, when it has no error of its own. */
-const UNANSWERED = 'its last receive was never answered (the process stopped while the consumer had it)';
+const UNANSWERED =
+  'its receives were never answered (the process stopped each time while the consumer had it)';
+
+/** Receives cut short by the process dying, in units of `maxReceiveCount`, before a message counts as poison. */
+export const INTERRUPTED_RECEIVES_FACTOR = 5;
 
 export class LocalQueue {
   readonly name: string;
@@ -268,7 +277,10 @@ export class LocalQueue {
     while (batch.length < this.batchSize) {
       const m = this.visible.shift();
       if (!m) break;
-      if (m.receiveCount >= this.maxReceiveCount) {
+      if (
+        (m.failedReceives ?? 0) >= this.maxReceiveCount ||
+        m.receiveCount >= this.maxReceiveCount * INTERRUPTED_RECEIVES_FACTOR
+      ) {
         this.deadLetter(m, m.lastError ?? UNANSWERED);
         continue;
       }
@@ -316,15 +328,14 @@ export class LocalQueue {
   }
 
   private fail(m: Held, error: string | undefined): void {
-    const errorChanged = m.lastError !== error;
     m.lastError = error;
-    // Its receive is journaled already; only a new error is worth a write (a later dead letter shows it).
-    if (errorChanged) this.journaling(`the failure of ${m.messageId}`, (j) => j.write(m));
+    m.failedReceives = (m.failedReceives ?? 0) + 1;
+    this.journaling(`the failure of ${m.messageId}`, (j) => j.write(m));
     if (this.closed) {
       m.done();
       return;
     }
-    const willRetry = m.receiveCount < this.maxReceiveCount;
+    const willRetry = m.failedReceives < this.maxReceiveCount;
     this.options.onFailed?.(m, willRetry);
     if (!willRetry) {
       this.deadLetter(m, error);

@@ -29,6 +29,8 @@ export interface JournaledMessage {
   readonly body: string;
   readonly sentTimestamp: number;
   readonly receiveCount: number;
+  /** Receives that ended in a failure answer (the others were cut short by the process dying). */
+  readonly failedReceives?: number;
   readonly firstReceiveTimestamp?: number;
   readonly lastError?: string;
 }
@@ -171,6 +173,7 @@ function messageFields(m: JournaledMessage): JournaledMessage {
     body: m.body,
     sentTimestamp: m.sentTimestamp,
     receiveCount: m.receiveCount,
+    ...(m.failedReceives === undefined ? {} : { failedReceives: m.failedReceives }),
     ...(m.firstReceiveTimestamp === undefined ? {} : { firstReceiveTimestamp: m.firstReceiveTimestamp }),
     ...(m.lastError === undefined ? {} : { lastError: m.lastError }),
   };
@@ -184,6 +187,11 @@ function parseMessage(value: unknown): JournaledMessage | string {
   if (typeof v.body !== 'string') return 'no body';
   if (!isTime(v.sentTimestamp)) return 'no sentTimestamp';
   if (!Number.isSafeInteger(v.receiveCount) || (v.receiveCount as number) < 0) return 'no receiveCount';
+  if (
+    v.failedReceives !== undefined &&
+    (!Number.isSafeInteger(v.failedReceives) || (v.failedReceives as number) < 0)
+  )
+    return 'bad failedReceives';
   if (v.firstReceiveTimestamp !== undefined && !isTime(v.firstReceiveTimestamp))
     return 'bad firstReceiveTimestamp';
   if (v.lastError !== undefined && typeof v.lastError !== 'string') return 'bad lastError';

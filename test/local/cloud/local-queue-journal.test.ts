@@ -14,12 +14,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { Activity } from '../../../local/cloud/activity';
 import { FunctionLogs } from '../../../local/cloud/lambda-runtime';
 import { LocalFunctions } from '../../../local/cloud/local-functions';
-import {
-  type DeadLetter,
-  LocalQueue,
-  type LocalQueueOptions,
-  type QueueConsumer,
-} from '../../../local/cloud/local-queue';
+import { LocalQueue, type LocalQueueOptions, type QueueConsumer } from '../../../local/cloud/local-queue';
 import { drainedQueues, MessageErrors } from '../../../local/cloud/queue-consumers';
 import { fixtureFunction, fixtureWiring } from './fixtures/wiring';
 
@@ -131,26 +126,40 @@ describe('LocalQueue with a journal', () => {
     expect(messageFiles(dir)).toEqual([]);
   });
 
-  it('dead-letters, without delivering it, a restored message whose receives were used up (as SQS redrive does)', async () => {
+  it('delivers again a restored message whose last receive was cut short by the process dying: only failed receives count toward the redrive policy', async () => {
     const { records: before, consumer: failing } = recorder(async (_records, call) => {
       if (call === 2) return never();
       throw new Error('boom');
     });
     const first = journaled({ consumer: failing, maxReceiveCount: 2 });
-    const id = first.send('poison');
+    const id = first.send('in flight at the kill');
     await until(() => before.length === 2);
     first.close();
 
-    const { consumer, calls } = recorder();
-    const dead: DeadLetter[] = [];
-    const second = journaled({ consumer, maxReceiveCount: 2, onDeadLettered: (d) => dead.push(d) });
+    const { records, consumer } = recorder();
+    const second = journaled({ consumer, maxReceiveCount: 2 });
     await second.whenIdle();
-    expect(calls()).toBe(0);
-    expect(second.deadLetters).toEqual([
-      expect.objectContaining({ messageId: id, body: 'poison', receiveCount: 2, lastError: 'boom' }),
-    ]);
-    expect(dead).toEqual(second.deadLetters);
+    expect(records.map((r) => [r.messageId, r.attributes.ApproximateReceiveCount])).toEqual([[id, '3']]);
+    expect(second.deadLetters).toEqual([]);
     expect(messageFiles(dir)).toEqual([]);
+  });
+
+  it('dead-letters, without delivering it, a restored message that took the process down 5 x maxReceiveCount times', async () => {
+    const { records: before, consumer: hanging } = recorder(() => never());
+    let queue = journaled({ consumer: hanging, maxReceiveCount: 1 });
+    const id = queue.send('poison');
+    for (let kill = 1; kill <= 5; kill++) {
+      await until(() => before.length === kill);
+      queue.close();
+      if (kill < 5) queue = journaled({ consumer: hanging, maxReceiveCount: 1 });
+    }
+    const { consumer, calls } = recorder();
+    const last = journaled({ consumer, maxReceiveCount: 1 });
+    await last.whenIdle();
+    expect(calls()).toBe(0);
+    expect(last.deadLetters).toEqual([
+      expect.objectContaining({ messageId: id, body: 'poison', receiveCount: 5 }),
+    ]);
     expect(messageFiles(join(dir, 'dead'))).toEqual([`${id}.json`]);
   });
 
