@@ -122,6 +122,10 @@ export class BronzeToSilverPipeline extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly piiSaltSecret: secretsmanager.ISecret;
+  /** How long an upload's event may still be retried (the landing function's maximum event age). */
+  public readonly landingRetryWindow: Duration;
+  /** How long a bronze object's message may still be received (receives times the visibility timeout). */
+  public readonly transformRetryWindow: Duration;
 
   constructor(scope: Construct, id: string, props: BronzeToSilverPipelineProps) {
     super(scope, id);
@@ -178,10 +182,11 @@ export class BronzeToSilverPipeline extends Construct {
       'SQS3',
       'This queue is itself a dead-letter queue: the on-failure destination of the landing function.',
     );
+    this.landingRetryWindow = Duration.hours(6);
     landing.configureAsyncInvoke({
       onFailure: new destinations.SqsDestination(this.landingFailureQueue),
       retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
+      maxEventAge: this.landingRetryWindow,
     });
     props.landingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(landing));
 
@@ -211,6 +216,7 @@ export class BronzeToSilverPipeline extends Construct {
       retentionPeriod: Duration.days(14),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
+    this.transformRetryWindow = Duration.seconds(timeout.toSeconds() * 6 * maxReceiveCount);
     for (const c of contracts) {
       props.bronzeBucket.addEventNotification(
         s3.EventType.OBJECT_CREATED,

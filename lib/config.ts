@@ -135,18 +135,32 @@ function validRate(expression: string): boolean {
   return n > 0 && (n === 1) === !rate[2].endsWith('s');
 }
 
+/** An EventBridge schedule expression, checked at synth. */
+function scheduleExpression() {
+  return z.string().refine((s) => CRON.test(s) || validRate(s), {
+    message:
+      "must be an EventBridge schedule expression: 'rate(<n> minute|minutes|hour|hours|day|days)' (singular for 1) or 'cron(<6 fields>)'",
+  });
+}
+
+const reconcilerSchema = z
+  .object({
+    /** When the reconciler looks for stranded uploads and bronze objects (EventBridge expression, UTC). */
+    schedule: scheduleExpression().default('rate(15 minutes)'),
+    /**
+     * Bronze `ingest_date` days it reads, today included: an object stranded longer ago than that is not
+     * found (replay it). At most the commit log's retention, which tells it what was committed.
+     */
+    lookbackDays: z.number().int().min(1).max(COMMIT_LOG_RETENTION_DAYS).default(3),
+  })
+  .strict();
+
 const goldSchema = z
   .object({
     /** The gold models (`<name>.sql`, see `loadGoldModels`), relative to the repository root. */
     modelsDir: z.string().min(1).default('samples/models'),
     /** When the gold workflow runs: an EventBridge `rate(...)` or `cron(...)` expression (UTC). */
-    schedule: z
-      .string()
-      .refine((s) => CRON.test(s) || validRate(s), {
-        message:
-          "must be an EventBridge schedule expression: 'rate(<n> minute|minutes|hour|hours|day|days)' (singular for 1) or 'cron(<6 fields>)'",
-      })
-      .default('rate(1 hour)'),
+    schedule: scheduleExpression().default('rate(1 hour)'),
     /** Build the gold workflow and tables (when the models directory holds models). */
     enabled: z.boolean().default(true),
     /** Published versions kept per gold table (the current one included); older ones are deleted. */
@@ -200,6 +214,8 @@ export const medallionConfigSchema = z
     contractsDir: z.string().min(1).default('samples/contracts'),
     /** The gold layer: SQL models, run by the gold workflow on a schedule. */
     gold: goldSchema.default(goldSchema.parse({})),
+    /** Finds and re-drives uploads and bronze objects the event route lost (the `Stranded` alarm). */
+    reconciler: reconcilerSchema.default(reconcilerSchema.parse({})),
     /** Dev only: buckets and logs are destroyed with the stack (objects included) instead of retained. */
     allowDestroy: z.boolean().default(false),
     /** Object Lock (governance mode) on bronze: bronze bytes cannot be overwritten or deleted early. */

@@ -8,7 +8,12 @@ import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
 import { datasetPrefixes } from '../core/lake/layout';
 import { currentTableName, historyTableName } from '../core/silver/tables';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
-import { contractsDirectory, goldModelsDirectory, type MedallionConfig } from './config';
+import {
+  contractsDirectory,
+  goldModelsDirectory,
+  type MedallionConfig,
+  scheduleIntervalMinutes,
+} from './config';
 import { CostGuardrails } from './cost-guardrails';
 import { CurrentStatePlanner } from './current-state';
 import { DataCatalog, defaultDatabaseName, silverTableLocations } from './data-catalog';
@@ -19,6 +24,7 @@ import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
 import { DEAD_LETTER_RUNBOOKS } from './monitoring/alarms/queues';
 import { PipelineMonitoring } from './monitoring/pipeline-monitoring';
+import { Reconciler } from './reconciler';
 
 /** Properties of {@link MedallionStack}. */
 export interface MedallionStackProps extends StackProps {
@@ -51,6 +57,8 @@ export class MedallionStack extends Stack {
   public readonly goldRetention: GoldRetention;
   /** Plans and publishes the incremental gold models' runs. */
   public readonly goldPlanner: GoldPlanner;
+  /** Re-drives the uploads and bronze objects the event route lost (the `Stranded` alarm). */
+  public readonly reconciler: Reconciler;
 
   constructor(scope: Construct, id: string, props: MedallionStackProps) {
     super(scope, id, {
@@ -124,6 +132,25 @@ export class MedallionStack extends Stack {
       removalPolicy,
     });
 
+    // A margin past the last retry, so that a slow retry is not re-driven while it runs.
+    const strandedMargin = Duration.minutes(15);
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      contractsDir,
+      landingBucket,
+      bronzeBucket,
+      silverBucket,
+      quarantineBucket,
+      key,
+      landingFunction: this.pipeline.landingFunction.function,
+      transformQueue: this.pipeline.queue,
+      landingStrandedAfter: this.pipeline.landingRetryWindow.plus(strandedMargin),
+      bronzeStrandedAfter: this.pipeline.transformRetryWindow.plus(strandedMargin),
+      schedule: events.Schedule.expression(config.reconciler.schedule),
+      lookbackDays: config.reconciler.lookbackDays,
+      logRetention,
+      logRemovalPolicy: removalPolicy,
+    });
+
     // The models are read before the catalog, which declares their tables: `ref()` renders as
     // "<database>"."<table>", a table of a contract's dataset (current state, history, arrivals, deleted
     // keys) or another model. A model reading a table is granted its prefix (silverTableLocations).
@@ -162,6 +189,7 @@ export class MedallionStack extends Stack {
       functions: [
         { name: 'IngestApi', function: this.ingestApi.handler.function, layer: 'ingest' },
         { name: 'Landing', function: this.pipeline.landingFunction.function, layer: 'ingest' },
+        { name: 'Reconciler', function: this.reconciler.function, layer: 'silver' },
         {
           name: 'Transform',
           function: this.pipeline.transformFunction.function,
@@ -187,6 +215,8 @@ export class MedallionStack extends Stack {
       api: this.ingestApi.api,
       athenaWorkGroup: this.catalog.workGroupName,
       freshnessSlo: Duration.minutes(config.freshnessSloMinutes),
+      // A cron schedule whose interval cannot be told: judged hourly.
+      reconcilerInterval: Duration.minutes(scheduleIntervalMinutes(config.reconciler.schedule) ?? 60),
       alarmEmail: config.alarmEmail,
       removalPolicy,
     });

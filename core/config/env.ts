@@ -31,6 +31,16 @@ export const ENV = {
   MAX_RECEIVE_COUNT: 'MEDALLION_MAX_RECEIVE_COUNT',
   /** Published versions of each gold model kept (the newest, including the one the table reads). */
   GOLD_VERSIONS_KEPT: 'MEDALLION_GOLD_VERSIONS_KEPT',
+  /** URL of the transform queue (the reconciler re-drives stranded bronze objects onto it). */
+  TRANSFORM_QUEUE_URL: 'MEDALLION_TRANSFORM_QUEUE_URL',
+  /** Name of the landing function (the reconciler re-invokes it for stranded uploads). */
+  LANDING_FUNCTION_NAME: 'MEDALLION_LANDING_FUNCTION_NAME',
+  /** Minutes after which an upload still in the landing bucket is stranded. */
+  STRANDED_LANDING_AFTER_MINUTES: 'MEDALLION_STRANDED_LANDING_AFTER_MINUTES',
+  /** Minutes after which a bronze object with no committed manifest is stranded. */
+  STRANDED_BRONZE_AFTER_MINUTES: 'MEDALLION_STRANDED_BRONZE_AFTER_MINUTES',
+  /** Bronze `ingest_date` days the reconciler reads, today included. */
+  RECONCILE_LOOKBACK_DAYS: 'MEDALLION_RECONCILE_LOOKBACK_DAYS',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

@@ -53,6 +53,11 @@ export const METRIC_NAMES = {
    * doing anything (single flight). No dimension. Count.
    */
   GoldRunSkipped: 'GoldRunSkipped',
+  /**
+   * Reconciler: objects found stranded (an upload left in landing, a bronze object never committed) and
+   * re-driven, per run, with NO dimension; 0 on a clean run, so the metric always has data. Count.
+   */
+  Stranded: 'Stranded',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

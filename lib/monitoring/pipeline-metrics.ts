@@ -84,6 +84,19 @@ export function goldPublished(period: Duration = METRIC_PERIOD): cloudwatch.Metr
 }
 
 /**
+ * Objects the reconciler found stranded per run (no dimension), the largest count of the period: each run
+ * reports what it found, 0 on a clean run.
+ */
+export function stranded(period: Duration = Duration.minutes(15)): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: METRICS_NAMESPACE,
+    metricName: METRIC_NAMES.Stranded,
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period,
+  });
+}
+
+/**
  * The freshness window as CloudWatch can evaluate it: N consecutive periods that together span the SLO,
  * all of them without a gold publication. Short periods make the alarm fire soon after the SLO is
  * exceeded (a single SLO-long period would only be judged once it closed). CloudWatch evaluates at most

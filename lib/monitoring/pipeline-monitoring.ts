@@ -14,6 +14,7 @@ import { addFunctionAlarms } from './alarms/functions';
 import { addFreshnessAlarm, addGoldWorkflowAlarm } from './alarms/gold';
 import { type AlarmDefinition, PipelineAlarms } from './alarms/pipeline-alarms';
 import { addDeadLetterAlarm } from './alarms/queues';
+import { addStrandedAlarm } from './alarms/stranded';
 import { createPipelineDashboard, type WatchedWorkflow } from './dashboard';
 import type { MonitoredFunction, MonitoredQueue, WorkQueue } from './monitored-resources';
 
@@ -47,6 +48,12 @@ export interface PipelineMonitoringProps extends AlarmTopicSettings {
    * @default Duration.minutes(60)
    */
   readonly freshnessSlo?: Duration;
+  /**
+   * How often the reconciler runs: its `Stranded` metric alarms (objects found stranded, or no report for
+   * twice this long).
+   * @default - no reconciler alarm
+   */
+  readonly reconcilerInterval?: Duration;
   /**
    * The Athena workgroup whose scanned bytes are watched (it must publish CloudWatch metrics).
    * @default - no Athena alarm
@@ -113,6 +120,8 @@ export class PipelineMonitoring extends Construct {
     for (const q of props.deadLetterQueues) addDeadLetterAlarm(this.pipelineAlarms, q);
     for (const f of props.functions) addFunctionAlarms(this.pipelineAlarms, f);
     for (const c of props.contracts) addDatasetAlarms(this.pipelineAlarms, c);
+    if (props.reconcilerInterval)
+      addStrandedAlarm(this.pipelineAlarms, Duration.minutes(props.reconcilerInterval.toMinutes() * 2));
     const freshness = addFreshnessAlarm(this.pipelineAlarms, props.freshnessSlo ?? Duration.minutes(60));
     if (props.stateMachine) this.monitorGoldWorkflow(props.stateMachine);
     const athena = props.athenaWorkGroup

@@ -22,7 +22,9 @@ import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { loadContracts } from '../../core/contracts/load-contracts';
 import { createS3Client } from '../../lambdas/aws/s3';
+import type { ReconcileReport } from '../../lambdas/reconciler/reconcile';
 import { Activity } from './activity';
 import { type ApiCredentials, ingestEvent, LocalApiServer } from './api-gateway';
 import { asyncInvoker, type LandedObject, type LandingFailure } from './async-invocation';
@@ -30,10 +32,12 @@ import { handlerEnv, restoreEnv, setProcessEnv } from './function-env';
 import { FunctionLogs, type LogSink } from './lambda-runtime';
 import { LocalFunctions, usedFunctions } from './local-functions';
 import type { DeadLetter, LocalQueue } from './local-queue';
+import { LocalReconciler } from './local-reconciler';
 import { NotificationRouter, objectCreatedEvent } from './notification-router';
 import {
   drainedQueues,
   MessageErrors,
+  objectsIn,
   type TransformedObject,
   type TransformFailure,
 } from './queue-consumers';
@@ -96,6 +100,11 @@ export interface LocalCloudOptions {
   readonly extraEnv?: Record<string, string>;
   /** The wiring to run; default: derived from the synthesized CDK app (see `template-wiring.ts`). */
   readonly wiring?: LocalWiring;
+  /**
+   * Look for stranded uploads and bronze objects at start-up (anything older than the cloud with no event
+   * on its way) and on the template's reconciler schedule, and re-drive them; default true.
+   */
+  readonly reconcile?: boolean;
   /** Where the derived wiring is cached; default `<stateDir>/cache`. */
   readonly wiringCacheDir?: string;
   /** Told how the wiring was obtained (synthesized or cached, and how long it took). */
@@ -112,6 +121,10 @@ export interface LocalCloudEvents {
   /** A transform message failed a receive. */
   'transform-failed': TransformFailure;
   'dead-lettered': DeadLetter;
+  /** A reconciliation ran (at start-up, then on schedule); `stranded` objects were re-driven. */
+  reconciled: ReconcileReport & { readonly startup: boolean };
+  /** A reconciliation failed (it is tried again on schedule, and at the next start). */
+  'reconcile-failed': { readonly error: string };
 }
 
 /** What `start` sets up before the cloud exists; `stop` takes it down. */
@@ -145,6 +158,8 @@ export class LocalCloud {
   /** Local queues by logical id (those an event source mapping drains). */
   private readonly queues: Map<string, LocalQueue>;
   private readonly router: NotificationRouter;
+  private reconciler: LocalReconciler | undefined;
+  private startupReport: (ReconcileReport & { readonly startup: boolean }) | undefined;
   private client: S3Client | undefined;
   private stopped = false;
 
@@ -174,6 +189,10 @@ export class LocalCloud {
       maxReceiveCount: options.maxReceiveCount,
       transformConcurrency: options.transformConcurrency,
       retryDelayMs: options.retryDelayMs,
+      // Queued and in-flight messages survive a kill: the next start on this state finishes them.
+      journalDir: join(setup.stateDir, 'queues'),
+      // Restored messages wait until the cloud is up (logs captured, listeners attached): see `start`.
+      startPaused: true,
       activity: this.activity,
       errors: parts.messageErrors,
       onTransformed: (o) => this.emit('transformed', o),
@@ -289,6 +308,10 @@ export class LocalCloud {
         (cloud.endpoints as { api?: string }).api = api.endpoint;
       }
       logs.install();
+      // Queued work restored from the journal is on its way; the rest of what the state holds is checked.
+      if (options.reconcile ?? true) await cloud.startReconciler();
+      // Delivery starts on a later turn, after the caller's listeners are attached.
+      for (const queue of cloud.queues.values()) queue.resume();
       return cloud;
     } catch (e) {
       await undo();
@@ -322,6 +345,40 @@ export class LocalCloud {
   async renotify(bucket: string, key: string): Promise<number> {
     const head = await this.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
     return this.router.dispatch(objectCreatedEvent(bucket, key, head, this.env.AWS_REGION), 'queue');
+  }
+
+  /** Runs the start-up reconciliation and schedules the next ones (see local-reconciler.ts). */
+  private async startReconciler(): Promise<void> {
+    this.reconciler = new LocalReconciler({
+      s3: this.s3,
+      buckets: this.buckets,
+      contracts: loadContracts(this.contractsDir),
+      router: this.router,
+      region: this.env.AWS_REGION,
+      wired: this.wiring.reconciler,
+      pending: (bucket, key) => this.queuedKeys().has(`${bucket}/${key}`),
+      track: (work) => this.activity.track(work),
+      onReconciled: (report) => {
+        if (report.startup) this.startupReport = report;
+        this.emit('reconciled', report);
+      },
+      onFailed: (error) => this.emit('reconcile-failed', { error }),
+    });
+    await this.reconciler.start();
+  }
+
+  /** What the start-up reconciliation found and re-drove (undefined when it did not run or failed). */
+  get startupReconciliation(): (ReconcileReport & { readonly startup: boolean }) | undefined {
+    return this.startupReport;
+  }
+
+  /** `<bucket>/<key>` of every object a queue holds a message for (queued, in flight or dead-lettered). */
+  private queuedKeys(): Set<string> {
+    const keys = new Set<string>();
+    for (const queue of this.queues.values())
+      for (const body of queue.pendingBodies())
+        for (const o of objectsIn({ body })) keys.add(`${o.bucket}/${o.key}`);
+    return keys;
   }
 
   /** Uploads the landing function failed on, retries included. */
@@ -389,6 +446,7 @@ export class LocalCloud {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.reconciler?.stop();
     this.router.close();
     await this.parts.apiServer?.stop();
     for (const queue of this.queues.values()) queue.close();

@@ -82,18 +82,22 @@ export class NotificationRouter {
   }
 }
 
-/** The event S3 would send for an existing object if it had just been created (`ObjectCreated:Put`). */
+/**
+ * The event S3 would send for an existing object if it had just been created (`ObjectCreated:Put`), at
+ * `eventTime` (default now; the reconciler gives the object's own time, which landing dates bronze by).
+ */
 export function objectCreatedEvent(
   bucket: string,
   key: string,
   head: { readonly ContentLength?: number; readonly ETag?: string },
   region: string,
+  eventTime: Date = new Date(),
 ): LocalS3Event {
   const record: S3rverEventRecord = {
     eventVersion: '2.0',
     eventSource: 'aws:s3',
     awsRegion: region,
-    eventTime: new Date().toISOString(),
+    eventTime: eventTime.toISOString(),
     eventName: 'ObjectCreated:Put',
     s3: {
       bucket: { name: bucket },

@@ -44,7 +44,7 @@ import { ENV } from '../../core/config/env';
 import { PROJECT_ROOT } from '../../lib/config';
 
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */
-export const WIRING_VERSION = 4;
+export const WIRING_VERSION = 5;
 
 /**
  * The handler module (relative to the repository root, without extension) of each `MedallionFunction`,
@@ -116,6 +116,16 @@ export interface WiredRoute {
   readonly destination: { readonly type: 'function' | 'queue'; readonly logicalId: string };
 }
 
+/** The scheduled reconciler: a function with the stranded-object settings, and the rule that runs it. */
+export interface WiredReconciler {
+  readonly function: string;
+  /** The EventBridge schedule expression of its rule. */
+  readonly schedule: string;
+  readonly landingAfterMs: number;
+  readonly bronzeAfterMs: number;
+  readonly lookbackDays: number;
+}
+
 export interface LocalWiring {
   readonly version: number;
   /** The stack the wiring comes from. */
@@ -127,6 +137,8 @@ export interface LocalWiring {
   readonly routes: WiredRoute[];
   /** The function behind the ingest API, if the stack has one. */
   readonly apiFunction?: string;
+  /** The reconciler's schedule and settings, if the stack has one (the local cloud runs its core itself). */
+  readonly reconciler?: WiredReconciler;
   /** How long synthesis took when this wiring was derived. */
   readonly synthMs: number;
 }
@@ -285,6 +297,8 @@ export function deriveWiring(template: Json, options: DeriveOptions = {}): Local
     }
   }
 
+  const reconciler = reconcilerOf(functions, ofType('AWS::Events::Rule'), fnRef);
+
   return {
     version: WIRING_VERSION,
     stack: options.stackName ?? '',
@@ -294,11 +308,35 @@ export function deriveWiring(template: Json, options: DeriveOptions = {}): Local
     queues,
     routes,
     ...(apiFunction ? { apiFunction } : {}),
+    ...(reconciler ? { reconciler } : {}),
     synthMs: options.synthMs ?? 0,
   };
 }
 
 /** Whether S3 would send `eventName` (e.g. `ObjectCreated:Put`) for the object `key` on this route. */
+/** The function that carries the reconciler's settings, and the schedule of the rule that targets it. */
+function reconcilerOf(
+  functions: Record<string, WiredFunction>,
+  rules: [string, Json][],
+  fnRef: (v: Json) => string | undefined,
+): WiredReconciler | undefined {
+  const fn = Object.values(functions).find((f) => f.env[ENV.STRANDED_LANDING_AFTER_MINUTES] !== undefined);
+  if (!fn) return undefined;
+  const rule = rules.find(([, r]) =>
+    (r.Properties?.Targets ?? []).some((t: Json) => fnRef(t.Arn) === fn.logicalId),
+  )?.[1];
+  const schedule = rule?.Properties?.ScheduleExpression;
+  if (typeof schedule !== 'string') return undefined;
+  const minutes = (name: string) => Number(fn.env[name]) * 60_000;
+  return {
+    function: fn.logicalId,
+    schedule,
+    landingAfterMs: minutes(ENV.STRANDED_LANDING_AFTER_MINUTES),
+    bronzeAfterMs: minutes(ENV.STRANDED_BRONZE_AFTER_MINUTES),
+    lookbackDays: Number(fn.env[ENV.RECONCILE_LOOKBACK_DAYS] ?? 3),
+  };
+}
+
 export function routeMatches(route: WiredRoute, eventName: string, key: string): boolean {
   const name = eventName.replace(/^s3:/, '');
   const eventOk = route.events.some((pattern) => {

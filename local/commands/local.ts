@@ -70,8 +70,19 @@ export async function startCloud(o: Parameters<typeof LocalCloud.start>[0]): Pro
 }
 
 /** What to tell a user of a running local cloud: endpoints, buckets, and the variables for the aws CLI. */
-export function localCloudBanner(cloud: Pick<LocalCloud, 'stateDir' | 'endpoints' | 'buckets'>): string[] {
+export function localCloudBanner(
+  cloud: Pick<LocalCloud, 'stateDir' | 'endpoints' | 'buckets'> &
+    Partial<Pick<LocalCloud, 'startupReconciliation'>>,
+): string[] {
+  const found = cloud.startupReconciliation;
+  const restored = found?.stranded
+    ? [
+        `re-drove ${found.stranded} object(s) an earlier run left stranded ` +
+          `(${found.landing.length} upload(s) in landing, ${found.bronze.length} bronze object(s) with no manifest)`,
+      ]
+    : [];
   return [
+    ...restored,
     '',
     `local cloud running (state ${displayPath(cloud.stateDir)}); Ctrl-C stops it`,
     `  S3          ${cloud.endpoints.s3}`,

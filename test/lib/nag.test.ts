@@ -95,7 +95,7 @@ describe('default configuration', () => {
     );
   });
 
-  test('IAM5 on Resource::* is acknowledged only for the six functions (X-Ray) and the gold workflow', () => {
+  test('IAM5 on Resource::* is acknowledged only for the seven functions (X-Ray) and the gold workflow', () => {
     const star = (report()?.suppressedViolations ?? []).filter(
       (s) => s.ruleName === 'AwsSolutions-IAM5[Resource::*]',
     );
@@ -108,6 +108,7 @@ describe('default configuration', () => {
       'Medallion-dev/GoldPlanner/Planner/Role/DefaultPolicy/Resource',
       'Medallion-dev/GoldRetention/Janitor/Role/DefaultPolicy/Resource',
       'Medallion-dev/IngestApi/Handler/Role/DefaultPolicy/Resource',
+      'Medallion-dev/Reconciler/Function/Role/DefaultPolicy/Resource',
     ]);
   });
 

@@ -44,6 +44,20 @@ export type EvidenceRecord =
       transformed: number;
       latenciesMs: number[];
     }
+  /**
+   * Scenario 27: the local cloud killed with SIGKILL and restarted on the same state; rows sent in acknowledged
+   * files against rows found in silver afterwards (`lost` must be 0), with what each kill left mid-way.
+   */
+  | {
+      kind: 'crashes';
+      scenario: number;
+      crashes: number;
+      filesAcknowledged: number;
+      rowsSent: number;
+      rowsFound: number;
+      /** Per kill: uploads left in landing, bronze objects without a manifest, queued messages. */
+      leftInFlight: { landing: number; bronze: number; queued: number }[];
+    }
   /** Scenario 11: awkward keys tried and read back correctly. */
   | { kind: 'keys'; scenario: number; tried: number; read: number }
   /** Anything else worth a line in the report (e.g. a retry count, a memory peak). */

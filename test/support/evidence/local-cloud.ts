@@ -49,6 +49,8 @@ export function withLocalCloud(options: Partial<LocalCloudOptions> = {}): CloudU
     transformed: [],
     'transform-failed': [],
     'dead-lettered': [],
+    reconciled: [],
+    'reconcile-failed': [],
   } as CloudUnderTest['events'];
   let contracts: ContractRegistry | undefined;
   const startup: CloudUnderTest['startup'] = { ms: 0 };
