@@ -58,7 +58,14 @@ async function runSuite(): Promise<Pick<EvidenceFigures, 'scenarios'> & { record
   const jestJson = join(WORK, 'suite', 'jest.json');
   console.log('running the evidence suite (test/evidence/) ...');
   const r = await runNode(
-    [require.resolve('jest/bin/jest'), 'test/evidence', '--json', `--outputFile=${jestJson}`],
+    // One file at a time, as `npm test` runs them: the crash and concurrency scenarios load the machine.
+    [
+      require.resolve('jest/bin/jest'),
+      'test/evidence',
+      '--maxWorkers=1',
+      '--json',
+      `--outputFile=${jestJson}`,
+    ],
     { [EVIDENCE_DIR_ENV]: join(WORK, 'suite') },
     true, // jest's progress, as it comes
   );

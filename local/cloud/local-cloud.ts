@@ -160,6 +160,7 @@ export class LocalCloud {
   private readonly router: NotificationRouter;
   private reconciler: LocalReconciler | undefined;
   private startupReport: (ReconcileReport & { readonly startup: boolean }) | undefined;
+  private reconcileError: string | undefined;
   private client: S3Client | undefined;
   private stopped = false;
 
@@ -360,9 +361,13 @@ export class LocalCloud {
       track: (work) => this.activity.track(work),
       onReconciled: (report) => {
         if (report.startup) this.startupReport = report;
+        this.reconcileError = undefined;
         this.emit('reconciled', report);
       },
-      onFailed: (error) => this.emit('reconcile-failed', { error }),
+      onFailed: (error) => {
+        this.reconcileError = error;
+        this.emit('reconcile-failed', { error });
+      },
     });
     await this.reconciler.start();
   }
@@ -370,6 +375,11 @@ export class LocalCloud {
   /** What the start-up reconciliation found and re-drove (undefined when it did not run or failed). */
   get startupReconciliation(): (ReconcileReport & { readonly startup: boolean }) | undefined {
     return this.startupReport;
+  }
+
+  /** Why the last reconciliation failed, until one succeeds (a failed start-up one is retried every 5 s). */
+  get reconciliationError(): string | undefined {
+    return this.reconcileError;
   }
 
   /** `<bucket>/<key>` of every object a queue holds a message for (queued, in flight or dead-lettered). */

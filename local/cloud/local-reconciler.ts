@@ -17,6 +17,9 @@ import { scheduleIntervalMinutes } from '../../lib/config';
 import { type NotificationRouter, objectCreatedEvent } from './notification-router';
 import type { WiredReconciler } from './template-wiring';
 
+/** Pause before a failed start-up reconciliation is tried again. */
+export const STARTUP_RETRY_MS = 5_000;
+
 export interface LocalReconcilerOptions {
   readonly s3: S3Client;
   readonly buckets: { landing: string; bronze: string; silver: string; quarantine: string };
@@ -37,6 +40,8 @@ export class LocalReconciler {
   private readonly reconciler: Reconciler;
   private readonly startedAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(private readonly options: LocalReconcilerOptions) {
     const redrive = (only: 'function' | 'queue') => async (o: StrandedObject) => {
@@ -51,9 +56,16 @@ export class LocalReconciler {
     );
   }
 
-  /** Runs once now (objects older than this process are stranded), then on the template's schedule. */
+  /**
+   * Runs once now (objects older than this process are stranded), then on the template's schedule. A
+   * start-up run that fails (the S3 server overloaded, say) is tried again every
+   * {@link STARTUP_RETRY_MS} until it succeeds: what it finds has no other way back.
+   */
   start(): Promise<ReconcileReport | undefined> {
-    const first = this.run(true);
+    const first = this.run(true).then((report) => {
+      if (!report) this.retryStartup();
+      return report;
+    });
     const minutes = this.options.wired && scheduleIntervalMinutes(this.options.wired.schedule);
     if (minutes) {
       this.timer = setInterval(() => void this.run(false), minutes * 60_000);
@@ -63,8 +75,20 @@ export class LocalReconciler {
   }
 
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.retry) clearTimeout(this.retry);
     this.timer = undefined;
+  }
+
+  private retryStartup(): void {
+    if (this.stopped) return;
+    this.retry = setTimeout(() => {
+      void this.run(true).then((report) => {
+        if (!report) this.retryStartup();
+      });
+    }, STARTUP_RETRY_MS);
+    this.retry.unref();
   }
 
   /** One reconciliation; a failure is reported, never thrown (the cloud keeps running). */

@@ -72,15 +72,19 @@ export async function startCloud(o: Parameters<typeof LocalCloud.start>[0]): Pro
 /** What to tell a user of a running local cloud: endpoints, buckets, and the variables for the aws CLI. */
 export function localCloudBanner(
   cloud: Pick<LocalCloud, 'stateDir' | 'endpoints' | 'buckets'> &
-    Partial<Pick<LocalCloud, 'startupReconciliation'>>,
+    Partial<Pick<LocalCloud, 'startupReconciliation' | 'reconciliationError'>>,
 ): string[] {
   const found = cloud.startupReconciliation;
-  const restored = found?.stranded
+  const restored = cloud.reconciliationError
     ? [
-        `re-drove ${found.stranded} object(s) an earlier run left stranded ` +
-          `(${found.landing.length} upload(s) in landing, ${found.bronze.length} bronze object(s) with no manifest)`,
+        `could not look for work an earlier run left stranded (${cloud.reconciliationError}); retrying every 5 s`,
       ]
-    : [];
+    : found?.stranded
+      ? [
+          `re-drove ${found.stranded} object(s) an earlier run left stranded ` +
+            `(${found.landing.length} upload(s) in landing, ${found.bronze.length} bronze object(s) with no manifest)`,
+        ]
+      : [];
   return [
     ...restored,
     '',

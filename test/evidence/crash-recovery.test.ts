@@ -171,6 +171,9 @@ describe(`scenario 27: kill -9 of the local cloud at random points, ${ITERATIONS
   it('scenario 27: every acknowledged file ends in silver exactly once, with every row, and every table reads', async () => {
     const seed = Number(process.env.MEDALLION_CRASH_SEED ?? Date.now() % 100_000);
     const next = random(seed);
+    console.log(
+      `scenario 27: seed ${seed} (MEDALLION_CRASH_SEED replays the same kill points), state ${state}`,
+    );
     const acknowledged: Sent[] = [];
     const leftInFlight: { landing: number; bronze: number; queued: number }[] = [];
     const killedAfterMs: number[] = [];
@@ -208,7 +211,6 @@ describe(`scenario 27: kill -9 of the local cloud at random points, ${ITERATIONS
     const s3 = createS3Client(localS3Env(last.s3));
     let bronze: string[];
     try {
-      console.log(`state: ${state}`);
       bronze = await settled(s3, state, Number(process.env.MEDALLION_CRASH_SETTLE_MS ?? 180_000));
       // Every acknowledged file is in bronze once (content-addressed) and committed with every row.
       for (const sent of acknowledged) {
