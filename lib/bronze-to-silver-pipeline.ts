@@ -63,8 +63,15 @@ export interface BronzeToSilverPipelineProps extends Pick<LogSettings, 'logReten
    */
   readonly transformTimeout?: Duration;
   /**
-   * Reserved concurrency of the transform function, also the event source's maximum concurrency.
+   * The SQS event source's maximum concurrency: how many transforms run at once (at least 2).
    * @default 5
+   */
+  readonly transformMaxConcurrency?: number;
+  /**
+   * Reserved concurrency of the transform function (at least `transformMaxConcurrency`). Lambda refuses
+   * a reservation that leaves fewer than 100 unreserved executions, which new accounts (quota 10 or 50)
+   * cannot give.
+   * @default - none reserved
    */
   readonly transformReservedConcurrency?: number;
   /**
@@ -193,10 +200,13 @@ export class BronzeToSilverPipeline extends Construct {
     // ---- bronze bucket -> queue -> transform function ---------------------------------------------
     const memorySize = props.transformMemorySize ?? DEFAULT_TRANSFORM_MEMORY_MB;
     const timeout = props.transformTimeout ?? Duration.minutes(15);
-    const reserved = props.transformReservedConcurrency ?? 5;
+    const maxConcurrency = props.transformMaxConcurrency ?? 5;
+    const reserved = props.transformReservedConcurrency;
     const ephemeral = props.transformEphemeralStorage ?? Size.mebibytes(4096);
-    if (reserved < 2)
-      throw new Error('transformReservedConcurrency must be at least 2 (SQS maximum concurrency)');
+    if (maxConcurrency < 2)
+      throw new Error('transformMaxConcurrency must be at least 2 (SQS maximum concurrency)');
+    if (reserved !== undefined && reserved < maxConcurrency)
+      throw new Error('transformReservedConcurrency must be at least transformMaxConcurrency');
 
     const maxReceiveCount = props.maxReceiveCount ?? 3;
     this.deadLetterQueue = new sqs.Queue(this, 'TransformDeadLetters', {
@@ -276,9 +286,9 @@ export class BronzeToSilverPipeline extends Construct {
       new SqsEventSource(this.queue, {
         batchSize: props.batchSize ?? 5,
         reportBatchItemFailures: true,
-        // Never hand SQS messages to more instances than are reserved: a throttled delivery still counts
-        // as a receive and would push healthy messages to the dead-letter queue.
-        maxConcurrency: reserved,
+        // The cap on concurrent transforms without reserving any: SQS stops polling at it instead of
+        // handing messages to a throttled function (a throttled delivery would count as a receive).
+        maxConcurrency,
       }),
     );
     grantObjects(transform, props.bronzeBucket, ['s3:GetObject'], contracts.map(datasetPrefixes.data));

@@ -84,11 +84,24 @@ const transformSchema = z
     memoryMb: z.number().int().min(512).max(10240).default(3008),
     /** Lambda's maximum; the queue's visibility timeout is derived from it (6x). */
     timeoutSeconds: z.number().int().min(30).max(900).default(900),
-    /** Caps concurrent transforms (and so S3 and DuckDB load); at least 2, the event source's minimum
-     * maximum-concurrency, which is set to the same value so SQS never hands work to a throttled function. */
-    reservedConcurrency: z.number().int().min(2).max(1000).default(5),
+    /**
+     * Caps concurrent transforms (and so S3 and DuckDB load): the SQS event source's maximum concurrency
+     * (at least 2, SQS's minimum). It reserves nothing, so it deploys on accounts whose concurrency quota
+     * is 10 or 50 (Lambda refuses a reservation that leaves fewer than 100 unreserved).
+     */
+    maxConcurrency: z.number().int().min(2).max(1000).default(5),
+    /**
+     * Opt-in: reserve this many concurrent executions for the transform (a guarantee against other
+     * functions of the account; it also caps it). At least `maxConcurrency`, or SQS would hand messages to
+     * a throttled function and each throttle would count as a receive.
+     */
+    reservedConcurrency: z.number().int().min(2).max(1000).optional(),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.reservedConcurrency === undefined || t.reservedConcurrency >= t.maxConcurrency, {
+    path: ['reservedConcurrency'],
+    message: 'must be at least maxConcurrency: SQS would hand messages to a throttled function',
+  });
 
 const apiSchema = z
   .object({

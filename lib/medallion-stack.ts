@@ -126,6 +126,7 @@ export class MedallionStack extends Stack {
       contractsDir,
       transformMemorySize: config.transform.memoryMb,
       transformTimeout: Duration.seconds(config.transform.timeoutSeconds),
+      transformMaxConcurrency: config.transform.maxConcurrency,
       transformReservedConcurrency: config.transform.reservedConcurrency,
       transformEphemeralStorage: Size.mebibytes(4096),
       logRetention,

@@ -57,13 +57,13 @@ describe('defaults', () => {
       accessLogsDays: 365,
       logDays: 90,
     });
-    expect(c.transform).toEqual({ memoryMb: 3008, timeoutSeconds: 900, reservedConcurrency: 5 });
+    expect(c.transform).toEqual({ memoryMb: 3008, timeoutSeconds: 900, maxConcurrency: 5 });
     expect(c.api).toEqual({ throttleRateLimit: 50, throttleBurstLimit: 100 });
   });
 
   test('a partial nested object keeps the other defaults', () => {
     const p = parseMedallionConfig({ transform: { memoryMb: 4096 } });
-    expect(p.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, reservedConcurrency: 5 });
+    expect(p.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, maxConcurrency: 5 });
   });
 
   test('contractsDir is resolved against the repository root', () => {
@@ -98,12 +98,12 @@ describe('gold schedule', () => {
 describe('reading from context', () => {
   test('cdk.json object, then medallion:config merged over it key by key', () => {
     const c = configOf({
-      medallion: { environment: 'staging', transform: { memoryMb: 2048, reservedConcurrency: 3 } },
+      medallion: { environment: 'staging', transform: { memoryMb: 2048, maxConcurrency: 3 } },
       'medallion:config': JSON.stringify({ transform: { memoryMb: 4096 }, alarmEmail: 'ops@example.com' }),
     });
     expect(c.environment).toBe('staging');
     expect(c.alarmEmail).toBe('ops@example.com');
-    expect(c.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, reservedConcurrency: 3 });
+    expect(c.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, maxConcurrency: 3 });
   });
 
   test('medallion:config may name a JSON file', () => {
@@ -139,7 +139,7 @@ describe('invalid configurations fail with every problem named', () => {
     const message = problems({
       environment: 'Prod!',
       alarmEmail: 'not-an-email',
-      transform: { timeoutSeconds: 901, reservedConcurrency: 1 },
+      transform: { timeoutSeconds: 901, maxConcurrency: 1 },
       maxBodyBytes: 6 * 1024 * 1024,
       unknownKey: true,
     });
@@ -148,12 +148,23 @@ describe('invalid configurations fail with every problem named', () => {
       'environment:',
       'alarmEmail:',
       'transform.timeoutSeconds:',
-      'transform.reservedConcurrency:',
+      'transform.maxConcurrency:',
       'maxBodyBytes:',
       'unknownKey',
     ]) {
       expect(message).toContain(field);
     }
+  });
+
+  test('reserved concurrency is opt-in, and never below the event source maximum concurrency', () => {
+    expect(parseMedallionConfig({}).transform.reservedConcurrency).toBeUndefined();
+    expect(parseMedallionConfig({ transform: { reservedConcurrency: 8 } }).transform).toMatchObject({
+      maxConcurrency: 5,
+      reservedConcurrency: 8,
+    });
+    expect(problems({ transform: { maxConcurrency: 5, reservedConcurrency: 3 } })).toContain(
+      'transform.reservedConcurrency: must be at least maxConcurrency',
+    );
   });
 
   test('Glacier IR must come 30 days after STANDARD_IA, which S3 refuses before 30 days', () => {

@@ -205,7 +205,7 @@ describe('bronze -> queue -> transform', () => {
     });
   });
 
-  test('the event source reports batch item failures, in small batches, never beyond reserved concurrency', () => {
+  test('the event source reports batch item failures, in small batches, at most 5 at once without reserving any', () => {
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [queueId, 'Arn'] },
       FunctionName: { Ref: fnId('BronzeToSilverTransformFunction') },
@@ -223,10 +223,11 @@ describe('bronze -> queue -> transform', () => {
       Runtime: 'nodejs24.x',
       MemorySize: 3008,
       Timeout: 900,
-      ReservedConcurrentExecutions: 5,
       EphemeralStorage: { Size: 4096 },
       TracingConfig: { Mode: 'Active' },
     });
+    // Reserving would fail the deploy on accounts whose concurrency quota is under 100 + the reservation.
+    expect(p.ReservedConcurrentExecutions).toBeUndefined();
     expect(p.Environment.Variables).toEqual({
       MEDALLION_SILVER_BUCKET: { Ref: bucketId('Silver') },
       MEDALLION_QUARANTINE_BUCKET: { Ref: bucketId('Quarantine') },

@@ -194,7 +194,7 @@ describe('other configurations pass too', () => {
       environment: 'prod',
       bronzeObjectLock: true,
       alarmEmail: 'ops@example.com',
-      transform: { memoryMb: 2048, timeoutSeconds: 300, reservedConcurrency: 2 },
+      transform: { memoryMb: 2048, timeoutSeconds: 300, maxConcurrency: 2, reservedConcurrency: 2 },
     });
     expect(() => app.synth()).not.toThrow();
     expect(report()?.violations).toEqual([]);
