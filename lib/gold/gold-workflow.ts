@@ -190,7 +190,13 @@ export class GoldWorkflow extends Construct {
     });
     definition = sfn.Chain.start(start).next(definition);
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', logGroupProps(props));
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      ...logGroupProps(props),
+      // Step Functions adds every logging state machine's group to the account's CloudWatch Logs resource
+      // policy, limited to 5,120 characters; groups under /aws/vendedlogs/ need no entry there (AWS's
+      // "Avoiding CloudWatch Logs resource policy size restrictions").
+      logGroupName: `/aws/vendedlogs/states/${stateMachineName}`,
+    });
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
       stateMachineName,
       comment: `medallion gold: ${props.currentState ? 'merges the current state of the datasets, then ' : ''}runs ${props.models.length} gold model(s) on ${engine.name} and publishes each atomically`,

@@ -56,6 +56,11 @@ describe('GoldWorkflow', () => {
       },
     });
     t.hasResource('AWS::Logs::LogGroup', { DeletionPolicy: 'Retain', Properties: { RetentionInDays: 90 } });
+    // Under /aws/vendedlogs/: no entry in the account's 5,120-character CloudWatch Logs resource policy.
+    expect(
+      t.findResources('AWS::Logs::LogGroup')[logicalId(t, 'AWS::Logs::LogGroup', 'GoldLogs')].Properties
+        .LogGroupName,
+    ).toMatch(/^\/aws\/vendedlogs\/states\/.+-gold$/);
   });
 
   test('the definition is valid ASL', () => {
