@@ -37,6 +37,7 @@ export async function quarantineWholeFile(
       Bucket: quarantineBucket,
       Key: key,
       CopySource: `${obj.bucket}/${encodeURIComponent(obj.key).replace(/%2F/g, '/')}`,
+      TaggingDirective: 'REPLACE', // no tags: copying them needs the tagging permissions
       MetadataDirective: 'REPLACE',
       Metadata: { reason: err.code, 'source-key': encodeURIComponent(obj.key) },
     }),

@@ -110,6 +110,8 @@ async function copyToBronze(
         Bucket: config.bronzeBucket,
         Key: target.key,
         CopySource: copySource(object.bucket, object.key),
+        // Tags are not copied: copying them (S3's default) needs s3:GetObjectTagging and s3:PutObjectTagging.
+        TaggingDirective: 'REPLACE',
         CopySourceIfMatch: etag,
         IfNoneMatch: '*',
         MetadataDirective: 'REPLACE',
@@ -145,6 +147,8 @@ async function quarantine(
       Bucket: config.quarantineBucket,
       Key: quarantineKey,
       CopySource: copySource(object.bucket, object.key),
+      // Tags are not copied: copying them (S3's default) needs s3:GetObjectTagging and s3:PutObjectTagging.
+      TaggingDirective: 'REPLACE',
       CopySourceIfMatch: etag,
       MetadataDirective: 'REPLACE',
       Metadata: { reason: headerSafe(reason), 'received-at': receivedAt.toISOString() },

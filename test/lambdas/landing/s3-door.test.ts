@@ -149,4 +149,33 @@ describe('landS3Object against a local S3 server', () => {
     expect((await s3.get(QUARANTINE, 'unknown/stray.csv'))?.toString()).toBe('x');
     expect(await s3.get(LANDING, 'stray.csv')).toBeUndefined();
   });
+
+  it("copies without the upload's tags (x-amz-tagging-directive REPLACE), so no tagging permission is needed", async () => {
+    const directives: (string | undefined)[] = [];
+    const name = 'record-tagging-directive';
+    config.s3.middlewareStack.add(
+      (next) => async (args) => {
+        const headers = (args.request as { headers?: Record<string, string> }).headers ?? {};
+        if (headers['x-amz-copy-source']) directives.push(headers['x-amz-tagging-directive']);
+        return next(args);
+      },
+      { step: 'finalizeRequest', name },
+    );
+    try {
+      const key = 'sales/orders/tagged.csv';
+      await s3.put(LANDING, key, 'order_id\n1\n', { Tagging: 'owner=team-a' });
+      const unknown = 'nobody/nothing/tagged.csv';
+      await s3.put(LANDING, unknown, 'x', { Tagging: 'owner=team-a' });
+      expect(await landS3Object(config, { bucket: LANDING, key, requestId: 'r' })).toMatchObject({
+        outcome: 'landed',
+      });
+      expect(await landS3Object(config, { bucket: LANDING, key: unknown, requestId: 'r' })).toMatchObject({
+        outcome: 'quarantined',
+      });
+    } finally {
+      config.s3.middlewareStack.remove(name);
+    }
+    // S3 copies tags by default, which needs s3:GetObjectTagging and s3:PutObjectTagging (not granted).
+    expect(directives).toEqual(['REPLACE', 'REPLACE']);
+  });
 });
