@@ -209,6 +209,13 @@ export const medallionConfigSchema = z
     /** Monthly AWS budget of the deployment, in USD (used by the budgets slice). */
     monthlyBudgetUsd: z.number().positive().default(50),
     /**
+     * Count only this deployment's costs in the budget (tags `pipeline=medallion` and
+     * `environment=<environment>`) instead of the whole account's. Activate both tags as cost allocation
+     * tags first (Billing console, management account): until then a filtered budget sees nothing, so this
+     * is opt-in.
+     */
+    budgetFilterByTags: z.boolean().default(false),
+    /**
      * Gold must have been published within this many minutes (the `Freshness` alarm): more than the gold
      * schedule's interval (checked below), plus the time a run takes.
      */

@@ -285,6 +285,9 @@ export class MedallionStack extends Stack {
 
     this.costGuardrails = new CostGuardrails(this, 'CostGuardrails', {
       monthlyBudgetUsd: config.monthlyBudgetUsd,
+      ...(config.budgetFilterByTags
+        ? { costFilterTags: { pipeline: 'medallion', environment: config.environment } }
+        : {}),
       // The alarm e-mail is subscribed to the topic, so budget alerts reach it too.
       topic: this.monitoring.alarmTopic,
     });

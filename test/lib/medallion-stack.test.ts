@@ -681,3 +681,31 @@ describe('stack', () => {
     }
   });
 });
+
+describe('budget', () => {
+  const budgetOf = (template: Template) =>
+    Object.values(template.findResources('AWS::Budgets::Budget'))[0].Properties.Budget;
+
+  test('counts the whole account by default: a tag filter sees nothing until the tags are activated', () => {
+    expect(budgetOf(t).FilterExpression).toBeUndefined();
+  });
+
+  test('budgetFilterByTags counts only the resources tagged pipeline=medallion and environment=<environment>', () => {
+    const filtered = createMedallionApp({
+      context: testContext({
+        medallion: {
+          account: '111111111111',
+          region: 'eu-west-1',
+          environment: 'prod',
+          budgetFilterByTags: true,
+        },
+      }),
+    });
+    expect(budgetOf(Template.fromStack(filtered.stack)).FilterExpression).toEqual({
+      And: [
+        { Tags: { Key: 'environment', Values: ['prod'], MatchOptions: ['EQUALS'] } },
+        { Tags: { Key: 'pipeline', Values: ['medallion'], MatchOptions: ['EQUALS'] } },
+      ],
+    });
+  });
+});
