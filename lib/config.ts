@@ -327,7 +327,23 @@ function contextObject(key: string, value: unknown): { object: Record<string, un
     throw new MedallionConfigError(`${source} is not valid JSON: ${(e as Error).message}`);
   }
   if (!isPlainObject(parsed)) throw new MedallionConfigError(`${source} must be a JSON object`);
-  return { object: parsed, source };
+  // `$schema` points editors at schema/medallion-config.schema.json; it is not configuration.
+  const { $schema: _editorSchema, ...object } = parsed;
+  return { object, source };
+}
+
+/** The JSON Schema of a configuration file (input side: defaults optional), `$schema` allowed for editors. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(medallionConfigSchema, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, unknown>;
+  } & Record<string, unknown>;
+  return {
+    ...schema,
+    title: 'medallion configuration',
+    description:
+      'The configuration of a medallion deployment (cdk.json context key `medallion`, or a file given with -c medallion:config=<file>). Validated at synth with lib/config.ts, which also checks rules this schema cannot express.',
+    properties: { $schema: { type: 'string' }, ...schema.properties },
+  };
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
