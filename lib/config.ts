@@ -148,6 +148,9 @@ function validRate(expression: string): boolean {
   return n > 0 && (n === 1) === !rate[2].endsWith('s');
 }
 
+/** Environments for development only: they may be destroyed, and may run without an alarm e-mail. */
+const DEVELOPMENT_ENVIRONMENT = /^(dev|test|sandbox|ci)/;
+
 /** An EventBridge schedule expression, checked at synth. */
 function scheduleExpression() {
   return z.string().refine((s) => CRON.test(s) || validRate(s), {
@@ -259,7 +262,14 @@ export const medallionConfigSchema = z
         message: `must be more than the gold schedule's interval (${c.gold.schedule}: every ${interval} minutes), or the Freshness alarm fires between two runs: set it to at least ${2 * interval}, or schedule gold more often`,
       });
     }
-    if (c.allowDestroy && !/^(dev|test|sandbox|ci)/.test(c.environment)) {
+    if (!c.alarmEmail && !DEVELOPMENT_ENVIRONMENT.test(c.environment)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['alarmEmail'],
+        message: `is required for environment '${c.environment}': without it the alarm topic has no subscriber and every alarm reaches no one (only dev*, test*, sandbox* and ci* environments may omit it)`,
+      });
+    }
+    if (c.allowDestroy && !DEVELOPMENT_ENVIRONMENT.test(c.environment)) {
       ctx.addIssue({
         code: 'custom',
         path: ['allowDestroy'],

@@ -108,7 +108,10 @@ describe('reading from context', () => {
 
   test('medallion:config may name a JSON file', () => {
     const file = join(tmp, 'prod.json');
-    writeFileSync(file, JSON.stringify({ environment: 'prod', monthlyBudgetUsd: 500 }));
+    writeFileSync(
+      file,
+      JSON.stringify({ environment: 'prod', monthlyBudgetUsd: 500, alarmEmail: 'ops@example.com' }),
+    );
     expect(configOf({ 'medallion:config': file })).toMatchObject({
       environment: 'prod',
       monthlyBudgetUsd: 500,
@@ -153,6 +156,16 @@ describe('invalid configurations fail with every problem named', () => {
       'unknownKey',
     ]) {
       expect(message).toContain(field);
+    }
+  });
+
+  test('an alarm e-mail is required outside development environments: otherwise no alarm reaches anyone', () => {
+    expect(problems({ environment: 'prod' })).toContain("alarmEmail: is required for environment 'prod'");
+    expect(parseMedallionConfig({ environment: 'prod', alarmEmail: 'ops@example.com' }).alarmEmail).toBe(
+      'ops@example.com',
+    );
+    for (const environment of ['dev', 'test-1', 'sandbox', 'ci']) {
+      expect(parseMedallionConfig({ environment }).alarmEmail).toBeUndefined();
     }
   });
 

@@ -697,6 +697,7 @@ describe('budget', () => {
           account: '111111111111',
           region: 'eu-west-1',
           environment: 'prod',
+          alarmEmail: 'ops@example.com',
           budgetFilterByTags: true,
         },
       }),
