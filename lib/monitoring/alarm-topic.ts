@@ -3,7 +3,8 @@
  * encrypted with a customer-managed key whose policy admits CloudWatch, accepts TLS only, and e-mails
  * the configured address.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
@@ -65,6 +66,22 @@ export function createAlarmTopic(scope: Construct, props: AlarmTopicProps): Alar
     masterKey: key,
     enforceSSL: true,
   });
+  // The topic has a policy (TLS only, Budgets), which replaces SNS's default one: CloudWatch must be allowed
+  // to publish in it, for this account's alarms only (the confused-deputy conditions AWS documents), or
+  // every alarm action fails and shows only in the alarm's history.
+  const { account, region, partition } = Stack.of(scope);
+  topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: 'AllowCloudWatchAlarmsToPublish',
+      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': account },
+        ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
+      },
+    }),
+  );
   if (props.alarmEmail) {
     topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
   }
