@@ -32,6 +32,9 @@ const ROOT = resolve(__dirname, '..', '..', '..');
 const UPLOADS = 2000;
 const DELETES = 500;
 const IN_FLIGHT = 300;
+/** The SDK's three-line note that a client's sockets are all in use and requests wait for one. */
+const SOCKET_USAGE_WARNING =
+  /@smithy\/node-http-handler:WARN - socket usage at capacity[^\n]*\n(?:See [^\n]*\n)?(?:or increase [^\n]*\n)?/g;
 const SETTLED_LISTINGS = 20;
 const INDEXES = Array.from({ length: UPLOADS }, (_, i) => i);
 const ALL_KEYS = INDEXES.map(loadKey);
@@ -396,7 +399,9 @@ describe('listing a bucket of the local S3 server under load', () => {
             `answers not 200, ${uploadAnswers.resets.length} connections reset (retried)`,
         ),
       );
-      expect({ code: await exited, stderr, failed }).toEqual({ code: 0, stderr: '', failed: [] });
+      // The SDK warns when a client's 50 sockets are all busy and requests queue: load, not a failure.
+      const unexpected = stderr.replace(SOCKET_USAGE_WARNING, '');
+      expect({ code: await exited, stderr: unexpected, failed }).toEqual({ code: 0, stderr: '', failed: [] });
       expect(ledger.written.size).toBe(UPLOADS);
       expect({ failures: report.failures, refused: report.refused, uploads: uploadAnswers.refused }).toEqual({
         failures: [],
