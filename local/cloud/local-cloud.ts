@@ -357,7 +357,7 @@ export class LocalCloud {
       router: this.router,
       region: this.env.AWS_REGION,
       wired: this.wiring.reconciler,
-      pending: (bucket, key) => this.queuedKeys().has(`${bucket}/${key}`),
+      queuedKeys: () => this.queuedKeys(),
       track: (work) => this.activity.track(work),
       onReconciled: (report) => {
         if (report.startup) this.startupReport = report;

@@ -5,7 +5,7 @@
  * function for an upload, the transform queue for a bronze object).
  *
  * At start-up the threshold is the start itself: an upload or bronze object older than this process has
- * no event on its way (events live in memory), unless a durable queue restored its message (`pending`).
+ * no event on its way (events live in memory), unless a durable queue restored its message (`queuedKeys`).
  * While running, the template's thresholds apply, as in AWS.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
@@ -28,8 +28,11 @@ export interface LocalReconcilerOptions {
   readonly region: string;
   /** The template's reconciler (schedule and thresholds); none: only the start-up run. */
   readonly wired?: WiredReconciler;
-  /** Objects whose message a durable queue holds: on their way, not stranded. */
-  readonly pending: (bucket: string, key: string) => boolean;
+  /**
+   * `<bucket>/<key>` of the objects whose message a durable queue holds: on their way, not stranded.
+   * Taken once per run (it parses every queued message), not once per object looked at.
+   */
+  readonly queuedKeys: () => ReadonlySet<string>;
   /** Tracks each run as work of the cloud (`whenIdle` waits for it). */
   readonly track: <T>(work: () => Promise<T>) => Promise<T>;
   readonly onReconciled: (report: ReconcileReport & { readonly startup: boolean }) => void;
@@ -105,7 +108,10 @@ export class LocalReconciler {
         };
     return this.options.track(async () => {
       try {
-        const report = await this.reconciler.run(now, settings, this.options.pending);
+        const queued = this.options.queuedKeys();
+        const report = await this.reconciler.run(now, settings, (bucket, key) =>
+          queued.has(`${bucket}/${key}`),
+        );
         this.options.onReconciled({ ...report, startup });
         return report;
       } catch (e) {

@@ -18,7 +18,7 @@ describe('LocalReconciler', () => {
       contracts: [{ domain: 'retail', dataset: 'orders', id: 'retail/orders' } as never],
       router: new NotificationRouter([], { function: () => () => undefined, queues: new Map() }, 'us-east-1'),
       region: 'us-east-1',
-      pending: () => false,
+      queuedKeys: () => new Set(),
       track: (work) => work(),
       onReconciled: (r) => reports.push(r),
       onFailed: (e) => failures.push(e),
