@@ -3,10 +3,11 @@
  * reason next to it, and recorded by a manifest with no outputs. Retrying cannot fix it, so it counts as done.
  */
 
-import { CopyObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { FileRejection } from '../../core/errors';
 import { quarantineFileKey } from '../../core/lake/layout';
 import type { Logger } from '../../core/telemetry/logger';
+import { type CopyOptions, copyObject, sourceForCopy } from '../aws/copy-object';
 import { putJson } from '../aws/s3';
 import type { Attempt } from './attempt';
 import type { BronzeObject } from './bronze-object';
@@ -17,6 +18,8 @@ export interface FileQuarantineDeps {
   readonly quarantineBucket: string;
   readonly now: () => Date;
   readonly logger: Logger;
+  /** How the file is copied (in parts above CopyObject's 5 GiB); tests lower the threshold. */
+  readonly copy?: CopyOptions;
 }
 
 export async function quarantineWholeFile(
@@ -31,17 +34,20 @@ export async function quarantineWholeFile(
   const name = obj.key.split('/').pop() as string;
   const key = quarantineFileKey(contract.domain, contract.dataset, id, name);
   attempt.check();
+  // The size picks the kind of copy; its ETag keeps the parts of a multipart copy to one version.
+  const source = await sourceForCopy(s3, obj, attempt.signal);
+  attempt.check();
   attempt.writing(quarantineBucket, key);
-  await s3.send(
-    new CopyObjectCommand({
-      Bucket: quarantineBucket,
-      Key: key,
-      CopySource: `${obj.bucket}/${encodeURIComponent(obj.key).replace(/%2F/g, '/')}`,
-      TaggingDirective: 'REPLACE', // no tags: copying them needs the tagging permissions
-      MetadataDirective: 'REPLACE',
-      Metadata: { reason: err.code, 'source-key': encodeURIComponent(obj.key) },
-    }),
-    { abortSignal: attempt.signal },
+  await copyObject(
+    s3,
+    {
+      source: { bucket: obj.bucket, key: obj.key },
+      target: { bucket: quarantineBucket, key },
+      sourceSize: source.size,
+      ifMatch: source.eTag,
+      metadata: { reason: err.code, 'source-key': encodeURIComponent(obj.key) },
+    },
+    { ...deps.copy, abortSignal: attempt.signal },
   );
   attempt.check();
   attempt.writing(quarantineBucket, `${key}.reason.json`);

@@ -1,21 +1,14 @@
 /**
  * The S3 door: an upload to the landing bucket, streamed through the hash and copied server-side into
- * bronze (any size S3 can copy in one request), then removed from landing. An upload no contract claims
- * is moved to quarantine with its reason: nothing is lost.
+ * bronze (in parts above CopyObject's 5 GiB, see `copy-object.ts`), then removed from landing. An upload
+ * no contract claims is moved to quarantine with its reason: nothing is lost.
  */
-import { CopyObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { ContractRegistry } from '../../core/contracts/load-contracts';
-import { ObjectChangedError } from '../../core/errors';
 import { quarantineUnknownKey } from '../../core/lake/layout';
-import {
-  copySource,
-  deleteIfUnchanged,
-  headEtag,
-  isPreconditionFailed,
-  objectExists,
-  openObjectStream,
-} from '../aws/s3';
+import { type CopyOptions, copyObject, sourceForCopy } from '../aws/copy-object';
+import { deleteIfUnchanged, isNotFound, openObjectStream, recoverWhen } from '../aws/s3';
 import { bronzeContentType, bronzeMetadata, headerSafe } from './bronze-object';
 import { digestStream } from './content-digest';
 import { landOnce } from './land-once';
@@ -37,10 +30,18 @@ export type S3LandingOutcome =
   /** The object is no longer in landing: an earlier delivery of the same event already handled it. */
   | { outcome: 'gone' };
 
-export async function landS3Object(config: LandingConfig, object: LandingObject): Promise<S3LandingOutcome> {
+/**
+ * Lands one upload (or quarantines it). `copy` tunes the server-side copies: the handler uses the
+ * defaults, tests lower the multipart threshold.
+ */
+export async function landS3Object(
+  config: LandingConfig,
+  object: LandingObject,
+  copy: CopyOptions = {},
+): Promise<S3LandingOutcome> {
   const receivedAt = object.receivedAt ?? now(config);
   const route = routeLandingKey(config.contracts, object.key);
-  if ('reason' in route) return quarantine(config, object, route.reason, receivedAt);
+  if ('reason' in route) return quarantine(config, object, route.reason, receivedAt, copy);
 
   const source = await openObjectStream(config.s3, object.bucket, object.key);
   if (!source) return { outcome: 'gone' };
@@ -58,11 +59,13 @@ export async function landS3Object(config: LandingConfig, object: LandingObject)
     config,
     { contract, sha256: digest.sha256, gzip: digest.gzip, receivedAt },
     (key) =>
-      copyToBronze(config, object, source.etag, {
-        key,
-        metadata,
-        contentType: bronzeContentType(contract.source.format, digest.gzip),
-      }),
+      copyToBronze(
+        config,
+        object,
+        { etag: source.etag, size: digest.bytes },
+        { key, metadata, contentType: bronzeContentType(contract.source.format, digest.gzip) },
+        copy,
+      ),
   );
   // Only if it still holds the bytes just landed: an upload that replaced it has its own event coming.
   await deleteIfUnchanged(config.s3, object.bucket, object.key, source.etag);
@@ -95,40 +98,31 @@ export function routeLandingKey(contracts: ContractRegistry, key: string): Route
 }
 
 /**
- * Server-side copy into bronze: no bytes pass through the Lambda. `CopySourceIfMatch` pins the copy to
- * the bytes that were hashed; `IfNoneMatch` keeps an existing bronze object as it is.
+ * Server-side copy into bronze: no bytes pass through the Lambda. The copy is pinned to the bytes that
+ * were hashed (`ifMatch`; `ObjectChangedError` once the upload was overwritten, so the next attempt hashes
+ * it again); `ifNoneMatch` keeps an existing bronze object as it is (false: an earlier attempt copied it).
  */
 async function copyToBronze(
   config: LandingConfig,
   object: LandingObject,
-  etag: string | undefined,
+  hashed: { etag: string | undefined; size: number },
   target: { key: string; metadata: Record<string, string>; contentType: string },
+  copy: CopyOptions,
 ): Promise<boolean> {
-  try {
-    await config.s3.send(
-      new CopyObjectCommand({
-        Bucket: config.bronzeBucket,
-        Key: target.key,
-        CopySource: copySource(object.bucket, object.key),
-        // Tags are not copied: copying them (S3's default) needs s3:GetObjectTagging and s3:PutObjectTagging.
-        TaggingDirective: 'REPLACE',
-        CopySourceIfMatch: etag,
-        IfNoneMatch: '*',
-        MetadataDirective: 'REPLACE',
-        Metadata: target.metadata,
-        ContentType: target.contentType,
-      }),
-    );
-    return true;
-  } catch (e) {
-    if (!isPreconditionFailed(e)) throw e;
-    // Both conditions answer 412: either bronze already holds the object (an earlier attempt copied it),
-    // or the landing object was overwritten after it was hashed, and the next attempt must hash it again.
-    if (await objectExists(config.s3, config.bronzeBucket, target.key)) return false;
-    throw new ObjectChangedError(
-      `s3://${object.bucket}/${object.key} changed while it was being landed; retry`,
-    );
-  }
+  const outcome = await copyObject(
+    config.s3,
+    {
+      source: { bucket: object.bucket, key: object.key },
+      target: { bucket: config.bronzeBucket, key: target.key },
+      sourceSize: hashed.size,
+      ifMatch: hashed.etag,
+      ifNoneMatch: '*',
+      metadata: target.metadata,
+      contentType: target.contentType,
+    },
+    copy,
+  );
+  return outcome === 'copied';
 }
 
 /** Moves an upload no contract claims into quarantine, with its reason beside it. */
@@ -137,22 +131,22 @@ async function quarantine(
   object: LandingObject,
   reason: string,
   receivedAt: Date,
+  copy: CopyOptions,
 ): Promise<S3LandingOutcome> {
-  const found = await headEtag(config.s3, object.bucket, object.key);
+  const found = await recoverWhen(sourceForCopy(config.s3, object), isNotFound, undefined);
   if (found === undefined) return { outcome: 'gone' };
-  const etag = found ?? undefined;
+  const etag = found.eTag;
   const quarantineKey = quarantineUnknownKey(object.key);
-  await config.s3.send(
-    new CopyObjectCommand({
-      Bucket: config.quarantineBucket,
-      Key: quarantineKey,
-      CopySource: copySource(object.bucket, object.key),
-      // Tags are not copied: copying them (S3's default) needs s3:GetObjectTagging and s3:PutObjectTagging.
-      TaggingDirective: 'REPLACE',
-      CopySourceIfMatch: etag,
-      MetadataDirective: 'REPLACE',
-      Metadata: { reason: headerSafe(reason), 'received-at': receivedAt.toISOString() },
-    }),
+  await copyObject(
+    config.s3,
+    {
+      source: { bucket: object.bucket, key: object.key },
+      target: { bucket: config.quarantineBucket, key: quarantineKey },
+      sourceSize: found.size,
+      ifMatch: etag,
+      metadata: { reason: headerSafe(reason), 'received-at': receivedAt.toISOString() },
+    },
+    copy,
   );
   const why = {
     reason,

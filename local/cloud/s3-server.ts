@@ -30,6 +30,7 @@ import { conditionalWrites } from './s3-conditional-writes';
 import { installS3FaultInjection, type S3FaultInjector, type S3FaultSettings } from './s3-fault-injection';
 import { makeS3rverWritesAtomic } from './s3rver-atomic-writes';
 import { mapS3rverKeysSafely } from './s3rver-key-paths';
+import { uploadPartCopy } from './s3rver-upload-part-copy';
 
 type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
@@ -45,7 +46,7 @@ interface S3rverInstance {
   /** Koa's middleware stack: composed per request, so a function put first runs before s3rver's. */
   middleware: KoaMiddleware[];
   /** Its FilesystemStore. */
-  store: Parameters<typeof conditionalWrites>[0];
+  store: Parameters<typeof conditionalWrites>[0] & Parameters<typeof uploadPartCopy>[0];
   run(): Promise<AddressInfo>;
   close(): Promise<void>;
   on(event: 'event', listener: (event: { Records: S3rverEventRecord[] }) => void): void;
@@ -174,6 +175,7 @@ export class LocalS3Server {
       configureBuckets: options.buckets.map((name) => ({ name })),
     });
     server.middleware.unshift(decodeCopySourceLikeS3);
+    server.middleware.unshift(uploadPartCopy(server.store) as unknown as KoaMiddleware);
     server.middleware.unshift(conditionalWrites(server.store) as unknown as KoaMiddleware);
     server.middleware.unshift((ctx, next) => this.captureEvents(ctx, next));
     this.faults = installS3FaultInjection(server.middleware, options.faults);
