@@ -1,6 +1,5 @@
 import { Duration, RemovalPolicy, Size, Stack, Tags } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -10,10 +9,17 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../core/config/env';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
-import { datasetPrefixes, failedReasonPrefix, QUARANTINE_UNKNOWN_PREFIX } from '../core/lake/layout';
+import {
+  type DatasetRef,
+  datasetPrefixes,
+  domainPrefixes,
+  failedReasonPrefix,
+  lakeDomains,
+  QUARANTINE_UNKNOWN_PREFIX,
+} from '../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
 import type { LogSettings } from './log-settings';
-import { MedallionFunction } from './medallion-function';
+import { type FunctionSettings, MedallionFunction } from './medallion-function';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 
 /**
@@ -38,7 +44,7 @@ export function engineMemoryLimitFor(functionMemoryMb: number): string {
 }
 
 /** Properties of {@link BronzeToSilverPipeline}; `logRetention` is that of both functions' logs. */
-export interface BronzeToSilverPipelineProps extends Pick<LogSettings, 'logRetention'> {
+export interface BronzeToSilverPipelineProps extends Pick<LogSettings, 'logRetention'>, FunctionSettings {
   /** Uploads arrive here; the landing function moves them to bronze (or quarantine). */
   readonly landingBucket: s3.IBucket;
   /** Its ObjectCreated events, filtered per dataset, feed the transform queue. */
@@ -47,7 +53,7 @@ export interface BronzeToSilverPipelineProps extends Pick<LogSettings, 'logReten
   readonly quarantineBucket: s3.IBucket;
   /** The key encrypting the buckets (and the PII salt secret). */
   readonly key: kms.IKey;
-  /** The validated contracts: one bronze notification filter and one set of grants per dataset. */
+  /** The validated contracts: one bronze notification filter and one set of grants per domain. */
   readonly contracts: DatasetContract[];
   /** The contracts directory, shipped with both functions. */
   readonly contractsDir: string;
@@ -139,9 +145,13 @@ export class BronzeToSilverPipeline extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const { contracts } = props;
     if (contracts.length === 0) throw new Error('BronzeToSilverPipeline needs at least one data contract');
+    // Grants and notification filters are per domain: the policies' size follows the domains, not the
+    // datasets (a role's inline policies hold 10,240 characters in all).
+    const domains = lakeDomains(contracts);
 
     // ---- landing bucket -> landing function -------------------------------------------------------
     this.landingFunction = new MedallionFunction(this, 'Landing', {
+      architecture: props.architecture,
       entry: 'lambdas/landing/handler.ts',
       handler: 's3Handler',
       description:
@@ -165,9 +175,22 @@ export class BronzeToSilverPipeline extends Construct {
       landing,
       props.bronzeBucket,
       ['s3:GetObject', 's3:PutObject'],
-      contracts.flatMap((c) => [datasetPrefixes.data(c), datasetPrefixes.bronzeContentIndex(c)]),
+      [datasetPrefixes.data, datasetPrefixes.bronzeContentIndex].flatMap((p) => domainPrefixes(p, domains)),
     );
-    grantObjects(landing, props.quarantineBucket, ['s3:PutObject'], [QUARANTINE_UNKNOWN_PREFIX]);
+    // Copies above CopyObject's 5 GiB are multipart (s3:PutObject covers creating, copying parts and
+    // completing); one that fails is aborted.
+    grantObjects(
+      landing,
+      props.bronzeBucket,
+      ['s3:AbortMultipartUpload'],
+      domainPrefixes(datasetPrefixes.data, domains),
+    );
+    grantObjects(
+      landing,
+      props.quarantineBucket,
+      ['s3:PutObject', 's3:AbortMultipartUpload'],
+      [QUARANTINE_UNKNOWN_PREFIX],
+    );
     // A 404 (already landed / not indexed yet) must not read as a 403.
     grantListBucket(landing, props.landingBucket);
     grantListBucket(landing, props.bronzeBucket);
@@ -227,13 +250,13 @@ export class BronzeToSilverPipeline extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount },
     });
     this.transformRetryWindow = Duration.seconds(timeout.toSeconds() * 6 * maxReceiveCount);
-    for (const c of contracts) {
+    // One filter per domain (the landing functions write bronze for declared datasets only), so the
+    // notification configuration grows with domains, not datasets.
+    for (const prefix of domainPrefixes(datasetPrefixes.data, domains)) {
       props.bronzeBucket.addEventNotification(
         s3.EventType.OBJECT_CREATED,
         new s3n.SqsDestination(this.queue),
-        {
-          prefix: datasetPrefixes.data(c),
-        },
+        { prefix },
       );
     }
 
@@ -260,8 +283,8 @@ export class BronzeToSilverPipeline extends Construct {
       handler: 'handler',
       description: 'medallion: validates bronze objects against their contract and writes silver Parquet',
       contractsDir: props.contractsDir,
-      // The DuckDB native binary available to the bundle is linux-x64 (glibc).
-      architecture: lambda.Architecture.X86_64,
+      // DuckDB's native binding for this CPU is bundled (and checked) by MedallionFunction.
+      architecture: props.architecture,
       memorySize,
       timeout,
       reservedConcurrentExecutions: reserved,
@@ -291,20 +314,25 @@ export class BronzeToSilverPipeline extends Construct {
         maxConcurrency,
       }),
     );
-    grantObjects(transform, props.bronzeBucket, ['s3:GetObject'], contracts.map(datasetPrefixes.data));
+    grantObjects(
+      transform,
+      props.bronzeBucket,
+      ['s3:GetObject'],
+      domainPrefixes(datasetPrefixes.data, domains),
+    );
     grantObjects(
       transform,
       props.silverBucket,
       // GetObject reads the previous manifest; DeleteObject removes outputs a re-run no longer produces.
       ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-      contracts.flatMap((c) => [datasetPrefixes.data(c), datasetPrefixes.silverManifests(c)]),
+      [datasetPrefixes.data, datasetPrefixes.silverManifests].flatMap((p) => domainPrefixes(p, domains)),
     );
     // The commit log the current-state merge reads: appended to, never read or deleted by the transform.
     grantObjects(
       transform,
       props.silverBucket,
       ['s3:PutObject'],
-      contracts.map(datasetPrefixes.silverCommitLog),
+      domainPrefixes(datasetPrefixes.silverCommitLog, domains),
     );
     // A first run finds no manifest: that must be a 404 (NoSuchKey), not a 403.
     grantListBucket(transform, props.silverBucket);
@@ -313,11 +341,11 @@ export class BronzeToSilverPipeline extends Construct {
       props.quarantineBucket,
       ['s3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
       // failed/: why a message was dead-lettered (see sqs-batch.ts).
-      contracts.flatMap((c) => [
-        datasetPrefixes.quarantineRows(c),
-        datasetPrefixes.quarantineFiles(c),
-        failedReasonPrefix(c.domain, c.dataset),
-      ]),
+      [
+        datasetPrefixes.quarantineRows,
+        datasetPrefixes.quarantineFiles,
+        (c: DatasetRef) => failedReasonPrefix(c.domain, c.dataset),
+      ].flatMap((p) => domainPrefixes(p, domains)),
     );
     grantLakeKeyViaS3(transform, props.key);
     this.piiSaltSecret.grantRead(transform);

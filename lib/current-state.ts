@@ -5,21 +5,20 @@
  * the workflow.
  */
 import { Duration, Tags } from 'aws-cdk-lib';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../core/config/env';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
-import { currentStateWatermarkKey, datasetPrefixes } from '../core/lake/layout';
+import { currentStateWatermarkKey, datasetPrefixes, domainPrefixes, lakeDomains } from '../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
 import type { LogSettings } from './log-settings';
-import { MedallionFunction } from './medallion-function';
+import { type FunctionSettings, MedallionFunction } from './medallion-function';
 import { acknowledgePrefixScopedObjectArns } from './nag';
 
 /** Properties of {@link CurrentStatePlanner}. */
-export interface CurrentStatePlannerProps extends LogSettings {
+export interface CurrentStatePlannerProps extends LogSettings, FunctionSettings {
   /** The contracts: the datasets whose current state is maintained. */
   readonly contracts: DatasetContract[];
   /** The data contracts directory (bundled with the function). */
@@ -42,6 +41,7 @@ export class CurrentStatePlanner extends Construct {
   constructor(scope: Construct, id: string, props: CurrentStatePlannerProps) {
     super(scope, id);
     this.medallionFunction = new MedallionFunction(this, 'Planner', {
+      architecture: props.architecture,
       entry: 'lambdas/current-state/handler.ts',
       handler: 'handler',
       description: 'medallion: plans the current-state merge of a dataset from its commit log',
@@ -54,21 +54,21 @@ export class CurrentStatePlanner extends Construct {
     });
     this.function = this.medallionFunction.function;
     Tags.of(this).add('layer', 'silver');
+    // Per domain: the policy grows with domains, not datasets.
+    const domains = lakeDomains(props.contracts);
 
     grantObjects(
       this.function,
       props.silverBucket,
       ['s3:GetObject'],
-      props.contracts.map(datasetPrefixes.silverCommitLog),
+      domainPrefixes(datasetPrefixes.silverCommitLog, domains),
     );
-    // A dataset's watermark, one object each: a 404 (with ListBucket) means "never merged yet".
-    this.function.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['s3:GetObject', 's3:PutObject'],
-        resources: props.contracts.map((c) =>
-          props.silverBucket.arnForObjects(currentStateWatermarkKey(c.domain, c.dataset)),
-        ),
-      }),
+    // The datasets' watermarks, one object each: a 404 (with ListBucket) means "never merged yet".
+    grantObjects(
+      this.function,
+      props.silverBucket,
+      ['s3:GetObject', 's3:PutObject'],
+      domainPrefixes((c) => currentStateWatermarkKey(c.domain, c.dataset), domains),
     );
     grantListBucket(this.function, props.silverBucket);
     grantLakeKeyViaS3(this.function, props.key);

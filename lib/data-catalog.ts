@@ -16,7 +16,7 @@
  * Their columns are derived from the transform's own column list (`silverSchema`), so the catalog cannot
  * drift from the Parquet the transform writes.
  */
-import { type Duration, Size, Stack } from 'aws-cdk-lib';
+import { Size, Stack } from 'aws-cdk-lib';
 import * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -30,9 +30,7 @@ import {
   deletedKeysPrefix,
   goldUnpublishedPrefix,
   historyPrefix,
-  isoDate,
   PARTITION_KEY,
-  silverPartitionPrefix,
 } from '../core/lake/layout';
 import {
   arrivalsTableName,
@@ -60,7 +58,6 @@ export interface DataCatalogProps {
    * (and deleted-keys) tables are the gold workflow's.
    */
   readonly contracts: DatasetContract[];
-  readonly silverBucket: s3.IBucket;
   readonly goldBucket: s3.IBucket;
   /** Where the workgroup writes query results. */
   readonly athenaResultsBucket: s3.IBucket;
@@ -77,23 +74,10 @@ export interface DataCatalogProps {
    */
   readonly workGroupName?: string;
   /**
-   * First day of the projected `dt` range (`YYYY-MM-DD`, UTC; monthly datasets start at its month). Rows
-   * partitioned before it are invisible to Athena; an early start only costs an S3 listing per empty
-   * partition in queries that do not filter on `dt`. The range ends at NOW (UTC, at query time).
-   * @default '2020-01-01'
-   */
-  readonly partitionProjectionStart?: string;
-  /**
    * A query that scans more than this is cancelled (the workgroup enforces it; Athena's minimum is 10 MB).
    * @default Size.gibibytes(10)
    */
   readonly bytesScannedCutoffPerQuery?: Size;
-  /**
-   * How long the silver bucket keeps the arrivals (`LakeStorageProps.silverArrivalsExpiration`): said in
-   * the arrivals tables' descriptions.
-   * @default - the arrivals do not expire
-   */
-  readonly arrivalsExpiration?: Duration;
   /**
    * Gold tables to declare. Each starts at a placeholder location; the gold workflow points it at the
    * prefix it publishes.
@@ -102,7 +86,8 @@ export interface DataCatalogProps {
   readonly goldTables?: GoldTableDefinition[];
 }
 
-const PARQUET = {
+/** Parquet as Glue declares it (Hive input/output formats and SerDe). */
+export const PARQUET = {
   inputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat',
   outputFormat: 'org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat',
   serdeInfo: {
@@ -133,9 +118,6 @@ export function defaultDatabaseName(environment: string): string {
   return `medallion_${environment.replace(/-/g, '_')}`;
 }
 
-/** What Athena replaces with a projected partition value in `storage.location.template`. */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: Athena's placeholder syntax, not a JS template
-const PROJECTED_VALUE = '${dt}';
 const LINEAGE_COMMENTS: Record<string, string> = {
   _extra:
     'Source fields the contract does not declare, as a JSON object (null when there were none); values are salted SHA-256 hashes unless the contract sets unknownValues: keep.',
@@ -165,7 +147,7 @@ function catalogColumns(contract: DatasetContract, columns: SilverColumn[]): Cat
 }
 
 /** What `dt` holds, on the arrivals' partition key and the Iceberg tables' `dt` column alike. */
-function partitionComment(contract: DatasetContract): string {
+export function partitionComment(contract: DatasetContract): string {
   const { granularity, column } = contract.partition;
   const format = granularity === 'day' ? 'YYYY-MM-DD' : 'YYYY-MM';
   return `UTC ${granularity} of ${column} (${format}): filter on it to prune.`;
@@ -242,29 +224,23 @@ export function silverTableLocations(contract: DatasetContract): SilverTableLoca
 export class DataCatalog extends Construct {
   public readonly database: glue.CfnDatabase;
   public readonly databaseName: string;
-  /** The arrivals (Hive, partition-projected) tables by dataset name (table name `<dataset>_arrivals`). */
-  public readonly arrivalsTables: ReadonlyMap<string, glue.CfnTable>;
   /** Gold tables by table name. */
   public readonly goldTables: ReadonlyMap<string, glue.CfnTable>;
   public readonly workGroup: athena.CfnWorkGroup;
   public readonly workGroupName: string;
   /** Key prefix of the workgroup's results in the athena-results bucket (`<workgroup name>/`). */
   public readonly queryResultsPrefix: string;
-  private readonly catalogId: string;
 
   constructor(scope: Construct, id: string, props: DataCatalogProps) {
     super(scope, id);
-    const { contracts, silverBucket, goldBucket } = props;
+    const { contracts, goldBucket } = props;
     const catalogId = Stack.of(this).account;
-    this.catalogId = catalogId;
 
     this.databaseName = props.databaseName ?? defaultDatabaseName(props.environment);
     this.workGroupName = props.workGroupName ?? `medallion-${props.environment}`;
-    const start = props.partitionProjectionStart ?? '2020-01-01';
     const cutoff = (props.bytesScannedCutoffPerQuery ?? Size.gibibytes(10)).toBytes();
-    const arrivalsDays = props.arrivalsExpiration?.toDays();
     const gold = props.goldTables ?? [];
-    validate(this.databaseName, this.workGroupName, start, cutoff, contracts, gold);
+    validate(this.databaseName, this.workGroupName, cutoff, contracts, gold);
 
     this.database = new glue.CfnDatabase(this, 'Database', {
       catalogId,
@@ -273,13 +249,6 @@ export class DataCatalog extends Construct {
         description: `medallion (${props.environment}): silver datasets and gold tables of the data lake`,
       },
     });
-
-    const arrivalsTables = new Map<string, glue.CfnTable>();
-    const silverUrl = (prefix: string) => `s3://${silverBucket.bucketName}/${prefix}`;
-    for (const contract of contracts) {
-      arrivalsTables.set(contract.dataset, this.arrivalsTable(contract, start, arrivalsDays, silverUrl));
-    }
-    this.arrivalsTables = arrivalsTables;
 
     const goldTables = new Map<string, glue.CfnTable>();
     for (const def of gold) {
@@ -340,62 +309,12 @@ export class DataCatalog extends Construct {
       },
     });
   }
-
-  /**
-   * The arrivals table of a dataset: the Hive table over the Parquet files the transform writes, `dt`
-   * projected from `start` to NOW.
-   */
-  private arrivalsTable(
-    contract: DatasetContract,
-    start: string,
-    keptDays: number | undefined,
-    silverUrl: (prefix: string) => string,
-  ): glue.CfnTable {
-    const day = contract.partition.granularity === 'day';
-    // The partition directory as the transform writes it, with Athena's placeholder for the value.
-    const template = silverUrl(silverPartitionPrefix(contract.domain, contract.dataset, PROJECTED_VALUE));
-    const kept = keptDays === undefined ? '' : `, kept ${keptDays} days`;
-    return new glue.CfnTable(this, `Arrivals-${contract.dataset}`, {
-      catalogId: this.catalogId,
-      databaseName: this.database.ref,
-      tableInput: {
-        name: arrivalsTableName(contract.dataset),
-        description: describe(
-          contract.description ?? `Silver dataset ${contract.id}.`,
-          `Arrivals: what each transform wrote, one Parquet file per bronze object and partition${kept}; ` +
-            `the gold workflow appends them to ${historyTableName(contract.dataset)} (every version of ` +
-            `every row); the current state is ${currentTableName(contract.dataset)}.`,
-        ),
-        owner: contract.owner,
-        tableType: 'EXTERNAL_TABLE',
-        parameters: {
-          EXTERNAL: 'TRUE',
-          classification: 'parquet',
-          'projection.enabled': 'true',
-          [`projection.${PARTITION_KEY}.type`]: 'date',
-          // Java date patterns; the same values the transform writes (UTC), see `partitionValue`.
-          [`projection.${PARTITION_KEY}.format`]: day ? 'yyyy-MM-dd' : 'yyyy-MM',
-          [`projection.${PARTITION_KEY}.range`]: `${day ? start : start.slice(0, 7)},NOW`,
-          [`projection.${PARTITION_KEY}.interval`]: '1',
-          [`projection.${PARTITION_KEY}.interval.unit`]: day ? 'DAYS' : 'MONTHS',
-          'storage.location.template': template,
-        },
-        partitionKeys: [{ name: PARTITION_KEY, type: 'string', comment: partitionComment(contract) }],
-        storageDescriptor: {
-          ...PARQUET,
-          location: silverUrl(datasetPrefixes.data(contract)),
-          columns: silverTableColumns(contract),
-        },
-      },
-    });
-  }
 }
 
 /** Fails synth, naming every problem, on names or settings Glue or Athena would refuse at deploy. */
 function validate(
   databaseName: string,
   workGroupName: string,
-  start: string,
   cutoff: number,
   contracts: DatasetContract[],
   gold: GoldTableDefinition[],
@@ -406,14 +325,6 @@ function validate(
   }
   if (!WORKGROUP_NAME.test(workGroupName)) {
     problems.push(`workgroup name '${workGroupName}' must be letters, digits, '.', '_' and '-' (max 128)`);
-  }
-  const startDate = new Date(`${start}T00:00:00Z`);
-  if (
-    !/^\d{4}-\d{2}-\d{2}$/.test(start) ||
-    Number.isNaN(startDate.getTime()) ||
-    isoDate(startDate) !== start
-  ) {
-    problems.push(`partitionProjectionStart '${start}' must be a date YYYY-MM-DD`);
   }
   if (!Number.isInteger(cutoff) || cutoff < MIN_CUTOFF_BYTES) {
     problems.push(`bytesScannedCutoffPerQuery must be at least ${MIN_CUTOFF_BYTES} bytes (10 MB)`);
@@ -486,6 +397,6 @@ function clip(text: string, max: number): string {
 }
 
 /** A table description: the dataset's own, then what this table is; clipped to Glue's limit. */
-function describe(about: string, role: string): string {
+export function tableDescription(about: string, role: string): string {
   return clip(`${about} ${role}`, MAX_DESCRIPTION);
 }

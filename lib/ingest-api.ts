@@ -6,15 +6,15 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../core/config/env';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
-import { datasetPrefixes } from '../core/lake/layout';
+import { datasetPrefixes, domainPrefixes, lakeDomains } from '../core/lake/layout';
 import { MAX_API_BODY_BYTES } from './config';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from './lake-access';
 import { type LogSettings, logGroupProps } from './log-settings';
-import { MedallionFunction } from './medallion-function';
+import { type FunctionSettings, MedallionFunction } from './medallion-function';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from './nag';
 
 /** Properties of {@link IngestApi}; its log settings apply to the access log and the function's log. */
-export interface IngestApiProps extends LogSettings {
+export interface IngestApiProps extends LogSettings, FunctionSettings {
   /** Named in the landing function's configuration (the API door does not read it). */
   readonly landingBucket: s3.IBucket;
   /** Where accepted bodies are stored, with their content and idempotency index markers. */
@@ -83,6 +83,7 @@ export class IngestApi extends Construct {
     }
 
     this.handler = new MedallionFunction(this, 'Handler', {
+      architecture: props.architecture,
       entry: 'lambdas/landing/handler.ts',
       handler: 'apiHandler',
       description: 'medallion: lands POST /datasets/{dataset}/records bodies into bronze',
@@ -102,11 +103,12 @@ export class IngestApi extends Construct {
       fn,
       props.bronzeBucket,
       ['s3:GetObject', 's3:PutObject'],
-      props.contracts.flatMap((c) => [
-        datasetPrefixes.data(c),
-        datasetPrefixes.bronzeContentIndex(c),
-        datasetPrefixes.bronzeIdempotencyIndex(c),
-      ]),
+      // Per domain: the policy grows with domains, not datasets.
+      [
+        datasetPrefixes.data,
+        datasetPrefixes.bronzeContentIndex,
+        datasetPrefixes.bronzeIdempotencyIndex,
+      ].flatMap((p) => domainPrefixes(p, lakeDomains(props.contracts))),
     );
     grantListBucket(fn, props.bronzeBucket);
     grantLakeKeyViaS3(fn, props.key);

@@ -23,9 +23,9 @@ export interface LakeStorageProps {
    */
   readonly athenaResultsExpiration?: Duration;
   /**
-   * The silver key prefixes of the datasets' arrivals (`datasetPrefixes.data`: `<domain>/<dataset>/`, each
-   * ending with '/', so `retail/orders/` never matches `retail/orders2/`): each gets a lifecycle rule of
-   * its own that expires its files after {@link silverArrivalsExpiration}. S3 allows 1,000 lifecycle
+   * The silver key prefixes of the arrivals: a domain's (`<domain>/`, what the platform passes: one rule
+   * per domain) or a dataset's (`<domain>/<dataset>/`), each ending with '/', so `retail/` never matches
+   * `retail_eu/`: each gets a lifecycle rule of its own that expires its files after {@link silverArrivalsExpiration}. S3 allows 1,000 lifecycle
    * rules per bucket, a few of which silver uses for itself: synth fails beyond that.
    * @default [] - arrivals never expire
    */
@@ -74,7 +74,8 @@ export interface LakeStorageProps {
 /** S3's limit on the lifecycle rules of one bucket. */
 const MAX_LIFECYCLE_RULES = 1000;
 /** `<domain>/<dataset>/`, both contract identifiers (lower-case letters, digits and '_'). */
-const ARRIVAL_PREFIX = /^[a-z][a-z0-9_]*\/[a-z][a-z0-9_]*\/$/;
+/** `<domain>/` or `<domain>/<dataset>/`: contract identifiers, each ending with '/'. */
+const ARRIVAL_PREFIX = /^[a-z][a-z0-9_]{0,62}\/([a-z][a-z0-9_]{0,62}\/)?$/;
 
 /**
  * The lake's buckets: landing, bronze, silver, gold, quarantine, athena-results, and access-logs for the
@@ -246,7 +247,7 @@ export class LakeStorage extends Construct {
 }
 
 /**
- * One rule per dataset prefix expiring its arrivals: a lifecycle filter takes one prefix, and the whole
+ * One rule per arrivals prefix (a domain's or a dataset's) expiring its files: a lifecycle filter takes one prefix, and the whole
  * bucket is not an option (the Iceberg tables and the bookkeeping under `_` must stay). Fails synth on
  * what S3 would refuse at deploy or what would expire arrivals the merge still reads.
  */
@@ -256,7 +257,7 @@ function arrivalRules(prefixes: readonly string[], after: Duration): s3.Lifecycl
   for (const p of unique) {
     if (!ARRIVAL_PREFIX.test(p)) {
       problems.push(
-        `arrival prefix '${p}' must be '<domain>/<dataset>/' (contract identifiers, ending with '/')`,
+        `arrival prefix '${p}' must be '<domain>/' or '<domain>/<dataset>/' (contract identifiers, ending with '/')`,
       );
     }
   }

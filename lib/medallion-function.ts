@@ -1,6 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, relative } from 'node:path';
-import { Duration, type Size } from 'aws-cdk-lib';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { Annotations, Duration, type Size } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -10,6 +9,7 @@ import { ENV } from '../core/config/env';
 import { PROJECT_ROOT } from './config';
 import { type LogSettings, logGroupProps } from './log-settings';
 import { acknowledge } from './nag';
+import { type NpmCpu, nativeInstallCommands, planNativeInstall } from './native-bundle';
 
 /** The newest Node.js runtime this aws-cdk-lib knows (cdk-nag L1 asks for the latest of the family). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -17,6 +17,20 @@ export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_24_X;
 /** Where the contracts directory is copied inside the bundle, and so where Lambda sees it. */
 export const BUNDLED_CONTRACTS_DIR = 'contracts';
 export const LAMBDA_TASK_ROOT = '/var/task';
+
+/** The Lambda architecture named in the configuration (`lambdaArchitecture`). */
+export function lambdaArchitecture(name: 'arm64' | 'x86_64'): lambda.Architecture {
+  return name === 'x86_64' ? lambda.Architecture.X86_64 : lambda.Architecture.ARM_64;
+}
+
+/** What the constructs that own functions pass on to each `MedallionFunction` they create. */
+export interface FunctionSettings {
+  /**
+   * The functions' CPU (native modules are bundled for it).
+   * @default lambda.Architecture.ARM_64 (Graviton: ~20% cheaper per GB-second)
+   */
+  readonly architecture?: lambda.Architecture;
+}
 
 /** Properties of {@link MedallionFunction}. */
 export interface MedallionFunctionProps extends LogSettings {
@@ -28,7 +42,8 @@ export interface MedallionFunctionProps extends LogSettings {
   readonly description: string;
   /**
    * The data contracts directory, copied into the bundle as `contracts/` and named by
-   * `MEDALLION_CONTRACTS_DIR`: the handlers validate them at start-up. Must be inside the repository.
+   * `MEDALLION_CONTRACTS_DIR`: the handlers validate them at start-up. Anywhere on the machine that
+   * synthesizes (bundling runs locally with esbuild; the asset's hash is the bundle's, contracts included).
    */
   readonly contractsDir: string;
   /**
@@ -41,7 +56,8 @@ export interface MedallionFunctionProps extends LogSettings {
   /** @default Duration.seconds(60) */
   readonly timeout?: Duration;
   /**
-   * ARM is cheaper for pure JavaScript; native modules must match it (DuckDB is x86_64 only here).
+   * The CPU: Graviton (ARM_64) costs ~20% less per GB-second than X86_64. The `nodeModules` are installed
+   * for it, and synth fails if one has no binding for it (see NATIVE_BINDINGS in native-bundle.ts).
    * @default lambda.Architecture.ARM_64
    */
   readonly architecture?: lambda.Architecture;
@@ -51,11 +67,17 @@ export interface MedallionFunctionProps extends LogSettings {
   readonly ephemeralStorageSize?: Size;
   /**
    * Packages with native code that esbuild cannot bundle: left external and installed into the bundle
-   * with npm for Lambda's platform (linux, glibc, the function's CPU), at the version installed in this
-   * repository (the version the tests ran against).
+   * by `npm ci` for Lambda's platform (linux, glibc, the function's CPU) from a lock file cut from
+   * `lockFile`: the exact versions and integrity hashes the tests ran against. Each must have an entry in
+   * NATIVE_BINDINGS (native-bundle.ts): bundling fails when its binding for the CPU is not installed.
    * @default - none: everything is bundled by esbuild
    */
   readonly nodeModules?: string[];
+  /**
+   * The npm lock file `nodeModules` are installed from.
+   * @default - the repository's package-lock.json
+   */
+  readonly lockFile?: string;
 }
 
 /**
@@ -74,12 +96,13 @@ export class MedallionFunction extends Construct {
     super(scope, id);
     const architecture = props.architecture ?? lambda.Architecture.ARM_64;
     const entry = isAbsolute(props.entry) ? props.entry : join(PROJECT_ROOT, props.entry);
-    const contracts = relative(PROJECT_ROOT, props.contractsDir);
-    if (contracts.startsWith('..') || isAbsolute(contracts)) {
-      throw new Error(
-        `contracts directory ${props.contractsDir} must be inside the repository (${PROJECT_ROOT}) to be bundled`,
-      );
-    }
+    // Inside the repository: relative to the bundling's input directory; elsewhere (another CDK app's
+    // contracts): by absolute path, which local bundling reaches.
+    const inRepository = relative(PROJECT_ROOT, resolve(props.contractsDir));
+    const contractsSource = (inputDir: string) =>
+      inRepository.startsWith('..') || isAbsolute(inRepository)
+        ? resolve(props.contractsDir)
+        : `${inputDir}/${inRepository}`;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', logGroupProps(props));
     this.role = new iam.Role(this, 'Role', {
@@ -90,7 +113,21 @@ export class MedallionFunction extends Construct {
     this.logGroup.grantWrite(this.role);
 
     const nodeModules = props.nodeModules ?? [];
-    const npmCpu = architecture === lambda.Architecture.X86_64 ? 'x64' : 'arm64';
+    // By name: an Architecture made with lambda.Architecture.custom() is another object.
+    const npmCpu: NpmCpu = architecture.name === lambda.Architecture.X86_64.name ? 'x64' : 'arm64';
+    // Planned now, so an unknown package or one missing from the lock fails even when bundling is skipped.
+    const nativeInstall =
+      nodeModules.length > 0
+        ? planNativeInstall(nodeModules, npmCpu, props.lockFile ?? join(PROJECT_ROOT, 'package-lock.json'))
+        : undefined;
+    if (nativeInstall && nativeInstall.unverified.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'medallion:native-bundle-unverified',
+        `the lock file has no integrity hash for ${nativeInstall.unverified.join(', ')}: npm ci installs ` +
+          "it for Lambda checked only against the registry's. Record the hash: delete its entry from " +
+          'package-lock.json, run `npm install --package-lock-only` and commit the lock.',
+      );
+    }
     this.function = new nodejs.NodejsFunction(this, 'Function', {
       entry,
       handler: props.handler,
@@ -123,8 +160,8 @@ export class MedallionFunction extends Construct {
           afterBundling: (inputDir: string, outputDir: string) => [
             // The handlers load and validate every contract at start-up.
             `mkdir -p "${outputDir}/${BUNDLED_CONTRACTS_DIR}"`,
-            `cp -R "${inputDir}/${contracts}/." "${outputDir}/${BUNDLED_CONTRACTS_DIR}/"`,
-            ...installCommands(outputDir, nodeModules, npmCpu),
+            `cp -R "${contractsSource(inputDir)}/." "${outputDir}/${BUNDLED_CONTRACTS_DIR}/"`,
+            ...(nativeInstall ? nativeInstallCommands(outputDir, nativeInstall) : []),
           ],
         },
       },
@@ -137,27 +174,4 @@ export class MedallionFunction extends Construct {
       'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level scoping.',
     );
   }
-}
-
-/**
- * npm commands installing native packages into the bundle directory. A package.json is written first so
- * npm installs there and not into the first parent directory that has one (the repository itself).
- * `--os/--cpu/--libc` pick Lambda's binaries whatever machine synthesizes, and the exact installed
- * version is used instead of the lock file: `npm ci` cannot run on a subset of the repository's lock.
- */
-function installCommands(outputDir: string, packages: string[], cpu: 'x64' | 'arm64'): string[] {
-  if (packages.length === 0) return [];
-  const specs = packages.map((p) => `${p}@${installedVersion(p)}`).join(' ');
-  return [
-    `echo '{"name":"lambda-bundle","private":true}' > "${outputDir}/package.json"`,
-    `npm install --prefix "${outputDir}" --no-save --no-package-lock --no-audit --no-fund --omit=dev ` +
-      `--os=linux --cpu=${cpu} --libc=glibc ${specs}`,
-  ];
-}
-
-/** The version of a dependency installed in this repository (what the tests ran against). */
-function installedVersion(pkg: string): string {
-  const file = join(PROJECT_ROOT, 'node_modules', ...pkg.split('/'), 'package.json');
-  if (!existsSync(file)) throw new Error(`${pkg} is not installed in ${PROJECT_ROOT}: run npm install first`);
-  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
 }

@@ -16,11 +16,11 @@ import { ENV } from '../core/config/env';
 import { failedReasonKey, manifestKey } from '../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket } from './lake-access';
 import type { LogSettings } from './log-settings';
-import { MedallionFunction } from './medallion-function';
+import { type FunctionSettings, MedallionFunction } from './medallion-function';
 import { acknowledgePrefixScopedObjectArns } from './nag';
 
 /** Properties of {@link Reconciler}. */
-export interface ReconcilerProps extends LogSettings {
+export interface ReconcilerProps extends LogSettings, FunctionSettings {
   /** The data contracts directory (every function bundles it). */
   readonly contractsDir: string;
   readonly landingBucket: s3.IBucket;
@@ -58,6 +58,7 @@ export class Reconciler extends Construct {
     super(scope, id);
     const lookbackDays = props.lookbackDays ?? 3;
     const fn = new MedallionFunction(this, 'Function', {
+      architecture: props.architecture,
       entry: 'lambdas/reconciler/handler.ts',
       handler: 'handler',
       description: 'medallion: re-drives uploads and bronze objects the event route lost (Stranded metric)',

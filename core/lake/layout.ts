@@ -234,21 +234,53 @@ function prefixOf(key: string): string {
   return at >= 0 ? key.slice(0, at) : key.slice(0, key.lastIndexOf('/') + 1);
 }
 
+/** What names a dataset in the layout. */
+export type DatasetRef = Pick<DatasetContract, 'domain' | 'dataset' | 'id'>;
+
 /** Key prefixes of one dataset, per bucket. */
 export const datasetPrefixes = {
   /** `<domain>/<dataset>/`: the dataset's data, in landing, bronze and silver alike. */
-  data: (c: DatasetContract) => `${c.id}/`,
-  bronzeContentIndex: (c: DatasetContract) => bronzeContentIndexKey(c.domain, c.dataset, ''),
-  bronzeIdempotencyIndex: (c: DatasetContract) => prefixOf(idempotencyIndexKey(c.domain, c.dataset, PART)),
-  silverManifests: (c: DatasetContract) => prefixOf(manifestKey(c.domain, c.dataset, PART)),
-  silverCommitLog: (c: DatasetContract) => commitLogPrefix(c.domain, c.dataset),
-  history: (c: DatasetContract) => historyPrefix(c.domain, c.dataset),
-  currentState: (c: DatasetContract) => currentStatePrefix(c.domain, c.dataset),
-  deletedKeys: (c: DatasetContract) => deletedKeysPrefix(c.domain, c.dataset),
+  data: (c: DatasetRef) => `${c.id}/`,
+  bronzeContentIndex: (c: DatasetRef) => bronzeContentIndexKey(c.domain, c.dataset, ''),
+  bronzeIdempotencyIndex: (c: DatasetRef) => prefixOf(idempotencyIndexKey(c.domain, c.dataset, PART)),
+  silverManifests: (c: DatasetRef) => prefixOf(manifestKey(c.domain, c.dataset, PART)),
+  silverCommitLog: (c: DatasetRef) => commitLogPrefix(c.domain, c.dataset),
+  history: (c: DatasetRef) => historyPrefix(c.domain, c.dataset),
+  currentState: (c: DatasetRef) => currentStatePrefix(c.domain, c.dataset),
+  deletedKeys: (c: DatasetRef) => deletedKeysPrefix(c.domain, c.dataset),
 
-  quarantineRows: (c: DatasetContract) => prefixOf(quarantineRowsKey(c.domain, c.dataset, PART)),
-  quarantineFiles: (c: DatasetContract) => prefixOf(quarantineFileKey(c.domain, c.dataset, PART, 'f')),
+  quarantineRows: (c: DatasetRef) => prefixOf(quarantineRowsKey(c.domain, c.dataset, PART)),
+  quarantineFiles: (c: DatasetRef) => prefixOf(quarantineFileKey(c.domain, c.dataset, PART, 'f')),
 };
+
+/** A dataset-prefix function of {@link datasetPrefixes} (or any `(domain, dataset) -> prefix`). */
+type DatasetPrefix = (c: DatasetRef) => string;
+
+/**
+ * The prefix holding that kind of key for every dataset of a domain: the dataset prefix cut where the
+ * dataset name starts (`<domain>/<dataset>/` -> `<domain>/`, `_manifests/<domain>/<dataset>/` ->
+ * `_manifests/<domain>/`). Domains and datasets are identifiers (no '/'), so a domain prefix never holds
+ * another domain's keys.
+ */
+export function domainPrefix(prefixOfDataset: DatasetPrefix, domain: string): string {
+  const key = prefixOfDataset({ domain, dataset: PART, id: `${domain}/${PART}` });
+  // A prefix built with `prefixOf` is already cut at the dataset.
+  const at = key.indexOf(PART);
+  const prefix = at < 0 ? key : key.slice(0, at);
+  if (!prefix.endsWith(`${domain}/`))
+    throw new Error(`the dataset prefix ${JSON.stringify(key)} does not end with its domain`);
+  return prefix;
+}
+
+/** Every dataset prefix of `kind` for these domains (see {@link domainPrefix}), one per domain. */
+export function domainPrefixes(prefixOfDataset: DatasetPrefix, domains: readonly string[]): string[] {
+  return domains.map((d) => domainPrefix(prefixOfDataset, d));
+}
+
+/** The domains of these contracts, sorted, each once. */
+export function lakeDomains(contracts: readonly Pick<DatasetContract, 'domain'>[]): string[] {
+  return [...new Set(contracts.map((c) => c.domain))].sort();
+}
 
 /** Where uploads that no contract claims are moved, in the quarantine bucket. */
 export const QUARANTINE_UNKNOWN_PREFIX = quarantineUnknownKey('');

@@ -27,13 +27,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
-import { datasetPrefixes } from '../../core/lake/layout';
-import {
-  currentTableName,
-  datasetTableNames,
-  deletedTableName,
-  historyTableName,
-} from '../../core/silver/tables';
+import { datasetPrefixes, domainPrefixes, lakeDomains } from '../../core/lake/layout';
 import { objectArns } from '../lake-access';
 import { acknowledge, flattenReference } from '../nag';
 import {
@@ -190,18 +184,16 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
   const stack = Stack.of(scope);
   const glueArn = (resource: string, resourceName?: string) =>
     stack.formatArn({ service: 'glue', resource, resourceName });
-  const table = (name: string) => glueArn('table', `${props.database}/${name}`);
-  const written = props.contracts.flatMap((c) => [
-    historyTableName(c.dataset),
-    currentTableName(c.dataset),
-    ...(c.deletes ? [deletedTableName(c.dataset)] : []),
-  ]);
-  const objects = objectArns;
-  const tablePrefixes = props.contracts.flatMap((c) => [
-    datasetPrefixes.history(c),
-    datasetPrefixes.currentState(c),
-    ...(c.deletes ? [datasetPrefixes.deletedKeys(c)] : []),
-  ]);
+  // Every table of the database: the dataset tables' names carry no domain, so per-table ARNs would grow
+  // the role's policy by ~0.5 KB per dataset (past IAM's limits at a few dozen datasets). The data stays
+  // scoped: S3 access is granted on the domains' table prefixes only.
+  const tables = glueArn('table', `${props.database}/*`);
+  const domains = lakeDomains(props.contracts);
+  const tablePrefixes = [
+    datasetPrefixes.history,
+    datasetPrefixes.currentState,
+    datasetPrefixes.deletedKeys,
+  ].flatMap((p) => domainPrefixes(p, domains));
   const policies = [
     ...athenaQueryBasePolicies(scope, {
       workGroup: props.workGroup,
@@ -216,28 +208,24 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
     }),
     new iam.PolicyStatement({
       actions: ['glue:GetTable', 'glue:GetPartitions'],
-      resources: [
-        glueArn('catalog'),
-        glueArn('database', props.database),
-        ...props.contracts.flatMap((c) => datasetTableNames(c)).map(table),
-      ],
+      resources: [glueArn('catalog'), glueArn('database', props.database), tables],
     }),
     // CREATE TABLE creates them; an Iceberg commit (MERGE) and ALTER TABLE swap the table's metadata
-    // location: on the dataset's Iceberg tables only.
+    // location.
     new iam.PolicyStatement({
       actions: ['glue:CreateTable', 'glue:UpdateTable'],
-      resources: [glueArn('catalog'), glueArn('database', props.database), ...written.map(table)],
+      resources: [glueArn('catalog'), glueArn('database', props.database), tables],
     }),
     // The arrivals, read only (the lifecycle expires them, nothing here deletes them).
     new iam.PolicyStatement({
       actions: ['s3:GetObject'],
-      resources: objects(props.silverBucket, props.contracts.map(datasetPrefixes.data)),
+      resources: objectArns(props.silverBucket, domainPrefixes(datasetPrefixes.data, domains)),
     }),
     // Iceberg writes data, delete and metadata files under the table location and reads them back;
     // OPTIMIZE and VACUUM delete the files they replace or expire.
     new iam.PolicyStatement({
       actions: [...S3_WRITE_ACTIONS, 's3:GetObject', 's3:DeleteObject'],
-      resources: objects(props.silverBucket, tablePrefixes),
+      resources: objectArns(props.silverBucket, tablePrefixes),
     }),
   ];
   const task = new AthenaQueryTask(scope, 'CurrentState-Merge', {
@@ -257,7 +245,7 @@ function mergeQuery(scope: Construct, props: CurrentStateStageProps): sfn.TaskSt
   acknowledge(
     scope,
     `IAM5[Resource::${flattenReference(stack.resolve(glueArn('table', `${props.database}/*`)))}]`,
-    'glue:GetTables lists the dataset tables by name pattern; it is authorized on every table of the database (read only).',
+    "glue:GetTables lists the dataset tables by name pattern (authorized on every table of the database); the merge reads, creates and updates the datasets' tables, whose names carry no domain to scope by (their data is scoped by S3 prefix, per domain).",
   );
   return task;
 }

@@ -12,14 +12,21 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import { ENV } from '../../core/config/env';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
-import { currentStateWatermarkKey, datasetPrefixes, goldIncrementalStateKey } from '../../core/lake/layout';
+import {
+  currentStateWatermarkKey,
+  type DatasetRef,
+  datasetPrefixes,
+  domainPrefixes,
+  goldIncrementalStateKey,
+  lakeDomains,
+} from '../../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from '../lake-access';
 import type { LogSettings } from '../log-settings';
-import { MedallionFunction } from '../medallion-function';
+import { type FunctionSettings, MedallionFunction } from '../medallion-function';
 import { acknowledgePrefixScopedObjectArns } from '../nag';
 
 /** Properties of {@link GoldPlanner}. */
-export interface GoldPlannerProps extends LogSettings {
+export interface GoldPlannerProps extends LogSettings, FunctionSettings {
   /** The data contracts directory (bundled: the planner maps tables to datasets). */
   readonly contractsDir: string;
   /** The datasets whose commit logs and watermarks the incremental models read. */
@@ -39,6 +46,7 @@ export class GoldPlanner extends Construct {
   constructor(scope: Construct, id: string, props: GoldPlannerProps) {
     super(scope, id);
     const fn = new MedallionFunction(this, 'Planner', {
+      architecture: props.architecture,
       entry: 'lambdas/gold-planner/handler.ts',
       handler: 'handler',
       description:
@@ -61,18 +69,11 @@ export class GoldPlanner extends Construct {
       this.function,
       props.silverBucket,
       ['s3:GetObject'],
-      props.contracts.map(datasetPrefixes.silverCommitLog),
+      [
+        datasetPrefixes.silverCommitLog,
+        (c: DatasetRef) => currentStateWatermarkKey(c.domain, c.dataset),
+      ].flatMap((p) => domainPrefixes(p, lakeDomains(props.contracts))),
     );
-    if (props.contracts.length > 0) {
-      this.function.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['s3:GetObject'],
-          resources: props.contracts.map((c) =>
-            props.silverBucket.arnForObjects(currentStateWatermarkKey(c.domain, c.dataset)),
-          ),
-        }),
-      );
-    }
     if (props.models.length > 0) {
       // Each model's state, one object each: a 404 (with ListBucket) means "never run yet".
       this.function.addToRolePolicy(

@@ -14,11 +14,11 @@ import { ENV } from '../../core/config/env';
 import { goldIncrementalStateKey, goldModelPrefix, goldPublishedRegistryKey } from '../../core/lake/layout';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from '../lake-access';
 import type { LogSettings } from '../log-settings';
-import { MedallionFunction } from '../medallion-function';
+import { type FunctionSettings, MedallionFunction } from '../medallion-function';
 import { acknowledgePrefixScopedObjectArns } from '../nag';
 
 /** Properties of {@link GoldRetention}. */
-export interface GoldRetentionProps extends LogSettings {
+export interface GoldRetentionProps extends LogSettings, FunctionSettings {
   /** The data contracts directory (every function bundles it). */
   readonly contractsDir: string;
   readonly goldBucket: s3.IBucket;
@@ -43,6 +43,7 @@ export class GoldRetention extends Construct {
     if (!Number.isInteger(kept) || kept < 1)
       throw new Error(`GoldRetention: versionsKept must be at least 1 (got ${kept})`);
     const fn = new MedallionFunction(this, 'Janitor', {
+      architecture: props.architecture,
       entry: 'lambdas/gold-retention/handler.ts',
       handler: 'handler',
       description:

@@ -8,9 +8,6 @@ import type * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { DatasetContract } from '../../core/contracts/dataset-contract';
-import { METRIC_NAMES } from '../../core/telemetry/metrics';
-import { quarantineRatioAlarmId } from './alarms/datasets';
 import { durationAlarmId, TIMEOUT_SHARE } from './alarms/functions';
 import { type PipelineAlarms, pct } from './alarms/pipeline-alarms';
 import { deadLetterAlarmId } from './alarms/queues';
@@ -27,7 +24,8 @@ export interface WatchedWorkflow {
 /** Properties of {@link createPipelineDashboard}. */
 export interface PipelineDashboardProps {
   readonly dashboardName: string;
-  readonly contracts: DatasetContract[];
+  /** The domains' dashboards (per-dataset graphs and alarms), named in the silver row. */
+  readonly domainDashboards: string[];
   readonly functions: MonitoredFunction[];
   readonly deadLetterQueues: MonitoredQueue[];
   readonly workQueues: WorkQueue[];
@@ -70,17 +68,22 @@ export function createPipelineDashboard(
   dashboard.addWidgets(
     header(
       'Ingest / bronze',
-      'Files and bytes stored in bronze per dataset, the ingest API, the landing functions.',
+      'The ingest API and the landing functions (files and bytes per dataset: the domain dashboards).',
     ),
-    ...ingestWidgets(props.contracts, props.api),
+    ...ingestWidgets(props.api),
     ...layerWidgets(alarms, layer('ingest')),
   );
   dashboard.addWidgets(
     header(
       'Silver',
-      'Rows per dataset, the quarantine ratio against its contract, transform latency and health.',
+      'The transform and its queues; rows, quarantine ratio and lag per dataset are on the domain dashboards.',
     ),
-    ...props.contracts.flatMap((c) => datasetWidgets(alarms, c)),
+    text(
+      `Domain dashboards (one per domain, its datasets' rows and alarms): ${
+        props.domainDashboards.length > 0 ? props.domainDashboards.join(', ') : 'none'
+      }.`,
+      8,
+    ),
     ...layerWidgets(alarms, layer('silver')),
   );
   dashboard.addWidgets(
@@ -133,13 +136,8 @@ export function createPipelineDashboard(
   return dashboard;
 }
 
-function ingestWidgets(contracts: DatasetContract[], api?: apigw.RestApi): cloudwatch.IWidget[] {
-  const perDataset = (name: typeof METRIC_NAMES.FilesLanded | typeof METRIC_NAMES.BytesLanded) =>
-    contracts.map((c) => metrics.datasetMetric(name, c.dataset, { label: c.dataset }));
-  const widgets: cloudwatch.IWidget[] = [
-    graph('Files landed in bronze', perDataset(METRIC_NAMES.FilesLanded)),
-    graph('Bytes landed in bronze', perDataset(METRIC_NAMES.BytesLanded)),
-  ];
+function ingestWidgets(api?: apigw.RestApi): cloudwatch.IWidget[] {
+  const widgets: cloudwatch.IWidget[] = [];
   if (api) {
     const sum = { statistic: cloudwatch.Stats.SUM, period: metrics.METRIC_PERIOD };
     widgets.push(
@@ -157,36 +155,6 @@ function ingestWidgets(contracts: DatasetContract[], api?: apigw.RestApi): cloud
     );
   }
   return widgets;
-}
-
-function datasetWidgets(alarms: PipelineAlarms, c: DatasetContract): cloudwatch.IWidget[] {
-  const m = (name: (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES], label: string) =>
-    metrics.datasetMetric(name, c.dataset, { label });
-  return [
-    graph(`${c.id}: rows`, [
-      m(METRIC_NAMES.RowsIn, 'in'),
-      m(METRIC_NAMES.RowsOut, 'out'),
-      m(METRIC_NAMES.RowsQuarantined, 'quarantined'),
-      m(METRIC_NAMES.DuplicatesRemoved, 'duplicates'),
-    ]),
-    new cloudwatch.AlarmWidget({
-      title: `${c.id}: quarantine ratio (contract max ${c.quality.maxQuarantineRatio})`,
-      alarm: alarms.byId[quarantineRatioAlarmId(c.dataset)],
-      leftYAxis: { min: 0, max: 1 },
-      width: 8,
-      height: 6,
-    }),
-    new cloudwatch.GraphWidget({
-      title: `${c.id}: lag to silver (s) and rejected files`,
-      left: [
-        metrics.transformLag(c.dataset, cloudwatch.Stats.MAXIMUM).with({ label: 'lag max' }),
-        metrics.transformLag(c.dataset, cloudwatch.Stats.p(90)).with({ label: 'lag p90' }),
-      ],
-      right: [metrics.filesQuarantined(c.dataset).with({ label: 'files rejected' })],
-      width: 8,
-      height: 6,
-    }),
-  ];
 }
 
 /** The functions and queues of one layer: health graphs, and their alarms drawn with thresholds. */

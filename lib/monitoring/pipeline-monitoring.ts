@@ -6,10 +6,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { type AlarmTopicSettings, createAlarmTopic } from './alarm-topic';
 import { addAthenaBytesScannedAlarm } from './alarms/athena';
-import { addDatasetAlarms } from './alarms/datasets';
 import { addFunctionAlarms } from './alarms/functions';
 import { addFreshnessAlarm, addGoldWorkflowAlarm } from './alarms/gold';
 import { type AlarmDefinition, PipelineAlarms } from './alarms/pipeline-alarms';
@@ -20,8 +18,12 @@ import type { MonitoredFunction, MonitoredQueue, WorkQueue } from './monitored-r
 
 /** Properties of {@link PipelineMonitoring}; those of the alarm topic (e-mail, key) are {@link AlarmTopicSettings}. */
 export interface PipelineMonitoringProps extends AlarmTopicSettings {
-  /** The data contracts: one quarantine-ratio alarm per dataset, at its `quality.maxQuarantineRatio`. */
-  readonly contracts: DatasetContract[];
+  /**
+   * The domains' dashboards, named on this one (the datasets' alarms and graphs are the domains': see
+   * `DomainMonitoring`).
+   * @default []
+   */
+  readonly domainDashboards?: string[];
   /** Functions watched for throttles and duration near their timeout. */
   readonly functions: MonitoredFunction[];
   /** Dead-letter and failure queues: a message in any of them alarms. */
@@ -119,7 +121,6 @@ export class PipelineMonitoring extends Construct {
 
     for (const q of props.deadLetterQueues) addDeadLetterAlarm(this.pipelineAlarms, q);
     for (const f of props.functions) addFunctionAlarms(this.pipelineAlarms, f);
-    for (const c of props.contracts) addDatasetAlarms(this.pipelineAlarms, c);
     if (props.reconcilerInterval)
       addStrandedAlarm(this.pipelineAlarms, Duration.minutes(props.reconcilerInterval.toMinutes() * 2));
     const freshness = addFreshnessAlarm(this.pipelineAlarms, props.freshnessSlo ?? Duration.minutes(60));
@@ -134,7 +135,7 @@ export class PipelineMonitoring extends Construct {
 
     this.dashboard = createPipelineDashboard(this, {
       dashboardName: namePrefix,
-      contracts: props.contracts,
+      domainDashboards: props.domainDashboards ?? [],
       functions: props.functions,
       deadLetterQueues: props.deadLetterQueues,
       workQueues: props.workQueues ?? [],

@@ -26,7 +26,6 @@
 
 import { createHash } from 'node:crypto';
 import {
-  cpSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -38,13 +37,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { ENV } from '../../core/config/env';
 import { PROJECT_ROOT } from '../../lib/config';
+import { mergeStackTemplates } from './stack-templates';
 
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */
-export const WIRING_VERSION = 5;
+export const WIRING_VERSION = 6;
 
 /**
  * The handler module (relative to the repository root, without extension) of each `MedallionFunction`,
@@ -356,20 +356,39 @@ export function wiringFromStack(
   stack: Stack,
   options: Omit<DeriveOptions, 'paths' | 'stackName'> = {},
 ): LocalWiring {
+  return wiringFromStacks([stack], options);
+}
+
+/**
+ * The wiring of stacks deployed together (the platform and the domains): synthesizes their app and
+ * derives the wiring from their templates merged into one (see `mergeStackTemplates`: imports resolved).
+ * The first stack names the wiring.
+ */
+export function wiringFromStacks(
+  stacks: readonly Stack[],
+  options: Omit<DeriveOptions, 'paths' | 'stackName'> = {},
+): LocalWiring {
   const t0 = Date.now();
-  // biome-ignore lint/suspicious/noExplicitAny: Stage.of(stack) is the App (or a Stage) the stack is in
-  const stage: any = stack.node.root;
+  // biome-ignore lint/suspicious/noExplicitAny: the root is the App (or a Stage) the stacks are in
+  const stage: any = stacks[0].node.root;
   const assembly = stage.synth();
-  const template = assembly.getStackArtifact(stack.artifactId).template;
+  const template = mergeStackTemplates(
+    stacks.map((s) => ({
+      stackName: s.stackName,
+      template: assembly.getStackArtifact(s.artifactId).template,
+    })),
+  );
   const synthMs = options.synthMs ?? Date.now() - t0;
   const paths: Record<string, string> = {};
-  for (const c of stack.node.findAll()) {
-    const cfn = c as { cfnResourceType?: string; logicalId?: string };
-    if (cfn.cfnResourceType !== 'AWS::Lambda::Function') continue;
-    const logicalId = stack.resolve(cfn.logicalId) as string;
-    paths[logicalId] = c.node.path.slice(stack.node.path.length + 1);
+  for (const stack of stacks) {
+    for (const c of stack.node.findAll()) {
+      const cfn = c as { cfnResourceType?: string; logicalId?: string };
+      if (cfn.cfnResourceType !== 'AWS::Lambda::Function') continue;
+      const logicalId = stack.resolve(cfn.logicalId) as string;
+      paths[logicalId] = c.node.path.slice(stack.node.path.length + 1);
+    }
   }
-  return deriveWiring(template, { ...options, paths, stackName: stack.stackName, synthMs });
+  return deriveWiring(template, { ...options, paths, stackName: stacks[0].stackName, synthMs });
 }
 
 export interface LoadWiringOptions {
@@ -423,37 +442,25 @@ export function synthesizeWiring(contractsDir: string, bucketPrefix = 'medallion
   const cdkJson = JSON.parse(readFileSync(join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
     context?: Record<string, unknown>;
   };
-  // The functions bundle the contracts, so synth insists they are inside the repository: copy others in.
-  let synthContracts = contractsDir;
-  let copied: string | undefined;
-  const rel = relative(PROJECT_ROOT, contractsDir);
-  if (rel.startsWith('..') || isAbsolute(rel)) {
-    const base = join(PROJECT_ROOT, '.medallion', 'synth-contracts');
-    mkdirSync(base, { recursive: true });
-    copied = mkdtempSync(join(base, 'c-'));
-    cpSync(contractsDir, copied, { recursive: true });
-    synthContracts = copied;
-  }
   const outdir = mkdtempSync(join(tmpdir(), 'medallion-synth-'));
   try {
-    const { app, stack } = createMedallionApp({
+    const { app, pipeline } = createMedallionApp({
       outdir,
       context: {
         ...cdkJson.context,
         'aws:cdk:bundling-stacks': [],
         // The wiring needs buckets, notifications and functions only; gold models may not fit other contracts.
         'medallion:config': {
-          contractsDir: relative(PROJECT_ROOT, synthContracts),
+          contractsDir,
           gold: { enabled: false },
         },
       },
     });
-    const wiring = wiringFromStack(stack, { bucketPrefix });
+    const wiring = wiringFromStacks(pipeline.stacks, { bucketPrefix });
     void app;
     return { ...wiring, synthMs: Date.now() - t0 };
   } finally {
     rmSync(outdir, { recursive: true, force: true });
-    if (copied) rmSync(copied, { recursive: true, force: true });
   }
 }
 

@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
+import { mergeStackTemplates } from '../cloud/stack-templates';
 
 /** A CloudFormation template, as far as this module reads it. */
 export interface CfnTemplate {
@@ -182,8 +183,8 @@ export interface SynthOptions {
 }
 
 /**
- * Builds the app of `lib/medallion-app.ts` in-process, asset bundling skipped, and returns the stack's
- * template (synthesized into a temporary directory, removed afterwards) and how long it took.
+ * Builds the app of `lib/medallion-app.ts` in-process, asset bundling skipped, and returns its stacks'
+ * templates merged into one (`mergeStackTemplates`) (synthesized into a temporary directory, removed afterwards) and how long it took.
  */
 export function synthesizeTemplate(options: SynthOptions = {}): { template: CfnTemplate; ms: number } {
   const t0 = Date.now();
@@ -197,11 +198,18 @@ export function synthesizeTemplate(options: SynthOptions = {}): { template: CfnT
   const medallion = { ...((base.medallion as object) ?? {}), ...(options.config ?? {}) };
   const outdir = mkdtempSync(join(tmpdir(), 'medallion-gold-synth-'));
   try {
-    const { app, stack } = createMedallionApp({
+    const { app, pipeline } = createMedallionApp({
       outdir,
       context: { ...base, 'aws:cdk:bundling-stacks': [], ...options.context, medallion },
     });
-    const template = app.synth().getStackByName(stack.stackName).template as CfnTemplate;
+    const assembly = app.synth();
+    // The platform's and every domain's resources (the domains declare the datasets' tables).
+    const template = mergeStackTemplates(
+      pipeline.stacks.map((s) => ({
+        stackName: s.stackName,
+        template: assembly.getStackByName(s.stackName).template,
+      })),
+    ) as CfnTemplate;
     return { template, ms: Date.now() - t0 };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -66,6 +66,11 @@ describe('defaults', () => {
     expect(p.transform).toEqual({ memoryMb: 4096, timeoutSeconds: 900, maxConcurrency: 5 });
   });
 
+  test('the functions run on arm64 (Graviton, cheaper per GB-second) unless x86_64 is asked for', () => {
+    expect(c.lambdaArchitecture).toBe('arm64');
+    expect(parseMedallionConfig({ lambdaArchitecture: 'x86_64' }).lambdaArchitecture).toBe('x86_64');
+  });
+
   test('contractsDir is resolved against the repository root', () => {
     expect(contractsDirectory(c)).toBe(join(PROJECT_ROOT, 'samples', 'contracts'));
     expect(contractsDirectory({ contractsDir: '/abs/contracts' })).toBe('/abs/contracts');
@@ -232,6 +237,10 @@ describe('invalid configurations fail with every problem named', () => {
     expect(
       parseMedallionConfig({ retention: { silverArrivalsDays: 400 } }).retention.silverArrivalsDays,
     ).toBe(400);
+  });
+
+  test('the Lambda architecture is arm64 or x86_64, as Lambda names them', () => {
+    expect(problems({ lambdaArchitecture: 'x64' })).toMatch(/lambdaArchitecture: .*"arm64".*"x86_64"/);
   });
 
   test('log retention must be a CloudWatch Logs value', () => {

@@ -25,6 +25,7 @@ import {
   silverTableColumns,
   silverTableLocations,
 } from '../../lib/data-catalog';
+import { DatasetTables, type DatasetTablesProps } from '../../lib/dataset-tables';
 import { LakeStorage } from '../../lib/lake-storage';
 import { logicalId, testContext } from '../support/cdk';
 
@@ -176,20 +177,31 @@ const GOLD: GoldTableDefinition[] = [
   },
 ];
 
-function synth(props: Partial<DataCatalogProps> = {}) {
+type CatalogAndTablesProps = Partial<DataCatalogProps> &
+  Partial<Pick<DatasetTablesProps, 'partitionProjectionStart' | 'arrivalsExpiration'>>;
+
+/** The platform's catalog and the datasets' tables (a domain's, here in the same stack). */
+function synth(props: CatalogAndTablesProps = {}) {
+  const { partitionProjectionStart, arrivalsExpiration, ...catalogProps } = props;
   const app = new App({ context: testContext() });
   const stack = new Stack(app, 'Test');
   const storage = new LakeStorage(stack, 'Storage');
   const catalog = new DataCatalog(stack, 'Catalog', {
     environment: 'test-env',
     contracts,
-    silverBucket: storage.silverBucket,
     goldBucket: storage.goldBucket,
     athenaResultsBucket: storage.athenaResultsBucket,
     key: storage.key,
-    ...props,
+    ...catalogProps,
   });
-  return { t: Template.fromStack(stack), catalog, stack };
+  const datasets = new DatasetTables(stack, 'Tables', {
+    databaseName: catalog.databaseName,
+    contracts: catalogProps.contracts ?? contracts,
+    silverBucket: storage.silverBucket,
+    partitionProjectionStart,
+    arrivalsExpiration,
+  });
+  return { t: Template.fromStack(stack), catalog, datasets, stack };
 }
 
 /** `{ Fn::Join: ['', ['s3://', { Ref: 'StorageSilverX' }, '/a/']] }` -> `s3://<StorageSilver>/a/`. */
@@ -202,7 +214,7 @@ function flat(v: unknown): string {
 }
 
 describe('DataCatalog with the sample contracts', () => {
-  const { t, catalog } = synth({ goldTables: GOLD });
+  const { t, catalog, datasets } = synth({ goldTables: GOLD });
   const tables = t.findResources('AWS::Glue::Table');
   const tableInput = (name: string) => {
     const found = Object.values(tables).filter((r) => r.Properties.TableInput.Name === name);
@@ -222,10 +234,12 @@ describe('DataCatalog with the sample contracts', () => {
 
   test('an arrivals table per contract, plus the gold tables, all in the database', () => {
     t.resourceCountIs('AWS::Glue::Table', contracts.length + GOLD.length);
-    expect([...catalog.arrivalsTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
+    expect([...datasets.arrivalsTables.keys()].sort()).toEqual(['customers', 'orders', 'products']);
     expect([...catalog.goldTables.keys()]).toEqual(['daily_sales']);
     for (const r of Object.values(tables)) {
-      expect(r.Properties.DatabaseName).toEqual({ Ref: databaseId });
+      // The gold tables beside the database; the datasets' in their domain's stack, by name.
+      const gold = r.Properties.TableInput.Name === 'daily_sales';
+      expect(r.Properties.DatabaseName).toEqual(gold ? { Ref: databaseId } : 'medallion_test_env');
       expect(r.Properties.CatalogId).toEqual({ Ref: 'AWS::AccountId' });
     }
   });
@@ -378,7 +392,7 @@ const accounts = parseContract(
 
 describe('silver tables: only <dataset>_arrivals is a template resource', () => {
   // `accounts` has deletes, `all_types` does not (and is partitioned by month).
-  const { t, catalog } = synth({ contracts: [accounts, allTypes] });
+  const { t, datasets } = synth({ contracts: [accounts, allTypes] });
   const tables = t.findResources('AWS::Glue::Table');
 
   test('the Iceberg tables <dataset>_history, <dataset> and <dataset>_deleted are left to the workflow (Athena DDL), not CloudFormation', () => {
@@ -392,7 +406,7 @@ describe('silver tables: only <dataset>_arrivals is a template resource', () => 
       t.resourcePropertiesCountIs('AWS::Glue::Table', { TableInput: Match.objectLike({ Name: name }) }, 0);
     }
     for (const r of Object.values(tables)) expect(r.Properties.OpenTableFormatInput).toBeUndefined();
-    expect(catalog.arrivalsTables.get('accounts')?.node.id).toBe('Arrivals-accounts');
+    expect(datasets.arrivalsTables.get('accounts')?.node.id).toBe('Arrivals-accounts');
   });
 
   test("the arrivals table is the Hive table over the transform's files, with dt projected", () => {
@@ -464,7 +478,7 @@ describe('table names are unique across current-state, history, arrivals, delete
     ...(deletes ? {} : { deletes: undefined }),
   });
 
-  test.each<[string, Partial<DataCatalogProps>, string]>([
+  test.each<[string, CatalogAndTablesProps, string]>([
     [
       "a dataset named like another's history table",
       { contracts: [dataset('orders'), dataset('orders_history')] },
@@ -514,14 +528,14 @@ describe('table names are unique across current-state, history, arrivals, delete
   });
 
   test('a dataset named like a deleted-keys table is fine when its neighbour has no deletes', () => {
-    const { catalog } = synth({ contracts: [dataset('orders'), dataset('orders_deleted')] });
-    expect([...catalog.arrivalsTables.keys()]).toEqual(['orders', 'orders_deleted']);
+    const { datasets } = synth({ contracts: [dataset('orders'), dataset('orders_deleted')] });
+    expect([...datasets.arrivalsTables.keys()]).toEqual(['orders', 'orders_deleted']);
   });
 
   test('a dataset name of 54 characters leaves room for _arrivals (63), the longest suffix', () => {
     const name = 'a'.repeat(54);
-    const { catalog } = synth({ contracts: [dataset(name, true)] });
-    expect(catalog.arrivalsTables.has(name)).toBe(true);
+    const { datasets } = synth({ contracts: [dataset(name, true)] });
+    expect(datasets.arrivalsTables.has(name)).toBe(true);
     const suffixes = datasetTableNames(dataset(name, true)).map((t) => t.slice(name.length));
     expect(Math.max(...suffixes.map((x) => x.length))).toBe(LONGEST_TABLE_SUFFIX.length);
     expect(suffixes).toContain(LONGEST_TABLE_SUFFIX);
@@ -530,7 +544,7 @@ describe('table names are unique across current-state, history, arrivals, delete
 
 describe('DataCatalog options', () => {
   test('names, projection start and cutoff can be set', () => {
-    const { t, catalog } = synth({
+    const { t, catalog, datasets } = synth({
       databaseName: 'lake',
       workGroupName: 'analysts',
       partitionProjectionStart: '2023-03-15',
@@ -543,7 +557,9 @@ describe('DataCatalog options', () => {
     });
     const stack = Stack.of(catalog);
     const params = (dataset: string) => {
-      const input = catalog.arrivalsTables.get(dataset)?.tableInput as { parameters: Record<string, string> };
+      const input = datasets.arrivalsTables.get(dataset)?.tableInput as {
+        parameters: Record<string, string>;
+      };
       return stack.resolve(input.parameters);
     };
     expect(params('orders')['projection.dt.range']).toBe('2023-03-15,NOW');
@@ -552,7 +568,7 @@ describe('DataCatalog options', () => {
     t.resourceCountIs('AWS::Glue::Table', contracts.length);
   });
 
-  test.each<[string, Partial<DataCatalogProps>, string]>([
+  test.each<[string, CatalogAndTablesProps, string]>([
     ['database name', { databaseName: 'Medallion-Dev' }, "database name 'Medallion-Dev'"],
     ['workgroup name', { workGroupName: 'a b' }, "workgroup name 'a b'"],
     ['projection start', { partitionProjectionStart: '2023-02-30' }, "partitionProjectionStart '2023-02-30'"],
@@ -610,14 +626,18 @@ describe('cdk-nag AwsSolutions', () => {
     const app = new App({ outdir: tmp, context: testContext() });
     const stack = new Stack(app, 'Nag');
     const storage = new LakeStorage(stack, 'Storage');
-    new DataCatalog(stack, 'Catalog', {
+    const catalog = new DataCatalog(stack, 'Catalog', {
       environment: 'dev',
       contracts,
-      silverBucket: storage.silverBucket,
       goldBucket: storage.goldBucket,
       athenaResultsBucket: storage.athenaResultsBucket,
       key: storage.key,
       goldTables: GOLD,
+    });
+    new DatasetTables(stack, 'Tables', {
+      databaseName: catalog.databaseName,
+      contracts,
+      silverBucket: storage.silverBucket,
     });
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     expect(() => app.synth()).not.toThrow();

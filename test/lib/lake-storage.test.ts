@@ -239,12 +239,19 @@ describe('silver arrivals expire, one lifecycle rule per dataset prefix', () => 
     ).toThrow('silverArrivalsExpiration must be at least 30 days');
   });
 
-  test("refuses a prefix that is not '<domain>/<dataset>/' (without the '/', retail/orders would match retail/orders2)", () => {
-    for (const prefix of ['retail/orders', '_current/retail/orders/', 'retail/', '']) {
+  test("refuses a prefix that is not '<domain>/' or '<domain>/<dataset>/' (without the '/', retail/orders would match retail/orders2)", () => {
+    for (const prefix of ['retail/orders', '_current/retail/orders/', 'retail', '_history/', '']) {
       expect(() => synth({ silverArrivalPrefixes: [prefix] })).toThrow(
-        `arrival prefix '${prefix}' must be '<domain>/<dataset>/'`,
+        `arrival prefix '${prefix}' must be '<domain>/' or '<domain>/<dataset>/'`,
       );
     }
+  });
+
+  test("takes a domain's prefix: one rule for all its datasets (what the platform passes)", () => {
+    const t = synth({ silverArrivalPrefixes: ['retail/'], silverArrivalsExpiration: Duration.days(30) });
+    expect(arrivalRules(t)).toEqual([
+      { Id: 'expire-arrivals-retail', Prefix: 'retail/', ExpirationInDays: 30, Status: 'Enabled' },
+    ]);
   });
 
   test("fails synth beyond S3's 1,000 lifecycle rules per bucket, naming how many datasets fit", () => {

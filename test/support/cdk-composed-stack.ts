@@ -1,9 +1,9 @@
 /**
  * The monitoring tests' shared fixture: PipelineMonitoring and CostGuardrails composed with the
- * pipeline's constructs (LakeStorage, IngestApi, BronzeToSilverPipeline) the way medallion-stack.ts
+ * pipeline's constructs (LakeStorage, IngestApi, BronzeToSilverPipeline) the way platform-stack.ts
  * composes them, asset bundling skipped. `Template.fromStack` synthesizes the app, so cdk-nag's
  * AwsSolutions checks run over the whole composition. The stack is assembled here, not with
- * createMedallionApp, so that the monitoring is tested apart from the rest of MedallionStack.
+ * createMedallionApp, so that the monitoring is tested apart from the rest of PlatformStack.
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { logicalId, testContext } from './cdk';
 export const GOLD_STATE_MACHINE_ARN = 'arn:aws:states:eu-west-1:111111111111:stateMachine:medallion-gold';
 export const WORKGROUP = 'medallion-dev';
 
-/** The stack as MedallionStack builds it (default configuration), plus the monitoring and the budget. */
+/** The stack as PlatformStack builds it (default configuration), plus the monitoring and the budget. */
 function composedStack(outdir: string) {
   const app = new App({ outdir, context: testContext() });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -61,9 +61,8 @@ function composedStack(outdir: string) {
     transformTimeout: Duration.seconds(config.transform.timeoutSeconds),
   });
 
-  // ---- what medallion-stack.ts adds ----
+  // ---- what platform-stack.ts adds ----
   const monitoring = new PipelineMonitoring(stack, 'Monitoring', {
-    contracts,
     functions: [
       { name: 'IngestApi', function: ingestApi.handler.function, layer: 'ingest' },
       { name: 'Landing', function: pipeline.landingFunction.function, layer: 'ingest' },

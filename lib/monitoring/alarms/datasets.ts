@@ -7,6 +7,15 @@ import { GT, MISSING_IS_FINE, type PipelineAlarms, pct } from './pipeline-alarms
 /** The id of a dataset's quarantine-ratio alarm (`QuarantineRatio-<dataset>`). */
 export const quarantineRatioAlarmId = (dataset: string): string => `QuarantineRatio-${dataset}`;
 
+/** The ids of a dataset's alarms. */
+export const datasetAlarmIds = (c: Pick<DatasetContract, 'dataset'>): string[] => [
+  quarantineRatioAlarmId(c.dataset),
+  filesRejectedAlarmId(c.dataset),
+];
+
+/** The id of a dataset's rejected-files alarm (`FilesRejected-<dataset>`). */
+export const filesRejectedAlarmId = (dataset: string): string => `FilesRejected-${dataset}`;
+
 /**
  * `QuarantineRatio-<dataset>`, at the contract's `quality.maxQuarantineRatio`, and `FilesRejected-<dataset>`.
  */
@@ -26,7 +35,7 @@ export function addDatasetAlarms(alarms: PipelineAlarms, c: DatasetContract): vo
       `producer${owner} and have only the corrected rows re-sent (the valid ones are already in ` +
       'silver), or correct the contract if the rule is wrong.',
   });
-  alarms.add(`FilesRejected-${c.dataset}`, {
+  alarms.add(filesRejectedAlarmId(c.dataset), {
     metric: metrics.filesQuarantined(c.dataset),
     threshold: 0,
     comparisonOperator: GT,

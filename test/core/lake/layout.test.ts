@@ -3,14 +3,19 @@ import {
   bronzeContentIndexKey,
   bronzeExtension,
   bronzeKey,
+  currentStateWatermarkKey,
   datasetPrefixes,
   decodeEventKey,
+  domainPrefix,
+  domainPrefixes,
   encodeEventKey,
+  failedReasonPrefix,
   goldModelPrefix,
   goldUnpublishedPrefix,
   goldVersionPrefix,
   idempotencyIndexKey,
   isBookkeepingKey,
+  lakeDomains,
   manifestKey,
   partitionValue,
   QUARANTINE_UNKNOWN_PREFIX,
@@ -182,5 +187,39 @@ describe('datasetPrefixes (what the grants are scoped to)', () => {
 
   it('quarantines unclaimed uploads under unknown/', () => {
     expect(QUARANTINE_UNKNOWN_PREFIX).toBe('unknown/');
+  });
+});
+
+describe('domainPrefix (what the platform grants, notifies and expires: one prefix per domain)', () => {
+  it("cuts every dataset prefix where the dataset's name starts", () => {
+    expect(domainPrefix(datasetPrefixes.data, 'retail')).toBe('retail/');
+    expect(domainPrefix(datasetPrefixes.silverManifests, 'retail')).toBe('_manifests/retail/');
+    expect(domainPrefix(datasetPrefixes.silverCommitLog, 'retail')).toBe('_commits/retail/');
+    expect(domainPrefix(datasetPrefixes.bronzeContentIndex, 'retail')).toBe('_index/sha256/retail/');
+    // Built from a hashed key (cut at the last '/'), still the domain's.
+    expect(domainPrefix(datasetPrefixes.bronzeIdempotencyIndex, 'retail')).toBe('_index/idempotency/retail/');
+    expect(domainPrefix((c) => currentStateWatermarkKey(c.domain, c.dataset), 'retail')).toBe(
+      '_state/current/retail/',
+    );
+    expect(domainPrefix((c) => failedReasonPrefix(c.domain, c.dataset), 'retail')).toBe('failed/retail/');
+  });
+
+  it('holds every dataset of the domain and nothing of another (domains are identifiers: no "/")', () => {
+    const c = { domain: 'retail', dataset: 'orders', id: 'retail/orders' } as DatasetContract;
+    for (const prefixOf of Object.values(datasetPrefixes)) {
+      const domain = domainPrefix(prefixOf, 'retail');
+      expect(prefixOf(c).startsWith(domain)).toBe(true);
+      expect(prefixOf({ ...c, domain: 'retail_eu', id: 'retail_eu/orders' }).startsWith(domain)).toBe(false);
+    }
+  });
+
+  it('refuses a prefix function that does not end with the domain', () => {
+    expect(() => domainPrefix(() => 'everything/', 'retail')).toThrow('does not end with its domain');
+  });
+
+  it('lakeDomains: each domain once, sorted; domainPrefixes: one per domain', () => {
+    const contracts = [{ domain: 'retail' }, { domain: 'finance' }, { domain: 'retail' }];
+    expect(lakeDomains(contracts)).toEqual(['finance', 'retail']);
+    expect(domainPrefixes(datasetPrefixes.data, lakeDomains(contracts))).toEqual(['finance/', 'retail/']);
   });
 });

@@ -19,7 +19,7 @@ describe('the alarm topic', () => {
         EnableKeyRotation: true,
         Description: 'medallion: encrypts the alarm topic',
       }),
-      // Like every key of the app (medallion-stack.test: every stateful resource is retained).
+      // Like every key of the app (platform-stack.test: every stateful resource is retained).
       DeletionPolicy: 'Retain',
     });
     t.hasResourceProperties('AWS::SNS::TopicPolicy', {

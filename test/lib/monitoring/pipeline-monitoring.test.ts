@@ -12,8 +12,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { loadContracts } from '../../../core/contracts/load-contracts';
-import { contractsDirectory } from '../../../lib/config';
 import { PipelineMonitoring } from '../../../lib/monitoring/pipeline-monitoring';
 import { logicalId, testContext } from '../../support/cdk';
 import { GOLD_STATE_MACHINE_ARN, synthesizeComposedStack } from '../../support/cdk-composed-stack';
@@ -30,7 +28,7 @@ interface NagReport {
 const { t, monitoring, outdir, topicId } = synthesizeComposedStack();
 
 describe('the alarms', () => {
-  test('the complete set, by id', () => {
+  test("the complete set, by id (the datasets' alarms are their domains')", () => {
     expect(Object.keys(monitoring.alarms).sort()).toEqual(
       [
         'AthenaBytesScanned',
@@ -40,14 +38,8 @@ describe('the alarms', () => {
         'DurationNearTimeout-Landing',
         'DurationNearTimeout-Transform',
         'ErrorRate-Transform',
-        'FilesRejected-customers',
-        'FilesRejected-orders',
-        'FilesRejected-products',
         'Freshness',
         'GoldWorkflowFailures',
-        'QuarantineRatio-customers',
-        'QuarantineRatio-orders',
-        'QuarantineRatio-products',
         'Throttles-IngestApi',
         'Throttles-Landing',
         'Throttles-Transform',
@@ -115,7 +107,6 @@ describe('PipelineMonitoring alone', () => {
       timeout: Duration.seconds(10),
     });
     const monitoring = new PipelineMonitoring(s, 'Monitoring', {
-      contracts: loadContracts(contractsDirectory({ contractsDir: 'samples/contracts' })),
       functions: [{ name: 'Fn', function: fn, layer: 'silver' }],
       deadLetterQueues: [
         { name: 'Dlq', queue: new sqs.Queue(s, 'Dlq'), layer: 'silver', runbook: 'Replay it.' },
@@ -167,7 +158,6 @@ describe('PipelineMonitoring alone', () => {
     const s2 = new Stack(app2, 'WithWorkflow');
     const sm = sfn.StateMachine.fromStateMachineArn(s2, 'Sm', GOLD_STATE_MACHINE_ARN);
     const m2 = new PipelineMonitoring(s2, 'Monitoring', {
-      contracts: [],
       functions: [],
       deadLetterQueues: [],
       stateMachine: sm,
@@ -210,7 +200,6 @@ describe('PipelineMonitoring alone', () => {
     expect(
       () =>
         new PipelineMonitoring(s, 'M', {
-          contracts: [],
           functions: [],
           deadLetterQueues: [
             { name: 'Q', queue: q, layer: 'silver' },
@@ -226,7 +215,6 @@ describe('PipelineMonitoring alone', () => {
     expect(
       () =>
         new PipelineMonitoring(s, 'M2', {
-          contracts: [],
           functions: [{ name: 'Fn', function: fn, layer: 'silver', maxErrorRate: 1 }],
           deadLetterQueues: [],
         }),

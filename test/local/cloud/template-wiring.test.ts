@@ -85,7 +85,7 @@ describe('template wiring', () => {
     });
 
     const bronze = bronzeRoutes(app);
-    expect(bronze.map((r) => r.prefix)).toEqual(['retail/customers/', 'retail/orders/', 'retail/products/']);
+    expect(bronze.map((r) => r.prefix)).toEqual(['retail/']);
     const queues = new Set(bronze.map((r) => r.destination.logicalId));
     expect(queues.size).toBe(1);
     const queue = app.queues[[...queues][0]];
@@ -145,19 +145,19 @@ describe('template wiring', () => {
       bronzeRoutes(wiring)
         .map((r) => r.prefix)
         .sort(),
-    ).toEqual(['finance/products/', 'retail/orders/']);
+    ).toEqual(['finance/', 'retail/']);
     expect(bronzeRoutes(wiring).every((r) => r.bucket === 'test-bronze')).toBe(true);
     expect(wiring.functions[wiring.routes[0].destination.logicalId].path).toBe(
       'Pipeline/Landing/Function/Resource',
     );
-    // And so does the app synthesized for a contracts directory (outside the repository: copied in).
+    // And so does the app synthesized for a contracts directory (outside the repository).
     const loaded = loadLocalWiring({ contractsDir: contracts, cacheDir: join(dir, 'cache') });
     expect(loaded.fromCache).toBe(false);
     expect(
       bronzeRoutes(loaded.wiring)
         .map((r) => r.prefix)
         .sort(),
-    ).toEqual(['finance/products/', 'retail/orders/']);
+    ).toEqual(['finance/', 'retail/']);
   });
 
   it('matches events, prefix AND suffix the way S3 does', () => {

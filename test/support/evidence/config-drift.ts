@@ -1,5 +1,5 @@
 /**
- * The configuration-drift checker (evidence scenario 26): what must hold of every synthesized MedallionStack,
+ * The configuration-drift checker (evidence scenario 26): what must hold of every synthesized PlatformStack,
  * checked on the CloudFormation template itself (what would be deployed) plus cdk-nag's report.
  *
  *   const synth = synthesizeForDrift();                 // or with a mutation, to prove a check can fail

@@ -18,9 +18,10 @@ import {
   testContext,
 } from '../support/cdk';
 
-const { stack } = createMedallionApp({
+const app = createMedallionApp({
   context: testContext({ medallion: { account: '111111111111', region: 'eu-west-1' } }),
 });
+const { stack } = app;
 const t = Template.fromStack(stack);
 
 // asl-validator ships no types: (definition) => { isValid, errorsText(separator) }.
@@ -32,7 +33,8 @@ const aslValidator = require('asl-validator') as (definition: unknown) => {
 const fnId = (prefix: string) => logicalId(t, 'AWS::Lambda::Function', prefix);
 const fn = (prefix: string) => t.findResources('AWS::Lambda::Function')[fnId(prefix)];
 const bucketId = (name: string) => logicalId(t, 'AWS::S3::Bucket', `Storage${name}`);
-const DATASETS = ['retail/customers/', 'retail/orders/', 'retail/products/'];
+/** The platform grants, notifies and expires per domain: the samples are one domain. */
+const DOMAINS = ['retail/'];
 
 describe('ingest API', () => {
   test('POST /datasets/{dataset}/records requires AWS_IAM and validates the path and Content-Type', () => {
@@ -149,14 +151,14 @@ describe('bronze -> queue -> transform', () => {
   const queueId = logicalId(t, 'AWS::SQS::Queue', 'BronzeToSilverTransformQueue');
   const dlqId = logicalId(t, 'AWS::SQS::Queue', 'BronzeToSilverTransformDeadLetters');
 
-  test('one bronze notification per contract, filtered on <domain>/<dataset>/', () => {
+  test('one bronze notification per domain, filtered on <domain>/', () => {
     const notifications = t.findResources('Custom::S3BucketNotifications', {
       Properties: { BucketName: { Ref: bucketId('Bronze') } },
     });
     const configs = Object.values(notifications)[0].Properties.NotificationConfiguration.QueueConfigurations;
     expect(
       configs.map((c: { Filter: { Key: { FilterRules: { Value: string }[] } } }) => c.Filter.Key.FilterRules),
-    ).toEqual(DATASETS.map((prefix) => [{ Name: 'prefix', Value: prefix }]));
+    ).toEqual(DOMAINS.map((prefix) => [{ Name: 'prefix', Value: prefix }]));
     for (const c of configs) {
       expect(c).toMatchObject({
         Events: ['s3:ObjectCreated:*'],
@@ -215,11 +217,24 @@ describe('bronze -> queue -> transform', () => {
     });
   });
 
-  test('the transform: x86_64, sized from the config, traced, with its environment', () => {
+  test('lambdaArchitecture: x86_64 puts every function on x86_64 (the transform bundles its DuckDB binding)', () => {
+    const { stack: x86 } = createMedallionApp({
+      context: testContext({
+        medallion: { account: '111111111111', region: 'eu-west-1', lambdaArchitecture: 'x86_64' },
+      }),
+    });
+    const functions = Object.entries(Template.fromStack(x86).findResources('AWS::Lambda::Function')).filter(
+      ([id]) => !id.startsWith('BucketNotificationsHandler') && !id.startsWith('LogRetention'),
+    );
+    expect(functions.length).toBeGreaterThanOrEqual(7);
+    for (const [id, f] of functions) expect([id, f.Properties.Architectures]).toEqual([id, ['x86_64']]);
+  });
+
+  test('the transform: arm64 by default, sized from the config, traced, with its environment', () => {
     const p = fn('BronzeToSilverTransformFunction').Properties;
     expect(p).toMatchObject({
       Handler: 'index.handler',
-      Architectures: ['x86_64'],
+      Architectures: ['arm64'],
       Runtime: 'nodejs24.x',
       MemorySize: 3008,
       Timeout: 900,
@@ -348,13 +363,13 @@ describe('least privilege', () => {
   const objects = (bucket: string, prefixes: string[]) =>
     prefixes.map((p) => `<${bucketId(bucket)}.Arn>/${p}*`);
 
-  test('API door: bronze data and index prefixes of each contract, list bronze', () => {
+  test("API door: bronze data and index prefixes of each contract's domain, list bronze", () => {
     const p = 'IngestApiHandlerRoleDefaultPolicy';
     expect(allowed(p, 's3:PutObject')).toEqual(
       objects('Bronze', [
-        ...DATASETS.map((d) => `_index/idempotency/${d}`),
-        ...DATASETS.map((d) => `_index/sha256/${d}`),
-        ...DATASETS,
+        ...DOMAINS.map((d) => `_index/idempotency/${d}`),
+        ...DOMAINS.map((d) => `_index/sha256/${d}`),
+        ...DOMAINS,
       ]).sort(),
     );
     expect(allowed(p, 's3:ListBucket')).toEqual([`<${bucketId('Bronze')}.Arn>`]);
@@ -366,7 +381,7 @@ describe('least privilege', () => {
     expect(allowed(p, 's3:DeleteObject')).toEqual([`<${bucketId('Landing')}.Arn>/*`]);
     expect(allowed(p, 's3:PutObject')).toEqual(
       [
-        ...objects('Bronze', [...DATASETS.map((d) => `_index/sha256/${d}`), ...DATASETS]),
+        ...objects('Bronze', [...DOMAINS.map((d) => `_index/sha256/${d}`), ...DOMAINS]),
         ...objects('Quarantine', ['unknown/']),
       ].sort(),
     );
@@ -379,22 +394,22 @@ describe('least privilege', () => {
     const p = 'BronzeToSilverTransformRoleDefaultPolicy';
     expect(allowed(p, 's3:GetObject')).toEqual(
       [
-        ...objects('Bronze', DATASETS),
-        ...objects('Silver', [...DATASETS.map((d) => `_manifests/${d}`), ...DATASETS]),
+        ...objects('Bronze', DOMAINS),
+        ...objects('Silver', [...DOMAINS.map((d) => `_manifests/${d}`), ...DOMAINS]),
       ].sort(),
     );
     expect(allowed(p, 's3:PutObject')).toEqual(
       [
         // _commits/: the commit log the current-state merge reads (append only: no read, no delete).
         ...objects('Silver', [
-          ...DATASETS.map((d) => `_manifests/${d}`),
-          ...DATASETS.map((d) => `_commits/${d}`),
-          ...DATASETS,
+          ...DOMAINS.map((d) => `_manifests/${d}`),
+          ...DOMAINS.map((d) => `_commits/${d}`),
+          ...DOMAINS,
         ]),
         ...objects('Quarantine', [
-          ...DATASETS.map((d) => `failed/${d}`),
-          ...DATASETS.map((d) => `files/${d}`),
-          ...DATASETS.map((d) => `rows/${d}`),
+          ...DOMAINS.map((d) => `failed/${d}`),
+          ...DOMAINS.map((d) => `files/${d}`),
+          ...DOMAINS.map((d) => `rows/${d}`),
         ]),
       ].sort(),
     );
@@ -525,7 +540,7 @@ describe('gold', () => {
     expect(JSON.stringify(failures[0].Properties)).toContain(JSON.stringify({ Ref: sm }));
   });
 
-  test('the workflow reads silver only under the datasets (arrivals, history, current state), writes only their Iceberg tables and its own gold prefixes', () => {
+  test("the workflow reads silver only under the domains' datasets (arrivals, history, current state), writes only their Iceberg tables and its own gold prefixes", () => {
     // The inline policy and its overflow (managed policies attached to the role).
     const statements = roleStatements(t, 'GoldStateMachineRole');
     const on = (action: string) =>
@@ -537,12 +552,21 @@ describe('gold', () => {
     // The models read the tables they ref (orders, products: the current state); the merge reads every
     // dataset's arrivals and reads and writes every history and current-state table (it may read what it
     // writes: Iceberg's data and metadata).
-    const silverObjects = (root: string) => DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/${root}${d}*`);
+    const silverObjects = (root: string) => DOMAINS.map((d) => `<${bucketId('Silver')}.Arn>/${root}${d}*`);
     expect([...new Set(silver)]).toEqual(
-      [...silverObjects('_current/'), ...silverObjects('_history/'), ...silverObjects('')].sort(),
+      [
+        ...silverObjects('_current/'),
+        ...silverObjects('_deleted/'),
+        ...silverObjects('_history/'),
+        ...silverObjects(''),
+        // The models' refs, table by table.
+        ...['orders', 'products'].map((d) => `<${bucketId('Silver')}.Arn>/_current/retail/${d}/*`),
+      ].sort(),
     );
     const silverWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
-    expect(silverWrites).toEqual([...silverObjects('_current/'), ...silverObjects('_history/')].sort());
+    expect(silverWrites).toEqual(
+      [...silverObjects('_current/'), ...silverObjects('_deleted/'), ...silverObjects('_history/')].sort(),
+    );
     const silverDeletes = on('s3:DeleteObject').filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
     expect(silverDeletes).toEqual(silverWrites);
     const models = statements.filter(
@@ -550,20 +574,10 @@ describe('gold', () => {
     );
     expect(models.length).toBeGreaterThan(0);
     const tables = on('glue:GetPartitions').filter((r) => r.includes(':table/'));
-    // The models' refs (daily_sales, orders, products) and, for the merge, every dataset's tables.
-    expect([...new Set(tables.map((r) => r.replace(/^.*:table\//, '')))]).toEqual(
-      [
-        'customers',
-        'customers_arrivals',
-        'customers_history',
-        'daily_sales',
-        'orders',
-        'orders_arrivals',
-        'orders_history',
-        'products',
-        'products_arrivals',
-        'products_history',
-      ].map((x) => `${database}/${x}`),
+    // The models' refs (daily_sales, orders, products) and, for the merge, the database's tables (their
+    // names carry no domain; the merge's S3 access is per domain).
+    expect([...new Set(tables.map((r) => r.replace(/^.*:table\//, '')))].sort()).toEqual(
+      ['*', 'daily_sales', 'orders', 'products'].map((x) => `${database}/${x}`),
     );
     const goldWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Gold')}.Arn>`));
     expect(goldWrites).toEqual(
@@ -581,7 +595,7 @@ describe('gold', () => {
       )
       .flatMap((s) => asArray(s.Resource).map(flattenReference))
       .filter((r) => r.startsWith(`<${bucketId('Silver')}.Arn>`));
-    const merge = DATASETS.map((d) => `<${bucketId('Silver')}.Arn>/${d}*`);
+    const merge = DOMAINS.map((d) => `<${bucketId('Silver')}.Arn>/${d}*`);
     expect([...new Set(modelReads.filter((r) => !merge.includes(r)))].sort()).toEqual(
       ['retail/orders/', 'retail/products/'].map((d) => `<${bucketId('Silver')}.Arn>/_current/${d}*`),
     );
@@ -601,19 +615,22 @@ describe('silver arrivals', () => {
       .filter((r) => String(r.Id).startsWith('expire-arrivals-'))
       .map((r) => [r.Prefix, r.ExpirationInDays]);
 
-  test('each dataset prefix of silver expires after retention.silverArrivalsDays (30 by default)', () => {
-    expect(arrivalRules(t)).toEqual(DATASETS.map((d) => [d, 30]));
+  test("each domain's arrivals in silver expire after retention.silverArrivalsDays (30 by default)", () => {
+    expect(arrivalRules(t)).toEqual(DOMAINS.map((d) => [d, 30]));
   });
 
-  test('the catalog declares <dataset>_arrivals, not <dataset>_history (the workflow creates it, Iceberg)', () => {
-    const names = Object.values(t.findResources('AWS::Glue::Table')).map((r) => r.Properties.TableInput.Name);
+  test("the domain's stack declares <dataset>_arrivals, not <dataset>_history (the workflow creates it, Iceberg)", () => {
+    const domain = Template.fromStack(app.domainStacks[0]);
+    const names = Object.values(domain.findResources('AWS::Glue::Table')).map(
+      (r) => r.Properties.TableInput.Name,
+    );
     expect(names).toEqual(
       expect.arrayContaining(['customers_arrivals', 'orders_arrivals', 'products_arrivals']),
     );
     for (const name of ['customers_history', 'orders_history', 'products_history', 'orders']) {
       expect(names).not.toContain(name);
     }
-    t.hasResourceProperties('AWS::Glue::Table', {
+    domain.hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'orders_arrivals',
         Description: Match.stringLikeRegexp('kept 30 days; the gold workflow appends them to orders_history'),
@@ -622,14 +639,14 @@ describe('silver arrivals', () => {
   });
 
   test('retention.silverArrivalsDays sets the lifecycle and the tables’ descriptions', () => {
-    const { stack: custom } = createMedallionApp({
+    const { stack: custom, domainStacks } = createMedallionApp({
       context: testContext({
         medallion: { account: '111111111111', region: 'eu-west-1', retention: { silverArrivalsDays: 60 } },
       }),
     });
     const template = Template.fromStack(custom);
-    expect(arrivalRules(template)).toEqual(DATASETS.map((d) => [d, 60]));
-    template.hasResourceProperties('AWS::Glue::Table', {
+    expect(arrivalRules(template)).toEqual(DOMAINS.map((d) => [d, 60]));
+    Template.fromStack(domainStacks[0]).hasResourceProperties('AWS::Glue::Table', {
       TableInput: Match.objectLike({
         Name: 'orders_arrivals',
         Description: Match.stringLikeRegexp('kept 60 days'),
@@ -708,5 +725,62 @@ describe('budget', () => {
         { Tags: { Key: 'pipeline', Values: ['medallion'], MatchOptions: ['EQUALS'] } },
       ],
     });
+  });
+});
+
+describe('the PII salt survives the stack', () => {
+  const actionsOf = (st: Statement) => asArray(st.Action);
+  const saltId = logicalId(t, 'AWS::SecretsManager::Secret', 'BronzeToSilverPiiHashSalt');
+
+  test('the generated salt is retained with the stack and its name is an output', () => {
+    t.hasResource('AWS::SecretsManager::Secret', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    expect(JSON.stringify(t.findOutputs('PiiSaltSecretName').PiiSaltSecretName.Value)).toContain(saltId);
+  });
+
+  test('piiSalt imports the retained secret by name: no new salt, read and decrypt granted to the transform only', () => {
+    const keyArn = 'arn:aws:kms:eu-west-1:111111111111:key/0d9f3c1e-0000-4000-8000-000000000001';
+    const { stack: again } = createMedallionApp({
+      context: testContext({
+        medallion: {
+          account: '111111111111',
+          region: 'eu-west-1',
+          piiSalt: { secretName: 'Medallion-dev-salt', keyArn },
+        },
+      }),
+    });
+    const t2 = Template.fromStack(again);
+    t2.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    const transform =
+      t2.findResources('AWS::Lambda::Function')[
+        logicalId(t2, 'AWS::Lambda::Function', 'BronzeToSilverTransformFunction')
+      ];
+    expect(
+      JSON.stringify(transform.Properties.Environment.Variables.MEDALLION_PII_HASH_SALT_SECRET_ARN),
+    ).toContain(':secret:Medallion-dev-salt');
+    const statements = policyStatements(t2, 'BronzeToSilverTransformRoleDefaultPolicy');
+    const read = statements.find((s) => actionsOf(s).includes('secretsmanager:GetSecretValue'));
+    // The name's random suffix is matched by `-??????`, as IAM recommends for secrets named without it.
+    expect(JSON.stringify(read?.Resource)).toContain(':secret:Medallion-dev-salt-??????');
+    const decrypt = statements.find(
+      (s) => actionsOf(s).includes('kms:Decrypt') && JSON.stringify(s.Resource) === JSON.stringify(keyArn),
+    );
+    expect(decrypt?.Condition).toEqual({
+      StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' },
+    });
+    // Nobody else may read it.
+    const others = identityStatements(t2).filter(
+      ({ resource, statement }) =>
+        !resource.startsWith('BronzeToSilverTransformRole') &&
+        actionsOf(statement).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(others).toEqual([]);
+  });
+
+  test('a malformed piiSalt fails synth naming the field', () => {
+    expect(() =>
+      createMedallionApp({
+        context: testContext({ medallion: { piiSalt: { secretName: 'salt', keyArn: 'not-an-arn' } } }),
+      }),
+    ).toThrow(/piiSalt\.keyArn: must be a KMS key ARN/);
   });
 });

@@ -1,11 +1,22 @@
-import { CfnOutput, Duration, RemovalPolicy, Size, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import {
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Size,
+  Stack,
+  type StackProps,
+  Tags,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { loadContracts } from '../core/contracts/load-contracts';
 import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
-import { datasetPrefixes } from '../core/lake/layout';
+import { datasetPrefixes, domainPrefixes, lakeDomains } from '../core/lake/layout';
 import { currentTableName, historyTableName } from '../core/silver/tables';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
 import {
@@ -22,23 +33,39 @@ import { GoldRetention } from './gold/gold-retention';
 import { GoldWorkflow } from './gold/gold-workflow';
 import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
+import { lambdaArchitecture } from './medallion-function';
 import { DEAD_LETTER_RUNBOOKS } from './monitoring/alarms/queues';
 import { PipelineMonitoring } from './monitoring/pipeline-monitoring';
 import { Reconciler } from './reconciler';
 
-/** Properties of {@link MedallionStack}. */
-export interface MedallionStackProps extends StackProps {
-  /** The validated configuration (see `readMedallionConfig`). */
+/** Properties of {@link PlatformStack}. */
+export interface PlatformStackProps extends StackProps {
+  /** The validated configuration (see `parseMedallionConfig`). */
   readonly config: MedallionConfig;
+  /**
+   * The validated data contracts of every domain.
+   * @default - loaded from `config.contractsDir`
+   */
+  readonly contracts?: DatasetContract[];
+  /**
+   * The domains' dashboards, named on the platform's.
+   * @default []
+   */
+  readonly domainDashboards?: string[];
 }
 
 /**
- * The medallion pipeline's stack: lake storage, the ingest API, the landing -> bronze -> silver pipeline,
- * the catalog and the gold workflow, configured from one `MedallionConfig`. The data contracts and the
- * gold models are loaded and validated here, at synth: they decide the bronze notification filters, the
- * catalog's tables and every prefix-scoped grant.
+ * The medallion pipeline's platform: what every domain shares. Lake storage and its key, the ingest API,
+ * the landing -> bronze -> silver functions and queues, the reconciler, the Glue database and Athena
+ * workgroup, the gold workflow (gold models read across domains), the alarm topic with the shared
+ * alarms and dashboard, and the budget; configured from one `MedallionConfig`.
+ *
+ * The data contracts and the gold models are loaded and validated here, at synth. What is per dataset
+ * (arrivals tables, alarms, dashboards) lives in each domain's `DomainStack`; the platform's grants,
+ * notification filters and lifecycle rules are per domain, so its template and policies grow with the
+ * number of domains, not datasets.
  */
-export class MedallionStack extends Stack {
+export class PlatformStack extends Stack {
   public readonly config: MedallionConfig;
   public readonly contracts: DatasetContract[];
   public readonly storage: LakeStorage;
@@ -59,8 +86,10 @@ export class MedallionStack extends Stack {
   public readonly goldPlanner: GoldPlanner;
   /** Re-drives the uploads and bronze objects the event route lost (the `Stranded` alarm). */
   public readonly reconciler: Reconciler;
+  /** How long silver keeps the arrivals (none: kept), for the domains' table descriptions. */
+  public readonly arrivalsExpiration?: Duration;
 
-  constructor(scope: Construct, id: string, props: MedallionStackProps) {
+  constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, {
       description: `medallion (${props.config.environment}): serverless bronze/silver/gold data pipeline`,
       ...props,
@@ -68,7 +97,8 @@ export class MedallionStack extends Stack {
     const { config } = props;
     this.config = config;
     const contractsDir = contractsDirectory(config);
-    this.contracts = loadContracts(contractsDir);
+    this.contracts = props.contracts ?? loadContracts(contractsDir);
+    const domains = lakeDomains(this.contracts);
 
     Tags.of(this).add('pipeline', 'medallion');
     Tags.of(this).add('environment', config.environment);
@@ -76,6 +106,7 @@ export class MedallionStack extends Stack {
     const r = config.retention;
     const removalPolicy = config.allowDestroy ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
     const logRetention = r.logDays as logs.RetentionDays;
+    const architecture = lambdaArchitecture(config.lambdaArchitecture);
     // The gold workflow appends the arrivals to the history: without it they are silver's only copy, kept.
     const arrivalsExpiration = config.gold.enabled ? Duration.days(r.silverArrivalsDays) : undefined;
 
@@ -83,7 +114,7 @@ export class MedallionStack extends Stack {
       landingExpiration: Duration.days(r.landingDays),
       quarantineExpiration: Duration.days(r.quarantineDays),
       athenaResultsExpiration: Duration.days(r.athenaResultsDays),
-      silverArrivalPrefixes: arrivalsExpiration ? this.contracts.map(datasetPrefixes.data) : [],
+      silverArrivalPrefixes: arrivalsExpiration ? domainPrefixes(datasetPrefixes.data, domains) : [],
       silverArrivalsExpiration: arrivalsExpiration,
       noncurrentVersionExpiration: Duration.days(r.noncurrentVersionDays),
       bronzeInfrequentAccessAfter: Duration.days(r.bronzeInfrequentAccessDays),
@@ -103,6 +134,7 @@ export class MedallionStack extends Stack {
     } = this.storage;
 
     this.ingestApi = new IngestApi(this, 'IngestApi', {
+      architecture,
       landingBucket,
       bronzeBucket,
       quarantineBucket,
@@ -116,7 +148,20 @@ export class MedallionStack extends Stack {
       logRemovalPolicy: removalPolicy,
     });
 
+    // The salt of an earlier deployment, kept so every hash stays the same (see `piiSalt` in the config).
+    const piiSaltSecret = config.piiSalt
+      ? secretsmanager.Secret.fromSecretAttributes(this, 'ImportedPiiHashSalt', {
+          secretPartialArn: this.formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: config.piiSalt.secretName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        })
+      : undefined;
     this.pipeline = new BronzeToSilverPipeline(this, 'BronzeToSilver', {
+      piiSaltSecret,
+      architecture,
       landingBucket,
       bronzeBucket,
       silverBucket,
@@ -133,9 +178,21 @@ export class MedallionStack extends Stack {
       removalPolicy,
     });
 
+    if (config.piiSalt?.keyArn) {
+      // The retained key of the salt's first deployment: decrypting through Secrets Manager only (grantRead
+      // of an imported secret adds no statement for an imported key).
+      this.pipeline.transformFunction.function.addToRolePolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [config.piiSalt.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
     // A margin past the last retry, so that a slow retry is not re-driven while it runs.
     const strandedMargin = Duration.minutes(15);
     this.reconciler = new Reconciler(this, 'Reconciler', {
+      architecture,
       contractsDir,
       landingBucket,
       bronzeBucket,
@@ -176,17 +233,16 @@ export class MedallionStack extends Stack {
       environment: config.environment,
       databaseName,
       contracts: this.contracts,
-      silverBucket,
       goldBucket,
       athenaResultsBucket,
       key,
       goldTables: this.goldModels?.tables ?? [],
-      arrivalsExpiration,
     });
+    this.arrivalsExpiration = arrivalsExpiration;
 
     // Every alarm in one place; the gold workflow registers its own with `monitorGoldWorkflow` once composed.
     this.monitoring = new PipelineMonitoring(this, 'Monitoring', {
-      contracts: this.contracts,
+      domainDashboards: props.domainDashboards ?? [],
       functions: [
         { name: 'IngestApi', function: this.ingestApi.handler.function, layer: 'ingest' },
         { name: 'Landing', function: this.pipeline.landingFunction.function, layer: 'ingest' },
@@ -223,6 +279,7 @@ export class MedallionStack extends Stack {
     });
     // Silver infrastructure, whether gold runs or not: the gold workflow invokes it before its models.
     this.currentState = new CurrentStatePlanner(this, 'CurrentState', {
+      architecture,
       contracts: this.contracts,
       contractsDir,
       silverBucket,
@@ -232,6 +289,7 @@ export class MedallionStack extends Stack {
     });
     // Like the planner, built whether gold runs or not (the local cloud's wiring has no models).
     this.goldRetention = new GoldRetention(this, 'GoldRetention', {
+      architecture,
       contractsDir,
       goldBucket,
       key,
@@ -243,6 +301,7 @@ export class MedallionStack extends Stack {
     // Like the planner, built whether gold runs or not.
     const incrementalModels = (this.goldModels?.models ?? []).filter((m) => m.incremental).map((m) => m.name);
     this.goldPlanner = new GoldPlanner(this, 'GoldPlanner', {
+      architecture,
       contractsDir,
       contracts: this.contracts,
       silverBucket,
@@ -294,9 +353,8 @@ export class MedallionStack extends Stack {
 
     // The API, the functions and the queues serve every domain that has a contract (tag values cannot
     // hold commas: space-separated). Buckets carry their `layer` tag instead.
-    const domains = [...new Set(this.contracts.map((c) => c.domain))].sort().join(' ');
-    Tags.of(this.ingestApi).add('domain', domains);
-    Tags.of(this.pipeline).add('domain', domains);
+    Tags.of(this.ingestApi).add('domain', domains.join(' '));
+    Tags.of(this.pipeline).add('domain', domains.join(' '));
     Tags.of(this.ingestApi).add('layer', 'bronze');
 
     new CfnOutput(this, 'RecordsUrl', {
@@ -316,6 +374,11 @@ export class MedallionStack extends Stack {
     });
     new CfnOutput(this, 'TransformDeadLetterQueueUrl', { value: this.pipeline.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'LandingFailureQueueUrl', { value: this.pipeline.landingFailureQueue.queueUrl });
+    new CfnOutput(this, 'PiiSaltSecretName', {
+      description:
+        'The PII hashing salt (retained with the stack): set piiSalt.secretName to it (and piiSalt.keyArn to the retained lake key) to keep every hash when the stack is created again',
+      value: this.pipeline.piiSaltSecret.secretName,
+    });
     new CfnOutput(this, 'GlueDatabaseName', { value: this.catalog.databaseName });
     new CfnOutput(this, 'AthenaWorkGroupName', { value: this.catalog.workGroupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn });
