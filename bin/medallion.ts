@@ -8,6 +8,7 @@
  *   npx tsx bin/medallion.ts local [--contracts DIR] [--state DIR] [--port N] [--api-port N] [--verbose]
  *   npx tsx bin/medallion.ts query "<sql>" [--format table|json|csv] [--state DIR] [--contracts DIR]
  *   npx tsx bin/medallion.ts replay --dataset NAME [--since YYYY-MM-DD] [--state DIR] [--queue-url URL]
+ *   npx tsx bin/medallion.ts smoke --local | --outputs-file FILE [--stack NAME] [--timeout SECONDS] ...
  *   npx tsx bin/medallion.ts contract-schema [--out FILE]
  *
  * Exit codes: 0 all good; 1 the pipeline ran but something failed (a dead-lettered message, a failed
@@ -29,6 +30,12 @@ const DEFAULT_STATE = '.medallion/local';
 function port(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError('expected a port number (0-65535)');
+  return n;
+}
+
+function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a positive number');
   return n;
 }
 
@@ -163,6 +170,58 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       }
       const report = await replay({ ...scope, stateDir: o.state, port: o.port });
       exit.code = report.deadLettered === 0 ? 0 : 1;
+    });
+
+  cli
+    .command('smoke')
+    .description(
+      'after a deploy (or in CI, against the local cloud): a tiny sample through both doors, silver, gold, a query and the alarm topic policy, as a pass/fail table (exit 0 all passed, 1 a check failed)',
+    )
+    .option('--local', 'start a local cloud (free ports, temporary state) and smoke it', false)
+    .option('--outputs-file <file>', 'what `cdk deploy --outputs-file <file>` wrote: smoke that deployment')
+    .option(
+      '--stack <name>',
+      'with --outputs-file: the platform stack, e.g. Medallion-prod (default: the one with the outputs)',
+    )
+    .option('--contracts <dir>', 'data contracts directory (the deployed ones)', 'samples/contracts')
+    .option('--data <dir>', 'sample rows are taken from <dir>/<dataset>/<file>', 'samples/data')
+    .option('--landing-dataset <name>', 'dataset uploaded to the landing bucket (default: the first CSV one)')
+    .option('--api-dataset <name>', 'dataset POSTed to the API (default: the first JSON/NDJSON one)')
+    .option('--timeout <seconds>', 'longest wait of one check (silver, gold, query)', positiveNumber, 600)
+    .option('--models <dir>', 'with --local: gold models (default: samples/models with the sample contracts)')
+    .option(
+      '--state <dir>',
+      'with --local: state directory, wiped first (default: a temporary one, removed if all passed)',
+    )
+    .option('--port <n>', 'with --local: S3 port on 127.0.0.1 (0: any free port)', port, 0)
+    .option('--api-port <n>', 'with --local: ingest API port on 127.0.0.1 (0: any free port)', port, 0)
+    .option(
+      '--verbose',
+      "with --local: print the functions' logs instead of writing them to <state>/logs",
+      false,
+    )
+    .action(async (o) => {
+      const { PipelineUsageError } = await import('../core/errors');
+      if (Boolean(o.local) === Boolean(o.outputsFile)) {
+        throw new PipelineUsageError(
+          'choose one target: --local, or --outputs-file FILE [--stack NAME] (what `cdk deploy --outputs-file FILE` wrote)',
+        );
+      }
+      const { runSmoke } = await import('../local/commands/smoke');
+      const report = await runSmoke({
+        target: o.local ? { local: true } : { outputsFile: resolve(o.outputsFile), stack: o.stack },
+        contractsDir: o.contracts,
+        dataDir: o.data,
+        landingDataset: o.landingDataset,
+        apiDataset: o.apiDataset,
+        timeoutMs: o.timeout * 1000,
+        modelsDir: o.models,
+        stateDir: o.state,
+        port: o.port,
+        apiPort: o.apiPort,
+        functionLogs: o.verbose ? 'inherit' : undefined,
+      });
+      exit.code = report.ok ? 0 : 1;
     });
 
   cli
