@@ -12,7 +12,8 @@
  */
 import { randomUUID } from 'node:crypto';
 
-type KoaContext = {
+/** The part of Koa's context the S3 patches read and write. */
+export type KoaContext = {
   headers: Record<string, string | string[] | undefined>;
   method: string;
   path: string;

@@ -25,17 +25,7 @@ import { type FileHandle, open, readdir, readFile, rename, rm, stat, writeFile }
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { objectOf } from './s3-conditional-writes';
-
-type KoaContext = {
-  headers: Record<string, string | string[] | undefined>;
-  method: string;
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  status: number;
-  body: unknown;
-  type: string;
-};
+import { type KoaContext, objectOf } from './s3-conditional-writes';
 
 /** The part of s3rver's FilesystemStore used here. */
 interface UploadStore {

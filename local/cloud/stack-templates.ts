@@ -57,3 +57,18 @@ export function mergeStackTemplates(stacks: readonly NamedTemplate[]): Json {
   }
   return { Resources: resources, Outputs: outputs };
 }
+
+/** A synthesized assembly, as far as {@link mergedTemplateOf} reads it. */
+interface Assembly {
+  getStackByName(name: string): { readonly template: Json };
+}
+
+/** The merged template (see {@link mergeStackTemplates}) of these stacks of a synthesized assembly. */
+export function mergedTemplateOf(
+  assembly: Assembly,
+  stacks: readonly { readonly stackName: string }[],
+): Json {
+  return mergeStackTemplates(
+    stacks.map((s) => ({ stackName: s.stackName, template: assembly.getStackByName(s.stackName).template })),
+  );
+}

@@ -41,7 +41,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { ENV } from '../../core/config/env';
 import { PROJECT_ROOT } from '../../lib/config';
-import { mergeStackTemplates } from './stack-templates';
+import { mergedTemplateOf } from './stack-templates';
 
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */
 export const WIRING_VERSION = 6;
@@ -372,12 +372,7 @@ export function wiringFromStacks(
   // biome-ignore lint/suspicious/noExplicitAny: the root is the App (or a Stage) the stacks are in
   const stage: any = stacks[0].node.root;
   const assembly = stage.synth();
-  const template = mergeStackTemplates(
-    stacks.map((s) => ({
-      stackName: s.stackName,
-      template: assembly.getStackArtifact(s.artifactId).template,
-    })),
-  );
+  const template = mergedTemplateOf(assembly, stacks);
   const synthMs = options.synthMs ?? Date.now() - t0;
   const paths: Record<string, string> = {};
   for (const stack of stacks) {

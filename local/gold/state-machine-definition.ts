@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../../lib/config';
-import { mergeStackTemplates } from '../cloud/stack-templates';
+import { mergedTemplateOf } from '../cloud/stack-templates';
 
 /** A CloudFormation template, as far as this module reads it. */
 export interface CfnTemplate {
@@ -204,12 +204,7 @@ export function synthesizeTemplate(options: SynthOptions = {}): { template: CfnT
     });
     const assembly = app.synth();
     // The platform's and every domain's resources (the domains declare the datasets' tables).
-    const template = mergeStackTemplates(
-      pipeline.stacks.map((s) => ({
-        stackName: s.stackName,
-        template: assembly.getStackByName(s.stackName).template,
-      })),
-    ) as CfnTemplate;
+    const template = mergedTemplateOf(assembly, pipeline.stacks) as CfnTemplate;
     return { template, ms: Date.now() - t0 };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

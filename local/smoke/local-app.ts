@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
 import { PipelineUsageError } from '../../core/errors';
 import { PROJECT_ROOT } from '../../lib/config';
-import { mergeStackTemplates } from '../cloud/stack-templates';
+import { mergedTemplateOf } from '../cloud/stack-templates';
 import { type LocalWiring, WIRING_VERSION, wiringFromStacks, wiringKey } from '../cloud/template-wiring';
 import type { CfnTemplate } from '../gold/state-machine-definition';
 import { displayPath } from '../report/display-path';
@@ -99,12 +99,7 @@ function synthesize(contractsDir: string, modelsDir: string, bucketPrefix: strin
     const wiring = wiringFromStacks(pipeline.stacks, { bucketPrefix });
     const assembly = app.synth();
     // The platform's outputs keep their names (the platform comes first).
-    const template = mergeStackTemplates(
-      pipeline.stacks.map((s) => ({
-        stackName: s.stackName,
-        template: assembly.getStackByName(s.stackName).template,
-      })),
-    ) as CfnTemplate;
+    const template = mergedTemplateOf(assembly, pipeline.stacks) as CfnTemplate;
     return { stackName: stack.stackName, wiring, template };
   } finally {
     rmSync(outdir, { recursive: true, force: true });

@@ -3,8 +3,8 @@
  * CloudFormation's limits and every policy within IAM's, and the headroom printed (the README's table).
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/config';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createMedallionApp } from '../../lib/medallion-app';
 import { testContext } from '../support/cdk';
 import { headroomRow, LIMITS, limitsBroken, type StackUsage, stackUsage } from '../support/cfn-limits';
@@ -20,8 +20,7 @@ describe('a lake of 300 datasets in 10 domains', () => {
   let dashboards: any[];
 
   beforeAll(() => {
-    // Inside the repository: the functions bundle the contracts directory.
-    work = mkdtempSync(join(PROJECT_ROOT, '.medallion', 'scale-'));
+    work = mkdtempSync(join(tmpdir(), 'medallion-scale-'));
     const contracts = join(work, 'contracts');
     const models = join(work, 'models');
     mkdirSync(models);
@@ -33,9 +32,9 @@ describe('a lake of 300 datasets in 10 domains', () => {
         'medallion:config': {
           environment: 'prod',
           alarmEmail: 'ops@example.com',
-          contractsDir: relative(PROJECT_ROOT, contracts),
+          contractsDir: contracts,
           // The workflow merges every dataset's current state even without a model.
-          gold: { enabled: true, modelsDir: relative(PROJECT_ROOT, models) },
+          gold: { enabled: true, modelsDir: models },
         },
       }),
     });
