@@ -72,7 +72,16 @@ describe('ingest API', () => {
       StageName: 'v1',
       TracingEnabled: true,
       AccessLogSetting: {
-        DestinationArn: { 'Fn::GetAtt': [logicalId(t, 'AWS::Logs::LogGroup', 'IngestApiAccessLogs'), 'Arn'] },
+        // The log group's ARN without the trailing ':*' (@aws-cdk/aws-apigateway:logGroupDestinationArnWithoutWildcard).
+        DestinationArn: {
+          'Fn::Join': [
+            '',
+            [
+              'arn:aws:logs:eu-west-1:111111111111:log-group:',
+              { Ref: logicalId(t, 'AWS::Logs::LogGroup', 'IngestApiAccessLogs') },
+            ],
+          ],
+        },
         Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"'),
       },
       MethodSettings: [

@@ -496,7 +496,8 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/b/*]',
         'AwsSolutions-IAM5[Resource::<StorageGold.Arn>/c/*]',
         'AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/*]',
-        `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:eu-west-1:111111111111:table/${DATABASE}/*]`,
+        // The partition is a literal once the region is known (@aws-cdk/core:enablePartitionLiterals).
+        `AwsSolutions-IAM5[Resource::arn:aws:glue:eu-west-1:111111111111:table/${DATABASE}/*]`,
       ].sort(),
     );
   });

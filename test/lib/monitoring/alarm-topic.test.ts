@@ -41,12 +41,7 @@ describe('the alarm topic', () => {
             Condition: {
               StringEquals: { 'aws:SourceAccount': '111111111111' },
               ArnLike: {
-                'aws:SourceArn': {
-                  'Fn::Join': [
-                    '',
-                    ['arn:', { Ref: 'AWS::Partition' }, ':cloudwatch:eu-west-1:111111111111:alarm:*'],
-                  ],
-                },
+                'aws:SourceArn': 'arn:aws:cloudwatch:eu-west-1:111111111111:alarm:*',
               },
             },
           }),
