@@ -16,7 +16,7 @@
  * its stack in `<state>/logs/medallion-errors.log`); 2 the command could not run (bad arguments, unknown
  * dataset directory, invalid contract, port in use...), with one line on stderr saying why.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, RejectError } from '../core/errors';
@@ -64,10 +64,17 @@ function localCloudSettings(o: {
   };
 }
 
+/** The version in package.json (what `--version` prints). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
+    .version;
+}
+
 /** `exit.code` receives the command's exit code (not `process.exitCode`: tests run many commands in one process). */
 export function program(exit: { code: number } = { code: 0 }): Command {
   const cli = new Command('medallion')
     .description('Serverless medallion data pipeline: local tools')
+    .version(packageVersion(), '-V, --version', 'print the version of medallion')
     .exitOverride();
 
   const pipeline = cli
@@ -272,9 +279,19 @@ function logUnexpected(argv: string[], e: unknown): string | undefined {
   }
 }
 
+/**
+ * Exits once stdout and stderr have handed everything written to the OS: `process.exit` right away
+ * drops what a pipe has not taken yet (`query ... | wc -c` saw 128 KiB of 1.5 MB).
+ */
+function exitAfterOutput(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
+}
+
 if (require.main === module) {
-  main(process.argv).then(
-    (code) => process.exit(code),
-    () => process.exit(RUNTIME_FAILURE),
-  );
+  // A reader that stops early (`| head`) closes the pipe: that ends the output, not the run with a crash.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+  main(process.argv).then(exitAfterOutput, () => exitAfterOutput(RUNTIME_FAILURE));
 }

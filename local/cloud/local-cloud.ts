@@ -42,6 +42,7 @@ import {
   type TransformFailure,
 } from './queue-consumers';
 import { LocalS3Server } from './s3-server';
+import { acquireStateLock, type StateLock } from './state-lock';
 import { type LocalWiring, loadLocalWiring } from './template-wiring';
 
 export type BucketRole = 'landing' | 'bronze' | 'silver' | 'quarantine';
@@ -109,6 +110,11 @@ export interface LocalCloudOptions {
   readonly wiringCacheDir?: string;
   /** Told how the wiring was obtained (synthesized or cached, and how long it took). */
   readonly onWiring?: (info: { fromCache: boolean; ms: number; synthMs: number }) => void;
+  /**
+   * Who holds the state directory, as another command refused it will be told.
+   * @default `medallion <the command line's first argument>`
+   */
+  readonly command?: string;
 }
 
 export interface LocalCloudEvents {
@@ -136,6 +142,8 @@ interface Parts {
   readonly logFile: WriteStream | undefined;
   readonly savedEnv: Map<string, string | undefined>;
   readonly messageErrors: MessageErrors;
+  /** This process's hold on the state directory (see `state-lock.ts`). */
+  readonly stateLock: StateLock;
 }
 
 const ACTIVE: unique symbol = Symbol.for('medallion.local.activeCloud');
@@ -242,6 +250,12 @@ export class LocalCloud {
       const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
       const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
       for (const dir of ['s3', 'scratch', 'logs']) mkdirSync(join(stateDir, dir), { recursive: true });
+      // Before anything reads the state (the queue journal above all): one cloud per state directory.
+      const stateLock = acquireStateLock(
+        stateDir,
+        options.command ?? `medallion ${process.argv[2] ?? ''}`.trim(),
+      );
+      cleanup.push(() => stateLock.release());
       const wiring = wiringFor(options, contractsDir, stateDir);
       const buckets = bucketsOf(wiring);
       const used = usedFunctions(wiring);
@@ -300,7 +314,7 @@ export class LocalCloud {
             });
       cloud = new LocalCloud(
         options,
-        { s3Server, apiServer, functions, logs, logFile, savedEnv, messageErrors },
+        { s3Server, apiServer, functions, logs, logFile, savedEnv, messageErrors, stateLock },
         { wiring, buckets, stateDir, contractsDir, env, s3: endpoint },
       );
       if (apiServer) {
@@ -467,6 +481,7 @@ export class LocalCloud {
     await this.parts.s3Server.stop();
     if (this.parts.logFile) await closeStream(this.parts.logFile);
     restoreEnv(this.parts.savedEnv);
+    this.parts.stateLock.release();
     (globalThis as GlobalWithActive)[ACTIVE] = false;
   }
 

@@ -17,6 +17,7 @@ import { join, relative, sep } from 'node:path';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { ContractRegistry } from '../../core/contracts/load-contracts';
 import { PipelineUsageError } from '../../core/errors';
+import { assertStateFree } from '../cloud/state-lock';
 import { displayPath } from '../report/display-path';
 import type { Door } from '../report/pipeline-report';
 
@@ -112,6 +113,8 @@ export function prepareState(stateDir: string, keep: boolean): void {
         `${displayPath(stateDir)} is not empty and is not a medallion state directory: refusing to use it`,
       );
     }
+    // Never wipe (nor share) a state another medallion process is using.
+    assertStateFree(stateDir);
     // The derived wiring (`cache/`) survives a wipe: it only depends on the code, and takes seconds to derive.
     if (!keep) {
       for (const entry of entries) {

@@ -113,6 +113,20 @@ describe('bin/medallion.ts', () => {
     expect(logged).toContain('\nLINE 1: CREATE VIEW');
   });
 
+  it("--version prints package.json's version and exits 0", async () => {
+    const out: string[] = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      out.push(String(chunk));
+      return true;
+    });
+    const { version } = require('../../package.json') as { version: string };
+    for (const flag of ['--version', '-V']) {
+      out.length = 0;
+      expect(await cli(flag)).toBe(0);
+      expect(out.join('')).toBe(`${version}\n`);
+    }
+  });
+
   it('exits 2 on a bad option', async () => {
     expect(await cli('pipeline', '--port', 'http')).toBe(2);
     expect(oneLine()).toMatch(/^error: option '--port <n>' argument 'http' is invalid/);

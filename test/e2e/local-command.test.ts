@@ -1,4 +1,7 @@
-/** `medallion local`: runs until Ctrl-C, prints its endpoints; a busy port is one line and exit 2. */
+/**
+ * `medallion local`: runs until Ctrl-C, prints its endpoints, holds its state directory against other
+ * commands; a busy port is one line and exit 2.
+ */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
@@ -42,6 +45,30 @@ describe('medallion local', () => {
     const list = await fetch(`${s3}/`);
     expect(list.status).toBe(200);
     expect(await list.text()).toContain('medallion-local-landing');
+    // Another command on the same state is refused (it would load the queue journal a second time, or
+    // wipe the buckets under the running cloud), naming the process that holds it.
+    const stderr2: string[] = [];
+    jest.spyOn(process.stderr, 'write').mockImplementation((c) => {
+      stderr2.push(String(c));
+      return true;
+    });
+    try {
+      const state = join(dir, 'state');
+      for (const args of [
+        ['pipeline', '--state', state, '--port', '0', '--api-port', '0'],
+        ['replay', '--dataset', 'orders', '--state', state],
+      ]) {
+        stderr2.length = 0;
+        expect(await main(['node', 'medallion', ...args])).toBe(2);
+        // (The pid is tsx's node process, the child's child.)
+        expect(stderr2.join('')).toMatch(
+          /^error: the state directory .* is in use by `medallion local` \(pid \d+, since .*\): stop it first, or give this command another --state\n$/,
+        );
+      }
+    } finally {
+      jest.restoreAllMocks();
+    }
+    expect(list.status).toBe(200); // still serving
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stdout).toContain('stopping the local cloud');

@@ -1,0 +1,129 @@
+/**
+ * One process per state directory, with real processes: a live holder is named to whoever else tries, a
+ * holder killed with SIGKILL leaves a lock the next process takes over at once, and of 20 processes
+ * starting together (on a fresh state, or on a dead holder's lock) exactly one gets it.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { acquireStateLock, assertStateFree, STATE_LOCK_FILE } from '../../../local/cloud/state-lock';
+
+const ROOT = resolve(__dirname, '..', '..', '..');
+const CHILD = join(ROOT, 'test', 'support', 'state-lock-child.ts');
+
+/** Starts a child that tries the lock; resolves with it and its one-line answer. */
+function child(stateDir: string): Promise<{ proc: ChildProcess; answer: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, stateDir], {
+    cwd: ROOT,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  return new Promise((ok, fail) => {
+    let out = '';
+    proc.stdout?.on('data', (c) => {
+      out += String(c);
+      if (out.includes('\n')) ok({ proc, answer: out.trim() });
+    });
+    proc.on('error', fail);
+  });
+}
+
+const exited = (proc: ChildProcess) => new Promise((ok) => proc.once('exit', ok));
+
+/** A pid no process has: one that just exited. */
+async function deadPid(): Promise<number> {
+  const p = spawn(process.execPath, ['-e', '0']);
+  await exited(p);
+  return p.pid as number;
+}
+
+describe('the state directory lock', () => {
+  let state: string;
+  beforeEach(() => {
+    state = mkdtempSync(join(tmpdir(), 'medallion-state-lock-'));
+  });
+  afterEach(() => rmSync(state, { recursive: true, force: true }));
+
+  test('a second taker is refused, naming the holder; released, the state is free again', () => {
+    const lock = acquireStateLock(state, 'medallion local');
+    const holder = JSON.parse(readFileSync(join(state, STATE_LOCK_FILE), 'utf8'));
+    expect(holder).toMatchObject({ pid: process.pid, command: 'medallion local' });
+    expect(() => acquireStateLock(state, 'medallion replay')).toThrow(
+      new RegExp(
+        `in use by \`medallion local\` \\(pid ${process.pid}, since .*\\): stop it first, or give this command another --state`,
+      ),
+    );
+    lock.release();
+    lock.release(); // idempotent
+    acquireStateLock(state, 'medallion replay').release();
+  });
+
+  test.each([
+    [
+      'a dead process',
+      async () =>
+        JSON.stringify({
+          pid: await deadPid(),
+          host: require('node:os').hostname(),
+          command: 'x',
+          since: 'then',
+        }),
+    ],
+    ['a kill mid-write (a torn file)', async () => '{"pid": 12'],
+    [
+      'another host',
+      async () => JSON.stringify({ pid: process.pid, host: 'elsewhere', command: 'x', since: 'then' }),
+    ],
+  ])('a lock left by %s is taken over', async (_, content) => {
+    writeFileSync(join(state, STATE_LOCK_FILE), await content());
+    expect(() => assertStateFree(state)).not.toThrow();
+    const lock = acquireStateLock(state, 'medallion local');
+    expect(JSON.parse(readFileSync(join(state, STATE_LOCK_FILE), 'utf8')).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  test('another live process holds it; once it is killed with SIGKILL, the lock is taken over at once', async () => {
+    const { proc, answer } = await child(state);
+    expect(answer).toBe(`locked ${proc.pid}`);
+    expect(() => acquireStateLock(state, 'medallion pipeline')).toThrow(
+      `state-lock child\` (pid ${proc.pid}`,
+    );
+    expect(() => assertStateFree(state)).toThrow(`(pid ${proc.pid}`);
+    proc.kill('SIGKILL');
+    await exited(proc);
+    const lock = acquireStateLock(state, 'medallion pipeline');
+    lock.release();
+  }, 30_000);
+
+  test.each([
+    ['a fresh state', false],
+    ["a dead holder's lock", true],
+  ])(
+    '20 processes starting together on %s: exactly one holds it, the others are refused',
+    async (_, stale) => {
+      if (stale)
+        writeFileSync(
+          join(state, STATE_LOCK_FILE),
+          JSON.stringify({
+            pid: await deadPid(),
+            host: require('node:os').hostname(),
+            command: 'x',
+            since: 'then',
+          }),
+        );
+      const runs = await Promise.all(Array.from({ length: 20 }, () => child(state)));
+      try {
+        const locked = runs.filter((r) => r.answer.startsWith('locked '));
+        expect(locked).toHaveLength(1);
+        const winner = locked[0].proc.pid;
+        for (const r of runs.filter((x) => x !== locked[0]))
+          expect(r.answer).toMatch(/^refused the state directory .* is in use by/);
+        expect(JSON.parse(readFileSync(join(state, STATE_LOCK_FILE), 'utf8')).pid).toBe(winner);
+      } finally {
+        for (const r of runs) r.proc.stdin?.end();
+        await Promise.all(runs.map((r) => (r.proc.exitCode === null ? exited(r.proc) : undefined)));
+      }
+    },
+    120_000,
+  );
+});
