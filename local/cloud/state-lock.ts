@@ -124,7 +124,7 @@ export function acquireStateLock(stateDir: string, command: string): StateLock {
     }
     const seen = readText(file);
     const holder = seen === undefined ? undefined : parseHolder(seen);
-    if (holder && holder.host === me.host && holder.pid !== process.pid && stillAlive(holder.pid, 2000))
+    if (holder && holder.host === me.host && holder.pid !== process.pid && stillAlive(holder.pid, 500))
       throw inUse(stateDir, holder);
     if (holder && holder.host === me.host && holder.pid === process.pid) throw inUse(stateDir, holder);
     if (attempt >= 5)

@@ -6,15 +6,24 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { buildSync } from 'esbuild';
 import { acquireStateLock, assertStateFree, STATE_LOCK_FILE } from '../../../local/cloud/state-lock';
 
 const ROOT = resolve(__dirname, '..', '..', '..');
 const CHILD = join(ROOT, 'test', 'support', 'state-lock-child.ts');
 
+// The child bundled once with esbuild: 20 processes start in ~50 ms each instead of ~0.5 s with tsx.
+let childJs: string;
+beforeAll(() => {
+  childJs = join(mkdtempSync(join(tmpdir(), 'medallion-lock-child-')), 'child.js');
+  buildSync({ entryPoints: [CHILD], bundle: true, platform: 'node', outfile: childJs, logLevel: 'error' });
+});
+afterAll(() => rmSync(dirname(childJs), { recursive: true, force: true }));
+
 /** Starts a child that tries the lock; resolves with it and its one-line answer. */
 function child(stateDir: string): Promise<{ proc: ChildProcess; answer: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', CHILD, stateDir], {
+  const proc = spawn(process.execPath, [childJs, stateDir], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
