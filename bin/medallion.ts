@@ -1,15 +1,19 @@
-#!/usr/bin/env -S npx tsx
+#!/usr/bin/env -S node --import tsx
 /**
- * The medallion command line (run with tsx):
+ * The medallion command line (run with tsx: `node --import tsx bin/medallion.ts`, one process, as the npm
+ * scripts and this file's shebang run it, or `npx tsx bin/medallion.ts`):
  *
  *   npx tsx bin/medallion.ts pipeline [--contracts DIR] [--data DIR] [--state DIR] [--keep-state]
  *                                      [--report FILE] [--port N] [--api-port N] [--verbose]
- *                                      [--keep-running]
+ *                                      [--keep-running [--dashboard-port N]]
  *   npx tsx bin/medallion.ts local [--contracts DIR] [--state DIR] [--port N] [--api-port N] [--verbose]
- *   npx tsx bin/medallion.ts query "<sql>" [--format table|json|csv] [--state DIR] [--contracts DIR]
- *   npx tsx bin/medallion.ts replay --dataset NAME [--since YYYY-MM-DD] [--state DIR] [--queue-url URL]
+ *                                   [--dashboard-port N]
+ *   npx tsx bin/medallion.ts query "<sql>" [--format table|json|csv] [--state DIR] [--contracts DIR] [--athena]
+ *   npx tsx bin/medallion.ts replay --dataset NAME [--since YYYY-MM-DD] [--state DIR] [--models DIR | --no-gold]
+ *                                    [--queue-url URL]
  *   npx tsx bin/medallion.ts smoke --local | --outputs-file FILE [--stack NAME] [--timeout SECONDS] ...
  *   npx tsx bin/medallion.ts contract-schema [--out FILE]
+ *   npx tsx bin/medallion.ts check [--contracts DIR] [--models DIR]
  *
  * Exit codes: 0 all good; 1 the pipeline ran but something failed (a dead-lettered message, a failed
  * landing, a broken conservation check), or an unexpected failure stopped the command (one line on stderr,
@@ -44,6 +48,11 @@ function withLocalCloudOptions(command: Command): Command {
   return command
     .option('--port <n>', 'local S3 port on 127.0.0.1 (0: any free port)', port, 4566)
     .option('--api-port <n>', 'ingest API port on 127.0.0.1 (0: any free port)', port, 4567)
+    .option(
+      '--dashboard-port <n>',
+      'local dashboard port on 127.0.0.1 while the cloud runs (default: 4568, or any free port if taken; 0: any free port)',
+      port,
+    )
     .option('--verbose', "print the functions' logs instead of writing them to <state>/logs", false);
 }
 
@@ -53,6 +62,7 @@ function localCloudSettings(o: {
   state: string;
   port: number;
   apiPort: number;
+  dashboardPort?: number;
   verbose: boolean;
 }) {
   return {
@@ -60,6 +70,7 @@ function localCloudSettings(o: {
     stateDir: o.state,
     port: o.port,
     apiPort: o.apiPort,
+    dashboardPort: o.dashboardPort,
     functionLogs: o.verbose ? ('inherit' as const) : undefined,
   };
 }
@@ -102,17 +113,28 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option('--keep-running', 'keep the local cloud running after the report, until Ctrl-C', false)
     .action(async (o) => {
       const { runPipeline } = await import('../local/commands/pipeline');
-      const { untilSignal } = await import('../local/commands/local');
-      const report = await runPipeline({
-        ...localCloudSettings(o),
-        dataDir: o.data,
-        modelsDir: o.gold === false ? false : o.models,
-        keepState: o.keepState,
-        fullRefresh: o.fullRefresh,
-        reportFile: o.report,
-        keepRunning: o.keepRunning ? untilSignal : undefined,
-      });
-      exit.code = report.ok ? 0 : 1;
+      const { listenForStop } = await import('../local/commands/local');
+      // Listening once the run is done (Ctrl-C during the run still ends it at once), until it has stopped.
+      let signals: ReturnType<typeof listenForStop> | undefined;
+      try {
+        const report = await runPipeline({
+          ...localCloudSettings(o),
+          dataDir: o.data,
+          modelsDir: o.gold === false ? false : o.models,
+          keepState: o.keepState,
+          fullRefresh: o.fullRefresh,
+          reportFile: o.report,
+          keepRunning: o.keepRunning
+            ? () => {
+                signals = listenForStop();
+                return signals.requested;
+              }
+            : undefined,
+        });
+        exit.code = report.ok ? 0 : 1;
+      } finally {
+        signals?.dispose();
+      }
     });
 
   const local = cli
@@ -121,8 +143,14 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
     .option('--state <dir>', 'local buckets, scratch space and logs (kept)', DEFAULT_STATE);
   withLocalCloudOptions(local).action(async (o) => {
-    const { startLocal } = await import('../local/commands/local');
-    await startLocal(localCloudSettings(o));
+    const { startLocal, listenForStop } = await import('../local/commands/local');
+    // Listening from the start: a signal while the cloud starts stops it once started, cleanly.
+    const signals = listenForStop();
+    try {
+      await startLocal({ ...localCloudSettings(o), until: () => signals.requested });
+    } finally {
+      signals.dispose();
+    }
   });
 
   cli
@@ -136,22 +164,28 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     )
     .option('--state <dir>', 'the local state directory', DEFAULT_STATE)
     .option('--contracts <dir>', 'data contracts directory (the silver tables)', 'samples/contracts')
+    .option('--athena', 'refuse SQL Athena would not run (DuckDB-only syntax), before running it', false)
     .action(async (sql: string, o) => {
       const { runQuery, formatResult } = await import('../local/commands/query');
-      const result = await runQuery(sql, { stateDir: o.state, contractsDir: o.contracts });
+      const result = await runQuery(sql, { stateDir: o.state, contractsDir: o.contracts, athena: o.athena });
       process.stdout.write(formatResult(result, o.format));
     });
 
   cli
     .command('replay')
     .description(
-      "rebuild a dataset's silver: send its bronze objects' notifications to the transform queue again",
+      "rebuild a dataset's silver (send its bronze objects' notifications to the transform queue again), then locally the gold models in full",
     )
     .requiredOption('--dataset <name>', 'the dataset (a contract)')
     .option('--since <date>', 'only bronze objects with ingest_date >= this day (YYYY-MM-DD)')
     .option('--state <dir>', 'the local state directory', DEFAULT_STATE)
     .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
     .option('--port <n>', 'local S3 port on 127.0.0.1 during the replay (0: any free port)', port, 0)
+    .option(
+      '--models <dir>',
+      'gold models rebuilt after silver (default: samples/models with the sample contracts)',
+    )
+    .option('--no-gold', 'rebuild silver only')
     .option('--queue-url <url>', "a deployed stack's transform queue: replay there instead of locally")
     .option(
       '--bronze-bucket <name>',
@@ -175,8 +209,13 @@ export function program(exit: { code: number } = { code: 0 }): Command {
         });
         return;
       }
-      const report = await replay({ ...scope, stateDir: o.state, port: o.port });
-      exit.code = report.deadLettered === 0 ? 0 : 1;
+      const report = await replay({
+        ...scope,
+        stateDir: o.state,
+        port: o.port,
+        modelsDir: o.gold === false ? false : o.models,
+      });
+      exit.code = report.deadLettered === 0 && (report.gold?.ok ?? true) ? 0 : 1;
     });
 
   cli
@@ -229,6 +268,18 @@ export function program(exit: { code: number } = { code: 0 }): Command {
         functionLogs: o.verbose ? 'inherit' : undefined,
       });
       exit.code = report.ok ? 0 : 1;
+    });
+
+  cli
+    .command('check')
+    .description(
+      'check the data contracts and gold models before anything runs (YAML and schema, regexes as DuckDB reads them, refs, Athena syntax, each header against what its SELECT yields); exit 1 on a problem',
+    )
+    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
+    .option('--models <dir>', 'gold SQL models (default: samples/models with the sample contracts)')
+    .action(async (o: { contracts: string; models?: string }) => {
+      const { runCheck } = await import('../local/commands/check');
+      exit.code = await runCheck({ contractsDir: o.contracts, modelsDir: o.models });
     });
 
   cli

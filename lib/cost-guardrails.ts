@@ -1,10 +1,10 @@
 import { Annotations, Aws, Stack, Tags } from 'aws-cdk-lib';
 import * as budgets from 'aws-cdk-lib/aws-budgets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { allowServiceToPublishEncrypted } from './encryption';
+import { allowServiceToPublish } from './monitoring/alarm-topic';
 
 /** Properties of {@link CostGuardrails}. */
 export interface CostGuardrailsProps {
@@ -96,19 +96,12 @@ export class CostGuardrails extends Construct {
 
   private allowBudgetsToPublish(topic: sns.ITopic): void {
     const { account } = Stack.of(this);
-    const result = topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowBudgetsToPublish',
-        principals: [new iam.ServicePrincipal('budgets.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [topic.topicArn],
-        // Only budgets of this account (the confused-deputy guard AWS documents for service principals).
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': account },
-          ArnLike: { 'aws:SourceArn': `arn:${Aws.PARTITION}:budgets::${account}:*` },
-        },
-      }),
-    );
+    // Only budgets of this account (the confused-deputy guard AWS documents for service principals).
+    const result = allowServiceToPublish(topic, {
+      sid: 'AllowBudgetsToPublish',
+      service: 'budgets.amazonaws.com',
+      sourceArn: `arn:${Aws.PARTITION}:budgets::${account}:*`,
+    });
     if (!result.statementAdded) {
       Annotations.of(this).addWarning(
         'the topic is imported: allow budgets.amazonaws.com to sns:Publish in its policy, or budget notifications will fail',

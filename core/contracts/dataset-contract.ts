@@ -294,33 +294,83 @@ function isValidTimeZone(tz: string): boolean {
   }
 }
 
-function formatPath(path: PropertyKey[]): string {
+/** A field's path as contracts' messages write it: `columns[2].checks.regex`. */
+export function formatContractPath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(
     (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
     '',
   );
 }
 
-/** Validates an already-parsed contract object. `file` is only used to name the source in errors. */
-export function parseContract(raw: unknown, file: string): DatasetContract {
-  const result = datasetContractSchema.safeParse(raw);
+/** One problem zod found in a contract: the field, zod's message, and what a reader needs to reword it. */
+export interface ContractIssue {
+  /** The field, e.g. `['columns', 2, 'type']` (empty: the contract itself). */
+  readonly path: readonly (string | number)[];
+  /** The message as `parseContract` reports it (after the path). */
+  readonly message: string;
+  /** zod's issue code: `invalid_type`, `unrecognized_keys`, `invalid_value`, `too_small`, `custom`... */
+  readonly code: string;
+  /** `unrecognized_keys`: the fields the schema does not know. */
+  readonly keys?: readonly string[];
+  /** `invalid_value`: the values allowed. */
+  readonly values?: readonly unknown[];
+  /** `invalid_type`: the type expected, and whether the field is missing altogether. */
+  readonly expected?: string;
+  readonly missing?: boolean;
+}
+
+/** What {@link validateContract} found: the contract, or every issue. */
+export type ContractValidation =
+  | { readonly ok: true; readonly contract: DatasetContract }
+  | { readonly ok: false; readonly issues: ContractIssue[] };
+
+/** Validates an already-parsed contract object, returning every issue instead of throwing. */
+export function validateContract(raw: unknown, file: string): ContractValidation {
+  const result = datasetContractSchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
-    throw new ContractError(
-      file,
-      result.error.issues.map((i) => `${formatPath(i.path) || '(root)'}: ${i.message}`),
-    );
+    return {
+      ok: false,
+      issues: result.error.issues.map((i) => {
+        const detail = i as { keys?: string[]; values?: unknown[]; expected?: unknown; input?: unknown };
+        return {
+          path: i.path.filter((p): p is string | number => typeof p !== 'symbol'),
+          message: i.message,
+          code: i.code,
+          ...(detail.keys ? { keys: detail.keys } : {}),
+          ...(detail.values ? { values: detail.values } : {}),
+          ...(i.code === 'invalid_type'
+            ? { expected: String(detail.expected), missing: detail.input === undefined }
+            : {}),
+        };
+      }),
+    };
   }
   const c = result.data;
   return {
-    ...c,
-    columns: c.columns.map((col) => ({
-      ...col,
-      typeText: col.type.trim(),
-      type: parseColumnType(col.type.trim()) as ColumnType,
-    })),
-    id: `${c.domain}/${c.dataset}`,
-    file,
+    ok: true,
+    contract: {
+      ...c,
+      columns: c.columns.map((col) => ({
+        ...col,
+        typeText: col.type.trim(),
+        type: parseColumnType(col.type.trim()) as ColumnType,
+      })),
+      id: `${c.domain}/${c.dataset}`,
+      file,
+    },
   };
+}
+
+/** Validates an already-parsed contract object. `file` is only used to name the source in errors. */
+export function parseContract(raw: unknown, file: string): DatasetContract {
+  const validation = validateContract(raw, file);
+  if (!validation.ok) {
+    throw new ContractError(
+      file,
+      validation.issues.map((i) => `${formatContractPath(i.path) || '(root)'}: ${i.message}`),
+    );
+  }
+  return validation.contract;
 }
 
 /** JSON Schema of contract files, for editor completion (`npm run contracts:schema`). */

@@ -32,9 +32,10 @@ export const DUCKDB_ONLY_SYNTAX: readonly { pattern: RegExp; what: string; inste
 ];
 /**
  * Throws an {@link AthenaSqlError} naming each DuckDB-only construct of `sql` (with its line) and what to
- * write instead. `label` names the query in the message (e.g. the model).
+ * write instead. `label` names the query in the message (e.g. the model); `firstLine` is the line of the
+ * statement `sql` starts on (an engine counts lines from its statement: UNLOAD's SELECT starts on line 2).
  */
-export function checkAthenaSql(sql: string, label = 'query'): void {
+export function checkAthenaSql(sql: string, label = 'query', firstLine = 1): void {
   const code = codeOnly(sql);
   const lines = code.split('\n');
   const problems: string[] = [];
@@ -44,7 +45,7 @@ export function checkAthenaSql(sql: string, label = 'query'): void {
     const at = candidates.findIndex((line) => rule.pattern.test(line));
     if (at < 0) continue;
     const match = (rule.pattern.exec(candidates[at]) as RegExpExecArray)[0].trim();
-    problems.push(`${rule.what} (line ${at + 1}: '${match}'): use ${rule.instead}`);
+    problems.push(`${rule.what} (line ${at + firstLine}: '${match}'): use ${rule.instead}`);
   }
   if (problems.length > 0) {
     throw new AthenaSqlError(

@@ -10,6 +10,7 @@ import { PARTITION_KEY } from '../lake/layout';
 import { sqlIdent } from '../sql/quote';
 import { isAthenaType, splitTopLevel } from '../sql/types';
 import { GOLD_MODEL_NAME, orderModels } from './graph';
+import { type ModelTest, parseModelTest, testedTables } from './model-tests';
 
 /** One gold model: its SQL (already rendered for the engine: `{{ ref() }}` resolved) and what it reads. */
 export interface GoldModel {
@@ -27,6 +28,26 @@ export interface GoldModel {
    * and a run recomputes only the dates whose inputs changed (see `incremental-plan.ts`).
    */
   readonly incremental?: IncrementalModel;
+  /**
+   * Where the model's SQL comes from, so that an engine's error (which counts lines from its statement)
+   * can be traced to the file: `file` as loaded, `sqlLine` the file's line of the SQL's first line.
+   * @default - unknown (a model built in code)
+   */
+  readonly source?: GoldModelSource;
+  /**
+   * The model's tests (`-- test: ...` header lines, see `model-tests.ts`): checked on the version the
+   * model just wrote, before it is published; a failing test keeps the previous version published.
+   * @default - none: the model is published as soon as it is written
+   */
+  readonly tests?: readonly ModelTest[];
+}
+
+/** Where a model's SQL is in its file (see {@link GoldModel.source}). */
+export interface GoldModelSource {
+  /** The model's file name (`<model>.sql`). */
+  readonly file: string;
+  /** The (1-based) line of the file where the SQL (after the header) starts. */
+  readonly sqlLine: number;
 }
 
 /** An incremental model: `-- incremental: <date column> lookback <N> day(s) [from <table>, ...]`. */
@@ -101,13 +122,16 @@ const COLUMN_NAME = /^[a-z][a-z0-9_]{0,254}$/;
  *   -- description: Daily sales by date, store and product category
  *   -- columns: sales_date date, store_id string, revenue decimal(18,2),
  *   -- columns: orders bigint          (the list may go on over several `columns:` lines, a trailing ',' is fine)
+ *   -- test: unique(sales_date, store_id)   (any number of `test:` lines, see `model-tests.ts`)
  *   -- Any other comment line is free text (but must not look like `word:`, which is read as a key).
  *   SELECT ... FROM {{ ref('orders') }} JOIN {{ ref('daily_sales') }} ...
  *
  * `columns` (required) declares the gold table's schema in Athena DDL types, in the order the SELECT
  * returns them; `description` (optional) becomes the table's description. `{{ ref('x') }}` names another
  * model (which then runs first: `dependsOn`) or a silver table, and is rendered as `"<database>"."x"`.
- * The header is left out of the model's SQL.
+ * The header is left out of the model's SQL. `test` declares a test checked before the model is published
+ * (`unique`, `not_null`, `accepted_values`, `relationships` to a gold model or silver table, which then
+ * counts as a ref, and `expression`).
  *
  * Throws a {@link GoldModelError} naming the file (and the line) on a bad header, an unknown ref or any
  * other template syntax, a model named like a silver table, or any problem of {@link orderModels}.
@@ -132,6 +156,7 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
   const usedSilver = new Set<string>();
   const dayPartitioned = new Set(options.dayPartitionedTables ?? options.silverTables ?? []);
   const render = (name: string) => `${sqlIdent(options.database)}.${sqlIdent(name)}`;
+  const goldColumns = new Map(parsed.map((p) => [p.name, p.columns.map((c) => c.name)] as const));
   const models = parsed.map((p): GoldModel => {
     const dependsOn = new Set<string>();
     const silverRefs = new Set<string>();
@@ -152,11 +177,22 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
       const line = p.bodyLine + lineOf(p.body, p.body.indexOf(leftover[0]));
       problems.push(`${p.file}:${line}: only {{ ref('name') }} is supported between '{{' and '}}'`);
     }
-    const model: GoldModel = { name: p.name, sql, dependsOn: [...dependsOn].sort() };
+    const tests = modelTests(p, { goldColumns, silver, problems });
+    // A relationship's table is read like a ref: a gold model is published first, a silver table granted.
+    const testDependencies = testedTables(tests).filter((t) => goldColumns.has(t));
+    for (const t of testedTables(tests)) if (silver.has(t)) usedSilver.add(t);
+    const model: GoldModel = {
+      name: p.name,
+      sql,
+      dependsOn: [...new Set([...dependsOn, ...testDependencies])].sort(),
+      source: { file: basename(p.file), sqlLine: p.bodyLine },
+      ...(tests.length > 0 ? { tests } : {}),
+    };
     if (!p.incremental) return model;
     const incremental = incrementalModel(p, p.incremental, {
       silverRefs: [...silverRefs].sort(),
-      dependsOn: model.dependsOn,
+      // The SQL's own gold refs: a test's table is read by the test only, after the model is written.
+      dependsOn: [...dependsOn].sort(),
       dayPartitioned,
       render,
       problems,
@@ -189,6 +225,8 @@ interface ParsedModelFile {
   readonly columns: GoldColumn[];
   /** The `incremental:` header, as written (checked once the refs are known). */
   readonly incremental?: { readonly value: string; readonly line: number };
+  /** The `test:` headers, as written (checked once every model's columns are known). */
+  readonly tests: readonly { readonly value: string; readonly line: number }[];
   /** The SQL after the header. */
   readonly body: string;
   /** The (1-based) line of the file where `body` starts. */
@@ -207,6 +245,7 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let description: string | undefined;
   let incremental: { value: string; line: number } | undefined;
+  const tests: { value: string; line: number }[] = [];
   const columns: GoldColumn[] = [];
   let i = 0;
   for (; i < lines.length; i++) {
@@ -231,8 +270,11 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
     } else if (key === 'incremental') {
       if (incremental !== undefined) fail(at, 'incremental is given twice');
       incremental = { value, line: at };
+    } else if (key === 'test') {
+      if (value === '') fail(at, "the test is empty (e.g. '-- test: not_null(id)')");
+      tests.push({ value, line: at });
     } else {
-      fail(at, `unknown header key '${key}' (expected description, columns or incremental)`);
+      fail(at, `unknown header key '${key}' (expected description, columns, incremental or test)`);
     }
   }
   if (columns.length === 0) {
@@ -244,9 +286,36 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
     description,
     columns,
     ...(incremental ? { incremental } : {}),
+    tests,
     body: lines.slice(i).join('\n').trim(),
     bodyLine: i + 1,
   };
+}
+
+/** The tests a model's header declares; problems are added to `problems` (naming the file and line). */
+function modelTests(
+  p: ParsedModelFile,
+  known: {
+    goldColumns: ReadonlyMap<string, readonly string[]>;
+    silver: ReadonlySet<string>;
+    problems: string[];
+  },
+): ModelTest[] {
+  const others = new Map([...known.goldColumns].filter(([name]) => name !== p.name));
+  const context = { model: p.name, columns: p.columns, goldModels: others, silverTables: known.silver };
+  const tests: ModelTest[] = [];
+  for (const { value, line } of p.tests) {
+    try {
+      tests.push(...parseModelTest(value, line, context));
+    } catch (e) {
+      if (!(e instanceof GoldModelError)) throw e;
+      known.problems.push(`${p.file}:${line}: test: ${e.message}`);
+    }
+  }
+  const labels = tests.map((t) => t.label);
+  const twice = tests.find((t, i) => labels.indexOf(t.label) !== i);
+  if (twice) known.problems.push(`${p.file}:${twice.line}: test ${twice.label} is declared twice`);
+  return tests;
 }
 
 /**

@@ -8,6 +8,12 @@ export interface Manifest {
   readonly reasonCode?: FileRejection['code'];
   readonly domain: string;
   readonly dataset: string;
+  /**
+   * The hash of the data contract the file was transformed under (`contractHash` in
+   * core/contracts/contract-hash.ts): silver built under another version of the contract is stale.
+   * Absent in manifests written before it was recorded: then unknown.
+   */
+  readonly contractHash?: string;
   readonly source: {
     bucket: string;
     key: string;

@@ -25,6 +25,11 @@ export const MAX_LINE_BYTES = 2 * 1024 * 1024;
  */
 export const OVERLONG_TEXT_CHARS = 1024;
 const OVERLONG = `'LINE SIZE OVER MAXIMUM'`;
+/**
+ * The violation of a record with more fields than the header, all extra ones empty (the reader keeps it,
+ * dropping them): quarantined as rule 'parse', as the reader's own TOO MANY COLUMNS rejects are.
+ */
+const EXTRA_FIELDS = '|parse';
 const jsonPath = (name: string): string => sqlString(`$."${name.replace(/["\\]/g, (c) => `\\${c}`)}"`);
 
 /** What the transform knows about the file before building SQL. */
@@ -32,6 +37,26 @@ export interface SourceFile {
   readonly path: string;
   /** CSV: the header's field names, in order (empty when the contract says there is no header). */
   readonly header: string[];
+  /**
+   * CSV: how many entries of each kind the file's layout has (see {@link CSV_LAYOUT}), once loaded with
+   * {@link SilverSql.layoutLoadSql}; absent or all zero: none.
+   */
+  readonly layout?: CsvLayoutCounts;
+}
+
+/**
+ * The temp table of what DuckDB's CSV reader does not say about a file, in its line numbers (records,
+ * the header is line 1, a newline inside quotes does not count), found by a pass over the file
+ * (`lambdas/bronze-to-silver/csv-layout.ts`): `kind` 'blank' (a blank line the reader skips), 'shift' (from
+ * `line` on, records start `n` physical lines further down) or 'extra' (a record of `n` fields, more than
+ * the header, whose extra fields are empty: the reader drops them without a word; `text` is the record).
+ */
+export const CSV_LAYOUT = 'csv_layout';
+
+export interface CsvLayoutCounts {
+  readonly blank: number;
+  readonly shift: number;
+  readonly extra: number;
 }
 
 export interface LineageValues {
@@ -232,8 +257,8 @@ export class SilverSql {
     return `SELECT false AS _blank, json::VARCHAR AS _j FROM read_json_objects(${path}, format = 'array')`;
   }
 
-  /** Fields per CSV record: the header's, or as many as the contract's positions need. */
-  private csvWidth(): number {
+  /** Fields per CSV record the reader reads: the header's, or as many as the contract's positions need. */
+  csvWidth(): number {
     const positions = [...this.mapping.sources.values()].map((p) => (typeof p === 'number' ? p + 1 : 0));
     return Math.max(this.file.header.length, this.contract.columns.length, ...positions);
   }
@@ -308,22 +333,73 @@ export class SilverSql {
       CASE WHEN _violation IS NOT NULL THEN ${rawStruct} END AS _raw${jsonText} FROM ${this.validated()}`;
   }
 
-  /** Rows per violation (NULL = valid), and rows carrying unknown fields. */
+  /**
+   * Loads a layout file (NDJSON of `{kind, line, n, text}`) into {@link CSV_LAYOUT}. A record's text is at
+   * most the longest record read, and JSON may write each byte as six.
+   */
+  layoutLoadSql(file: string): string {
+    return `CREATE TEMP TABLE ${CSV_LAYOUT} AS SELECT * FROM read_json(${sqlString(file)}, format = 'newline_delimited',
+      columns = {kind: 'VARCHAR', line: 'BIGINT', n: 'BIGINT', text: 'VARCHAR'}, maximum_object_size = ${8 * MAX_LINE_BYTES})`;
+  }
+
+  /**
+   * Staged records the reader kept although they have more fields than the header (empty ones, which it
+   * dropped: `x,y,` under `a,b`) become structural rejects like `x,y,z`: violation {@link EXTRA_FIELDS}.
+   * A staged row's ordinal is its record's, less the records before it that are no row (rejects, blank
+   * lines); `undefined` when the layout has no such record.
+   */
+  extraFieldsSql(): string | undefined {
+    if (!this.file.layout?.extra) return undefined;
+    const h = this.hasHeader ? 1 : 0;
+    return `UPDATE ${STAGED} SET _violation = ${sqlString(EXTRA_FIELDS)} WHERE rowid IN (
+      WITH ${this.noRowLinesCte()}, rn AS (SELECT q, row_number() OVER (ORDER BY q) AS j FROM rj),
+        e AS (SELECT line - ${h} AS q FROM ${CSV_LAYOUT} WHERE kind = 'extra' AND line - ${h} NOT IN (SELECT q FROM rj))
+      SELECT e.q - 1 - coalesce(rn.j, 0) FROM e ASOF LEFT JOIN rn ON e.q > rn.q)`;
+  }
+
+  /**
+   * `rj(q)`: the records (numbered from the first after the header) that are no staged row: structural
+   * rejects, and blank lines the reader skips.
+   */
+  private noRowLinesCte(): string {
+    const h = this.hasHeader ? 1 : 0;
+    const blank = this.file.layout?.blank
+      ? ` UNION SELECT line - ${h} FROM ${CSV_LAYOUT} WHERE kind = 'blank'`
+      : '';
+    return `rj AS (SELECT DISTINCT line - ${h} AS q FROM ${REJECTS}${blank})`;
+  }
+
+  /**
+   * The rows of `select`, whose `line` is a line as the reader numbers it, with `line` the physical line of
+   * the file where that record starts (1-based, the header is line 1), quoted newlines before it counted.
+   */
+  private withPhysicalLines(select: string): string {
+    if (!this.file.layout?.shift) return select;
+    return `SELECT r.* REPLACE ((r.line + coalesce(s.n, 0))::BIGINT AS line) FROM (${select}) AS r
+      ASOF LEFT JOIN (SELECT line, n FROM ${CSV_LAYOUT} WHERE kind = 'shift') AS s ON r.line >= s.line`;
+  }
+
+  /** Rows per violation (NULL = valid), and rows carrying unknown fields; extra-field records are 'parse'. */
   countSql(): string {
-    return `SELECT _violation AS violation, count(*)::BIGINT AS n, count(_extra)::BIGINT AS with_unknown
-      FROM ${STAGED} WHERE NOT _blank GROUP BY ALL`;
+    return `SELECT CASE _violation WHEN ${sqlString(EXTRA_FIELDS)} THEN 'parse' ELSE _violation END AS violation,
+      count(*)::BIGINT AS n, count(_extra)::BIGINT AS with_unknown FROM ${STAGED} WHERE NOT _blank GROUP BY ALL`;
   }
 
   /**
    * Structural rejects (wrong column count, bad quoting, over-long line) DuckDB recorded during the read,
    * one per line and error type: DuckDB records TOO MANY COLUMNS once per extra field (the last says how
-   * many fields the line has).
+   * many fields the line has). `line` is the physical line where the record starts.
    */
   rejectsSql(): string {
     if (this.contract.source.format === 'json')
       return 'SELECT NULL::BIGINT AS line, NULL AS error_type WHERE false';
+    return `${this.withPhysicalLines(this.rejectsByLineSql())} ORDER BY line`;
+  }
+
+  /** {@link rejectsSql} with lines as the reader numbers them. */
+  private rejectsByLineSql(): string {
     return `SELECT line::BIGINT AS line, error_type, arg_max(csv_line, byte_position) AS csv_line,
-      arg_max(error_message, byte_position) AS error_message FROM ${REJECTS} GROUP BY ALL ORDER BY line`;
+      arg_max(error_message, byte_position) AS error_message FROM ${REJECTS} GROUP BY ALL`;
   }
 
   /**
@@ -390,9 +466,10 @@ export class SilverSql {
 
   /**
    * Every rejected row as one NDJSON line: where it came from (line), what it broke (column, rule,
-   * message) and its original values. Line numbers count records as DuckDB does (the header is line 1):
-   * a row's ordinal among parsed records is shifted by the structural rejects before it, found with an
-   * ASOF join on their positions.
+   * message) and its original values. `line` is the physical line where the record starts (the header is
+   * line 1). The reader numbers records as lines (a newline inside quotes does not count: the layout's
+   * shifts add them back); a staged row's number is its ordinal shifted by the records before it that are
+   * no row (structural rejects, skipped blank lines), found with an ASOF join on their positions.
    */
   quarantineCopySql(outFile: string, sourceKey: string): string {
     const { contract, json } = this;
@@ -418,15 +495,24 @@ export class SilverSql {
         ${json ? `CASE WHEN _violation = 'record|parse' THEN _j ELSE ${valueExpr} END` : valueExpr} AS value,
         ${record} AS record, ${text} AS text
       FROM ${STAGED} AS v ${hasRejects ? 'ASOF LEFT JOIN rk ON v.rowid + 1 > rk.k' : ''}
-      WHERE _violation IS NOT NULL`;
+      WHERE _violation IS NOT NULL AND _violation <> ${sqlString(EXTRA_FIELDS)}`;
     if (!hasRejects) return `COPY (${bad} ORDER BY line) TO ${sqlString(outFile)} (FORMAT json)`;
     const parse = `SELECT ${sqlString(sourceKey)}, line, NULL, 'parse', error_type || ': ' || error_message ||
         CASE WHEN error_type = ${OVERLONG} THEN ' Text cut to its first ${OVERLONG_TEXT_CHARS} characters.' ELSE '' END,
         NULL, NULL::JSON, CASE WHEN error_type = ${OVERLONG} THEN left(csv_line, ${OVERLONG_TEXT_CHARS}) ELSE csv_line END
-      FROM (${this.rejectsSql()})`;
-    const rk = `WITH rj AS (SELECT DISTINCT line - ${h} AS q FROM ${REJECTS}),
+      FROM (${this.rejectsByLineSql()})`;
+    // Records the reader kept with their empty extra fields dropped: rejected as it rejects `x,y,z`.
+    const extra = this.file.layout?.extra
+      ? ` UNION ALL SELECT ${sqlString(sourceKey)}, e.line, NULL, 'parse',
+          'TOO MANY COLUMNS: Expected Number of Columns: ${this.csvWidth()} Found: ' || e.n, NULL, NULL::JSON, e.text
+        FROM ${STAGED} AS v ASOF LEFT JOIN rk ON v.rowid + 1 > rk.k
+          JOIN ${CSV_LAYOUT} AS e ON e.kind = 'extra' AND e.line = v.rowid + 1 + coalesce(rk.j, 0) + ${h}
+        WHERE v._violation = ${sqlString(EXTRA_FIELDS)}`
+      : '';
+    const rk = `WITH ${this.noRowLinesCte()},
       rk AS (SELECT q - j AS k, max(j) AS j FROM (SELECT q, row_number() OVER (ORDER BY q) AS j FROM rj) GROUP BY 1) `;
-    return `COPY (${rk}SELECT * FROM (${bad}) UNION ALL ${parse} ORDER BY line) TO ${sqlString(outFile)} (FORMAT json)`;
+    const all = `SELECT * FROM (${bad}) UNION ALL ${parse}${extra}`;
+    return `COPY (${rk}${this.withPhysicalLines(all)} ORDER BY line) TO ${sqlString(outFile)} (FORMAT json)`;
   }
 
   /** Names for the fields of a CSV record: the header's, or the contract's in order when there is none. */

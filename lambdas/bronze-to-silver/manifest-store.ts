@@ -161,6 +161,9 @@ function manifestShapeProblem(v: unknown): string | undefined {
   if (v.manifestVersion !== 1) return 'manifestVersion is not 1';
   if (v.status !== 'ok' && v.status !== 'quarantined') return "status is not 'ok' or 'quarantined'";
   if (typeof v.domain !== 'string' || typeof v.dataset !== 'string') return 'no domain or dataset';
+  // Optional: manifests written before it was recorded have none.
+  if (v.contractHash !== undefined && typeof v.contractHash !== 'string')
+    return 'contractHash is not a string';
   if (!isObject(v.source) || typeof v.source.bucket !== 'string' || typeof v.source.key !== 'string') {
     return 'no source bucket and key';
   }

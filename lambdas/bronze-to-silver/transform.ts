@@ -19,6 +19,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { contractHash } from '../../core/contracts/contract-hash';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { ContractRegistry } from '../../core/contracts/load-contracts';
 import { FileRejection, ObjectChangedError } from '../../core/errors';
@@ -116,6 +117,8 @@ export class BronzeToSilver {
       }
       const manifest: Manifest = {
         ...result,
+        // The contract this file was transformed under: a later run can tell silver built under another.
+        contractHash: contractHash(contract),
         durationsMs: { ...timer.laps, total: timer.total() },
         startedAt: started.toISOString(),
         finishedAt: this.now().toISOString(),

@@ -14,6 +14,7 @@ import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { FileRejection } from '../../core/errors';
 import { sqlString } from '../../core/sql/quote';
 import { type LineageValues, MAX_LINE_BYTES, SilverSql } from '../../core/sql/silver-sql';
+import { type CsvLayout, scanCsvLayout } from './csv-layout';
 import { queryRows } from './duckdb-engine';
 
 /** Structural rejects that mean the file as a whole cannot be trusted. */
@@ -25,11 +26,14 @@ export interface LocalRun {
   /** Valid rows before de-duplication. */
   readonly valid: number;
   readonly quarantined: number;
-  /** Quarantined rows by '<column>|<rule>' ('parse' for rows that could not be split into fields). */
+  /**
+   * Quarantined rows by '<column>|<rule>' ('parse' for rows that could not be split into fields, or that
+   * have more fields than the header).
+   */
   readonly byReason: Record<string, number>;
   /** Rows carrying fields the contract does not declare. */
   readonly withUnknown: number;
-  /** Structural rejects DuckDB recorded (CSV and NDJSON). */
+  /** Structural rejects DuckDB recorded (CSV and NDJSON), by the physical line where each record starts. */
   readonly rejects: { line: number; error_type: string; error_message: string }[];
   /** Parquet files written, under `outDir/dt=<partition>/`. */
   readonly files: string[];
@@ -57,9 +61,19 @@ export async function validateAndWrite(
   const header = await readHeader(conn, contract, file);
   const mapping = contract.source.format === 'csv' ? mapCsvHeader(contract, header) : mapJsonKeys(contract);
   checkMapping(contract, mapping, header);
-  const sql = new SilverSql(contract, { path: file, header }, mapping, lineage);
-
-  await runFileQuery(conn, sql.stageSql());
+  const reading = new SilverSql(contract, { path: file, header }, mapping, lineage);
+  // The layout pass (JS, over the file) runs while the engine stages it (its own threads).
+  const [staged, scanned] = await Promise.allSettled([
+    runFileQuery(conn, reading.stageSql()),
+    csvLayout(contract, file, reading.csvWidth(), options.workDir),
+  ]);
+  if (staged.status === 'rejected') throw staged.reason;
+  if (scanned.status === 'rejected') throw scanned.reason;
+  const layout = scanned.value;
+  const sql = new SilverSql(contract, { path: file, header, layout }, mapping, lineage);
+  if (layout?.file) await conn.run(sql.layoutLoadSql(layout.file));
+  const extraFields = sql.extraFieldsSql();
+  if (extraFields) await conn.run(extraFields);
   const counts = await queryRows<{ violation: string | null; n: bigint; with_unknown: bigint }>(
     conn,
     sql.countSql(),
@@ -83,7 +97,8 @@ export async function validateAndWrite(
     if (row.violation === null) valid += Number(row.n);
     else byReason[row.violation] = Number(row.n);
   }
-  if (rejects.length) byReason.parse = rejects.length;
+  // Records with empty extra fields (counted as 'parse' rows) and the reader's own structural rejects.
+  if (rejects.length) byReason.parse = (byReason.parse ?? 0) + rejects.length;
   const quarantined = Object.values(byReason).reduce((a, b) => a + b, 0);
   if (valid + quarantined === 0) throw new FileRejection('empty', 'the file has no data rows');
   if (contract.source.format !== 'csv' && contract.unknownColumns === 'reject' && withUnknown > 0) {
@@ -117,6 +132,31 @@ export async function validateAndWrite(
     outDir,
     quarantineFile,
   };
+}
+
+/**
+ * CSV: the file's layout (`csv-layout.ts`: physical lines, skipped blank lines, records with empty extra
+ * fields), its entries written under `workDir`; undefined for JSON sources.
+ */
+async function csvLayout(
+  contract: DatasetContract,
+  file: string,
+  width: number,
+  workDir: string,
+): Promise<CsvLayout | undefined> {
+  if (contract.source.format !== 'csv') return undefined;
+  const csv = contract.source.csv;
+  return scanCsvLayout(
+    file,
+    {
+      delimiter: csv.delimiter,
+      quote: csv.quote,
+      escape: csv.escape ?? csv.quote,
+      header: csv.header,
+      width,
+    },
+    join(workDir, 'csv-layout.ndjson'),
+  );
 }
 
 /** Runs a statement that reads the file; engine errors about its content become a `FileRejection`. */

@@ -5,6 +5,8 @@
  *   { action: 'plan', model, location, input }            -> IncrementalPlan (mode, UNLOAD statements)
  *   { action: 'publish', model, location, plan, batch }   -> PublishStep (Glue partition calls of a batch;
  *                                                            batch 0 first marks the run pending in the state)
+ *   { action: 'stage', model, location, plan, batch }     -> PublishStep (the same calls, for the tests'
+ *                                                            staging table: no pending mark)
  *   { action: 'commit', model, location, plan }           -> { model, partitions } once all are published
  *                                                            (the state stored without the pending mark)
  *
@@ -28,7 +30,7 @@ export type GoldPlannerEvent =
       readonly input?: unknown;
     }
   | {
-      readonly action: 'publish';
+      readonly action: 'publish' | 'stage';
       readonly model: IncrementalModelSpec;
       readonly location: string;
       readonly plan: PlanSummary;
@@ -64,6 +66,8 @@ export async function handler(
       return planner.plan(event.model, event.location, fullRefreshAsked(event.input));
     case 'publish':
       return planner.publish(event.model, event.location, event.plan, event.batch ?? 0);
+    case 'stage':
+      return planner.stage(event.model, event.location, event.plan, event.batch ?? 0);
     case 'commit': {
       const state = await planner.commit(event.model, event.location, event.plan);
       return { model: event.model.name, partitions: Object.keys(state.partitions).length };

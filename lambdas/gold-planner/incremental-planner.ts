@@ -111,16 +111,37 @@ export class IncrementalPlanner {
     plan: PlanSummary,
     batch: number,
   ): Promise<PublishStep> {
-    const state = await this.state(spec.name);
-    const batches = publishBatches({ spec, plan, state, written: await this.written(spec, location) });
+    const { state, batches } = await this.batches(spec, location, plan);
     if (batch === 0 && batches.length > 0) {
       // Before the first Glue call: a run that stops from here on leaves a mark the next plan sees.
       const marked = withPending({ state, location, batches, now: this.now() });
       if (marked)
         await putJson(this.deps.s3, this.deps.goldBucket, goldIncrementalStateKey(spec.name), marked);
     }
-    const step = batches[batch] ?? { create: [], update: [], delete: [] };
-    return { ...step, batch, next: batch + 1, more: batch + 1 < batches.length };
+    return stepOf(batches, batch);
+  }
+
+  /**
+   * Batch `batch` of the same partition calls as {@link publish}, for staging the run's partitions in a
+   * table the model's tests read before anything is published: nothing is switched yet, so no pending
+   * mark is written (a run whose tests fail leaves the model's state as it was).
+   */
+  async stage(
+    spec: IncrementalModelSpec,
+    location: string,
+    plan: PlanSummary,
+    batch: number,
+  ): Promise<PublishStep> {
+    return stepOf((await this.batches(spec, location, plan)).batches, batch);
+  }
+
+  /** The model's state and the Glue partition calls, in batches, publishing what `location` holds. */
+  private async batches(spec: IncrementalModelSpec, location: string, plan: PlanSummary) {
+    const state = await this.state(spec.name);
+    return {
+      state,
+      batches: publishBatches({ spec, plan, state, written: await this.written(spec, location) }),
+    };
   }
 
   /** Stores the model's state once every partition of the plan was published (its pending mark cleared). */
@@ -266,4 +287,10 @@ function positions(
       { ...position, seen: (listed.get(dataset) ?? []).filter((k) => k > position.after) },
     ]),
   );
+}
+
+/** Batch `batch` of `batches` as the workflow reads it: the calls, and whether another batch follows. */
+function stepOf(batches: ReturnType<typeof publishBatches>, batch: number): PublishStep {
+  const step = batches[batch] ?? { create: [], update: [], delete: [] };
+  return { ...step, batch, next: batch + 1, more: batch + 1 < batches.length };
 }

@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import type { GoldModel } from '../../core/gold/models';
 import { goldModelPrefix } from '../../core/lake/layout';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import { acknowledge, flattenReference } from '../nag';
@@ -92,12 +93,20 @@ export function modelVersion(
  * A model's failure path: its error is published to the alarm topic, then the branch fails (the model's
  * previous version stays published). Returns the alarm state, which the model's tasks catch into.
  */
-export function modelFailureAlarm(scope: Construct, name: string, alarmTopic: sns.ITopic): sfn.TaskStateBase {
+export function modelFailureAlarm(
+  scope: Construct,
+  model: Pick<GoldModel, 'name' | 'source'>,
+  alarmTopic: sns.ITopic,
+): sfn.TaskStateBase {
+  const name = model.name;
   return alarmThenFail(scope, name, {
     stateName: name,
     topic: alarmTopic,
     subject: `medallion gold: model ${name} failed`,
-    message: { model: name },
+    // Where the SQL is: the engine counts lines from its statement (UNLOAD's line 2 is the SQL's line 1).
+    message: model.source
+      ? { model: name, file: model.source.file, sqlStartsAtLine: String(model.source.sqlLine) }
+      : { model: name },
     published: 'no: the previous version of the table stays published',
     error: 'GoldModelFailed',
     cause: `gold model ${name} was not published (see the alarm topic); its previous version stays readable`,
@@ -150,13 +159,15 @@ export function alarmThenFail(
 
 /**
  * (3) Publish: the model's Glue table as it is now, with only the new location changed (read table,
- * merge, input with or without an owner, UpdateTable).
+ * merge, input with or without an owner, UpdateTable). `beforePublish` (the model's tests) runs once the
+ * new definition is at `$.tableInput`, and returns the state to start with, which leads to `publish`.
  */
 export function publishVersion(
   scope: Construct,
   name: string,
   database: string,
   catchIntoAlarm: CatchIntoAlarm,
+  beforePublish?: (publish: sfn.IChainable) => sfn.IChainable,
 ): sfn.Chain {
   const stack = Stack.of(scope);
   const glueResources = [
@@ -239,7 +250,9 @@ export function publishVersion(
     .when(sfn.Condition.isPresent('$.table.Owner'), tableInput(true))
     .otherwise(tableInput(false))
     .afterwards();
-  return sfn.Chain.start(readTable).next(merge).next(hasOwner).next(publish);
+  if (!beforePublish) return sfn.Chain.start(readTable).next(merge).next(hasOwner).next(publish);
+  sfn.Chain.start(readTable).next(merge).next(hasOwner).next(beforePublish(publish));
+  return sfn.Chain.custom(readTable, [publish], publish);
 }
 
 /**

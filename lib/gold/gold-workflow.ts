@@ -6,7 +6,8 @@
  *   1. a new, empty version prefix is chosen: `s3://<gold>/<model>/v=<execution name>/`;
  *   2. the engine writes the model's full result there as Parquet (Athena: `UNLOAD ... TO`, `.sync`);
  *   3. only once that succeeded, the Glue table's location is switched to the new prefix (GetTable, then
- *      UpdateTable with the same definition and the new location).
+ *      UpdateTable with the same definition and the new location); a model that declares tests is
+ *      tested on that version first (`model-tests-stage.ts`), and a failing test keeps it unpublished.
  * Readers resolve a table's location when a query starts, so they see either the previous version or the
  * new one, complete: never a prefix being written. If anything fails, the location is not switched, the
  * previous version stays published, an alarm is sent and the execution fails.
@@ -44,6 +45,7 @@ import {
   retentionTask,
 } from './gold-tasks';
 import { incrementalModelBranch } from './incremental-model';
+import { ModelTestStates } from './model-tests-stage';
 import { singleFlight } from './single-flight';
 
 /**
@@ -129,6 +131,8 @@ export class GoldWorkflow extends Construct {
   public readonly rule: events.Rule;
   /** The models, as they run: wave by wave. */
   public readonly waves: GoldModel[][];
+  /** The staging database and test states, when a model declares tests. */
+  public readonly modelTests?: ModelTestStates;
 
   constructor(scope: Construct, id: string, props: GoldWorkflowProps) {
     super(scope, id);
@@ -147,6 +151,21 @@ export class GoldWorkflow extends Construct {
         sourceTables: props.sourceTables,
         queryTimeout: props.queryTimeout,
       });
+
+    if (props.models.some((m) => (m.tests?.length ?? 0) > 0)) {
+      this.modelTests = new ModelTestStates(this, 'ModelTests', {
+        database: props.database,
+        workGroup: props.workGroup,
+        resultsBucket: props.resultsBucket,
+        resultsPrefix: props.resultsPrefix ?? `${props.workGroup}/`,
+        key: props.key,
+        goldBucket: props.goldBucket,
+        silverBucket: props.silverBucket,
+        goldModels: props.models.map((m) => m.name),
+        silverPrefixes: props.silverPrefixes,
+        queryTimeout: props.queryTimeout,
+      });
+    }
 
     let definition: sfn.Chain | undefined;
     if (props.currentState) {
@@ -207,6 +226,8 @@ export class GoldWorkflow extends Construct {
       logs: { destination: this.logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
+    // The schedule may start a run once the state machine exists: the staging database comes first.
+    if (this.modelTests) this.stateMachine.node.addDependency(this.modelTests.database);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'medallion gold: runs the gold workflow',
@@ -245,9 +266,10 @@ export class GoldWorkflow extends Construct {
       `s3://${props.goldBucket.bucketName}/${goldVersionPrefix(name, '{}')}`,
       sfn.JsonPath.executionName,
     );
-    const alarm = modelFailureAlarm(this, name, props.alarmTopic);
+    const alarm = modelFailureAlarm(this, model, props.alarmTopic);
     const catchIntoAlarm = (task: sfn.TaskStateBase) =>
       task.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    const tests = (model.tests?.length ?? 0) > 0 ? this.modelTests : undefined;
     if (model.incremental) {
       if (!props.goldPlanner) throw new Error(`GoldWorkflow: model ${name} is incremental: pass goldPlanner`);
       return incrementalModelBranch(this, model, {
@@ -258,6 +280,7 @@ export class GoldWorkflow extends Construct {
         location,
         catchIntoAlarm,
         alarm,
+        tests,
       });
     }
 
@@ -268,9 +291,12 @@ export class GoldWorkflow extends Construct {
     const write = engine.runModelTask(this, model, modelTarget(props.database, props.goldBucket, name));
     catchIntoAlarm(write);
 
-    // (3) Publish: the table as it is now, with only the new location changed.
+    // (3) Publish: the table as it is now, with only the new location changed (once its tests passed).
+    const beforePublish = tests
+      ? (publish: sfn.IChainable) => tests.fullModel(this, model, { catchIntoAlarm, alarm }, publish)
+      : undefined;
     return sfn.Chain.start(version)
       .next(write)
-      .next(publishVersion(this, name, props.database, catchIntoAlarm));
+      .next(publishVersion(this, name, props.database, catchIntoAlarm, beforePublish));
   }
 }

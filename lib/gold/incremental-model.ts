@@ -5,6 +5,8 @@
  *   plan      the gold planner decides full, incremental or unchanged (a full rebuild when the execution's
  *             input says `"fullRefresh": true`) and returns the UNLOAD statements, 100 partitions each;
  *   write     the statements run on the engine one after the other, each under its own prefix;
+ *   test      a model that declares tests is tested on the partitions written, staged in its staging
+ *             table (`model-tests-stage.ts`); a failing test sends the alarm before any partition moves;
  *   publish   batch after batch (the planner lists them from what was written): Glue BatchCreatePartition
  *             for the dates written (an existing partition refuses), BatchUpdatePartition for the same
  *             dates (each partition's location switches at once for its readers; any error fails the
@@ -29,6 +31,7 @@ import {
   modelTarget,
   retryTaskFailures,
 } from './gold-tasks';
+import type { ModelTestStates } from './model-tests-stage';
 
 /** What an incremental model's branch needs from the workflow. */
 export interface IncrementalBranchProps {
@@ -43,6 +46,11 @@ export interface IncrementalBranchProps {
   readonly catchIntoAlarm: CatchIntoAlarm;
   /** The model's alarm state (a failed publication goes there). */
   readonly alarm: sfn.IChainable;
+  /**
+   * The test states, for a model that declares tests.
+   * @default - the model is published as soon as it is written
+   */
+  readonly tests?: ModelTestStates;
 }
 
 /** The states of `model`'s branch (the model must be incremental). */
@@ -203,5 +211,20 @@ export function incrementalModelBranch(
     .when(sfn.Condition.isPresent('$.step.create[0]'), create.next(update).next(switched))
     .otherwise(deleteSome);
 
-  return sfn.Chain.start(version).next(plan).next(write).next(firstBatch).next(batch).next(upsertSome);
+  const publication = sfn.Chain.start(firstBatch).next(batch).next(upsertSome);
+  const tested = props.tests?.incrementalModel(
+    scope,
+    model,
+    props,
+    {
+      fn: props.planner,
+      // The batches the publication will switch (the planner marks the run pending on batch 0).
+      stageBatch: plannerCall('stage', { plan: planSummary, batch: sfn.JsonPath.numberAt('$.stage.next') }),
+    },
+    publication,
+  );
+  return sfn.Chain.start(version)
+    .next(plan)
+    .next(write)
+    .next(tested ?? publication);
 }

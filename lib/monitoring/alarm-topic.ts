@@ -70,20 +70,36 @@ export function createAlarmTopic(scope: Construct, props: AlarmTopicProps): Alar
   // to publish in it, for this account's alarms only (the confused-deputy conditions AWS documents), or
   // every alarm action fails and shows only in the alarm's history.
   const { account, region, partition } = Stack.of(scope);
-  topic.addToResourcePolicy(
-    new iam.PolicyStatement({
-      sid: 'AllowCloudWatchAlarmsToPublish',
-      principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-      actions: ['sns:Publish'],
-      resources: [topic.topicArn],
-      conditions: {
-        StringEquals: { 'aws:SourceAccount': account },
-        ArnLike: { 'aws:SourceArn': `arn:${partition}:cloudwatch:${region}:${account}:alarm:*` },
-      },
-    }),
-  );
+  allowServiceToPublish(topic, {
+    sid: 'AllowCloudWatchAlarmsToPublish',
+    service: 'cloudwatch.amazonaws.com',
+    sourceArn: `arn:${partition}:cloudwatch:${region}:${account}:alarm:*`,
+  });
   if (props.alarmEmail) {
     topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
   }
   return { topic, key };
+}
+
+/**
+ * Lets an AWS service publish to `topic` on behalf of this account only: the service principal, with the
+ * confused-deputy conditions AWS documents for it (`aws:SourceAccount` and `aws:SourceArn`). Returns
+ * whether the statement was added (not for an imported topic).
+ */
+export function allowServiceToPublish(
+  topic: sns.ITopic,
+  grant: { readonly sid: string; readonly service: string; readonly sourceArn: string },
+): iam.AddToResourcePolicyResult {
+  return topic.addToResourcePolicy(
+    new iam.PolicyStatement({
+      sid: grant.sid,
+      principals: [new iam.ServicePrincipal(grant.service)],
+      actions: ['sns:Publish'],
+      resources: [topic.topicArn],
+      conditions: {
+        StringEquals: { 'aws:SourceAccount': Stack.of(topic).account },
+        ArnLike: { 'aws:SourceArn': grant.sourceArn },
+      },
+    }),
+  );
 }

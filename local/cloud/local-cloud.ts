@@ -18,18 +18,21 @@
  * function drains (`queue-consumers.ts`), and the HTTP API (`api-gateway.ts`).
  */
 
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, type WriteStream } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { loadContracts } from '../../core/contracts/load-contracts';
 import { createS3Client } from '../../lambdas/aws/s3';
 import type { ReconcileReport } from '../../lambdas/reconciler/reconcile';
+import { CloudMetricsRecorder } from '../monitoring/cloud-metrics';
+import { LocalMetrics } from '../monitoring/local-metrics';
 import { Activity } from './activity';
 import { type ApiCredentials, ingestEvent, LocalApiServer } from './api-gateway';
 import { asyncInvoker, type LandedObject, type LandingFailure } from './async-invocation';
+import { cacheDirOf } from './cache-dir';
 import { handlerEnv, restoreEnv, setProcessEnv } from './function-env';
-import { FunctionLogs, type LogSink } from './lambda-runtime';
+import { type FunctionLogEntry, FunctionLogs, type LogSink } from './lambda-runtime';
 import { LocalFunctions, usedFunctions } from './local-functions';
 import type { DeadLetter, LocalQueue } from './local-queue';
 import { LocalReconciler } from './local-reconciler';
@@ -43,7 +46,7 @@ import {
 } from './queue-consumers';
 import { LocalS3Server } from './s3-server';
 import { acquireStateLock, type StateLock } from './state-lock';
-import { type LocalWiring, loadLocalWiring } from './template-wiring';
+import { type LocalWiring, loadLocalWiring, wiringKey } from './template-wiring';
 
 export type BucketRole = 'landing' | 'bronze' | 'silver' | 'quarantine';
 export const BUCKET_ROLES: readonly BucketRole[] = ['landing', 'bronze', 'silver', 'quarantine'];
@@ -108,6 +111,8 @@ export interface LocalCloudOptions {
   readonly reconcile?: boolean;
   /** Where the derived wiring is cached; default `<stateDir>/cache`. */
   readonly wiringCacheDir?: string;
+  /** Told before the CDK app is synthesized (no cached wiring): seconds during which the process is busy. */
+  readonly onSynthesizing?: () => void;
   /** Told how the wiring was obtained (synthesized or cached, and how long it took). */
   readonly onWiring?: (info: { fromCache: boolean; ms: number; synthMs: number }) => void;
   /**
@@ -144,6 +149,8 @@ interface Parts {
   readonly messageErrors: MessageErrors;
   /** This process's hold on the state directory (see `state-lock.ts`). */
   readonly stateLock: StateLock;
+  /** Records the metrics of the run (see {@link LocalCloud.metrics}). */
+  readonly metrics: CloudMetricsRecorder;
 }
 
 const ACTIVE: unique symbol = Symbol.for('medallion.local.activeCloud');
@@ -163,6 +170,7 @@ export class LocalCloud {
   private readonly activity = new Activity();
   private readonly failures: LandingFailure[] = [];
   private readonly listeners = new Map<keyof LocalCloudEvents, Set<(e: never) => void>>();
+  private readonly logListeners = new Set<(entry: FunctionLogEntry) => void>();
   /** Local queues by logical id (those an event source mapping drains). */
   private readonly queues: Map<string, LocalQueue>;
   private readonly router: NotificationRouter;
@@ -222,6 +230,7 @@ export class LocalCloud {
             onLanded: (o) => this.emit('landed', o),
             onFailed: (f) => {
               this.failures.push(f);
+              parts.metrics.asyncInvocationsFailed(logicalId);
               this.emit('landing-failed', f);
             },
           });
@@ -230,6 +239,11 @@ export class LocalCloud {
       this.env.AWS_REGION,
     );
     parts.s3Server.onEvent((event) => this.router.dispatch(event));
+    // Failure queues' depths from the start (restored dead letters included), then at each change.
+    for (const r of this.wiring.routes)
+      if (r.destination.type === 'function') parts.metrics.asyncInvocationsFailed(r.destination.logicalId, 0);
+    this.recordDeadLetterDepths();
+    this.on('dead-lettered', () => this.recordDeadLetterDepths());
   }
 
   /** Starts the servers, sets the handlers' environment, loads them and wires the events. */
@@ -291,7 +305,13 @@ export class LocalCloud {
         cleanup.push(() => closeStream(stream));
       } else sink = logOption;
       const messageErrors = new MessageErrors();
-      const logs = new FunctionLogs(sink, (entry) => messageErrors.remember(entry));
+      const metrics = new CloudMetricsRecorder(new LocalMetrics(), { bucketPrefix: bucketPrefix(options) });
+      let cloud: LocalCloud | undefined;
+      const logs = new FunctionLogs(sink, (entry) => {
+        messageErrors.remember(entry);
+        metrics.metrics.recordLogLine(entry.message);
+        for (const listener of cloud?.logListeners ?? []) listener(entry);
+      });
       const functions = new LocalFunctions(
         wiring,
         {
@@ -300,10 +320,10 @@ export class LocalCloud {
           accountId: options.accountId ?? '000000000000',
         },
         logs,
+        (outcome) => metrics.invocation(outcome),
       );
       functions.load(env);
 
-      let cloud: LocalCloud | undefined;
       const apiServer =
         options.apiPort === null || !wiring.apiFunction
           ? undefined
@@ -314,7 +334,7 @@ export class LocalCloud {
             });
       cloud = new LocalCloud(
         options,
-        { s3Server, apiServer, functions, logs, logFile, savedEnv, messageErrors, stateLock },
+        { s3Server, apiServer, functions, logs, logFile, savedEnv, messageErrors, stateLock, metrics },
         { wiring, buckets, stateDir, contractsDir, env, s3: endpoint },
       );
       if (apiServer) {
@@ -375,6 +395,9 @@ export class LocalCloud {
       track: (work) => this.activity.track(work),
       onReconciled: (report) => {
         if (report.startup) this.startupReport = report;
+        // The scheduled runs only: the start-up one finds what a stopped local process lost (events live
+        // in memory here), which is no AWS alarm.
+        else this.parts.metrics.stranded(report.stranded);
         this.reconcileError = undefined;
         this.emit('reconciled', report);
       },
@@ -405,6 +428,32 @@ export class LocalCloud {
     return keys;
   }
 
+  /** Each queue a function drains: messages it holds (queued, waiting or in flight) and its dead letters. */
+  get queueDepths(): { readonly name: string; readonly depth: number; readonly deadLetters: number }[] {
+    return [...this.queues.values()].map((q) => ({
+      name: q.name,
+      depth: q.depth,
+      deadLetters: q.deadLetters.length,
+    }));
+  }
+
+  /**
+   * The run's metrics, as CloudWatch would hold them: the handlers' EMF lines, and the service metrics the
+   * local cloud can measure (see local/monitoring/cloud-metrics.ts). Evaluate the template's alarms on
+   * them with `evaluateAlarms` (local/monitoring/alarm-evaluation.ts).
+   */
+  get metrics(): LocalMetrics {
+    return this.parts.metrics.metrics;
+  }
+
+  /** Each dead-letter queue's depth, now: the dead letters of the queue it serves. */
+  private recordDeadLetterDepths(): void {
+    for (const [id, queue] of this.queues) {
+      const deadLetterQueue = this.wiring.queues[id]?.deadLetterQueue;
+      if (deadLetterQueue) this.parts.metrics.deadLetterDepth(deadLetterQueue, queue.deadLetters.length);
+    }
+  }
+
   /** Uploads the landing function failed on, retries included. */
   get landingFailures(): readonly LandingFailure[] {
     return this.failures;
@@ -415,6 +464,15 @@ export class LocalCloud {
     set.add(listener as (e: never) => void);
     this.listeners.set(event, set);
     return () => set.delete(listener as (e: never) => void);
+  }
+
+  /**
+   * Told every line a function writes to its log (one console call, during its invocation; a listener must
+   * not throw). Its EMF documents are the metrics CloudWatch would get.
+   */
+  onFunctionLog(listener: (entry: FunctionLogEntry) => void): () => void {
+    this.logListeners.add(listener);
+    return () => this.logListeners.delete(listener);
   }
 
   /**
@@ -506,11 +564,12 @@ function wiringFor(options: LocalCloudOptions, contractsDir: string, stateDir: s
     options.onWiring?.({ fromCache: true, ms: 0, synthMs: options.wiring.synthMs });
     return options.wiring;
   }
-  const loaded = loadLocalWiring({
-    contractsDir,
-    bucketPrefix: bucketPrefix(options),
-    cacheDir: options.wiringCacheDir ?? join(stateDir, 'cache'),
-  });
+  const cacheDir = options.wiringCacheDir ?? cacheDirOf(stateDir);
+  // The file loadLocalWiring reads (hashing takes ~10 ms): without it, it synthesizes.
+  const cached = () =>
+    existsSync(join(cacheDir, `wiring-${wiringKey(contractsDir, bucketPrefix(options))}.json`));
+  if (options.onSynthesizing && !cached()) options.onSynthesizing();
+  const loaded = loadLocalWiring({ contractsDir, bucketPrefix: bucketPrefix(options), cacheDir });
   options.onWiring?.({ fromCache: loaded.fromCache, ms: loaded.ms, synthMs: loaded.wiring.synthMs });
   return loaded.wiring;
 }

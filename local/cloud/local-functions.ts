@@ -11,6 +11,15 @@ import type { LocalWiring, WiredFunction } from './template-wiring';
 
 type Handler = (event: unknown, context: Context) => Promise<unknown>;
 
+/** How one invocation ended, as Lambda's metrics count it (an error is a handler that threw). */
+export interface InvocationOutcome {
+  readonly logicalId: string;
+  /** When it ended (epoch ms). */
+  readonly at: number;
+  readonly durationMs: number;
+  readonly failed: boolean;
+}
+
 /** What names a function locally, and the ARNs of its context. */
 export interface FunctionNaming {
   /** Function names are `<prefix>-<local name>`. */
@@ -29,6 +38,8 @@ export class LocalFunctions {
     private readonly wiring: LocalWiring,
     private readonly naming: FunctionNaming,
     private readonly logs: FunctionLogs,
+    /** Told how each invocation ended (the local cloud's Lambda metrics); must not throw. */
+    private readonly onInvoked?: (outcome: InvocationOutcome) => void,
   ) {}
 
   /**
@@ -82,7 +93,22 @@ export class LocalFunctions {
     if (!handler) return Promise.reject(new Error(`the handler of ${fn.path} is not loaded`));
     const spec = this.spec(fn);
     const context = lambdaContext(spec);
-    return this.logs.invoke(spec.name, context.awsRequestId, () => handler(event, context));
+    const started = performance.now();
+    const invocation = this.logs.invoke(spec.name, context.awsRequestId, () => handler(event, context));
+    const report = this.onInvoked;
+    if (!report) return invocation;
+    const ended = (failed: boolean) =>
+      report({ logicalId: fn.logicalId, at: Date.now(), durationMs: performance.now() - started, failed });
+    return invocation.then(
+      (result) => {
+        ended(false);
+        return result;
+      },
+      (e: unknown) => {
+        ended(true);
+        throw e;
+      },
+    );
   }
 }
 

@@ -366,13 +366,17 @@ export function wiringFromStack(
  */
 export function wiringFromStacks(
   stacks: readonly Stack[],
-  options: Omit<DeriveOptions, 'paths' | 'stackName'> = {},
+  options: Omit<DeriveOptions, 'paths' | 'stackName'> & {
+    /** Given the merged template the wiring is derived from (e.g. to cache it for the local alarms). */
+    readonly onTemplate?: (template: Json) => void;
+  } = {},
 ): LocalWiring {
   const t0 = Date.now();
   // biome-ignore lint/suspicious/noExplicitAny: the root is the App (or a Stage) the stacks are in
   const stage: any = stacks[0].node.root;
   const assembly = stage.synth();
   const template = mergedTemplateOf(assembly, stacks);
+  options.onTemplate?.(template);
   const synthMs = options.synthMs ?? Date.now() - t0;
   const paths: Record<string, string> = {};
   for (const stack of stacks) {
@@ -418,18 +422,44 @@ export function loadLocalWiring(options: LoadWiringOptions): LoadedWiring {
       // a torn or foreign file: synthesize again
     }
   }
-  const wiring = synthesizeWiring(contractsDir, bucketPrefix);
+  let template: Json | undefined;
+  const wiring = synthesizeWiring(contractsDir, bucketPrefix, (t) => {
+    template = t;
+  });
   if (cacheFile) {
     mkdirSync(resolve(options.cacheDir as string), { recursive: true });
-    const temp = `${cacheFile}.${process.pid}.tmp`;
-    writeFileSync(temp, `${JSON.stringify(wiring, null, 2)}\n`);
-    renameSync(temp, cacheFile); // atomic: concurrent starts never read half a file
+    // The template first: whoever finds the wiring cached finds its template too.
+    writeAtomically(
+      wiringTemplateFile(options.cacheDir as string, contractsDir, bucketPrefix),
+      JSON.stringify(template),
+    );
+    writeAtomically(cacheFile, `${JSON.stringify(wiring, null, 2)}\n`);
   }
   return { wiring, fromCache: false, ms: Date.now() - t0, ...(cacheFile ? { cacheFile } : {}) };
 }
 
+/** Writes `file` through a temporary file and a rename: concurrent starts never read half a file. */
+function writeAtomically(file: string, text: string): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, text);
+  renameSync(temp, file);
+}
+
+/**
+ * Where {@link loadLocalWiring} caches the merged template its wiring was derived from (the app with gold
+ * disabled: every stack's buckets, functions, queues and alarms), beside the wiring: the local alarms
+ * evaluate it without synthesizing again.
+ */
+export function wiringTemplateFile(cacheDir: string, contractsDir: string, bucketPrefix: string): string {
+  return join(resolve(cacheDir), `wiring-template-${wiringKey(resolve(contractsDir), bucketPrefix)}.json`);
+}
+
 /** Synthesizes the app (`createMedallionApp`, cdk.json's context, bundling skipped) for these contracts. */
-export function synthesizeWiring(contractsDir: string, bucketPrefix = 'medallion-local'): LocalWiring {
+export function synthesizeWiring(
+  contractsDir: string,
+  bucketPrefix = 'medallion-local',
+  onTemplate?: (template: Json) => void,
+): LocalWiring {
   const t0 = Date.now();
   // Loaded here: aws-cdk-lib takes ~1 s to load, and a cached wiring never needs it.
   const { createMedallionApp } =
@@ -451,7 +481,7 @@ export function synthesizeWiring(contractsDir: string, bucketPrefix = 'medallion
         },
       },
     });
-    const wiring = wiringFromStacks(pipeline.stacks, { bucketPrefix });
+    const wiring = wiringFromStacks(pipeline.stacks, { bucketPrefix, ...(onTemplate ? { onTemplate } : {}) });
     void app;
     return { ...wiring, synthMs: Date.now() - t0 };
   } finally {

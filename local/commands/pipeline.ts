@@ -7,20 +7,18 @@
  *  3. ingests each file through one of the two doors: CSV and gzip files are uploaded to the landing
  *     bucket (`<domain>/<dataset>/<file>`), JSON and NDJSON files are POSTed to the ingest API;
  *  4. waits until everything is transformed (`whenIdle`), then reads the silver manifests and checks,
- *     per file, that every row is accounted for: in = out + quarantined + duplicates.
+ *     per file, that every row is accounted for: in = out + quarantined + duplicates;
+ *  5. after gold, evaluates the template's CloudWatch alarms on the run's metrics (local/monitoring/).
  *
  * Problems with the invocation itself (unknown dataset directory, broken contract, busy port) are
  * `PipelineUsageError`s; problems with the run (a dead-lettered message, a failed landing, a broken
- * conservation check) make the report not `ok`.
+ * conservation check, an alarm AWS would raise) make the report not `ok`.
  */
 
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PipelineUsageError } from '../../core/errors';
-import { currentTableName, historyTableName } from '../../core/silver/tables';
-import { PROJECT_ROOT } from '../../lib/config';
 import type { LogSink } from '../cloud/lambda-runtime';
 import {
   DEFAULT_API_PORT,
@@ -29,19 +27,20 @@ import {
   DEFAULT_STATE_DIR,
   type LocalCloud,
 } from '../cloud/local-cloud';
-import { wiringKey } from '../cloud/template-wiring';
-import { countTables, formatRows, previewGoldTables, runGoldLocally } from '../gold/run-gold';
-import { type CfnTemplate, synthesizeTemplate } from '../gold/state-machine-definition';
+import { goldModelsDir, runGold } from '../gold/run-gold-command';
+import { evaluateAlarms } from '../monitoring/alarm-evaluation';
+import { alarmTemplate, evaluateRunAlarms } from '../monitoring/run-alarms';
+import { type ContractDriftRecord, contractDriftWarnings } from '../report/contract-drift';
 import { displayPath } from '../report/display-path';
-import { buildReport, type GoldSummary, type PipelineReport } from '../report/pipeline-report';
+import { buildReport, type PipelineReport } from '../report/pipeline-report';
 import { formatSummary } from '../report/summary';
+import { checkBeforeRun } from './check';
 import { ingest } from './ingest';
 import { discoverInputs, hashInputs, prepareState } from './inputs';
-import { localCloudBanner, startCloud } from './local';
+import { localCloudBanner, startCloud, synthesisProgress, watchCloud } from './local';
 
 export const DEFAULT_DATA_DIR = 'samples/data';
-/** Gold models run by default with the sample contracts (they refer to orders and products). */
-export const DEFAULT_MODELS_DIR = 'samples/models';
+export { DEFAULT_MODELS_DIR } from '../gold/run-gold-command';
 
 export interface PipelineOptions {
   readonly contractsDir?: string;
@@ -62,13 +61,15 @@ export interface PipelineOptions {
   readonly port?: number;
   /** Ingest API port; default 4567, 0 for any free port. */
   readonly apiPort?: number;
+  /** With `keepRunning`: the dashboard's port (see `LocalOptions.dashboardPort`); null for none. */
+  readonly dashboardPort?: number | null;
   /** Progress and summary lines; default: stdout. */
   readonly out?: (line: string) => void;
   /** Handlers' logs; default `<state>/logs/functions.log`. */
   readonly functionLogs?: LogSink;
   /**
    * After the report, keep the local cloud running (endpoints printed) until this resolves; default: stop
-   * at once. The CLI's `--keep-running` passes `untilSignal()`.
+   * at once. The CLI's `--keep-running` waits for a signal (`listenForStop` in local.ts).
    */
   readonly keepRunning?: () => Promise<void>;
   /** Called once the local cloud runs, before anything is ingested (tests use it to break things). */
@@ -76,6 +77,12 @@ export interface PipelineOptions {
 }
 
 export async function runPipeline(options: PipelineOptions = {}): Promise<PipelineReport> {
+  // `medallion check` first: a bad contract or model refuses the run before anything starts (exit 2).
+  const checkedContracts = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
+  await checkBeforeRun({
+    contractsDir: checkedContracts,
+    modelsDir: goldModelsDir(options.modelsDir, checkedContracts),
+  });
   const t0 = Date.now();
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
   const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
@@ -92,6 +99,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     s3Port: options.port ?? DEFAULT_S3_PORT,
     apiPort: options.apiPort ?? DEFAULT_API_PORT,
     functionLogs: options.functionLogs ?? { file: logFile },
+    ...synthesisProgress(out),
   });
   const startedAt = new Date(t0).toISOString();
   const tStarted = Date.now();
@@ -108,16 +116,35 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     if (toTransform === 0) out('nothing new to transform: bronze already held every file');
     const tSettled = Date.now();
     const report = await buildReport(cloud, files);
-    const tReported = Date.now();
     const modelsDir = goldModelsDir(options.modelsDir, contractsDir);
+    // Silver built under another version of a contract (warned after the summary, recorded in the report).
+    const drift = await contractDriftWarnings(cloud.s3, cloud.buckets.silver, contracts.all, {
+      contractsDir,
+      stateDir,
+      modelsDir: modelsDir ?? (options.modelsDir === false ? false : undefined),
+    });
+    const tReported = Date.now();
     const gold = modelsDir
-      ? await runGold(cloud, stateDir, contractsDir, modelsDir, out, options.fullRefresh ?? false)
+      ? await runGold({
+          cloud,
+          stateDir,
+          contractsDir,
+          modelsDir,
+          out,
+          fullRefresh: options.fullRefresh ?? false,
+        })
       : undefined;
+    const tGold = Date.now();
+    // What AWS would have alarmed on (local/monitoring/): any such alarm fails the run.
+    const alarms = evaluateRunAlarms(cloud, { stateDir, contractsDir, modelsDir, gold });
     const finished = Date.now();
-    const full: PipelineReport = {
+    const full: PipelineReport & ContractDriftRecord = {
       ...report,
-      ok: report.ok && (gold?.ok ?? true),
+      contractDrift: drift.drift,
+      ok: report.ok && (gold?.ok ?? true) && alarms.wouldAlarm.length === 0,
       gold,
+      wouldAlarm: alarms.wouldAlarm,
+      alarmStates: alarms.results.map(({ alarmId, state, line }) => ({ alarmId, state, line })),
       startedAt,
       finishedAt: new Date(finished).toISOString(),
       contractsDir,
@@ -130,12 +157,14 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
         ingest: tIngested - tStarted,
         transform: tSettled - tIngested,
         report: tReported - tSettled,
-        ...(gold ? { gold: finished - tReported } : {}),
+        ...(gold ? { gold: tGold - tReported } : {}),
+        alarms: finished - tGold,
         total: finished - t0,
       },
       functionLogs: options.functionLogs ? undefined : logFile,
     };
     for (const line of formatSummary(full)) out(line);
+    for (const line of drift.lines) out(line);
     if (options.reportFile) {
       const file = resolve(options.reportFile);
       mkdirSync(dirname(file), { recursive: true });
@@ -143,8 +172,18 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       out(`report written to ${displayPath(file)}`);
     }
     if (options.keepRunning) {
-      for (const line of localCloudBanner(cloud)) out(line);
-      await options.keepRunning();
+      const template = alarmTemplate(stateDir, contractsDir, modelsDir, cloud.wiring.bucketPrefix);
+      const watch = await watchCloud(cloud, {
+        out,
+        dashboardPort: options.dashboardPort,
+        alarms: () => evaluateAlarms(template, cloud.metrics, { bucketPrefix: cloud.wiring.bucketPrefix }),
+      });
+      try {
+        for (const line of localCloudBanner(cloud, { dashboard: watch.dashboard?.url })) out(line);
+        await options.keepRunning();
+      } finally {
+        await watch.stop();
+      }
     }
     return full;
   } finally {
@@ -165,108 +204,4 @@ async function withProgress<T>(
   } finally {
     clearInterval(timer);
   }
-}
-
-function goldTemplateKey(contractsDir: string, modelsDir: string): string {
-  const hash = createHash('sha256').update(wiringKey(contractsDir, 'gold'));
-  for (const f of readdirSync(modelsDir).sort()) hash.update(f).update(readFileSync(join(modelsDir, f)));
-  return hash.digest('hex').slice(0, 16);
-}
-
-function goldModelsDir(option: string | false | undefined, contractsDir: string): string | undefined {
-  if (option === false) return undefined;
-  if (option !== undefined) return resolve(option);
-  return contractsDir === resolve(DEFAULT_CONTRACTS_DIR) ? resolve(DEFAULT_MODELS_DIR) : undefined;
-}
-
-/** Runs the synthesized gold state machine locally (Athena on DuckDB) and reads back what it published. */
-async function runGold(
-  cloud: LocalCloud,
-  stateDir: string,
-  contractsDir: string,
-  modelsDir: string,
-  out: (line: string) => void,
-  fullRefresh: boolean,
-): Promise<GoldSummary> {
-  const inRepo = (dir: string, what: string) => {
-    const rel = relative(PROJECT_ROOT, dir);
-    if (rel.startsWith('..') || isAbsolute(rel)) {
-      throw new PipelineUsageError(
-        `${what} ${displayPath(dir)} must be inside the project to synthesize the gold workflow`,
-      );
-    }
-    return rel;
-  };
-  out('running gold models (the synthesized state machine, Athena on DuckDB)');
-  const config = {
-    contractsDir: inRepo(contractsDir, 'contracts directory'),
-    gold: { modelsDir: inRepo(modelsDir, 'models directory') },
-  };
-  // Synthesizing costs seconds: the template is cached like the wiring, keyed by what decides it.
-  const cache = join(stateDir, 'cache', `gold-template-${goldTemplateKey(contractsDir, modelsDir)}.json`);
-  let template: CfnTemplate;
-  if (existsSync(cache)) template = JSON.parse(readFileSync(cache, 'utf8')) as CfnTemplate;
-  else {
-    template = synthesizeTemplate({ config }).template;
-    mkdirSync(dirname(cache), { recursive: true });
-    writeFileSync(cache, JSON.stringify(template));
-  }
-  const run = await runGoldLocally({
-    s3Endpoint: cloud.endpoints.s3,
-    stateDir,
-    buckets: cloud.buckets,
-    template,
-    invokeFunction: (id, payload) => cloud.invokeFunction(id, payload),
-    ...(fullRefresh ? { executionInput: { fullRefresh: true } } : {}),
-  });
-  const tables = Object.keys(run.published);
-  const PREVIEW_ROWS = 10;
-  const rows = await previewGoldTables({
-    s3Endpoint: cloud.endpoints.s3,
-    stateDir,
-    database: run.database,
-    tables,
-    limit: PREVIEW_ROWS,
-  });
-  const contracts = readContracts(contractsDir, (m) => new PipelineUsageError(m)).all;
-  const counted = await countTables({
-    s3Endpoint: cloud.endpoints.s3,
-    stateDir,
-    database: run.database,
-    tables: contracts.flatMap((c) => [currentTableName(c.dataset), historyTableName(c.dataset)]),
-  }).catch(() => ({}) as Record<string, number>);
-  const currentState: GoldSummary['currentState'] = {};
-  for (const c of contracts) {
-    const [keys, versions] = [counted[currentTableName(c.dataset)], counted[historyTableName(c.dataset)]];
-    if (keys !== undefined && versions !== undefined) currentState[c.id] = { keys, versions };
-  }
-  return {
-    ok: run.ok,
-    status: run.status,
-    ...(run.skipped ? { skipped: run.skipped.running } : {}),
-    currentState,
-    error: run.error ? `${run.error.error}: ${run.error.cause}` : undefined,
-    executionName: run.executionName,
-    tables: Object.fromEntries(
-      tables.map((t) => [
-        t,
-        {
-          location: run.published[t],
-          rows: rows[t]?.count ?? 0,
-          ...(run.models[t]?.bytesRead === undefined ? {} : { bytesRead: run.models[t].bytesRead }),
-          ...(run.models[t]?.plan
-            ? {
-                plan: {
-                  mode: run.models[t].plan.mode,
-                  reason: run.models[t].plan.reason,
-                  dates: run.models[t].plan.dates.length,
-                },
-              }
-            : {}),
-          preview: formatRows(rows[t]?.rows ?? [], PREVIEW_ROWS, rows[t]?.count),
-        },
-      ]),
-    ),
-    alarms: run.alarms.length,
-  };
 }

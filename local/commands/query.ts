@@ -1,39 +1,34 @@
 /**
- * `medallion query "<sql>"`: SQL with DuckDB over the local lake, tables named as in Athena.
+ * `medallion query "<sql>"`: SQL with DuckDB over the local lake, tables named as in Athena, each showing
+ * exactly the columns its Glue table declares (see `local/query/lake-tables.ts`), plus the pipeline's own
+ * records: `manifests` (one row per processed bronze object) and `quarantine` (one row per quarantined
+ * row, with the rule it broke and its line; see `local/query/pipeline-tables.ts`).
  *
- *  - silver arrivals: one view per data contract, `<dataset>_arrivals`, over the Parquet objects under
- *    `<domain>/<dataset>/` of the local silver bucket, with the `dt=` partition read from the path;
- *  - silver history and current state, `<dataset>_history` and `<dataset>` (and `<dataset>_deleted`): the
- *    Iceberg tables of the local catalog, each a view over the data files its current snapshot lists (once
- *    the gold workflow has merged);
- *  - gold (and any other catalogued table): the tables of a local Glue catalog, when one exists, each a view
- *    over the objects under its `StorageDescriptor.Location`. Two layouts are read:
- *    `<state>/glue-catalog.json` = `{ tables: { <name>: { StorageDescriptor: { Location } } } }`, and the gold
- *    runner's `<state>/gold/glue-catalog.json` = `{ databases: { <db>: { tables: { <name>: { table: {...} } } } } }`.
- *
- * The local cloud need not run: s3rver keeps every object as a file, `<state>/s3/<bucket>/<key>._S3rver_object`
- * (next to `._S3rver_metadata.json` and `.md5` siblings), which DuckDB reads directly. DuckDB's httpfs is not
- * built in, so reading through the S3 API would mean downloading first anyway.
+ * The local cloud need not run: the objects are read where s3rver keeps them (`local/query/object-files.ts`).
+ * With `athena`, SQL that Athena would refuse (DuckDB-only syntax, or outside Trino's grammar) is refused
+ * before anything runs, with its line and column.
  */
 
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
-import { arrivalsTableName } from '../../core/silver/tables';
-import { sqlIdent, sqlString } from '../../core/sql/quote';
+import { sqlIdent } from '../../core/sql/quote';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
+import { arrivalsTables, catalogTables, type LakeTable } from '../query/lake-tables';
+import { pipelineTables } from '../query/pipeline-tables';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
 export const QUERY_FORMATS: readonly QueryFormat[] = ['table', 'json', 'csv'];
-const OBJECT_SUFFIX = '._S3rver_object';
 
 export interface QueryOptions {
   readonly stateDir?: string;
   readonly contractsDir?: string;
   /** Local bucket names are `<prefix>-<role>`; default `medallion-local`. */
   readonly bucketPrefix?: string;
+  /** Refuse SQL Athena would not run (`core/gold/athena-syntax.ts`), before running it. */
+  readonly athena?: boolean;
 }
 
 export interface QueryResult {
@@ -43,12 +38,18 @@ export interface QueryResult {
   readonly tables: Record<string, string[]>;
 }
 
+/**
+ * Runs `sql` over views of the local lake's tables; a `QueryError` (one line) when it cannot run: no state,
+ * an invalid contract, SQL DuckDB refuses (the message lists the tables), or, with `athena`, SQL Athena
+ * would refuse.
+ */
 export async function runQuery(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  if (options.athena) await refuseNonAthenaSql(sql);
   const stateDir = resolve(options.stateDir ?? DEFAULT_STATE_DIR);
   const s3Dir = join(stateDir, 's3');
   if (!existsSync(s3Dir))
     throw new QueryError(`no local buckets in ${stateDir}: run \`medallion pipeline\` (or \`local\`) first`);
-  const tables = localTables(stateDir, options);
+  const tables = lakeTables(stateDir, options);
   const instance = await DuckDBInstance.create(':memory:', {
     // httpfs is not built in: never try to download it.
     autoinstall_known_extensions: 'false',
@@ -56,11 +57,8 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
   });
   const c = await instance.connect();
   try {
-    for (const [name, files] of Object.entries(tables)) {
-      const list = files.map(sqlString).join(', ');
-      await c.run(
-        `CREATE VIEW ${sqlIdent(name)} AS SELECT * FROM read_parquet([${list}], hive_partitioning = true, union_by_name = true)`,
-      );
+    for (const [name, table] of Object.entries(tables)) {
+      await c.run(`CREATE VIEW ${sqlIdent(name)} AS ${await table.select(c)}`);
     }
     let reader: Awaited<ReturnType<typeof c.runAndReadAll>>;
     try {
@@ -85,7 +83,7 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
       }
       return row;
     });
-    return { columns, rows, tables };
+    return { columns, rows, tables: localTablesOf(tables) };
   } finally {
     c.closeSync();
     instance.closeSync();
@@ -93,109 +91,45 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
 }
 
 /**
+ * Throws a {@link QueryError} listing where `sql` is not Athena SQL (line, column, what to write instead).
+ * The checker (and its SQL grammars) loads only when asked for.
+ */
+async function refuseNonAthenaSql(sql: string): Promise<void> {
+  const { athenaSyntaxProblems } = await import('../../core/gold/athena-syntax');
+  const problems = athenaSyntaxProblems(sql);
+  if (problems.length === 0) return;
+  const list = problems.map((p) => `line ${p.line}, column ${p.column}: ${p.message}`).join('; ');
+  throw new QueryError(`Athena would refuse this query (--athena): ${list}`);
+}
+
+/**
  * View name -> the files it reads (or a glob): silver arrivals per contract, then catalogued tables not
- * already named (Iceberg tables: their snapshot's files).
+ * already named (Iceberg tables: their snapshot's files), then `manifests` and `quarantine`.
  */
 export function localTables(stateDir: string, options: QueryOptions = {}): Record<string, string[]> {
+  return localTablesOf(lakeTables(stateDir, options));
+}
+
+function localTablesOf(tables: Record<string, LakeTable>): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(tables).map(([name, t]) => [name, t.files]));
+}
+
+/** Every table of the local lake, by name (the first source naming a table wins). */
+function lakeTables(stateDir: string, options: QueryOptions): Record<string, LakeTable> {
   const s3Dir = join(stateDir, 's3');
   const prefix = options.bucketPrefix ?? 'medallion-local';
   const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
   const registry = readContracts(contractsDir, (m) => new QueryError(m));
-  const tables: Record<string, string[]> = {};
-  const objectFile = (uri: string) => {
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-    return m ? join(s3Dir, m[1], `${m[2]}${OBJECT_SUFFIX}`) : undefined;
-  };
-  for (const c of registry.all) {
-    const dir = join(s3Dir, `${prefix}-silver`, c.domain, c.dataset);
-    if (hasObjects(dir)) tables[arrivalsTableName(c.dataset)] = [`${dir}/**/*${OBJECT_SUFFIX}`];
-  }
-  for (const [name, t] of Object.entries(catalogTables(stateDir))) {
-    if (name in tables) continue;
-    if (t.metadataLocation !== undefined) {
-      const metadata = objectFile(t.metadataLocation);
-      if (!metadata || !existsSync(metadata)) continue;
-      const snapshot = JSON.parse(readFileSync(metadata, 'utf8')) as { files?: { path: string }[] };
-      const files = (snapshot.files ?? []).map((f) => objectFile(f.path)).filter((f) => f !== undefined);
-      if (files.length > 0) tables[name] = files;
-      continue;
-    }
-    // A table with registered partitions (an incremental gold table) reads each partition's location;
-    // its `<key>=<value>/` directories give the partition column.
-    const dirs = (t.partitionLocations ?? [t.location]).flatMap((location) => {
-      const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(location);
-      const dir = m ? join(s3Dir, m[1], m[2].replace(/\/+$/, '')) : undefined;
-      return dir && hasObjects(dir) ? [`${dir}/**/*${OBJECT_SUFFIX}`] : [];
-    });
-    if (dirs.length > 0) tables[name] = dirs;
+  const silverBucket = `${prefix}-silver`;
+  const tables: Record<string, LakeTable> = {};
+  for (const found of [
+    arrivalsTables(s3Dir, silverBucket, registry.all),
+    catalogTables(stateDir, s3Dir),
+    pipelineTables(s3Dir, silverBucket),
+  ]) {
+    for (const [name, table] of Object.entries(found)) if (!(name in tables)) tables[name] = table;
   }
   return tables;
-}
-
-/**
- * Table name -> S3 location (and, for an Iceberg table, its current snapshot), from whichever local catalog
- * files exist. An Iceberg table without a snapshot yet is left out.
- */
-function catalogTables(
-  stateDir: string,
-): Record<string, { location: string; metadataLocation?: string; partitionLocations?: string[] }> {
-  const out: Record<string, { location: string; metadataLocation?: string; partitionLocations?: string[] }> =
-    {};
-  type Descriptor = {
-    StorageDescriptor?: { Location?: string };
-    PartitionKeys?: unknown[];
-    Parameters?: { table_type?: string; metadata_location?: string; 'projection.enabled'?: string };
-  };
-  type Partitions = Record<string, { StorageDescriptor?: { Location?: string } }>;
-  const add = (name: string, t: Descriptor, partitions?: Partitions) => {
-    const location = t.StorageDescriptor?.Location;
-    if (!location || name in out) return;
-    if (t.Parameters?.table_type?.toUpperCase() === 'ICEBERG') {
-      const metadataLocation = t.Parameters.metadata_location;
-      if (metadataLocation) out[name] = { location, metadataLocation };
-      return;
-    }
-    if ((t.PartitionKeys ?? []).length > 0 && t.Parameters?.['projection.enabled'] !== 'true') {
-      const partitionLocations = Object.values(partitions ?? {}).flatMap((p) =>
-        p.StorageDescriptor?.Location ? [p.StorageDescriptor.Location] : [],
-      );
-      out[name] = { location, partitionLocations };
-      return;
-    }
-    out[name] = { location };
-  };
-  const read = (file: string) => {
-    if (!existsSync(file)) return undefined;
-    try {
-      return JSON.parse(readFileSync(file, 'utf8')) as {
-        tables?: Record<string, Descriptor>;
-        databases?: Record<
-          string,
-          { tables?: Record<string, { table?: Descriptor; partitions?: Partitions } & Descriptor> }
-        >;
-      };
-    } catch (e) {
-      throw new QueryError(`cannot read the local catalog ${file}: ${(e as Error).message}`);
-    }
-  };
-  for (const file of [join(stateDir, 'glue-catalog.json'), join(stateDir, 'gold', 'glue-catalog.json')]) {
-    const catalog = read(file);
-    if (!catalog) continue;
-    for (const [name, t] of Object.entries(catalog.tables ?? {})) add(name, t);
-    for (const db of Object.values(catalog.databases ?? {})) {
-      for (const [name, t] of Object.entries(db.tables ?? {})) add(name, t.table ?? t, t.partitions);
-    }
-  }
-  return out;
-}
-
-function hasObjects(dir: string): boolean {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) return false;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.isFile() && entry.name.endsWith(OBJECT_SUFFIX)) return true;
-    if (entry.isDirectory() && hasObjects(join(dir, entry.name))) return true;
-  }
-  return false;
 }
 
 /** The result as text: an aligned table (with a row count), a JSON array, or CSV (RFC 4180 quoting). */

@@ -1,11 +1,15 @@
 /**
- * `medallion replay --dataset NAME [--since YYYY-MM-DD]`: rebuilds a dataset's silver from bronze.
+ * `medallion replay --dataset NAME [--since YYYY-MM-DD] [--models DIR | --no-gold]`: rebuilds a dataset's
+ * silver from bronze, then the gold built from it.
  *
  * Locally: starts the local cloud over an existing state directory (buckets kept), lists the dataset's
  * bronze objects (`<domain>/<dataset>/ingest_date=<day>/...`, optionally only days >= `since`), sends each
  * one's S3 notification again through the template's routes (so onto the transform queue, exactly as a
  * new upload would be), and waits until the queue is drained. The transform is idempotent per bronze
- * object: a replay rewrites the same partitions and manifests.
+ * object: a replay rewrites the same partitions and manifests (under the contract as it is now: the way
+ * to rebuild silver after a contract change). Then the gold state machine runs as `pipeline` runs it, with
+ * a full refresh: every model is rebuilt (the workflow runs all its models; the ones that read the dataset
+ * are named), so gold reflects the silver just rebuilt.
  *
  * Against a deployed stack (`replayToQueue`, the CLI's `--queue-url` with `--bronze-bucket`): the dataset's
  * bronze objects are listed in the real bucket and the same S3-event-shaped messages are sent to the real
@@ -23,6 +27,10 @@ import { isBookkeepingKey } from '../../core/lake/layout';
 import { listObjects, unquoteETag } from '../../lambdas/aws/s3';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from '../cloud/local-cloud';
 import { toAwsS3EventRecord, toS3Event } from '../cloud/s3-event-adapter';
+import { formatGoldFailures } from '../gold/gold-failures';
+import { goldModelsDir, goldModelsReading, runGold } from '../gold/run-gold-command';
+import { displayPath } from '../report/display-path';
+import type { GoldSummary } from '../report/pipeline-report';
 
 export interface ReplayOptions {
   readonly dataset: string;
@@ -32,6 +40,11 @@ export interface ReplayOptions {
   readonly contractsDir?: string;
   /** S3 port of the local cloud during the replay; default 0 (any free port). */
   readonly port?: number;
+  /**
+   * Gold models rebuilt after silver; default: the sample models with the sample contracts, none
+   * otherwise (as `pipeline`). `false` rebuilds silver only.
+   */
+  readonly modelsDir?: string | false;
   readonly out?: (line: string) => void;
 }
 
@@ -40,6 +53,10 @@ export interface ReplayReport {
   readonly objects: string[];
   readonly transformed: number;
   readonly deadLettered: number;
+  /** The gold run that followed (absent without gold models). */
+  readonly gold?: GoldSummary;
+  /** The gold models that read the dataset, directly or through another model (all were rebuilt). */
+  readonly goldModelsReading?: string[];
   readonly ms: number;
 }
 
@@ -79,7 +96,15 @@ export async function replay(options: ReplayOptions): Promise<ReplayReport> {
       `replayed ${objects.length} bronze object(s) of ${contract.domain}/${contract.dataset}` +
         `${options.since ? ` since ${options.since}` : ''}: ${transformed} transformed, ${deadLettered} dead-lettered`,
     );
-    return { dataset: contract.dataset, objects, transformed, deadLettered, ms: Date.now() - t0 };
+    const rebuilt = await rebuildGold(cloud, {
+      ...options,
+      stateDir,
+      contractsDir,
+      contract,
+      replayed: objects.length,
+      out,
+    });
+    return { dataset: contract.dataset, objects, transformed, deadLettered, ...rebuilt, ms: Date.now() - t0 };
   } finally {
     await cloud.stop();
   }
@@ -139,6 +164,63 @@ export async function replayToQueue(options: QueueReplayOptions): Promise<string
       `${options.since ? ` since ${options.since}` : ''} to ${options.queueUrl}`,
   );
   return objects.map((o) => o.key);
+}
+
+/**
+ * Runs the gold workflow with a full refresh after a replay and says what it rebuilt: every model (the
+ * workflow cannot run some of them only), those reading the replayed dataset named.
+ */
+async function rebuildGold(
+  cloud: LocalCloud,
+  o: Pick<ReplayOptions, 'modelsDir'> & {
+    stateDir: string;
+    contractsDir: string;
+    contract: DatasetContract;
+    /** Bronze objects replayed: none, nothing to rebuild. */
+    replayed: number;
+    out: (line: string) => void;
+  },
+): Promise<Pick<ReplayReport, 'gold' | 'goldModelsReading'>> {
+  const modelsDir = goldModelsDir(o.modelsDir, o.contractsDir);
+  if (!modelsDir) {
+    o.out(
+      o.modelsDir === false
+        ? 'gold not rebuilt (--no-gold)'
+        : 'gold not rebuilt: no gold models for these contracts (give them with --models DIR)',
+    );
+    return {};
+  }
+  if (o.replayed === 0) {
+    o.out('gold not rebuilt: nothing was replayed');
+    return {};
+  }
+  const contracts = readContracts(o.contractsDir, (m) => new ReplayError(m)).all;
+  const reading = goldModelsReading(modelsDir, contracts, [o.contract]);
+  o.out(
+    `rebuilding gold in full, every model of ${displayPath(modelsDir)} ` +
+      `(reading ${o.contract.domain}/${o.contract.dataset}: ${reading.length ? reading.join(', ') : 'none'})`,
+  );
+  const gold = await runGold({
+    cloud,
+    stateDir: o.stateDir,
+    contractsDir: o.contractsDir,
+    modelsDir,
+    out: o.out,
+    fullRefresh: true,
+    fail: (m) => new ReplayError(m),
+  });
+  if (gold.skipped) {
+    o.out(`gold not rebuilt: other gold runs in progress (${gold.skipped.join(', ')}); run the replay again`);
+  } else {
+    o.out(`gold ${gold.status} (execution ${gold.executionName})${gold.error ? `: ${gold.error}` : ''}`);
+    for (const [table, t] of Object.entries(gold.tables).sort(([a], [b]) => a.localeCompare(b))) {
+      const state = t.publishedNow === false ? 'NOT rebuilt, an earlier version stays published' : 'rebuilt';
+      const reads = reading.includes(table) ? `, reads ${o.contract.domain}/${o.contract.dataset}` : '';
+      o.out(`  ${table}: ${state}, ${t.rows} row(s)${reads}`);
+    }
+    for (const line of formatGoldFailures(gold.failures ?? [], displayPath)) o.out(line);
+  }
+  return { gold, goldModelsReading: reading };
 }
 
 function checkSince(since: string | undefined): void {

@@ -32,6 +32,9 @@
  * `partitioned-unload.ts`); like Athena, the partition columns must come last in the SELECT, and more than
  * 100 partition values fail the query (`HIVE_TOO_MANY_OPEN_PARTITIONS`) with nothing written.
  *
+ * A SELECT (a gold model's tests) keeps its rows for `athena:getQueryResults` ({@link
+ * LocalAthena.getQueryResults}), as text the way Athena returns them.
+ *
  * The model SQL must be Athena (Trino) SQL. DuckDB accepts much that Athena refuses, so before anything
  * runs, the SELECT is checked against the deny-list of `core/gold/dialect.ts` (outside string literals,
  * quoted identifiers and comments) and refused with a clear message. The list is a safety net, not a
@@ -148,6 +151,20 @@ export interface MergeResult {
   readonly bytesWritten: number;
 }
 
+/** A SELECT's result, kept for `getQueryResults`: column names and Athena types, values as text. */
+interface SelectResult {
+  readonly columns: { readonly name: string; readonly type: string }[];
+  readonly rows: (string | null)[][];
+}
+
+/** The name Athena gives a column type in ResultSetMetadata, from DuckDB's (`BIGINT` -> `bigint`). */
+function athenaTypeName(duckDbType: string): string {
+  const t = duckDbType.toLowerCase();
+  if (t.startsWith('decimal')) return 'decimal';
+  const names: Record<string, string> = { int: 'integer', 'timestamp with time zone': 'timestamp' };
+  return names[t] ?? t;
+}
+
 export interface LocalAthenaOptions {
   readonly s3: S3Client;
   readonly catalog: LocalGlueCatalog;
@@ -167,6 +184,8 @@ export class LocalAthena {
   readonly submissions = new Map<string, number>();
   /** The last MERGE INTO that succeeded, by target table (`<database>.<table>`). */
   readonly merges = new Map<string, MergeResult>();
+  /** The rows of every SELECT that succeeded, by query execution id (for `getQueryResults`). */
+  private readonly results = new Map<string, SelectResult>();
   private readonly views: CatalogViews;
   private readonly workDir: string;
 
@@ -193,7 +212,7 @@ export class LocalAthena {
 
   /**
    * `athena:startQueryExecution.sync`: runs the statement (an UNLOAD, a MERGE INTO, DDL, or a SELECT
-   * whose rows are dropped) and returns the query execution once it ended; throws {@link AthenaTaskFailed}
+   * whose rows {@link getQueryResults} returns) and returns the query execution once it ended; throws {@link AthenaTaskFailed}
    * when it failed.
    */
   async startQueryExecutionSync(input: StartQueryExecutionInput): Promise<QueryExecutionOutput> {
@@ -262,12 +281,69 @@ export class LocalAthena {
         const result = await runMaintenance(this.options.s3, this.options.catalog, statement, this.workDir);
         // OPTIMIZE reads the files it rewrites (Athena charges them).
         scan.bytes += result.compaction?.bytesRead ?? 0;
-      } else await this.select(input.QueryString, database, scan);
+      } else {
+        // A SELECT the workflow sends (a gold model's tests) must be Athena SQL like the models.
+        checkAthenaSql(input.QueryString, 'SELECT');
+        this.results.set(id, await this.selectResult(input.QueryString, database, scan));
+      }
     } catch (e) {
       const reason = (e as Error).message;
       throw new AthenaTaskFailed(output('FAILED', reason), reason);
     }
     return output('SUCCEEDED');
+  }
+
+  /**
+   * `athena:getQueryResults`: the rows of a SELECT that succeeded, as Athena returns them: the first row
+   * holds the column names, every value is text (`VarCharValue`, absent for NULL), up to `MaxResults`
+   * rows (default and most 1000) a page, the next page from `NextToken`. Throws
+   * `Athena.InvalidRequestException` for a query that is not a SELECT that succeeded here.
+   */
+  getQueryResults(request: { QueryExecutionId: string; MaxResults?: number; NextToken?: string }): {
+    UpdateCount: number;
+    ResultSet: {
+      Rows: { Data: { VarCharValue?: string }[] }[];
+      ResultSetMetadata: { ColumnInfo: { Name: string; Label: string; Type: string }[] };
+    };
+    NextToken?: string;
+  } {
+    const result = this.results.get(request.QueryExecutionId);
+    if (!result) {
+      const error = new Error(
+        `Query ${request.QueryExecutionId} has no results (not a SELECT that succeeded)`,
+      );
+      error.name = 'Athena.InvalidRequestException';
+      throw error;
+    }
+    const all = [result.columns.map((c) => c.name), ...result.rows];
+    const from = Number(request.NextToken ?? 0);
+    const to = from + Math.min(Math.max(1, request.MaxResults ?? 1000), 1000);
+    return {
+      UpdateCount: 0,
+      ResultSet: {
+        Rows: all.slice(from, to).map((row) => ({
+          Data: row.map((v) => (v === null ? {} : { VarCharValue: v })),
+        })),
+        ResultSetMetadata: {
+          ColumnInfo: result.columns.map((c) => ({ Name: c.name, Label: c.name, Type: c.type })),
+        },
+      },
+      ...(to < all.length ? { NextToken: String(to) } : {}),
+    };
+  }
+
+  /** A SELECT's columns and rows as text, as `getQueryResults` returns them. */
+  private async selectResult(sql: string, database: string | undefined, scan: Scan): Promise<SelectResult> {
+    return this.views.run(sql, database, scan, async (c) => {
+      const reader = await c.runAndReadAll(sql);
+      const types = reader.columnTypes().map((t) => athenaTypeName(t.toString()));
+      return {
+        columns: reader.columnNames().map((name, i) => ({ name, type: types[i] })),
+        rows: reader
+          .getRowsJson()
+          .map((row) => row.map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)))),
+      };
+    });
   }
 
   /** Runs a SELECT over the catalog's tables and returns its rows (JSON values: decimals as strings). */
@@ -314,7 +390,8 @@ export class LocalAthena {
     if (!['zstd', 'snappy', 'gzip', 'none'].includes(compression)) {
       throw new AthenaSqlError(`UNLOAD: unsupported compression '${statement.compression}'`);
     }
-    checkAthenaSql(statement.select, `UNLOAD to ${statement.location}`);
+    // Lines as Athena counts them: the SELECT starts on the UNLOAD's line 2 (see `core/gold/unload.ts`).
+    checkAthenaSql(statement.select, `UNLOAD to ${statement.location}`, 2);
     const { bucket, prefix } = parseS3Uri(statement.location);
     if (prefix !== '' && !prefix.endsWith('/')) {
       throw new AthenaSqlError(`UNLOAD: the target ${statement.location} must end with '/'`);

@@ -159,7 +159,6 @@ export class CatalogViews {
     const partitions = iceberg ? [] : (Table.PartitionKeys ?? []);
     const registered =
       partitions.length > 0 && Table.Parameters?.['projection.enabled']?.toLowerCase() !== 'true';
-    const all: GlueColumn[] = [...columns, ...partitions];
     const location = Table.StorageDescriptor?.Location;
     // A MERGE's target is read whole unless its ON clause bounds its partitions.
     const pruning = target
@@ -187,46 +186,7 @@ export class CatalogViews {
       fileValues = await this.fetchPartitions(database, table, partitions, pruning, scan);
       files = [...fileValues.keys()].sort();
     } else if (location) files = await this.fetch(location, scan, partitions, pruning);
-    const nullOf = (col: GlueColumn) =>
-      `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${sqlIdent(col.Name)}`;
-    if (files.length === 0) return `SELECT ${all.map(nullOf).join(', ')} WHERE false`;
-    const list = files.map(sqlString).join(', ');
-    const hive =
-      registered || partitions.length === 0
-        ? 'hive_partitioning = false'
-        : `hive_partitioning = true, hive_types = {${partitions
-            .map((p) => `${sqlString(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
-            .join(', ')}}`;
-    const fileName = registered ? `, filename = ${sqlString(FILE_COLUMN)}` : '';
-    const source = `read_parquet([${list}], ${hive}, union_by_name = true${fileName})`;
-    // The files' own types (footers only): a TIMESTAMPTZ read as an Athena `timestamp` is converted by
-    // arithmetic, exact under the session's UTC time zone, instead of a CAST through ICU's calendar, which
-    // cost ~0.5 s per million rows and column. A column no file has is NULL (union_by_name fills the
-    // files that lack a column some other file has).
-    const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-    const fileTypes = new Map(
-      described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)]),
-    );
-    const select = all.map((col) => {
-      const type = duckDbType(col.Type ?? 'string');
-      const name = sqlIdent(col.Name);
-      const key = registered ? partitions.indexOf(col) : -1;
-      if (key >= 0) {
-        // The partition's value, looked up by the row's file.
-        const entries = [...fileValues].map(([file, values]) => {
-          const value = values[key];
-          return `${sqlString(file)}: ${value === HIVE_DEFAULT_PARTITION ? 'NULL' : sqlString(value)}`;
-        });
-        return `CAST(MAP {${entries.join(', ')}}[${sqlIdent(FILE_COLUMN)}] AS ${type}) AS ${name}`;
-      }
-      const fileType = fileTypes.get(col.Name);
-      if (fileType === undefined) return nullOf(col);
-      if (type === 'TIMESTAMP' && fileType === 'TIMESTAMP WITH TIME ZONE') {
-        return `make_timestamp(epoch_us(${name})) AS ${name}`;
-      }
-      return `CAST(${name} AS ${type}) AS ${name}`;
-    });
-    return `SELECT ${select.join(', ')} FROM ${source}`;
+    return catalogTableSelect(c, { columns, partitionKeys: partitions, registered }, files, fileValues);
   }
 
   /**
@@ -314,6 +274,72 @@ export class CatalogViews {
       paths.push(...(await this.options.cache.fetch(bucket, objects)));
     return paths.sort();
   }
+}
+
+/** A catalog table's declared columns, as {@link catalogTableSelect} reads them. */
+export interface DeclaredColumns {
+  /** `StorageDescriptor.Columns`. */
+  readonly columns: readonly GlueColumn[];
+  /** `PartitionKeys` read from the files' `key=value` directories or, `registered`, from `fileValues`. */
+  readonly partitionKeys: readonly GlueColumn[];
+  /** The partition keys' values are the registered partitions' (by file), not the directories'. */
+  readonly registered: boolean;
+}
+
+/**
+ * The SELECT of exactly a table's declared columns, partition keys included, over its data `files`
+ * (local Parquet paths), each cast to its catalog type; a column no file holds reads as NULL, and no file
+ * at all is an empty result. Nothing else the paths or files hold is a column (a gold version's `v=`
+ * directory is none). Registered partitions' keys take the values `fileValues` gives each file.
+ */
+export async function catalogTableSelect(
+  c: DuckDBConnection,
+  table: DeclaredColumns,
+  files: readonly string[],
+  fileValues: ReadonlyMap<string, readonly string[]> = new Map(),
+): Promise<string> {
+  const { columns, partitionKeys: partitions, registered } = table;
+  const all: GlueColumn[] = [...columns, ...partitions];
+  const nullOf = (col: GlueColumn) =>
+    `CAST(NULL AS ${duckDbType(col.Type ?? 'string')}) AS ${sqlIdent(col.Name)}`;
+  if (files.length === 0) return `SELECT ${all.map(nullOf).join(', ')} WHERE false`;
+  const list = files.map(sqlString).join(', ');
+  const hive =
+    registered || partitions.length === 0
+      ? 'hive_partitioning = false'
+      : `hive_partitioning = true, hive_types = {${partitions
+          .map((p) => `${sqlString(p.Name)}: ${duckDbType(p.Type ?? 'string')}`)
+          .join(', ')}}`;
+  const fileName = registered ? `, filename = ${sqlString(FILE_COLUMN)}` : '';
+  const source = `read_parquet([${list}], ${hive}, union_by_name = true${fileName})`;
+  // The files' own types (footers only): a TIMESTAMPTZ read as an Athena `timestamp` is converted by
+  // arithmetic, exact under the session's UTC time zone, instead of a CAST through ICU's calendar, which
+  // cost ~0.5 s per million rows and column. A column no file has is NULL (union_by_name fills the
+  // files that lack a column some other file has).
+  const described = await c.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+  const fileTypes = new Map(
+    described.getRowObjectsJson().map((r) => [String(r.column_name), String(r.column_type)]),
+  );
+  const select = all.map((col) => {
+    const type = duckDbType(col.Type ?? 'string');
+    const name = sqlIdent(col.Name);
+    const key = registered ? partitions.indexOf(col) : -1;
+    if (key >= 0) {
+      // The partition's value, looked up by the row's file.
+      const entries = [...fileValues].map(([file, values]) => {
+        const value = values[key];
+        return `${sqlString(file)}: ${value === HIVE_DEFAULT_PARTITION ? 'NULL' : sqlString(value)}`;
+      });
+      return `CAST(MAP {${entries.join(', ')}}[${sqlIdent(FILE_COLUMN)}] AS ${type}) AS ${name}`;
+    }
+    const fileType = fileTypes.get(col.Name);
+    if (fileType === undefined) return nullOf(col);
+    if (type === 'TIMESTAMP' && fileType === 'TIMESTAMP WITH TIME ZONE') {
+      return `make_timestamp(epoch_us(${name})) AS ${name}`;
+    }
+    return `CAST(${name} AS ${type}) AS ${name}`;
+  });
+  return `SELECT ${select.join(', ')} FROM ${source}`;
 }
 
 /**

@@ -2,7 +2,8 @@
  * A local Glue Data Catalog: databases and tables persisted as JSON in the state directory, seeded from
  * the synthesized template's `AWS::Glue::Database` / `AWS::Glue::Table` resources, with `getTable`,
  * `getTables` and `updateTable` taking and returning what the Step Functions SDK integrations
- * (`aws-sdk:glue:getTable`, `aws-sdk:glue:getTables`, `aws-sdk:glue:updateTable`) do. Errors carry the
+ * (`aws-sdk:glue:getTable`, `aws-sdk:glue:getTables`, `aws-sdk:glue:updateTable`) do; `createTable` and
+ * `deleteTable` keep the gold workflow's staging tables (the candidates of tested models). Errors carry the
  * names a state machine matches in Retry/Catch (`Glue.EntityNotFoundException`, `Glue.InvalidInputException`).
  * Athena DDL (`athena-ddl.ts`) creates Iceberg tables and adds columns through
  * {@link LocalGlueCatalog.createIcebergTable} and {@link LocalGlueCatalog.addColumns}.
@@ -298,20 +299,7 @@ export class LocalGlueCatalog {
     TableInput: TableInput;
     CatalogId?: string;
   }): Record<string, never> {
-    const input = request.TableInput;
-    if (!input || typeof input.Name !== 'string') {
-      throw new GlueError('InvalidInputException', 'TableInput.Name is required');
-    }
-    const unknown = Object.keys(input).filter((k) => !TABLE_INPUT_FIELDS.has(k));
-    if (unknown.length > 0) {
-      throw new GlueError(
-        'InvalidInputException',
-        `TableInput has fields UpdateTable does not accept: ${unknown.join(', ')}`,
-      );
-    }
-    if (input.Owner !== undefined && (typeof input.Owner !== 'string' || input.Owner.length === 0)) {
-      throw new GlueError('InvalidInputException', 'TableInput.Owner must be 1-255 characters');
-    }
+    const input = checkedTableInput(request.TableInput, 'UpdateTable');
     const stored = this.stored(request.DatabaseName, input.Name);
     const version = Number(stored.table.VersionId) + 1;
     stored.table = this.fromInput(request.DatabaseName, input, {
@@ -323,6 +311,40 @@ export class LocalGlueCatalog {
       location: input.StorageDescriptor?.Location,
       at: stored.table.UpdateTime,
     });
+    this.save();
+    return {};
+  }
+
+  /**
+   * `glue:CreateTable`: `{ DatabaseName, TableInput }` -> `{}` (the gold workflow's staging tables). The
+   * database must exist; throws `Glue.AlreadyExistsException` when the table does. A table created so is
+   * not the template's: seeding leaves it alone.
+   */
+  createTable(request: {
+    DatabaseName: string;
+    TableInput: TableInput;
+    CatalogId?: string;
+  }): Record<string, never> {
+    const input = checkedTableInput(request.TableInput, 'CreateTable');
+    const db = this.data.databases[request.DatabaseName];
+    if (!db) throw new GlueError('EntityNotFoundException', `Database ${request.DatabaseName} not found.`);
+    if (db.tables[input.Name]) throw new GlueError('AlreadyExistsException', 'Table already exists.');
+    const now = new Date().toISOString();
+    db.tables[input.Name] = {
+      table: this.fromInput(request.DatabaseName, input, { CreateTime: now, version: 1 }),
+      versions: [{ versionId: '1', location: input.StorageDescriptor?.Location, at: now }],
+    };
+    this.save();
+    return {};
+  }
+
+  /**
+   * `glue:DeleteTable`: `{ DatabaseName, Name }` -> `{}`; the table's partitions go with it. Throws
+   * `Glue.EntityNotFoundException` when there is no such table.
+   */
+  deleteTable(request: { DatabaseName: string; Name: string; CatalogId?: string }): Record<string, never> {
+    this.stored(request.DatabaseName, request.Name);
+    delete this.data.databases[request.DatabaseName].tables[request.Name];
     this.save();
     return {};
   }
@@ -522,6 +544,24 @@ export class LocalGlueCatalog {
 /** A TableInput (UpdateTable's, and CloudFormation's `AWS::Glue::Table` one once resolved). */
 export interface TableInput extends TableFields {
   [other: string]: unknown;
+}
+
+/** `input` if CreateTable/UpdateTable (`action`) would take it; throws `Glue.InvalidInputException`. */
+function checkedTableInput(input: TableInput | undefined, action: string): TableInput {
+  if (!input || typeof input.Name !== 'string') {
+    throw new GlueError('InvalidInputException', 'TableInput.Name is required');
+  }
+  const unknown = Object.keys(input).filter((k) => !TABLE_INPUT_FIELDS.has(k));
+  if (unknown.length > 0) {
+    throw new GlueError(
+      'InvalidInputException',
+      `TableInput has fields ${action} does not accept: ${unknown.join(', ')}`,
+    );
+  }
+  if (input.Owner !== undefined && (typeof input.Owner !== 'string' || input.Owner.length === 0)) {
+    throw new GlueError('InvalidInputException', 'TableInput.Owner must be 1-255 characters');
+  }
+  return input;
 }
 
 /**

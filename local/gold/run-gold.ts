@@ -6,6 +6,8 @@
  * Task states are overridden by state name (inside the Parallel waves too), chosen by their `Resource`:
  *   athena:startQueryExecution.sync  -> {@link LocalAthena} (UNLOAD -> DuckDB COPY -> local S3)
  *   aws-sdk:glue:getTable(s)/updateTable -> {@link LocalGlueCatalog} (JSON in `<stateDir>/gold/`)
+ *   aws-sdk:glue:createTable/deleteTable -> {@link LocalGlueCatalog} (the tested models' staging tables)
+ *   aws-sdk:athena:getQueryResults     -> {@link LocalAthena} (the rows of a SELECT it ran)
  *   sns:publish                       -> collected in the report's `alarms`
  *   aws-sdk:cloudwatch:putMetricData  -> collected in the report's `metrics`
  *   lambda:invoke                     -> `invokeFunction` (the local cloud runs the real handler)
@@ -301,6 +303,17 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
             catalog.getPartitions(i as unknown as Parameters<LocalGlueCatalog['getPartitions']>[0]),
           );
           break;
+        case 'aws-sdk:glue:createTable':
+          handlers[name] = track((i) =>
+            catalog.createTable(i as unknown as Parameters<LocalGlueCatalog['createTable']>[0]),
+          );
+          break;
+        case 'aws-sdk:glue:deleteTable':
+          handlers[name] = track((i) => catalog.deleteTable(i as { DatabaseName: string; Name: string }));
+          break;
+        case 'aws-sdk:athena:getQueryResults':
+          handlers[name] = track((i) => athena.getQueryResults(i as { QueryExecutionId: string }));
+          break;
         case 'sns:publish':
           handlers[name] = track((i) => {
             const p = i as { TopicArn: string; Subject?: string; Message: unknown };
@@ -487,9 +500,20 @@ function incrementalRun(
     queryMs: unloads.reduce((n, u) => n + u.ms, 0),
     files: unloads.flatMap((u) => u.files),
     attempts,
-    published: committed && !alarmed && !history.some((e) => e.type === 'StateFailed' && ofModel(e)),
+    published: committed && !alarmed && !history.some((e, i) => unhandledFailure(history, i) && ofModel(e)),
     plan,
   };
+}
+
+/**
+ * Whether `history[i]` is a state's failure that was neither retried nor caught (the state's next event
+ * is not StateRetried/StateCaught): a caught one (a staging table absent on the first run) is a path.
+ */
+function unhandledFailure(history: readonly GoldHistoryEvent[], i: number): boolean {
+  const failed = history[i];
+  if (failed.type !== 'StateFailed') return false;
+  const next = history.slice(i + 1).find((e) => e.state === failed.state);
+  return next?.type !== 'StateRetried' && next?.type !== 'StateCaught';
 }
 
 /** The runner's event log as {@link GoldHistoryEvent}s; resolves when the execution's log closes. */

@@ -9,6 +9,7 @@ import type { Manifest } from '../../core/lake/manifest';
 import { isNotFound, listKeys, readObjectText, recoverWhen } from '../../lambdas/aws/s3';
 import { parseManifest } from '../../lambdas/bronze-to-silver/manifest-store';
 import type { LocalCloud } from '../cloud/local-cloud';
+import type { GoldFailure } from '../gold/gold-failures';
 import { checkConservation } from './conservation';
 
 /** How a file is ingested: uploaded to the landing bucket, or POSTed to the ingest API. */
@@ -65,11 +66,21 @@ export interface PipelineReport {
   silverObjects: string[];
   /** The gold workflow's run, when models were given. */
   gold?: GoldSummary;
+  /**
+   * What AWS would have alarmed on, one line each: the template's alarms in ALARM on the run's metrics
+   * (`QuarantineRatio-stores 50% > 5%`), then the gold workflow's own (`GoldModelFailed-daily_sales`).
+   * Any makes the run not `ok`. See local/monitoring/.
+   */
+  wouldAlarm?: string[];
+  /** Every alarm of the template, evaluated on the run's metrics (NOT_EVALUATED ones say why). */
+  alarmStates?: { alarmId: string; state: string; line: string }[];
   timingsMs: {
     start: number;
     ingest: number;
     transform: number;
     gold?: number;
+    /** Evaluating the alarms (a first run on a state synthesizes the template for them). */
+    alarms?: number;
     report: number;
     total: number;
   };
@@ -87,7 +98,10 @@ export interface GoldSummary {
   tables: Record<
     string,
     {
+      /** Where the catalog publishes the table now (this run's version or an earlier one). */
       location?: string;
+      /** Whether this run published a new version (false: the model failed or did not run). */
+      publishedNow?: boolean;
       rows: number;
       bytesRead?: number;
       /** An incremental model's run: full, incremental or unchanged, why, and how many dates it recomputed. */
@@ -101,6 +115,8 @@ export interface GoldSummary {
    */
   currentState: Record<string, { keys: number; versions: number }>;
   alarms: number;
+  /** The models that failed: the engine's error, and the file and line it points at. */
+  failures: GoldFailure[];
 }
 
 /** The part of the report read back from the lake once everything settled. */

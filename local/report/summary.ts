@@ -1,3 +1,4 @@
+import { formatGoldFailures } from '../gold/gold-failures';
 import { displayPath } from './display-path';
 import type { PipelineReport } from './pipeline-report';
 
@@ -72,21 +73,41 @@ export function formatSummary(r: PipelineReport): string[] {
     }
     for (const [table, t] of Object.entries(g.tables)) {
       const read = t.bytesRead === undefined ? '' : `, ${formatBytes(t.bytesRead)} read`;
-      const where = t.plan
-        ? `${t.plan.mode}${t.plan.mode === 'incremental' ? ` (${t.plan.dates} date(s) recomputed)` : ''}: ${t.plan.reason}`
-        : `published at ${t.location ?? '(never)'}`;
+      const failed = (g.failures ?? []).some((f) => f.model === table);
+      const earlier =
+        t.location === undefined || t.location.includes('/_unpublished/')
+          ? 'no earlier version'
+          : `${t.location} (an earlier run's version) stays published`;
+      const where =
+        t.publishedNow === false
+          ? `not published: ${failed ? 'it failed (below)' : "the run stopped at another model's failure"}; ${earlier}`
+          : t.plan
+            ? `${t.plan.mode}${t.plan.mode === 'incremental' ? ` (${t.plan.dates} date(s) recomputed)` : ''}: ${t.plan.reason}`
+            : `published at ${t.location ?? '(never)'}`;
       lines.push(`${table}: ${t.rows} row(s)${read}, ${where}`, ...t.preview);
     }
+    lines.push(...formatGoldFailures(g.failures ?? [], displayPath));
     if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);
   }
+  if (r.wouldAlarm) lines.push('', ...wouldAlarmLines(r.wouldAlarm, r.alarmStates ?? []));
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const tm = r.timingsMs;
-  const gold = tm.gold === undefined ? '' : `, gold ${s(tm.gold)}`;
+  const goldAndAlarms =
+    (tm.gold === undefined ? '' : `, gold ${s(tm.gold)}`) +
+    (tm.alarms === undefined ? '' : `, alarms ${s(tm.alarms)}`);
   lines.push(
-    `wall time ${s(tm.total)} (start ${s(tm.start)}, ingest ${s(tm.ingest)}, transform ${s(tm.transform)}${gold}, report ${s(tm.report)})`,
+    `wall time ${s(tm.total)} (start ${s(tm.start)}, ingest ${s(tm.ingest)}, transform ${s(tm.transform)}${goldAndAlarms}, report ${s(tm.report)})`,
   );
   lines.push(r.ok ? 'OK' : 'FAILED');
   return lines;
+}
+
+/** `would alarm: <line>` per alarm AWS would have raised, or one line saying none would. */
+function wouldAlarmLines(wouldAlarm: readonly string[], states: readonly { state: string }[]): string[] {
+  if (wouldAlarm.length > 0) return wouldAlarm.map((line) => `would alarm: ${line}`);
+  const skipped = states.filter((a) => a.state === 'NOT_EVALUATED').length;
+  const evaluated = states.length - skipped;
+  return [`alarms: none would fire (${evaluated} evaluated, ${skipped} not evaluated locally)`];
 }
 
 /** Columns padded to their widest cell; with `numeric`, every column but the first is right-aligned. */

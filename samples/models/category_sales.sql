@@ -1,6 +1,10 @@
 -- description: Sales per product category over all days, with its share of total revenue (reads the gold model daily_sales)
 -- columns: category string, first_sales_date date, last_sales_date date, orders bigint,
 -- columns: revenue decimal(18,2), revenue_share double
+-- test: unique(category)
+-- test: not_null(category)
+-- test: relationships(category, daily_sales.category)
+-- test: expression(revenue_share BETWEEN 0 AND 1)
 SELECT
   category,
   MIN(sales_date) AS first_sales_date,

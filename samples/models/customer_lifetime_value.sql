@@ -1,6 +1,10 @@
 -- description: Lifetime value per customer: first and last order date (UTC), orders and revenue (cancelled orders excluded)
 -- columns: customer_id string, first_order_date date, last_order_date date, orders bigint,
 -- columns: lifetime_revenue decimal(18,2)
+-- test: unique(customer_id)
+-- test: not_null(customer_id)
+-- test: expression(orders > 0 AND lifetime_revenue >= 0)
+-- test: expression(first_order_date <= last_order_date)
 --
 -- `orders` is current state: each order once, in its latest version.
 SELECT

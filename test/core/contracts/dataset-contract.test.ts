@@ -108,7 +108,7 @@ describe('sample contracts', () => {
     });
     expect(c.partition).toEqual({ column: 'signup_date', granularity: 'month' });
     expect(c.unknownColumns).toBe('keep');
-    expect(c.quality.maxQuarantineRatio).toBe(0.05);
+    expect(c.quality.maxQuarantineRatio).toBe(0.1);
   });
 
   it("loads products.yaml with a ';' delimiter and unknownColumns: reject", () => {

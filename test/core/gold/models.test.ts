@@ -193,7 +193,7 @@ describe('errors name the file and the line', () => {
     [
       'an unknown key',
       '-- colums: a int',
-      ":1: unknown header key 'colums' (expected description, columns or incremental)",
+      ":1: unknown header key 'colums' (expected description, columns, incremental or test)",
     ],
     [
       'two descriptions',

@@ -694,7 +694,7 @@ describe('JSON sources', () => {
   });
 });
 
-describe('line numbers of quarantined rows (DuckDB counts records; the header is line 1)', () => {
+describe('line numbers of quarantined rows (the physical line where the record starts; the header is line 1)', () => {
   const c = () => contractWith([{ name: 'n', type: 'int32' }]);
 
   it('stay right after TOO MANY and MISSING COLUMNS rejects, consecutive ones included', async () => {
@@ -729,7 +729,7 @@ describe('line numbers of quarantined rows (DuckDB counts records; the header is
     expect(r.counts).toMatchObject({ in: 6, out: 1, quarantined: 5, duplicates: 0 });
   });
 
-  it('count a record with a quoted embedded newline once: later lines are record numbers, not physical lines', async () => {
+  it('are physical lines after a record with a quoted embedded newline', async () => {
     const r = await run(
       c(),
       [
@@ -744,15 +744,15 @@ describe('line numbers of quarantined rows (DuckDB counts records; the header is
     );
     expect(r.silverRows.map((s) => s.id)).toEqual(['a\na']);
     expect(r.quarantine.map((q) => [q.line, q.rule, q.record?.id ?? null])).toEqual([
-      [3, 'type', 'b'],
-      [4, 'parse', null],
-      [5, 'type', 'd'],
+      [4, 'type', 'b'],
+      [5, 'parse', null],
+      [6, 'type', 'd'],
     ]);
   });
 
-  it('skip blank CSV lines: like embedded newlines, they are not counted', async () => {
+  it('count blank CSV lines (skipped as rows) like any other line', async () => {
     const r = await run(c(), ['id,n,day', 'a,1,2026-11-01', '', 'b,x,2026-11-01', ''].join('\r\n'));
-    expect(r.quarantine.map((q) => [q.line, q.record?.id])).toEqual([[3, 'b']]);
+    expect(r.quarantine.map((q) => [q.line, q.record?.id])).toEqual([[4, 'b']]);
   });
 });
 

@@ -153,8 +153,13 @@ describe('IncrementalPlanner against the local S3 server', () => {
     // r6: a full refresh that writes and publishes batch 0, then stops (no commit).
     const plan = await planner().plan(spec, location('r6'), true);
     await write('r6', ['2026-01-05', '2026-01-20']);
+    // Staging (for the model's tests) lists the same calls and marks nothing: a run whose tests fail
+    // leaves the state as it was.
+    const staged = await planner().stage(spec, location('r6'), plan, 0);
+    expect(JSON.parse(String(await s3.get(GOLD, stateKey)))).toEqual(committed);
     const first = await planner().publish(spec, location('r6'), plan, 0);
     expect(first).toMatchObject({ batch: 0, more: true });
+    expect(staged).toEqual(first);
     const pending = JSON.parse(String(await s3.get(GOLD, stateKey)));
     expect(pending).toEqual({
       ...committed,

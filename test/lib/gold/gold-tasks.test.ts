@@ -149,7 +149,7 @@ describe('the gold tasks alone', () => {
     env: { account: '111111111111', region: 'eu-west-1' },
   });
   const topic = new sns.Topic(stack, 'Topic', { enforceSSL: true });
-  const alarm = modelFailureAlarm(stack, 'm', topic);
+  const alarm = modelFailureAlarm(stack, { name: 'm', source: { file: 'm.sql', sqlLine: 4 } }, topic);
   const catchIntoAlarm = (task: sfn.TaskStateBase) =>
     task.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
   const definition = sfn.Chain.start(
@@ -163,6 +163,14 @@ describe('the gold tasks alone', () => {
   });
   const t = Template.fromStack(stack);
   const def = definitionOf(t);
+
+  test('the alarm says where the SQL starts in its file, so an engine error line can be traced to it', () => {
+    expect(def.States['m: alarm'].Parameters.Message).toMatchObject({
+      model: 'm',
+      file: 'm.sql',
+      sqlStartsAtLine: '4',
+    });
+  });
 
   test("the version carries the location, its patch, the table defaults and the engine's values", () => {
     expect(def.StartAt).toBe('m: version');

@@ -52,9 +52,10 @@ describe("the dataset alarms of the samples' domain stack", () => {
       }
       expect(a.AlarmDescription).toContain(`quarantine bucket under rows/${c.id}/`);
     }
-    // orders declares 0.2; the others take the default.
+    // orders declares 0.2 and customers 0.1; products takes the default.
     expect(alarm('QuarantineRatio-orders').Threshold).toBe(0.2);
-    expect(alarm('QuarantineRatio-customers').Threshold).toBe(0.05);
+    expect(alarm('QuarantineRatio-customers').Threshold).toBe(0.1);
+    expect(alarm('QuarantineRatio-products').Threshold).toBe(0.05);
   });
 
   test('FilesRejected-<dataset>: any whole file quarantined', () => {

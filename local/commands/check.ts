@@ -1,0 +1,61 @@
+/**
+ * `medallion check` (the contracts and gold models, before anything runs: see `local/check/check.ts`), and
+ * the same check run first by `pipeline` and `local`, which refuse to start when it finds a problem.
+ */
+import { resolve } from 'node:path';
+import { PipelineUsageError } from '../../core/errors';
+import { checkProject, isUsageProblem } from '../check/check';
+import { type CheckProblem, formatCheck, problemLine, sortProblems } from '../check/report';
+import { displayPath } from '../report/display-path';
+
+/**
+ * The defaults of `pipeline` and `local` (`local-cloud.ts`, `run-gold-command.ts`), not imported from
+ * there: they load the CDK and the S3 server, seconds a check does not have.
+ */
+const SAMPLE_CONTRACTS_DIR = 'samples/contracts';
+const SAMPLE_MODELS_DIR = 'samples/models';
+
+export interface CheckCommandOptions {
+  readonly contractsDir?: string;
+  /** Gold models; default: the sample models with the sample contracts, none otherwise. */
+  readonly modelsDir?: string;
+  /** Report lines; default: stdout. */
+  readonly out?: (line: string) => void;
+}
+
+/**
+ * Runs the check and prints every problem, then a summary line. Returns the exit code: 0 clean, 1
+ * problems; throws a {@link PipelineUsageError} (exit 2) when the directories themselves are wrong.
+ */
+export async function runCheck(options: CheckCommandOptions = {}): Promise<number> {
+  const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const contractsDir = resolve(options.contractsDir ?? SAMPLE_CONTRACTS_DIR);
+  const modelsDir =
+    options.modelsDir ?? (contractsDir === resolve(SAMPLE_CONTRACTS_DIR) ? SAMPLE_MODELS_DIR : undefined);
+  const result = await checkProject({ contractsDir, modelsDir });
+  const usage = result.problems.filter(isUsageProblem);
+  if (usage.length > 0) throw new PipelineUsageError(refusal(usage));
+  for (const line of formatCheck(result, displayPath)) out(line);
+  return result.problems.length === 0 ? 0 : 1;
+}
+
+/**
+ * The check `pipeline` and `local` run before anything else: the contracts, and the models the command
+ * runs (`modelsDir`, already resolved by the command; none for `local`), which must then lie inside the
+ * project. Throws a {@link PipelineUsageError} (exit 2, nothing started) listing the problems.
+ */
+export async function checkBeforeRun(options: {
+  readonly contractsDir: string;
+  readonly modelsDir?: string;
+}): Promise<void> {
+  const result = await checkProject({ ...options, insideProject: true });
+  if (result.problems.length > 0) throw new PipelineUsageError(refusal(result.problems));
+}
+
+/** One line per problem (the CLI prints an error on one line: they are then separated by two spaces). */
+function refusal(problems: readonly CheckProblem[]): string {
+  const lines = sortProblems(problems).map((p) => problemLine(p, displayPath));
+  return lines.length === 1
+    ? lines[0]
+    : `medallion check found ${lines.length} problems, nothing ran:\n${lines.join('\n')}`;
+}

@@ -1,0 +1,165 @@
+/**
+ * What `medallion pipeline` says AWS would have alarmed on: the template's alarms evaluated on the run's
+ * metrics (`alarm-evaluation.ts`), plus the alarms the gold workflow itself published to the alarm topic
+ * (a failed model, a failed current-state merge), one line each.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+import { PROJECT_ROOT } from '../../lib/config';
+import { cacheDirOf } from '../cloud/cache-dir';
+import type { LocalCloud } from '../cloud/local-cloud';
+import { wiringKey, wiringTemplateFile } from '../cloud/template-wiring';
+import { goldTemplateFile } from '../gold/run-gold-command';
+import { type CfnTemplate, synthesizeTemplate } from '../gold/state-machine-definition';
+import type { GoldSummary } from '../report/pipeline-report';
+import { type AlarmResult, evaluateAlarms } from './alarm-evaluation';
+import { type GoldRunOutcome, recordGoldRun } from './cloud-metrics';
+
+/** Bump when what the cached alarm template holds changes. */
+const ALARM_TEMPLATE_VERSION = 1;
+
+/** The alarms of a run, evaluated. */
+export interface RunAlarms {
+  /** Every alarm of the template, evaluated (see `evaluateAlarms`). */
+  readonly results: AlarmResult[];
+  /** One line per alarm AWS would have raised: the template's in ALARM, then the gold workflow's own. */
+  readonly wouldAlarm: string[];
+  /** Time spent, reading or synthesizing the template included. */
+  readonly ms: number;
+}
+
+export interface RunAlarmsOptions {
+  readonly stateDir: string;
+  readonly contractsDir: string;
+  /** The gold models the run ran (their template holds the gold workflow's alarm too). */
+  readonly modelsDir?: string;
+  /** The gold run's summary: its execution is recorded (AWS/States, GoldPublished) and its alarms listed. */
+  readonly gold?: GoldSummary;
+}
+
+/** Records the gold run in the cloud's metrics, then evaluates the template's alarms on them. */
+export function evaluateRunAlarms(
+  cloud: Pick<LocalCloud, 'metrics' | 'wiring'>,
+  options: RunAlarmsOptions,
+): RunAlarms {
+  const t0 = Date.now();
+  if (options.gold) recordGoldRun(cloud.metrics, goldRunOutcome(options.gold));
+  const template = alarmTemplate(
+    options.stateDir,
+    options.contractsDir,
+    options.modelsDir,
+    cloud.wiring.bucketPrefix,
+  );
+  const results = evaluateAlarms(template, cloud.metrics, { bucketPrefix: cloud.wiring.bucketPrefix });
+  const wouldAlarm = [
+    ...results.filter((r) => r.state === 'ALARM').map((r) => r.line),
+    ...(options.gold ? goldAlarmLines(options.gold) : []),
+  ];
+  return { results, wouldAlarm, ms: Date.now() - t0 };
+}
+
+/**
+ * The gold run as Step Functions and CloudWatch would have counted it, from its summary: its outcome
+ * (a `States.Timeout` failure is a time-out) and the workflow's own metrics, sent by its last states:
+ * `GoldPublished` exactly when it succeeds without being skipped (a failure to send fails the run), and
+ * `GoldRunSkipped` when it was skipped (single flight).
+ */
+export function goldRunOutcome(gold: Pick<GoldSummary, 'status' | 'error' | 'skipped'>): GoldRunOutcome {
+  const count = (name: string) => [
+    { Namespace: METRICS_NAMESPACE, MetricData: [{ MetricName: name, Value: 1, Unit: 'Count' }] },
+  ];
+  const succeeded = gold.status === 'SUCCEEDED';
+  return {
+    status: gold.status,
+    ...(gold.error ? { error: { error: gold.error.split(':')[0] } } : {}),
+    metrics: !succeeded
+      ? []
+      : gold.skipped
+        ? count(METRIC_NAMES.GoldRunSkipped)
+        : count(METRIC_NAMES.GoldPublished),
+  };
+}
+
+/**
+ * One line per alarm the gold workflow published to the alarm topic, named after the error its failure
+ * path ends with (lib/gold/gold-tasks.ts): `GoldModelFailed-<model>` for each failed model, and
+ * `CurrentStateFailed` for the other one the workflow has (the current-state merge).
+ */
+export function goldAlarmLines(gold: Pick<GoldSummary, 'alarms' | 'failures'>): string[] {
+  const models = (gold.failures ?? []).map((f) => `GoldModelFailed-${f.model}`);
+  const others = Math.max(0, gold.alarms - models.length);
+  return [...models, ...Array.from({ length: others }, () => 'CurrentStateFailed')];
+}
+
+const TEMPLATES = new Map<string, CfnTemplate>();
+
+/**
+ * The merged template of the app for these contracts (and models), for its alarms. The gold step's own
+ * cached template when it is there (`gold-template-<key>.json` in the cache directory, run-gold-command.ts), or
+ * without models the one the local cloud's wiring was derived from (`wiringTemplateFile`), else
+ * one cached as `alarm-template-<key>.json` (see `cache-dir.ts`: kept when the state is wiped), keyed by what
+ * decides it (lib/, core/, the contracts, the models, cdk.json), else synthesized in-process (seconds):
+ * with the gold models when given (their template holds the gold workflow's alarm), gold disabled
+ * otherwise (the sample models need not fit other contracts).
+ */
+export function alarmTemplate(
+  stateDir: string,
+  contractsDir: string,
+  modelsDir?: string,
+  bucketPrefix?: string,
+): CfnTemplate {
+  const key = templateKey(contractsDir, modelsDir);
+  const memo = TEMPLATES.get(key);
+  if (memo) return memo;
+  // Without models: the template the local cloud's wiring was derived from (gold disabled too).
+  const cached = modelsDir
+    ? goldTemplateFile(stateDir, contractsDir, modelsDir)
+    : bucketPrefix === undefined
+      ? undefined
+      : wiringTemplateFile(cacheDirOf(stateDir), contractsDir, bucketPrefix);
+  const file = join(cacheDirOf(stateDir), `alarm-template-${key}.json`);
+  let template = readTemplate(cached) ?? readTemplate(file);
+  if (!template) {
+    const inRepo = (dir: string) => {
+      const rel = relative(PROJECT_ROOT, dir);
+      return rel.startsWith('..') || isAbsolute(rel) ? dir : rel;
+    };
+    const config = modelsDir
+      ? { contractsDir: inRepo(contractsDir), gold: { modelsDir: inRepo(modelsDir) } }
+      : { contractsDir, gold: { enabled: false } };
+    template = synthesizeTemplate({ config }).template;
+    mkdirSync(cacheDirOf(stateDir), { recursive: true });
+    const temp = `${file}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(template));
+    renameSync(temp, file);
+  }
+  TEMPLATES.set(key, template);
+  return template;
+}
+
+function templateKey(contractsDir: string, modelsDir: string | undefined): string {
+  const hash = createHash('sha256').update(wiringKey(contractsDir, `alarms-v${ALARM_TEMPLATE_VERSION}`));
+  if (modelsDir) for (const [name, bytes] of modelFiles(modelsDir)) hash.update(name).update(bytes);
+  return hash.digest('hex').slice(0, 16);
+}
+
+function modelFiles(modelsDir: string): [string, Buffer][] {
+  try {
+    return readdirSync(modelsDir)
+      .sort()
+      .map((f) => [f, readFileSync(join(modelsDir, f))]);
+  } catch {
+    return [];
+  }
+}
+
+function readTemplate(file: string | undefined): CfnTemplate | undefined {
+  if (!file || !existsSync(file)) return undefined;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as CfnTemplate;
+  } catch {
+    return undefined; // a torn file: synthesize again
+  }
+}

@@ -1,0 +1,111 @@
+/**
+ * Issue 13: a local run fails where AWS would alarm. The real CLI, as a child process, on a copy of the
+ * sample `products` contract (quality.maxQuarantineRatio: the default 5%): with half of the rows breaking a
+ * rule it prints `would alarm: QuarantineRatio-products 50% > 5%` and exits 1; with clean rows it exits 0.
+ */
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { PipelineReport } from '../../local/report/pipeline-report';
+
+const ROOT = resolve(__dirname, '..', '..');
+const HEADER = 'product_id;name;category;unit_cost;active;updated_at';
+
+/** `n` products; the first `broken` have a category the contract does not allow (rule `allowed`). */
+function products(n: number, broken: number): string {
+  const rows = Array.from({ length: n }, (_, i) => {
+    const id = `P${String(i + 1).padStart(3, '0')}`;
+    const category = i < broken ? 'weapons' : 'toys';
+    return `${id};Product ${i + 1};${category};1.50;true;2026-10-0${(i % 9) + 1}T08:00:00Z`;
+  });
+  return `${[HEADER, ...rows].join('\n')}\n`;
+}
+
+/** `medallion pipeline` on `data` (the products contract, no gold, free ports): exit code and output. */
+function pipeline(
+  dir: string,
+  data: string,
+): Promise<{ code: number | null; stdout: string; report: PipelineReport }> {
+  const report = join(dir, `report-${Date.now()}.json`);
+  // biome-ignore format: one flag a line reads best
+  const args = [
+    '--import', 'tsx', 'bin/medallion.ts', 'pipeline',
+    '--contracts', join(dir, 'contracts'),
+    '--data', data,
+    '--state', join(dir, 'state'), // reused: the second run finds the synthesized templates in its cache
+    '--port', '0',
+    '--api-port', '0',
+    '--no-gold',
+    '--report', report,
+  ];
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b) => {
+      stdout += b;
+    });
+    child.stderr.on('data', (b) => {
+      stderr += b;
+    });
+    child.on('error', fail);
+    child.on('close', (code) => {
+      try {
+        done({ code, stdout, report: JSON.parse(readFileSync(report, 'utf8')) as PipelineReport });
+      } catch (e) {
+        fail(new Error(`no report (exit ${code}): ${(e as Error).message}\n${stdout}\n${stderr}`));
+      }
+    });
+  });
+}
+
+describe('medallion pipeline: would alarm', () => {
+  let dir: string;
+  const data = (name: string, csv: string) => {
+    const at = join(dir, name);
+    mkdirSync(join(at, 'products'), { recursive: true });
+    writeFileSync(join(at, 'products', 'products.csv'), csv);
+    return at;
+  };
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'medallion-would-alarm-'));
+    mkdirSync(join(dir, 'contracts'));
+    copyFileSync(
+      join(ROOT, 'samples', 'contracts', 'products.yaml'),
+      join(dir, 'contracts', 'products.yaml'),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('exits 0 when no alarm would fire', async () => {
+    const run = await pipeline(dir, data('clean', products(10, 0)));
+    expect(run.stdout).toMatch(/^alarms: none would fire \(\d+ evaluated, \d+ not evaluated locally\)$/m);
+    expect(run.stdout).not.toContain('would alarm:');
+    expect(run.report.ok).toBe(true);
+    expect(run.report.wouldAlarm).toEqual([]);
+    expect(run.code).toBe(0);
+    // The functions' metrics reached the alarms under the names the template's references resolve to.
+    const states = Object.fromEntries((run.report.alarmStates ?? []).map((a) => [a.alarmId, a]));
+    expect(states['ErrorRate-Transform'].line).toBe('ErrorRate-Transform 0% (alarms at > 5%)');
+    expect(states['DurationNearTimeout-Transform'].line).toMatch(/^DurationNearTimeout-Transform \d+ ms /);
+    expect(states['DeadLetters-TransformDeadLetters'].line).toBe(
+      'DeadLetters-TransformDeadLetters 0 (alarms at > 0)',
+    );
+    expect(states['QuarantineRatio-products'].line).toBe('QuarantineRatio-products 0% (alarms at > 5%)');
+  }, 240_000);
+
+  it('exits 1 with a line per alarm AWS would raise: half of the rows quarantined', async () => {
+    const run = await pipeline(dir, data('broken', products(10, 5)));
+    expect(run.stdout).toContain('\nwould alarm: QuarantineRatio-products 50% > 5%\n');
+    expect(run.report.wouldAlarm).toEqual(['QuarantineRatio-products 50% > 5%']);
+    expect(run.report.ok).toBe(false);
+    expect(run.stdout.trimEnd().split('\n')).toContain('FAILED');
+    expect(run.code).toBe(1);
+    // Every row is still accounted for: it is the alarm alone that fails the run.
+    expect(run.report.files.map((f) => [f.conservation.ok, f.rows])).toEqual([
+      [true, { in: 10, out: 5, quarantined: 5, duplicates: 0 }],
+    ]);
+  }, 240_000);
+});
