@@ -13,7 +13,7 @@
  * Athena checks it like any model.
  */
 import { AthenaSqlError, GoldModelError } from '../errors';
-import { sqlIdent, sqlString } from '../sql/quote';
+import { splitSqlList, sqlIdent, sqlString } from '../sql/quote';
 import { checkAthenaSql } from './dialect';
 
 /** What every test has: how it reads (as it is reported) and where it was declared. */
@@ -89,7 +89,7 @@ export function parseModelTest(value: string, line: number, ctx: ModelTestContex
   }
   const [, kind, inner] = m;
   if (kind === 'expression') return [expressionTest(inner.trim(), line)];
-  const args = splitArguments(inner);
+  const args = splitSqlList(inner);
   if (args === undefined)
     throw new GoldModelError(`${kind}: unbalanced brackets or quotes in '${inner.trim()}'`);
   const column = (name: string, what: string): string => {
@@ -172,7 +172,7 @@ function expressionTest(expression: string, line: number): ModelTest {
   if (expression === '')
     throw new GoldModelError('expression: use expression(<boolean SQL>), e.g. expression(revenue >= 0)');
   // Balanced brackets and quotes, no statement end or comment: the text goes inside `WHERE NOT (...)`.
-  if (splitArguments(expression) === undefined) {
+  if (splitSqlList(expression) === undefined) {
     throw new GoldModelError(`expression: unbalanced brackets or quotes in '${expression}'`);
   }
   if (/;|--|\/\*|\{\{/.test(expression.replace(/'(?:[^']|'')*'/g, "''"))) {
@@ -212,36 +212,6 @@ function checkLiteral(column: string, type: string, value: string): void {
       `accepted_values: ${value} is not a value of ${type} column '${column}': write ${expected}`,
     );
   }
-}
-
-/**
- * Splits `a, 'x, y', f(b, c)` at its top-level commas (quotes and brackets kept whole); undefined when
- * the brackets or quotes do not balance.
- */
-function splitArguments(text: string): string[] | undefined {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === "'" && text[i + 1] === "'") i++;
-      else if (ch === "'") quoted = false;
-      continue;
-    }
-    if (ch === "'") quoted = true;
-    else if (ch === '(' || ch === '[') depth++;
-    else if (ch === ')' || ch === ']') depth--;
-    else if (ch === ',' && depth === 0) {
-      parts.push(text.slice(from, i).trim());
-      from = i + 1;
-    }
-    if (depth < 0) return undefined;
-  }
-  if (depth !== 0 || quoted) return undefined;
-  parts.push(text.slice(from).trim());
-  return parts.length === 1 && parts[0] === '' ? [] : parts;
 }
 
 /** What a test's count means, in the failure message. */

@@ -3,7 +3,7 @@
  * Athena, so the statement the workflow sends and the one the emulator reads cannot drift apart.
  */
 import { AthenaSqlError } from '../errors';
-import { sqlString, sqlStringBody } from '../sql/quote';
+import { splitSqlList, sqlString, sqlStringBody } from '../sql/quote';
 
 /** The parts of `UNLOAD (<select>) TO '<s3 uri>' WITH (<options>)`. */
 export interface UnloadStatement {
@@ -69,7 +69,11 @@ export function parseUnload(statement: string): UnloadStatement | undefined {
   if (!m) return undefined;
   const options: Record<string, string> = {};
   let partitionedBy: string[] = [];
-  for (const part of splitOptions(m[3])) {
+  // The options, split at the commas outside string literals and brackets.
+  const parts = splitSqlList(m[3]);
+  if (parts === undefined)
+    throw new AthenaSqlError(`UNLOAD: unbalanced quotes or brackets in WITH (${m[3]})`);
+  for (const part of parts) {
     const text = /^\s*(\w+)\s*=\s*(\S[\s\S]*?)\s*$/.exec(part);
     const name = text?.[1].toLowerCase();
     const value = text?.[2] ?? '';
@@ -91,25 +95,4 @@ export function parseUnload(statement: string): UnloadStatement | undefined {
     compression: options.compression?.toUpperCase(),
     partitionedBy,
   };
-}
-
-/** The options of `WITH (...)`, split at the commas outside string literals and brackets. */
-function splitOptions(text: string): string[] {
-  const parts: string[] = [];
-  let depth = 0;
-  let quoted = false;
-  let from = 0;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (ch === "'")
-      quoted = !quoted; // a doubled quote toggles twice
-    else if (!quoted && (ch === '[' || ch === '(')) depth++;
-    else if (!quoted && (ch === ']' || ch === ')')) depth--;
-    else if (!quoted && depth === 0 && ch === ',') {
-      parts.push(text.slice(from, i));
-      from = i + 1;
-    }
-  }
-  parts.push(text.slice(from));
-  return parts;
 }

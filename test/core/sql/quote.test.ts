@@ -1,5 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import { sqlIdent, sqlString } from '../../../core/sql/quote';
+import { splitSqlList, sqlIdent, sqlString } from '../../../core/sql/quote';
 
 describe('SQL quoting', () => {
   it('doubles the quote character', () => {
@@ -18,5 +18,24 @@ describe('SQL quoting', () => {
     } finally {
       c.closeSync();
     }
+  });
+});
+
+describe('splitSqlList', () => {
+  it('splits at top-level commas, keeping string literals (doubled quotes too) and brackets whole', () => {
+    expect(splitSqlList("a, 'x, y', f(b, c), ARRAY['p', 'q'], 'it''s, here'")).toEqual([
+      'a',
+      "'x, y'",
+      'f(b, c)',
+      "ARRAY['p', 'q']",
+      "'it''s, here'",
+    ]);
+  });
+
+  it('is empty for nothing, and undefined when quotes or brackets do not balance', () => {
+    expect(splitSqlList('  ')).toEqual([]);
+    expect(splitSqlList("a, 'b")).toBeUndefined();
+    expect(splitSqlList('f(a, b')).toBeUndefined();
+    expect(splitSqlList('a)')).toBeUndefined();
   });
 });
