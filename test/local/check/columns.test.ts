@@ -2,11 +2,12 @@
  * `medallion check`: each model's header (names, order, types) against what DuckDB says its SELECT yields
  * over empty tables shaped like silver, models that read models described against their header.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkProject } from '../../../local/check/check';
 import { duckDbTypeOf } from '../../../local/check/columns';
+import { modelFiles } from '../../support/model-files';
 
 const SAMPLES = join(__dirname, '..', '..', '..', 'samples');
 
@@ -20,22 +21,7 @@ describe('medallion check: declared columns against the SELECT', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const edit = (name: string, change: (text: string) => string) => {
-    const file = join(models, name);
-    const before = readFileSync(file, 'utf8');
-    const after = change(before);
-    expect(after).not.toBe(before);
-    writeFileSync(file, after);
-    return file;
-  };
-  const write = (name: string, text: string) => {
-    writeFileSync(join(models, name), text);
-    return join(models, name);
-  };
-  const lineOf = (file: string, text: string) =>
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .findIndex((l) => l.includes(text)) + 1;
+  const { edit, write, lineOf } = modelFiles(() => models);
   const problems = async () =>
     (await checkProject({ contractsDir: join(SAMPLES, 'contracts'), modelsDir: models })).problems;
 

@@ -2,10 +2,11 @@
  * `medallion check` on gold model files: unknown refs with the likely name, Athena syntax (a positive
  * check), one SELECT, and the loader's own rules, each at its file and line.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkProject } from '../../../local/check/check';
+import { modelFiles } from '../../support/model-files';
 
 const SAMPLES = join(__dirname, '..', '..', '..', 'samples');
 
@@ -23,22 +24,7 @@ describe('medallion check: gold models', () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const edit = (name: string, change: (text: string) => string) => {
-    const file = join(models, name);
-    const before = readFileSync(file, 'utf8');
-    const after = change(before);
-    expect(after).not.toBe(before);
-    writeFileSync(file, after);
-    return file;
-  };
-  const write = (name: string, text: string) => {
-    writeFileSync(join(models, name), text);
-    return join(models, name);
-  };
-  const lineOf = (file: string, text: string) =>
-    readFileSync(file, 'utf8')
-      .split('\n')
-      .findIndex((l) => l.includes(text)) + 1;
+  const { edit, write, lineOf } = modelFiles(() => models);
   const problems = async () => (await checkProject({ contractsDir: contracts, modelsDir: models })).problems;
 
   it('finds nothing wrong with the sample models', async () => {
