@@ -67,12 +67,13 @@ export function newerOrEqual(contract: Pick<DatasetContract, 'latestBy'>, s: str
   );
 }
 
-/** The window order of versions, latest first. */
-function versionOrder(contract: Pick<DatasetContract, 'latestBy'>): string {
+/** The window order of versions, latest first (columns under `alias` when given). */
+export function versionOrder(contract: Pick<DatasetContract, 'latestBy'>, alias?: string): string {
+  const col = (name: string) => (alias ? `${alias}.${sqlIdent(name)}` : sqlIdent(name));
   const by = [
-    ...(contract.latestBy ? [`${sqlIdent(contract.latestBy)} DESC NULLS LAST`] : []),
-    `${sqlIdent(INGESTED)} DESC`,
-    `${sqlIdent(BRONZE_KEY)} DESC`,
+    ...(contract.latestBy ? [`${col(contract.latestBy)} DESC NULLS LAST`] : []),
+    `${col(INGESTED)} DESC`,
+    `${col(BRONZE_KEY)} DESC`,
   ];
   return by.join(', ');
 }
@@ -117,7 +118,7 @@ export function targetPartitionFilter(
 }
 
 /** Whether the row at `alias` is a delete marker (false for contracts without `deletes`). */
-function isDelete(contract: DatasetContract, alias: string): string {
+export function isDelete(contract: DatasetContract, alias: string): string {
   if (!contract.deletes) return 'false';
   const col = `${alias}.${sqlIdent(contract.deletes.column)}`;
   return `(${col} IS NOT NULL AND ${col} IN (${contract.deletes.values.map(sqlString).join(', ')}))`;
@@ -136,7 +137,8 @@ function latestInBatch(contract: DatasetContract, batch: MergeBatch, columns: st
   ].join('\n');
 }
 
-function keyMatch(contract: DatasetContract, a: string, b: string): string {
+/** The primary keys of `a` and `b` are equal. */
+export function keyMatch(contract: Pick<DatasetContract, 'primaryKey'>, a: string, b: string): string {
   return contract.primaryKey.map((k) => `${a}.${sqlIdent(k)} = ${b}.${sqlIdent(k)}`).join(' AND ');
 }
 

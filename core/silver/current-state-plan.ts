@@ -1,7 +1,9 @@
 /**
  * What the next silver merge of a dataset runs: DDL that makes its Iceberg tables match the contract,
  * then, per batch of new arrivals, a MERGE that appends them to the history (`history-append.ts`) and
- * the MERGE statements that fold them into the current state (`current-state-merge.ts`).
+ * the MERGE statements that fold them into the current state (`current-state-merge.ts`); commits of
+ * re-run objects add the statements that take back the versions they retracted
+ * (`current-state-retraction.ts`).
  *
  * Incremental (the usual case): the arrival files that commits added since the watermark, found in the
  * dataset's commit log (`_commits/<domain>/<dataset>/<time>-<id>.json`, one entry per transformed bronze
@@ -27,6 +29,7 @@
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { COMMIT_LOG_RETENTION_DAYS, commitLogPrefix, commitLogTimeKey } from '../lake/layout';
 import { currentStateMergeStatements, type MergeBatch } from './current-state-merge';
+import { currentStateRetractionStatements } from './current-state-retraction';
 import { historyAppendStatement } from './history-append';
 import { addPartitions, type PartitionRun } from './partition-runs';
 import { silverMaintenance } from './silver-maintenance';
@@ -40,6 +43,11 @@ export interface CommitEntry {
   readonly partitions: readonly string[];
   readonly rows: number;
   readonly committedAt: string;
+  /**
+   * The object had been committed before (a replay): its history rows may have lost versions, which the
+   * merge then takes back from the current state (`current-state-retraction.ts`).
+   */
+  readonly rerun?: boolean;
 }
 
 /** How far a dataset's current state has merged its history. */
@@ -161,7 +169,9 @@ export function planIncrementalMerge(
   let bytes = 0;
   for (const e of input.entries) {
     // A commit's key is repeated in each MERGE its partitions spread over.
-    const spread = Math.ceil(e.entry.partitions.length / settings.maxPartitionsPerMerge) + 1;
+    // A re-run's key is in the retraction statements too, twice each.
+    const spread =
+      Math.ceil(e.entry.partitions.length / settings.maxPartitionsPerMerge) + 1 + (e.entry.rerun ? 4 : 0);
     const size = (Buffer.byteLength(e.entry.bronzeKey) + 4) * spread;
     if (taken.length > 0 && bytes + size > settings.maxFilterBytes) break;
     taken.push(e);
@@ -196,6 +206,12 @@ export function planIncrementalMerge(
         historyAppendStatement(contract, b),
         ...currentStateMergeStatements(contract, b),
       ]),
+      // After every batch's merge: the versions re-runs retracted from the history are found missing there.
+      ...currentStateRetractionStatements(
+        contract,
+        [...new Set(taken.filter((e) => e.entry.rerun).map((e) => e.entry.bronzeKey))].sort(),
+        partitions,
+      ),
       ...(taken.length > 0
         ? silverMaintenance(contract, partitions, settings.maxPartitionsPerMerge, { history: true })
         : []),

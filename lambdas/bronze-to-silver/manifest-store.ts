@@ -107,6 +107,7 @@ export class ManifestStore {
       partitions: [...partitions].sort(),
       rows: manifest.rows.out,
       committedAt: at.toISOString(),
+      ...(previous ? { rerun: true } : {}),
     };
     await putJson(
       this.s3,

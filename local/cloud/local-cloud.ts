@@ -265,7 +265,7 @@ export class LocalCloud {
       const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
       for (const dir of ['s3', 'scratch', 'logs']) mkdirSync(join(stateDir, dir), { recursive: true });
       // Before anything reads the state (the queue journal above all): one cloud per state directory.
-      const stateLock = acquireStateLock(
+      const stateLock = await acquireStateLock(
         stateDir,
         options.command ?? `medallion ${process.argv[2] ?? ''}`.trim(),
       );

@@ -114,7 +114,7 @@ describe('current-state silver end to end', () => {
     expect(report.gold?.currentState['bank/accounts']).toEqual({ keys: 4, versions: 10 });
   }, 120_000);
 
-  it('replay under a stricter contract: the history drops the version it now quarantines, in the same merge', async () => {
+  it('replay under a stricter contract: the history and the current state drop the version it now quarantines', async () => {
     // The same contract with balances above 140 refused: A1's version 3 (150.00) is now quarantined. The
     // handlers read their contracts once, at load time, so the replay and the next run are their own
     // processes, as an operator runs them.
@@ -143,6 +143,11 @@ describe('current-state silver end to end', () => {
     );
     expect(run.stdout).toMatch(/SUCCEEDED/);
     expect(await versionsOfA1()).toEqual([{ version: 1 }]);
+    // The current state takes the retracted version back too: A1 is at its latest remaining version.
+    expect((await accounts()).find((r) => r.account_id === 'A1')).toMatchObject({
+      version: 1,
+      balance: '100.00',
+    });
     expect(await query('SELECT count(*) AS n FROM accounts_history')).toEqual([{ n: 9 }]);
     expect(await query('SELECT count(*) AS n FROM accounts_arrivals')).toEqual([{ n: 9 }]);
   }, 180_000);

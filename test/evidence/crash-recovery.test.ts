@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -122,6 +122,22 @@ function sendFiles(
   return Promise.allSettled(work);
 }
 
+/** Dead letters on disk (`queues/<queue>/dead/*.json`): their message ids and last errors. */
+function deadLetters(state: string): string[] {
+  const dir = join(state, 'queues');
+  if (!existsSync(dir)) return [];
+  const found: string[] = [];
+  for (const q of readdirSync(dir)) {
+    const dead = join(dir, q, 'dead');
+    if (!existsSync(dead)) continue;
+    for (const f of readdirSync(dead).filter((n) => n.endsWith('.json'))) {
+      const d = JSON.parse(readFileSync(join(dead, f), 'utf8')) as { body: string; lastError?: string };
+      found.push(`${q}: ${d.lastError ?? '(no error)'} ${d.body.slice(0, 300)}`);
+    }
+  }
+  return found;
+}
+
 /** Waits until landing is empty, no message is journaled and every bronze object has a manifest. */
 async function settled(s3: S3Client, state: string, timeoutMs: number): Promise<string[]> {
   const deadline = Date.now() + timeoutMs;
@@ -143,7 +159,8 @@ async function settled(s3: S3Client, state: string, timeoutMs: number): Promise<
     if (landing.length === 0 && missing.length === 0 && journaledMessages(state) === 0) return bronze;
     if (Date.now() > deadline)
       throw new Error(
-        `not settled after ${timeoutMs} ms: ${landing.length} in landing, ${missing.length} without a manifest, ${journaledMessages(state)} journaled`,
+        `not settled after ${timeoutMs} ms: ${landing.length} in landing, ${missing.length} without a manifest, ${journaledMessages(state)} journaled\n` +
+          `without a manifest: ${missing.join(', ')}\ndead letters:\n${deadLetters(state).join('\n')}`,
       );
     await new Promise((r) => setTimeout(r, 500));
   }
@@ -211,7 +228,12 @@ describe(`scenario 27: kill -9 of the local cloud at random points, ${ITERATIONS
     const s3 = createS3Client(localS3Env(last.s3));
     let bronze: string[];
     try {
-      bronze = await settled(s3, state, Number(process.env.MEDALLION_CRASH_SETTLE_MS ?? 180_000));
+      bronze = await settled(s3, state, Number(process.env.MEDALLION_CRASH_SETTLE_MS ?? 180_000)).catch(
+        (e: Error) => {
+          // What the last start printed (its reconciliation, its failures) names what it waits on.
+          throw new Error(`${e.message}\nthe last start printed:\n${last.output().slice(-6000)}`);
+        },
+      );
       // Every acknowledged file is in bronze once (content-addressed) and committed with every row.
       for (const sent of acknowledged) {
         const keys = bronze.filter((k) => k.includes(sent.sha256));

@@ -60,6 +60,31 @@ describe('planIncrementalMerge', () => {
     expect(plan.next.after > entries[0].key && plan.next.after < entries[1].key).toBe(true);
   });
 
+  it('takes back what re-run objects retracted, after every merge and before the maintenance', () => {
+    const rerun = commit(20, 'b', ['2026-12-02']);
+    const entries = [commit(30, 'a', ['2026-12-01']), { ...rerun, entry: { ...rerun.entry, rerun: true } }];
+    const plan = planIncrementalMerge({ contract, ddl: [], entries, listedAll: true, now: NOW });
+    const [append, merge, retraction, ...maintenance] = plan.statements;
+    expect([append, merge]).toEqual([
+      expect.stringMatching(/^MERGE INTO "items_history"/),
+      expect.stringMatching(/^MERGE INTO "items" AS t/),
+    ]);
+    expect(retraction).toMatch(/^MERGE INTO "items" AS t\nUSING \(\nSELECT .*_gone/s);
+    // Only the re-run object's versions are looked for.
+    expect(retraction).toContain('ingest_date=2026-12-06/b.csv');
+    expect(retraction).not.toContain('ingest_date=2026-12-06/a.csv');
+    expect(maintenance[0]).toMatch(/^OPTIMIZE/);
+    // Without a re-run, no retraction.
+    const plain = planIncrementalMerge({
+      contract,
+      ddl: [],
+      entries: entries.slice(0, 1),
+      listedAll: true,
+      now: NOW,
+    });
+    expect(plain.statements.filter((x) => x.includes('_gone'))).toEqual([]);
+  });
+
   it('stops at the filter budget, says there is more, and resumes right after the last commit taken', () => {
     const entries = Array.from({ length: 50 }, (_, i) =>
       commit(60 - i, `c${String(i).padStart(2, '0')}`, ['2026-12-01']),

@@ -188,7 +188,7 @@ describe('ManifestStore.logCommit', () => {
     expect(await s3.keys(SILVER, '_commits/retail/empty/')).toEqual([]);
   });
 
-  it('names the partitions a re-run no longer writes, even when it writes none (the file now quarantined)', async () => {
+  it('names the partitions a re-run no longer writes, even when it writes none (the file now quarantined), and marks it a re-run', async () => {
     const before = manifest([
       'retail/gone/dt=2026-11-02/part-c.parquet',
       'retail/gone/dt=2026-11-03/part-c.parquet',
@@ -203,5 +203,7 @@ describe('ManifestStore.logCommit', () => {
       ['2026-11-02', '2026-11-03'],
       ['2026-11-02', '2026-11-03'],
     ]);
+    // The merge takes back from the current state the versions a re-run retracted.
+    expect(entries.map((e) => e.rerun)).toEqual([true, true]);
   });
 });
