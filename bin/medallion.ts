@@ -24,12 +24,12 @@ import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { errorMessage, RejectError } from '../core/errors';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../local/command-defaults';
 import { contractSchemaText, DEFAULT_SCHEMA_FILE } from './write-contract-schema';
 
 const USAGE_ERROR = 2;
 /** An unexpected failure (not a refusal of the command's input): exit 1, the stack in the state's log. */
 const RUNTIME_FAILURE = 1;
-const DEFAULT_STATE = '.medallion/local';
 
 function port(value: string): number {
   const n = Number(value);
@@ -93,14 +93,14 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .description(
       'run data files through a local cloud (landing -> bronze -> silver -> gold) and check that every row is accounted for',
     )
-    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
+    .option('--contracts <dir>', 'data contracts directory', DEFAULT_CONTRACTS_DIR)
     .option('--data <dir>', 'input files, as <dir>/<dataset>/<file>', 'samples/data')
     .option('--models <dir>', 'gold SQL models (default: samples/models with the sample contracts)')
     .option('--no-gold', 'stop after silver')
     .option(
       '--state <dir>',
       'local buckets, scratch space and logs (wiped first unless --keep-state)',
-      DEFAULT_STATE,
+      DEFAULT_STATE_DIR,
     )
     .option('--keep-state', 'keep the buckets of an earlier run', false)
     .option(
@@ -140,8 +140,8 @@ export function program(exit: { code: number } = { code: 0 }): Command {
   const local = cli
     .command('local')
     .description('start the local cloud (S3, the ingest API, the functions and their wiring) until Ctrl-C')
-    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
-    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', DEFAULT_STATE);
+    .option('--contracts <dir>', 'data contracts directory', DEFAULT_CONTRACTS_DIR)
+    .option('--state <dir>', 'local buckets, scratch space and logs (kept)', DEFAULT_STATE_DIR);
   withLocalCloudOptions(local).action(async (o) => {
     const { startLocal, listenForStop } = await import('../local/commands/local');
     // Listening from the start: a signal while the cloud starts stops it once started, cleanly.
@@ -162,8 +162,8 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .addOption(
       new Option('--format <format>', 'output format').choices(['table', 'json', 'csv']).default('table'),
     )
-    .option('--state <dir>', 'the local state directory', DEFAULT_STATE)
-    .option('--contracts <dir>', 'data contracts directory (the silver tables)', 'samples/contracts')
+    .option('--state <dir>', 'the local state directory', DEFAULT_STATE_DIR)
+    .option('--contracts <dir>', 'data contracts directory (the silver tables)', DEFAULT_CONTRACTS_DIR)
     .option('--athena', 'refuse SQL Athena would not run (DuckDB-only syntax), before running it', false)
     .action(async (sql: string, o) => {
       const { runQuery, formatResult } = await import('../local/commands/query');
@@ -178,8 +178,8 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     )
     .requiredOption('--dataset <name>', 'the dataset (a contract)')
     .option('--since <date>', 'only bronze objects with ingest_date >= this day (YYYY-MM-DD)')
-    .option('--state <dir>', 'the local state directory', DEFAULT_STATE)
-    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
+    .option('--state <dir>', 'the local state directory', DEFAULT_STATE_DIR)
+    .option('--contracts <dir>', 'data contracts directory', DEFAULT_CONTRACTS_DIR)
     .option('--port <n>', 'local S3 port on 127.0.0.1 during the replay (0: any free port)', port, 0)
     .option(
       '--models <dir>',
@@ -229,7 +229,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       '--stack <name>',
       'with --outputs-file: the platform stack, e.g. Medallion-prod (default: the one with the outputs)',
     )
-    .option('--contracts <dir>', 'data contracts directory (the deployed ones)', 'samples/contracts')
+    .option('--contracts <dir>', 'data contracts directory (the deployed ones)', DEFAULT_CONTRACTS_DIR)
     .option('--data <dir>', 'sample rows are taken from <dir>/<dataset>/<file>', 'samples/data')
     .option('--landing-dataset <name>', 'dataset uploaded to the landing bucket (default: the first CSV one)')
     .option('--api-dataset <name>', 'dataset POSTed to the API (default: the first JSON/NDJSON one)')
@@ -275,7 +275,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .description(
       'check the data contracts and gold models before anything runs (YAML and schema, regexes as DuckDB reads them, refs, Athena syntax, each header against what its SELECT yields); exit 1 on a problem',
     )
-    .option('--contracts <dir>', 'data contracts directory', 'samples/contracts')
+    .option('--contracts <dir>', 'data contracts directory', DEFAULT_CONTRACTS_DIR)
     .option('--models <dir>', 'gold SQL models (default: samples/models with the sample contracts)')
     .action(async (o: { contracts: string; models?: string }) => {
       const { runCheck } = await import('../local/commands/check');
@@ -319,7 +319,7 @@ export async function main(argv: string[]): Promise<number> {
 function logUnexpected(argv: string[], e: unknown): string | undefined {
   const at = argv.indexOf('--state');
   const given = at >= 0 ? argv[at + 1] : argv.find((a) => a.startsWith('--state='))?.slice('--state='.length);
-  const log = join(resolve(given ?? DEFAULT_STATE), 'logs', 'medallion-errors.log');
+  const log = join(resolve(given ?? DEFAULT_STATE_DIR), 'logs', 'medallion-errors.log');
   try {
     mkdirSync(dirname(log), { recursive: true });
     const stack = e instanceof Error ? (e.stack ?? String(e)) : String(e);

@@ -108,7 +108,7 @@ export interface LoadedGoldModels {
 }
 
 /** `{{ ref('name') }}` (single or double quotes, any spaces). */
-const REF = /\{\{\s*ref\(\s*(['"])([^'"]*)\1\s*\)\s*\}\}/g;
+export const MODEL_REF = /\{\{\s*ref\(\s*(['"])([^'"]*)\1\s*\)\s*\}\}/g;
 /** A header line: `-- key: value`. */
 const HEADER_KEY = /^--\s*([A-Za-z_][\w-]*)\s*:(.*)$/;
 /** `sales_date lookback 2 days` or `sales_date lookback 1 day from orders, orders_history`. */
@@ -160,7 +160,7 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
   const models = parsed.map((p): GoldModel => {
     const dependsOn = new Set<string>();
     const silverRefs = new Set<string>();
-    const sql = p.body.replace(REF, (_match, _quote, name: string, offset: number) => {
+    const sql = p.body.replace(MODEL_REF, (_match, _quote, name: string, offset: number) => {
       const line = p.bodyLine + lineOf(p.body, offset);
       if (modelNames.has(name)) dependsOn.add(name);
       else if (silver.has(name)) {
@@ -242,21 +242,12 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
   if (!GOLD_MODEL_NAME.test(name)) {
     fail(1, "the file name must be lower-case letters, digits and '_', starting with a letter (max 63)");
   }
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const { header, body, bodyLine } = splitModelFile(text);
   let description: string | undefined;
   let incremental: { value: string; line: number } | undefined;
   const tests: { value: string; line: number }[] = [];
   const columns: GoldColumn[] = [];
-  let i = 0;
-  for (; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    if (!line.startsWith('--')) break;
-    const header = HEADER_KEY.exec(line);
-    if (!header) continue; // free text
-    const [, key, rawValue] = header;
-    const value = rawValue.trim();
-    const at = i + 1;
+  for (const { key, value, line: at } of header) {
     if (key === 'description') {
       if (description !== undefined) fail(at, 'description is given twice');
       if (value === '') fail(at, 'the description is empty');
@@ -287,9 +278,38 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
     columns,
     ...(incremental ? { incremental } : {}),
     tests,
-    body: lines.slice(i).join('\n').trim(),
-    bodyLine: i + 1,
+    body,
+    bodyLine,
   };
+}
+
+/** One `-- key: value` line of a model file's header (the value trimmed; `line` 1-based). */
+export interface ModelHeaderLine {
+  readonly key: string;
+  readonly value: string;
+  readonly line: number;
+}
+
+/**
+ * A model file split into its header, the `--` lines before its first line of SQL (the `key: value` ones;
+ * the others are free text), and its SQL (`body`, starting on the file's line `bodyLine`).
+ */
+export function splitModelFile(text: string): {
+  header: ModelHeaderLine[];
+  body: string;
+  bodyLine: number;
+} {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const header: ModelHeaderLine[] = [];
+  let i = 0;
+  for (; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    if (!line.startsWith('--')) break;
+    const m = HEADER_KEY.exec(line);
+    if (m) header.push({ key: m[1], value: m[2].trim(), line: i + 1 });
+  }
+  return { header, body: lines.slice(i).join('\n').trim(), bodyLine: i + 1 };
 }
 
 /** The tests a model's header declares; problems are added to `problems` (naming the file and line). */
@@ -378,7 +398,7 @@ function incrementalModel(
   }
   if (refs.problems.length > before) return undefined;
   const alignedSet = new Set(aligned);
-  const windowSql = p.body.replace(REF, (_match, _quote, name: string) =>
+  const windowSql = p.body.replace(MODEL_REF, (_match, _quote, name: string) =>
     alignedSet.has(name)
       ? `(SELECT * FROM ${refs.render(name)} WHERE ${sqlIdent(PARTITION_KEY)} IN (${WINDOW_MARKER}))`
       : refs.render(name),

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { errorMessage, GoldModelError } from '../../core/errors';
 import { athenaSyntaxFindings, maskLiterals } from '../../core/gold/athena-syntax';
-import { loadGoldModels } from '../../core/gold/models';
+import { loadGoldModels, MODEL_REF, splitModelFile } from '../../core/gold/models';
 import { currentTableName, datasetTableNames, historyTableName } from '../../core/silver/tables';
 import { sqlIdent } from '../../core/sql/quote';
 import { isAthenaType, splitTopLevel } from '../../core/sql/types';
@@ -52,10 +52,6 @@ export interface CheckedModels {
 
 /** A model of {@link CheckedModels}: `describe` false when its file raised a problem already. */
 export type CheckedModel = ModelToDescribe & { readonly describe: boolean };
-
-/** `{{ ref('name') }}` (single or double quotes, any spaces), as `core/gold/models.ts` reads it. */
-const REF = /\{\{\s*ref\(\s*(['"])([^'"]*)\1\s*\)\s*\}\}/g;
-const HEADER_KEY = /^--\s*([A-Za-z_][\w-]*)\s*:(.*)$/;
 
 /**
  * Checks the `.sql` files of `dir` (which exists) against the contracts' silver tables. `unloaded` names
@@ -105,7 +101,7 @@ export function checkModels(
       models.push({
         name: model.name,
         file,
-        sql: model.body.replace(REF, (_m, _q, name: string) => render(name)),
+        sql: model.body.replace(MODEL_REF, (_m, _q, name: string) => render(name)),
         sqlLine: model.bodyLine,
         dependsOn: [...dependsOn].sort(),
         columns: model.columns,
@@ -137,7 +133,7 @@ export function checkModels(
 /** The syntax of a model's SQL: Athena's, and one SELECT. */
 function statementProblems(file: string, model: ModelFile): CheckProblem[] {
   // Each ref as a quoted name of the same length: positions in the file stay right.
-  const sql = model.body.replace(REF, (m, _q, name: string) => `"${name}"`.padEnd(m.length));
+  const sql = model.body.replace(MODEL_REF, (m, _q, name: string) => `"${name}"`.padEnd(m.length));
   const problems: CheckProblem[] = athenaSyntaxFindings(sql).map((f) => ({
     file,
     line: model.bodyLine + f.line - 1,
@@ -208,31 +204,24 @@ interface ModelFile {
 
 /**
  * A model file's header and SQL, read leniently (the loader validates the header; this only needs each
- * declared column's line): the header is the `--` lines before the first line of SQL.
+ * declared column's line).
  */
 function readModel(file: string, text: string): ModelFile {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const { header, body, bodyLine } = splitModelFile(text);
   const columns: DeclaredColumn[] = [];
   let incrementalColumn: string | undefined;
   let describable = true;
-  let i = 0;
-  for (; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    if (!line.startsWith('--')) break;
-    const header = HEADER_KEY.exec(line);
-    if (header?.[1] === 'incremental') incrementalColumn = header[2].trim().split(/\s+/)[0];
-    if (header?.[1] !== 'columns') continue;
-    for (const item of splitTopLevel(header[2].trim().replace(/,$/, '')) ?? []) {
+  for (const { key, value, line } of header) {
+    if (key === 'incremental') incrementalColumn = value.split(/\s+/)[0];
+    if (key !== 'columns') continue;
+    for (const item of splitTopLevel(value.replace(/,$/, '')) ?? []) {
       const m = /^(\S+)\s+(.+)$/.exec(item);
       const type = m?.[2].toLowerCase().replace(/\s+/g, '') ?? '';
       if (!m || !isAthenaType(type)) describable = false;
-      else columns.push({ name: m[1], type, line: i + 1 });
+      else columns.push({ name: m[1], type, line });
     }
   }
-  const body = lines.slice(i).join('\n').trim();
-  const bodyLine = i + 1;
-  const refs = [...body.matchAll(REF)].map((m) => ({
+  const refs = [...body.matchAll(MODEL_REF)].map((m) => ({
     name: m[2],
     line: bodyLine + body.slice(0, m.index).split('\n').length - 1,
   }));

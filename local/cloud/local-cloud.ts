@@ -25,6 +25,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { loadContracts } from '../../core/contracts/load-contracts';
 import { createS3Client } from '../../lambdas/aws/s3';
 import type { ReconcileReport } from '../../lambdas/reconciler/reconcile';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { CloudMetricsRecorder } from '../monitoring/cloud-metrics';
 import { LocalMetrics } from '../monitoring/local-metrics';
 import { Activity } from './activity';
@@ -51,8 +52,6 @@ import { type LocalWiring, loadLocalWiring, wiringKey } from './template-wiring'
 export type BucketRole = 'landing' | 'bronze' | 'silver' | 'quarantine';
 export const BUCKET_ROLES: readonly BucketRole[] = ['landing', 'bronze', 'silver', 'quarantine'];
 
-export const DEFAULT_STATE_DIR = '.medallion/local';
-export const DEFAULT_CONTRACTS_DIR = 'samples/contracts';
 export const DEFAULT_S3_PORT = 4566;
 export const DEFAULT_API_PORT = 4567;
 

@@ -6,14 +6,8 @@ import { resolve } from 'node:path';
 import { PipelineUsageError } from '../../core/errors';
 import { checkProject, isUsageProblem } from '../check/check';
 import { type CheckProblem, formatCheck, problemLine, sortProblems } from '../check/report';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_MODELS_DIR } from '../command-defaults';
 import { displayPath } from '../report/display-path';
-
-/**
- * The defaults of `pipeline` and `local` (`local-cloud.ts`, `run-gold-command.ts`), not imported from
- * there: they load the CDK and the S3 server, seconds a check does not have.
- */
-const SAMPLE_CONTRACTS_DIR = 'samples/contracts';
-const SAMPLE_MODELS_DIR = 'samples/models';
 
 export interface CheckCommandOptions {
   readonly contractsDir?: string;
@@ -29,9 +23,9 @@ export interface CheckCommandOptions {
  */
 export async function runCheck(options: CheckCommandOptions = {}): Promise<number> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
-  const contractsDir = resolve(options.contractsDir ?? SAMPLE_CONTRACTS_DIR);
+  const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
   const modelsDir =
-    options.modelsDir ?? (contractsDir === resolve(SAMPLE_CONTRACTS_DIR) ? SAMPLE_MODELS_DIR : undefined);
+    options.modelsDir ?? (contractsDir === resolve(DEFAULT_CONTRACTS_DIR) ? DEFAULT_MODELS_DIR : undefined);
   const result = await checkProject({ contractsDir, modelsDir });
   const usage = result.problems.filter(isUsageProblem);
   if (usage.length > 0) throw new PipelineUsageError(refusal(usage));

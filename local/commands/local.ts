@@ -7,14 +7,8 @@ import { join, resolve } from 'node:path';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PipelineUsageError, PortInUseError } from '../../core/errors';
 import type { LogSink } from '../cloud/lambda-runtime';
-import {
-  DEFAULT_API_PORT,
-  DEFAULT_CONTRACTS_DIR,
-  DEFAULT_S3_PORT,
-  DEFAULT_STATE_DIR,
-  LocalCloud,
-  type LocalCloudOptions,
-} from '../cloud/local-cloud';
+import { DEFAULT_API_PORT, DEFAULT_S3_PORT, LocalCloud, type LocalCloudOptions } from '../cloud/local-cloud';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { activityLine } from '../dashboard/activity-lines';
 import { CloudFeed } from '../dashboard/cloud-feed';
 import type { AlarmResult } from '../dashboard/dashboard-model';

@@ -20,13 +20,8 @@ import { dirname, join, resolve } from 'node:path';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PipelineUsageError } from '../../core/errors';
 import type { LogSink } from '../cloud/lambda-runtime';
-import {
-  DEFAULT_API_PORT,
-  DEFAULT_CONTRACTS_DIR,
-  DEFAULT_S3_PORT,
-  DEFAULT_STATE_DIR,
-  type LocalCloud,
-} from '../cloud/local-cloud';
+import { DEFAULT_API_PORT, DEFAULT_S3_PORT, type LocalCloud } from '../cloud/local-cloud';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { goldModelsDir, runGold } from '../gold/run-gold-command';
 import { evaluateAlarms } from '../monitoring/alarm-evaluation';
 import { alarmTemplate, evaluateRunAlarms } from '../monitoring/run-alarms';
@@ -40,7 +35,6 @@ import { discoverInputs, hashInputs, prepareState } from './inputs';
 import { localCloudBanner, startCloud, synthesisProgress, watchCloud } from './local';
 
 export const DEFAULT_DATA_DIR = 'samples/data';
-export { DEFAULT_MODELS_DIR } from '../gold/run-gold-command';
 
 export interface PipelineOptions {
   readonly contractsDir?: string;

@@ -15,7 +15,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
 import { sqlIdent } from '../../core/sql/quote';
-import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { arrivalsTables, catalogTables, type LakeTable } from '../query/lake-tables';
 import { pipelineTables } from '../query/pipeline-tables';
 

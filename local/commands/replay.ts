@@ -25,8 +25,9 @@ import { readContracts } from '../../core/contracts/load-contracts';
 import { PortInUseError, ReplayError } from '../../core/errors';
 import { isBookkeepingKey } from '../../core/lake/layout';
 import { listObjects, unquoteETag } from '../../lambdas/aws/s3';
-import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR, LocalCloud } from '../cloud/local-cloud';
+import { LocalCloud } from '../cloud/local-cloud';
 import { toAwsS3EventRecord, toS3Event } from '../cloud/s3-event-adapter';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { formatGoldFailures } from '../gold/gold-failures';
 import { goldModelsDir, goldModelsReading, runGold } from '../gold/run-gold-command';
 import { displayPath } from '../report/display-path';
@@ -162,6 +163,13 @@ export async function replayToQueue(options: QueueReplayOptions): Promise<string
   out(
     `sent ${objects.length} bronze object(s) of ${contract.domain}/${contract.dataset}` +
       `${options.since ? ` since ${options.since}` : ''} to ${options.queueUrl}`,
+  );
+  // The transforms run from the queue, after this returns: gold cannot be started here and be right.
+  out(
+    'gold: the next scheduled run of the gold workflow merges the re-transformed files into the current ' +
+      "state (taking back the versions the contract now refuses) and recomputes the incremental models' " +
+      'partitions they touched. To rebuild every model instead, once the transform queue is empty: ' +
+      `aws stepfunctions start-execution --state-machine-arn <GoldStateMachineArn> --input '{"fullRefresh": true}'`,
   );
   return objects.map((o) => o.key);
 }

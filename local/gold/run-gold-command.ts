@@ -15,8 +15,10 @@ import { currentTableName, datasetTableNames, historyTableName } from '../../cor
 import { sqlIdent } from '../../core/sql/quote';
 import { PROJECT_ROOT } from '../../lib/config';
 import { cacheDirOf } from '../cloud/cache-dir';
-import { DEFAULT_CONTRACTS_DIR, type LocalCloud } from '../cloud/local-cloud';
+import type { LocalCloud } from '../cloud/local-cloud';
 import { wiringKey } from '../cloud/template-wiring';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_MODELS_DIR } from '../command-defaults';
+import { recordGoldRun } from '../monitoring/cloud-metrics';
 import { displayPath } from '../report/display-path';
 import type { GoldSummary } from '../report/pipeline-report';
 import { explainGoldFailures } from './gold-failures';
@@ -24,7 +26,6 @@ import { countTables, formatRows, previewGoldTables, runGoldLocally } from './ru
 import { type CfnTemplate, synthesizeTemplate } from './state-machine-definition';
 
 /** Gold models run by default with the sample contracts (they refer to orders and products). */
-export const DEFAULT_MODELS_DIR = 'samples/models';
 
 /** Rows of each gold table shown in the summary. */
 const PREVIEW_ROWS = 10;
@@ -40,7 +41,7 @@ export function goldModelsDir(option: string | false | undefined, contractsDir: 
 }
 
 export interface GoldCommandOptions {
-  readonly cloud: Pick<LocalCloud, 'endpoints' | 'buckets' | 'invokeFunction'>;
+  readonly cloud: Pick<LocalCloud, 'endpoints' | 'buckets' | 'invokeFunction' | 'metrics'>;
   readonly stateDir: string;
   readonly contractsDir: string;
   readonly modelsDir: string;
@@ -86,6 +87,13 @@ export async function runGold(options: GoldCommandOptions): Promise<GoldSummary>
     template,
     invokeFunction: (id, payload) => cloud.invokeFunction(id, payload),
     ...(options.fullRefresh ? { executionInput: { fullRefresh: true } } : {}),
+  });
+  // The execution as Step Functions and CloudWatch count it, and what its PutMetricData tasks sent: the
+  // metrics the template's alarms (and the dashboard) read.
+  recordGoldRun(cloud.metrics, {
+    status: run.status,
+    ...(run.error ? { error: { error: run.error.error } } : {}),
+    metrics: run.metrics,
   });
   const tables = Object.keys(run.published);
   const rows = await previewGoldTables({
@@ -136,6 +144,7 @@ export async function runGold(options: GoldCommandOptions): Promise<GoldSummary>
       ]),
     ),
     alarms: run.alarms.length,
+    alarmSubjects: run.alarms.map((a) => a.subject ?? '(no subject)'),
     failures: explainGoldFailures(run.alarms, modelsDir),
   };
 }

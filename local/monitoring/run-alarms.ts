@@ -6,7 +6,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import { PROJECT_ROOT } from '../../lib/config';
 import { cacheDirOf } from '../cloud/cache-dir';
 import type { LocalCloud } from '../cloud/local-cloud';
@@ -15,7 +14,6 @@ import { goldTemplateFile } from '../gold/run-gold-command';
 import { type CfnTemplate, synthesizeTemplate } from '../gold/state-machine-definition';
 import type { GoldSummary } from '../report/pipeline-report';
 import { type AlarmResult, evaluateAlarms } from './alarm-evaluation';
-import { type GoldRunOutcome, recordGoldRun } from './cloud-metrics';
 
 /** Bump when what the cached alarm template holds changes. */
 const ALARM_TEMPLATE_VERSION = 1;
@@ -35,17 +33,16 @@ export interface RunAlarmsOptions {
   readonly contractsDir: string;
   /** The gold models the run ran (their template holds the gold workflow's alarm too). */
   readonly modelsDir?: string;
-  /** The gold run's summary: its execution is recorded (AWS/States, GoldPublished) and its alarms listed. */
-  readonly gold?: GoldSummary;
+  /** The gold run's summary (`runGold` recorded its execution in the metrics): its alarms are listed. */
+  readonly gold?: Pick<GoldSummary, 'alarmSubjects'>;
 }
 
-/** Records the gold run in the cloud's metrics, then evaluates the template's alarms on them. */
+/** Evaluates the template's alarms on the run's metrics, and lists the gold workflow's own alarms. */
 export function evaluateRunAlarms(
   cloud: Pick<LocalCloud, 'metrics' | 'wiring'>,
   options: RunAlarmsOptions,
 ): RunAlarms {
   const t0 = Date.now();
-  if (options.gold) recordGoldRun(cloud.metrics, goldRunOutcome(options.gold));
   const template = alarmTemplate(
     options.stateDir,
     options.contractsDir,
@@ -55,42 +52,10 @@ export function evaluateRunAlarms(
   const results = evaluateAlarms(template, cloud.metrics, { bucketPrefix: cloud.wiring.bucketPrefix });
   const wouldAlarm = [
     ...results.filter((r) => r.state === 'ALARM').map((r) => r.line),
-    ...(options.gold ? goldAlarmLines(options.gold) : []),
+    // As the topic's subscribers read them: the subject of each alarm the workflow published.
+    ...(options.gold?.alarmSubjects ?? []),
   ];
   return { results, wouldAlarm, ms: Date.now() - t0 };
-}
-
-/**
- * The gold run as Step Functions and CloudWatch would have counted it, from its summary: its outcome
- * (a `States.Timeout` failure is a time-out) and the workflow's own metrics, sent by its last states:
- * `GoldPublished` exactly when it succeeds without being skipped (a failure to send fails the run), and
- * `GoldRunSkipped` when it was skipped (single flight).
- */
-export function goldRunOutcome(gold: Pick<GoldSummary, 'status' | 'error' | 'skipped'>): GoldRunOutcome {
-  const count = (name: string) => [
-    { Namespace: METRICS_NAMESPACE, MetricData: [{ MetricName: name, Value: 1, Unit: 'Count' }] },
-  ];
-  const succeeded = gold.status === 'SUCCEEDED';
-  return {
-    status: gold.status,
-    ...(gold.error ? { error: { error: gold.error.split(':')[0] } } : {}),
-    metrics: !succeeded
-      ? []
-      : gold.skipped
-        ? count(METRIC_NAMES.GoldRunSkipped)
-        : count(METRIC_NAMES.GoldPublished),
-  };
-}
-
-/**
- * One line per alarm the gold workflow published to the alarm topic, named after the error its failure
- * path ends with (lib/gold/gold-tasks.ts): `GoldModelFailed-<model>` for each failed model, and
- * `CurrentStateFailed` for the other one the workflow has (the current-state merge).
- */
-export function goldAlarmLines(gold: Pick<GoldSummary, 'alarms' | 'failures'>): string[] {
-  const models = (gold.failures ?? []).map((f) => `GoldModelFailed-${f.model}`);
-  const others = Math.max(0, gold.alarms - models.length);
-  return [...models, ...Array.from({ length: others }, () => 'CurrentStateFailed')];
 }
 
 const TEMPLATES = new Map<string, CfnTemplate>();

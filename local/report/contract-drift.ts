@@ -22,8 +22,7 @@ import { datasetPrefixes } from '../../core/lake/layout';
 import { isNotFound, mapLimited, readObjectText, recoverWhen } from '../../lambdas/aws/s3';
 import { parseManifest } from '../../lambdas/bronze-to-silver/manifest-store';
 import { PROJECT_ROOT } from '../../lib/config';
-import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../cloud/local-cloud';
-import { DEFAULT_MODELS_DIR } from '../gold/run-gold-command';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_MODELS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { displayPath } from './display-path';
 
 /** Manifest keys listed per dataset: one ListObjectsV2 page. */

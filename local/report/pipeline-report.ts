@@ -68,7 +68,7 @@ export interface PipelineReport {
   gold?: GoldSummary;
   /**
    * What AWS would have alarmed on, one line each: the template's alarms in ALARM on the run's metrics
-   * (`QuarantineRatio-stores 50% > 5%`), then the gold workflow's own (`GoldModelFailed-daily_sales`).
+   * (`QuarantineRatio-stores 50% > 5%`), then the gold workflow's own, by subject (`medallion gold: model daily_sales failed`).
    * Any makes the run not `ok`. See local/monitoring/.
    */
   wouldAlarm?: string[];
@@ -115,6 +115,8 @@ export interface GoldSummary {
    */
   currentState: Record<string, { keys: number; versions: number }>;
   alarms: number;
+  /** The subject of each alarm the workflow published to the alarm topic (what its subscribers receive). */
+  alarmSubjects: string[];
   /** The models that failed: the engine's error, and the file and line it points at. */
   failures: GoldFailure[];
 }

@@ -13,7 +13,8 @@ import { join, resolve } from 'node:path';
 import { PipelineUsageError } from '../../core/errors';
 import { PROJECT_ROOT } from '../../lib/config';
 import type { LogSink } from '../cloud/lambda-runtime';
-import { DEFAULT_CONTRACTS_DIR, type LocalCloud } from '../cloud/local-cloud';
+import type { LocalCloud } from '../cloud/local-cloud';
+import { DEFAULT_CONTRACTS_DIR, DEFAULT_MODELS_DIR } from '../command-defaults';
 import { prepareState } from '../commands/inputs';
 import { startCloud } from '../commands/local';
 import { runQuery } from '../commands/query';
@@ -25,7 +26,6 @@ import { readStackOutputs, writeStackOutputs } from './stack-outputs';
 import type { SmokeTarget } from './target';
 
 /** The gold models run with the sample contracts. */
-const SAMPLE_MODELS_DIR = 'samples/models';
 /** The local runner's state machine (run-gold.ts names it so). */
 const LOCAL_STATE_MACHINE = 'medallion-local-gold';
 const LOCAL_ACCOUNT = '000000000000';
@@ -84,7 +84,7 @@ export async function startLocalTarget(options: LocalTargetOptions): Promise<Smo
 function modelsDirFor(contractsDir: string, option: string | undefined): string {
   if (option !== undefined) return resolve(option);
   if (contractsDir === resolve(PROJECT_ROOT, DEFAULT_CONTRACTS_DIR))
-    return resolve(PROJECT_ROOT, SAMPLE_MODELS_DIR);
+    return resolve(PROJECT_ROOT, DEFAULT_MODELS_DIR);
   throw new PipelineUsageError(
     `the local smoke runs gold: pass --models DIR, the gold models for the contracts in ${displayPath(contractsDir)}`,
   );

@@ -44,5 +44,14 @@ describe('a gold model failing at run time', () => {
       'order_numbers: 0 row(s), not published: it failed (below); no earlier version',
     );
     expect(printed).not.toContain('published at s3://medallion-local-gold/order_numbers/_unpublished/');
+    // What AWS would alarm on: the failed execution, counted by Step Functions (the template's alarm on
+    // ExecutionsFailed), and the alarm the workflow published itself, by its subject.
+    expect(report.wouldAlarm).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^GoldWorkflowFailures /),
+        'medallion gold: model order_numbers failed',
+      ]),
+    );
+    expect(printed).toContain('would alarm: medallion gold: model order_numbers failed');
   }, 120_000);
 });

@@ -171,6 +171,8 @@ type ListingReport = {
   /** Every ListObjectsV2 exchange (retries included): its time, and those not answered 200. */
   latencies: number[];
   refused: string[];
+  /** Listing requests whose connection was reset (retried by the SDK). */
+  resets: string[];
 };
 
 /**
@@ -189,11 +191,14 @@ async function listWhile(
     settled = true;
   };
   load.then(settle, settle);
-  const report: ListingReport = { listings: 0, failures: [], latencies: [], refused: [] };
+  const report: ListingReport = { listings: 0, failures: [], latencies: [], refused: [], resets: [] };
   recordResponses(client, (command, status, milliseconds, error) => {
     if (command !== 'ListObjectsV2Command') return;
     report.latencies.push(milliseconds);
-    if (status !== 200) report.refused.push(describeAnswer(status, error));
+    // A connection reset (status 0) is no answer: the SDK retries it, as against S3 (the listing's own
+    // outcome is checked below). Under load a kept-alive socket can be closed as it is reused.
+    if (status === 0) report.resets.push(describeAnswer(status, error));
+    else if (status !== 200) report.refused.push(describeAnswer(status, error));
   });
   try {
     while (!settled || report.listings < minimum) {
@@ -233,7 +238,7 @@ const percentile = (values: number[], p: number) =>
 function summary(what: string, report: ListingReport, extra = ''): string {
   return (
     `${what}: ${report.listings} listings, ${report.latencies.length} ListObjectsV2 requests, ` +
-    `${report.refused.length} not answered 200, latency p50 ${percentile(report.latencies, 50)?.toFixed(0)} ms ` +
+    `${report.refused.length} not answered 200 (${report.resets.length} reset and retried), latency p50 ${percentile(report.latencies, 50)?.toFixed(0)} ms ` +
     `p99 ${percentile(report.latencies, 99)?.toFixed(0)} ms${extra}`
   );
 }

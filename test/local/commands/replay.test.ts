@@ -72,6 +72,22 @@ describe('replay against a deployed stack (replayToQueue)', () => {
     );
   });
 
+  it('says what becomes of gold: the next scheduled run, or a full refresh started once the queue is empty', async () => {
+    const lines: string[] = [];
+    await replayToQueue({
+      dataset: 'orders',
+      contractsDir: CONTRACTS,
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/111111111111/transform',
+      bronzeBucket: BRONZE,
+      s3: s3.client,
+      sqs: recordingSqs().client,
+      out: (line) => lines.push(line),
+    });
+    expect(lines[0]).toMatch(/^sent 13 bronze object\(s\) of retail\/orders to https:/);
+    expect(lines[1]).toContain('the next scheduled run of the gold workflow merges');
+    expect(lines[1]).toContain(`--input '{"fullRefresh": true}'`);
+  });
+
   it('keeps only objects ingested on or after --since', async () => {
     const sqs = recordingSqs();
     const sent = await replayOrders(sqs, { since: '2026-11-02' });

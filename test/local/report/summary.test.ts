@@ -158,6 +158,7 @@ describe('formatSummary', () => {
           ok: false,
           status: 'FAILED',
           error: 'States.TaskFailed: bad SQL',
+          alarmSubjects: ['medallion gold: model bad_ref failed'],
           executionName: 'local-1',
           tables: {
             daily_sales: {
