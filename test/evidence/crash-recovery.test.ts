@@ -82,45 +82,67 @@ function journaledMessages(state: string): number {
   );
 }
 
-/** Sends one iteration's files through both doors; resolves with those acknowledged before the kill. */
+/** Sends one iteration's files through both doors; `pending` names the requests not settled yet. */
 function sendFiles(
   child: LocalChild,
   s3: S3Client,
   iteration: number,
   acknowledged: Sent[],
-): Promise<unknown> {
+): { done: Promise<unknown>; pending: Set<string> } {
+  const pending = new Set<string>();
+  const track = <T>(label: string, request: Promise<T>): Promise<T> => {
+    pending.add(label);
+    return request.finally(() => pending.delete(label));
+  };
   const work: Promise<unknown>[] = [];
   // One larger file (its transform takes a while: the kill can land in spool, write or upload)...
   const sizes = [20_000, 40, 7, 3];
   sizes.forEach((rows, n) => {
     const body = ordersFile(`${iteration}${n}`, rows);
+    const Key = `retail/orders/crash-${iteration}-${n}.csv`;
     work.push(
-      s3
-        .send(
-          new PutObjectCommand({
-            Bucket: BUCKET.landing,
-            Key: `retail/orders/crash-${iteration}-${n}.csv`,
-            Body: body,
-          }),
-        )
-        .then(() => acknowledged.push({ dataset: 'orders', sha256: sha256(body), rows })),
+      track(`PUT ${Key}`, s3.send(new PutObjectCommand({ Bucket: BUCKET.landing, Key, Body: body }))).then(
+        () => acknowledged.push({ dataset: 'orders', sha256: sha256(body), rows }),
+      ),
     );
   });
   // ... and API posts.
   for (let n = 0; n < 3; n++) {
     const body = customersBody(`${iteration}${n}`, 1 + n);
+    const name = `crash-${iteration}-${n}.ndjson`;
     work.push(
-      fetch(`${child.api}/datasets/customers/records`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson', 'x-file-name': `crash-${iteration}-${n}.ndjson` },
-        body,
-      }).then((r) => {
+      track(
+        `POST ${name}`,
+        fetch(`${child.api}/datasets/customers/records`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson', 'x-file-name': name },
+          body,
+          // A request the killed server never answers must still end.
+          signal: AbortSignal.timeout(60_000),
+        }),
+      ).then((r) => {
         if (r.status === 202) acknowledged.push({ dataset: 'customers', sha256: sha256(body), rows: 1 + n });
       }),
     );
   }
-  return Promise.allSettled(work);
+  return { done: Promise.allSettled(work), pending };
 }
+
+/** `promise`, or an error naming what it waited on after `ms` (a hang then names itself). */
+async function within<T>(ms: number, promise: Promise<T>, what: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still waiting after ${ms} ms: ${what()}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Progress as it happens (jest prints console output only when the test ends). */
+const progress = (line: string) => process.stderr.write(`scenario 27: ${line}\n`);
 
 /** Dead letters on disk (`queues/<queue>/dead/*.json`): their message ids and last errors. */
 function deadLetters(state: string): string[] {
@@ -209,7 +231,8 @@ describe(`scenario 27: kill -9 of the local cloud at random points, ${ITERATIONS
 
     for (let i = 0; i < ITERATIONS; i++) {
       queuedBeforeStart = journaledMessages(state);
-      const child = await startLocalChild(state);
+      progress(`start ${i}`);
+      const child = await within(150_000, startLocalChild(state), () => `start ${i}`);
       if (i > 0) noteRestart(child);
       const s3 = createS3Client(localS3Env(child.s3));
       const sending = sendFiles(child, s3, i, acknowledged);
@@ -217,9 +240,13 @@ describe(`scenario 27: kill -9 of the local cloud at random points, ${ITERATIONS
       const delay = Math.round(next() ** 2 * 2500);
       killedAfterMs.push(delay);
       await new Promise((r) => setTimeout(r, delay));
-      await child.kill9();
+      await within(30_000, child.kill9(), () => `the kill of start ${i} (pid ${child.pid}) to end it`);
       s3.destroy();
-      await sending;
+      await within(
+        90_000,
+        sending.done,
+        () => `the requests of start ${i} to end: ${[...sending.pending].join(', ')}`,
+      );
     }
 
     queuedBeforeStart = journaledMessages(state);
@@ -254,7 +281,9 @@ describe(`scenario 27: kill -9 of the local cloud at random points, ${ITERATIONS
       }
     } finally {
       s3.destroy();
-      expect(await last.stop()).toBe(0);
+      expect(
+        await within(60_000, last.stop(), () => `the last start (pid ${last.pid}) to stop on SIGINT`),
+      ).toBe(0);
     }
 
     // Exactly once in silver: each bronze object's rows, counted in the tables (every table must read).
