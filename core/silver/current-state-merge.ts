@@ -155,11 +155,6 @@ function currentStateMerge(contract: DatasetContract, batch: MergeBatch): string
       ].join('\n')
     : latest;
   const newer = newerOrEqual(contract, 's', 't');
-  const set = columns
-    .filter((c) => !keys.has(c))
-    .map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`)
-    .join(', ');
-  const values = columns.map((c) => `s.${sqlIdent(c)}`).join(', ');
   const lines = [
     `MERGE INTO ${sqlIdent(currentTableName(contract.dataset))} AS t`,
     `USING (\n${source}\n) AS s`,
@@ -167,8 +162,8 @@ function currentStateMerge(contract: DatasetContract, batch: MergeBatch): string
   ];
   if (contract.deletes) lines.push(`WHEN MATCHED AND ${newer} AND ${isDelete(contract, 's')} THEN DELETE`);
   lines.push(
-    `WHEN MATCHED AND ${newer} THEN UPDATE SET ${set}`,
-    `WHEN NOT MATCHED AND NOT ${isDelete(contract, 's')} THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${values})`,
+    `WHEN MATCHED AND ${newer} THEN ${updateFromSource(columns, keys)}`,
+    `WHEN NOT MATCHED AND NOT ${isDelete(contract, 's')} THEN ${insertFromSource(columns)}`,
   );
   return lines.join('\n');
 }
@@ -178,17 +173,24 @@ function deletedKeysMerge(contract: DatasetContract, batch: MergeBatch): string 
   const deletesColumn = (contract.deletes as NonNullable<DatasetContract['deletes']>).column;
   const withMarker = columns.includes(deletesColumn) ? columns : [...columns, deletesColumn];
   const latest = latestInBatch(contract, batch, withMarker);
-  const keys = new Set(contract.primaryKey);
-  const set = columns
-    .filter((c) => !keys.has(c))
-    .map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`)
-    .join(', ');
   return [
     `MERGE INTO ${sqlIdent(deletedTableName(contract.dataset))} AS t`,
     // Only keys whose latest version in the batch is a delete: a later re-insert in the same batch wins.
     `USING (\nSELECT * FROM (\n${latest}\n) AS l WHERE ${isDelete(contract, 'l')}\n) AS s`,
     `ON (${keyMatch(contract, 't', 's')})`,
-    `WHEN MATCHED AND ${newerOrEqual(contract, 's', 't')} THEN UPDATE SET ${set}`,
-    `WHEN NOT MATCHED THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${columns.map((c) => `s.${sqlIdent(c)}`).join(', ')})`,
+    `WHEN MATCHED AND ${newerOrEqual(contract, 's', 't')} THEN ${updateFromSource(columns, contract.primaryKey)}`,
+    `WHEN NOT MATCHED THEN ${insertFromSource(columns)}`,
   ].join('\n');
+}
+
+/** A MERGE's `UPDATE SET` of every column but the keys, from the source row `s`. */
+export function updateFromSource(columns: readonly string[], keys: Iterable<string>): string {
+  const keySet = new Set(keys);
+  const set = columns.filter((c) => !keySet.has(c)).map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`);
+  return `UPDATE SET ${set.join(', ')}`;
+}
+
+/** A MERGE's `INSERT` of `columns` from the source row `s`. */
+export function insertFromSource(columns: readonly string[]): string {
+  return `INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${columns.map((c) => `s.${sqlIdent(c)}`).join(', ')})`;
 }

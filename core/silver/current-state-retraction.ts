@@ -14,7 +14,14 @@
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { PARTITION_KEY } from '../lake/layout';
 import { sqlIdent, sqlString } from '../sql/quote';
-import { isDelete, keyMatch, targetPartitionFilter, versionOrder } from './current-state-merge';
+import {
+  insertFromSource,
+  isDelete,
+  keyMatch,
+  targetPartitionFilter,
+  updateFromSource,
+  versionOrder,
+} from './current-state-merge';
 import {
   currentStateColumns,
   currentTableName,
@@ -97,36 +104,42 @@ function retractedKeysSource(
   ].join('\n');
 }
 
-function currentRetraction(contract: DatasetContract, source: string): string {
-  const columns = currentStateColumns(contract).map((c) => c.name);
-  const keys = new Set(contract.primaryKey);
-  const set = columns
-    .filter((c) => !keys.has(c))
-    .map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`)
-    .join(', ');
+/** The MERGE into `table` (of `columns`) from the retraction source, with its WHEN clauses. */
+function retractionMerge(
+  contract: DatasetContract,
+  table: string,
+  columns: readonly string[],
+  source: string,
+  when: { readonly remove: string; readonly insert: string },
+): string {
   return [
-    `MERGE INTO ${sqlIdent(currentTableName(contract.dataset))} AS t`,
+    `MERGE INTO ${sqlIdent(table)} AS t`,
     `USING (\n${source}\n) AS s`,
     `ON (${keyMatch(contract, 't', 's')})`,
-    `WHEN MATCHED AND (s.${GONE} OR s.${IS_DELETE}) THEN DELETE`,
-    `WHEN MATCHED THEN UPDATE SET ${set}`,
-    `WHEN NOT MATCHED AND NOT s.${GONE} AND NOT s.${IS_DELETE} THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${columns.map((c) => `s.${sqlIdent(c)}`).join(', ')})`,
+    `WHEN MATCHED AND (${when.remove}) THEN DELETE`,
+    `WHEN MATCHED THEN ${updateFromSource(columns, contract.primaryKey)}`,
+    `WHEN NOT MATCHED AND ${when.insert} THEN ${insertFromSource(columns)}`,
   ].join('\n');
 }
 
+/** The current state: the latest remaining version's row, or no row when none remains or it is a delete. */
+function currentRetraction(contract: DatasetContract, source: string): string {
+  return retractionMerge(
+    contract,
+    currentTableName(contract.dataset),
+    currentStateColumns(contract).map((c) => c.name),
+    source,
+    { remove: `s.${GONE} OR s.${IS_DELETE}`, insert: `NOT s.${GONE} AND NOT s.${IS_DELETE}` },
+  );
+}
+
+/** The deleted keys: the latest remaining version when it is a delete, else no row. */
 function deletedRetraction(contract: DatasetContract, source: string): string {
-  const columns = deletedKeysColumns(contract).map((c) => c.name);
-  const keys = new Set(contract.primaryKey);
-  const set = columns
-    .filter((c) => !keys.has(c))
-    .map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`)
-    .join(', ');
-  return [
-    `MERGE INTO ${sqlIdent(deletedTableName(contract.dataset))} AS t`,
-    `USING (\n${source}\n) AS s`,
-    `ON (${keyMatch(contract, 't', 's')})`,
-    `WHEN MATCHED AND (s.${GONE} OR NOT s.${IS_DELETE}) THEN DELETE`,
-    `WHEN MATCHED THEN UPDATE SET ${set}`,
-    `WHEN NOT MATCHED AND s.${IS_DELETE} THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${columns.map((c) => `s.${sqlIdent(c)}`).join(', ')})`,
-  ].join('\n');
+  return retractionMerge(
+    contract,
+    deletedTableName(contract.dataset),
+    deletedKeysColumns(contract).map((c) => c.name),
+    source,
+    { remove: `s.${GONE} OR NOT s.${IS_DELETE}`, insert: `s.${IS_DELETE}` },
+  );
 }

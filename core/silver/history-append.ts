@@ -17,7 +17,7 @@
 import type { DatasetContract } from '../contracts/dataset-contract';
 import { PARTITION_KEY } from '../lake/layout';
 import { sqlIdent, sqlString } from '../sql/quote';
-import { batchFilter, type MergeBatch } from './current-state-merge';
+import { batchFilter, insertFromSource, type MergeBatch, updateFromSource } from './current-state-merge';
 import { arrivalsTableName, currentStateColumns, historyTableName } from './tables';
 
 const BRONZE_KEY = '_bronze_key';
@@ -53,11 +53,8 @@ export function historyAppendStatement(contract: DatasetContract, batch: MergeBa
   lines.push(`WHEN MATCHED AND s.${RETRACTED} THEN DELETE`);
   if (others.length > 0) {
     const changed = others.map((c) => `t.${sqlIdent(c)} IS DISTINCT FROM s.${sqlIdent(c)}`).join(' OR ');
-    const set = others.map((c) => `${sqlIdent(c)} = s.${sqlIdent(c)}`).join(', ');
-    lines.push(`WHEN MATCHED AND (${changed}) THEN UPDATE SET ${set}`);
+    lines.push(`WHEN MATCHED AND (${changed}) THEN ${updateFromSource(columns, identity)}`);
   }
-  lines.push(
-    `WHEN NOT MATCHED AND NOT s.${RETRACTED} THEN INSERT (${columns.map(sqlIdent).join(', ')}) VALUES (${columns.map((c) => `s.${sqlIdent(c)}`).join(', ')})`,
-  );
+  lines.push(`WHEN NOT MATCHED AND NOT s.${RETRACTED} THEN ${insertFromSource(columns)}`);
   return lines.join('\n');
 }
