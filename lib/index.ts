@@ -8,6 +8,10 @@ export { CostGuardrails, type CostGuardrailsProps } from './cost-guardrails';
 export { DataCatalog, type DataCatalogProps } from './data-catalog';
 export { DatasetTables, type DatasetTablesProps } from './dataset-tables';
 export { DomainStack, type DomainStackProps, domainStackName } from './domain-stack';
+export {
+  RedshiftServerlessGold,
+  type RedshiftServerlessGoldProps,
+} from './gold/redshift-serverless';
 export { IngestApi, type IngestApiProps } from './ingest-api';
 export { LakeStorage, type LakeStorageProps } from './lake-storage';
 export { MedallionFunction, type MedallionFunctionProps } from './medallion-function';
