@@ -87,9 +87,12 @@ export function assertStateFree(
 ): void {
   const file = join(stateDir, STATE_LOCK_FILE);
   if (mechanism === 'socket') {
-    if (!existsSync(stateDir) || !socketBound(socketName(stateDir))) return;
+    if (!existsSync(stateDir)) return;
+    const bound = socketBound(socketName(stateDir));
     const holder = readHolder(file);
-    if (holder?.pid !== process.pid) throw inUse(stateDir, holder);
+    // Without /proc/net/unix, the holder's file is all there is to go by (its pid, alive or not).
+    const held = bound ?? (holder !== undefined && holder.host === hostname() && alive(holder.pid));
+    if (held && holder?.pid !== process.pid) throw inUse(stateDir, holder);
     return;
   }
   const holder = readHolder(file);
@@ -134,13 +137,16 @@ async function holderOnceWritten(file: string): Promise<StateLockHolder | undefi
   return undefined;
 }
 
-/** Whether the abstract socket `name` is bound by a process on this machine (`/proc/net/unix`: `@name`). */
-function socketBound(name: string): boolean {
+/**
+ * Whether the abstract socket `name` is bound by a process on this machine (`/proc/net/unix`: `@name`);
+ * undefined when that table cannot be read.
+ */
+function socketBound(name: string): boolean | undefined {
   let table: string;
   try {
     table = readFileSync('/proc/net/unix', 'utf8');
   } catch {
-    return false; // no /proc: nothing to tell
+    return undefined;
   }
   // Node pads the name with NULs, which the table shows as `@`.
   return table.split('\n').some((line) => new RegExp(`\\s@${name}(@*)$`).test(line));

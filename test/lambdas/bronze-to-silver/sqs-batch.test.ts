@@ -300,7 +300,10 @@ describe('processBatch near the deadline and on the last receive', () => {
       { context: { getRemainingTimeInMillis: () => 200 }, safetyMarginMs: 50 },
     );
 
-    expect(Date.now() - started).toBeLessThan(200);
+    // Stopped at the 150 ms deadline, not by the processor (which never settles); the bound leaves room
+    // for a busy machine's event loop (CI runs two test streams on two cores).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+    expect(Date.now() - started).toBeLessThan(1_000);
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'slow' }, { itemIdentifier: 'next' }]);
     expect(seen).toEqual([keyOf(1)]);
     expect(JSON.parse(errors[1] as string)).toMatchObject({
