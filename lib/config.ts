@@ -171,6 +171,26 @@ const reconcilerSchema = z
   })
   .strict();
 
+/** The gold engines a deployment can choose. */
+export const GOLD_ENGINES = ['athena', 'redshift'] as const;
+export type GoldEngineName = (typeof GOLD_ENGINES)[number];
+
+const redshiftSchema = z
+  .object({
+    /** Base capacity of the workgroup, in RPUs (8 to 512 in steps of 8, or 4 where the region offers it). */
+    baseCapacity: z.number().int().min(4).max(512).default(4),
+    /**
+     * Upper bound of the workgroup's scaling, in RPUs.
+     * @default - Redshift's (no bound)
+     */
+    maxCapacity: z.number().int().min(4).max(5632).optional(),
+    /** Daily usage limit (RPU-hours): past it Redshift emits a metric (the breach action is `emit-metric`). */
+    usageLimitRpuHours: z.number().int().min(1).default(16),
+    /** The cost alarm fires when a day's compute exceeds this many RPU-hours. */
+    costAlarmRpuHoursPerDay: z.number().positive().default(12),
+  })
+  .strict();
+
 const goldSchema = z
   .object({
     /** The gold models (`<name>.sql`, see `loadGoldModels`), relative to the repository root. */
@@ -181,6 +201,15 @@ const goldSchema = z
     enabled: z.boolean().default(true),
     /** Published versions kept per gold table (the current one included); older ones are deleted. */
     versionsKept: z.number().int().min(1).max(100).default(3),
+    /**
+     * The engine that runs the models: `athena` (serverless, paid per TB scanned), or `redshift`
+     * (Redshift Serverless: a workgroup in its own VPC, paid per RPU-hour; each model is also a table of
+     * its `gold` schema for BI tools). Gold is published to the gold bucket and the Glue catalog either way.
+     * The README's "Athena or Redshift Serverless for gold" compares them.
+     */
+    engine: z.enum(GOLD_ENGINES).default('athena'),
+    /** Redshift Serverless settings (used when `engine` is `redshift`). */
+    redshift: redshiftSchema.default(redshiftSchema.parse({})),
   })
   .strict();
 

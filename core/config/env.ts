@@ -41,6 +41,10 @@ export const ENV = {
   STRANDED_BRONZE_AFTER_MINUTES: 'MEDALLION_STRANDED_BRONZE_AFTER_MINUTES',
   /** Bronze `ingest_date` days the reconciler reads, today included. */
   RECONCILE_LOOKBACK_DAYS: 'MEDALLION_RECONCILE_LOOKBACK_DAYS',
+  /** The gold engine the planner writes statements for: `athena` (default) or `redshift`. */
+  GOLD_ENGINE: 'MEDALLION_GOLD_ENGINE',
+  /** Redshift: the KMS key id its UNLOADs encrypt gold with (the lake key). */
+  GOLD_UNLOAD_KEY_ID: 'MEDALLION_GOLD_UNLOAD_KEY_ID',
 } as const;
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];

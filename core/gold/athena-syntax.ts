@@ -9,10 +9,10 @@
  * 2. Token rules of Trino's grammar the parsers below do not enforce: backquoted identifiers, `==`, more
  *    than one statement.
  * 3. A parse with node-sql-parser's `trino` grammar, then its `athena` grammar: a query neither parses is
- *    refused at the position the parser stopped. Neither grammar is complete (measured: of 113 valid
- *    Trino queries, the trino grammar rejects 18 and the athena grammar 25, among them `AT TIME ZONE`,
+ *    refused at the position the parser stopped. Neither grammar is complete (measured: of 114 valid
+ *    Trino queries, the trino grammar rejects 19 and the athena grammar 26, among them `AT TIME ZONE`,
  *    `sum(DISTINCT x)`, `INTERSECT`/`EXCEPT`, `IGNORE NULLS`, `WITH ORDINALITY`, `listagg ... WITHIN
- *    GROUP`, `RANGE ... INTERVAL` frames, `FETCH FIRST`, `GROUPING SETS` and ROW/MAP casts; and the trino
+ *    GROUP`, `RANGE ... INTERVAL` frames, `FETCH FIRST`, `GROUPING SETS`, ROW/MAP casts and `DOUBLE PRECISION`; and the trino
  *    grammar accepts `::`, `ILIKE` and `//`). So before parsing, those valid Trino constructs are
  *    rewritten into shapes the grammars know, at the same length (positions stay right), and layer 1
  *    catches what the trino grammar lets through. `test/core/gold/athena-syntax.test.ts` holds the corpus.
@@ -192,6 +192,9 @@ function normalizeForGrammar(sql: string, code: string): string {
     if (as === undefined) return;
     const type = code.slice(as, close);
     if (/\b(?:row|map|array)\b|\bwith\s+time\s+zone\b/i.test(type)) put(as, close, ' int');
+    // Trino's `DOUBLE PRECISION` (its grammar's doublePrecisionType, the spelling Redshift and PostgreSQL
+    // share) -> `double`
+    else if (/^\s*double\s+precision\s*$/i.test(type)) put(as, close, ' double');
   });
   return out.join('');
 }

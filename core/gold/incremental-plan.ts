@@ -32,7 +32,22 @@
 import { createHash } from 'node:crypto';
 import { sqlIdent, sqlString } from '../sql/quote';
 import { type IncrementalModel, WINDOW_MARKER } from './models';
+import { redshiftRebuildPartitionedStatements, redshiftReplaceDatesStatements } from './redshift-sql';
 import { partitionedUnloadStatement } from './unload';
+
+/**
+ * The engine a plan's writes are for: Athena (partitioned UNLOADs of at most 100 dates each), or Redshift
+ * (one transaction per run: the model's table in the gold schema changes, and the dates it wrote are
+ * unloaded under the version, see `redshift-sql.ts`).
+ */
+export type PlanDialect =
+  | { readonly engine: 'athena' }
+  | { readonly engine: 'redshift'; readonly schema?: string; readonly kmsKeyId?: string };
+
+/** One write: an Athena statement, or the statements of one Redshift transaction (BatchExecuteStatement). */
+export type PlanStatement = string | string[];
+
+const ATHENA: PlanDialect = { engine: 'athena' };
 
 /** Athena writes at most 100 partitions per query (CTAS, INSERT INTO, UNLOAD ... partitioned_by). */
 export const MAX_PARTITIONS_PER_WRITE = 100;
@@ -104,8 +119,11 @@ export interface IncrementalPlan {
   readonly mode: PlanMode;
   /** Why this mode, for the run's log and report. */
   readonly reason: string;
-  /** The UNLOAD statements, in order; each writes at most 100 partitions under its own prefix. */
-  readonly statements: string[];
+  /**
+   * The writes, in order, each under its own prefix `<location><i>/`. Athena: UNLOAD statements, each
+   * writing at most 100 partitions. Redshift: one transaction (an array of statements).
+   */
+  readonly statements: PlanStatement[];
   /** Incremental: the gold dates recomputed (a date with no row afterwards is deleted). Full: []. */
   readonly dates: string[];
   /** Per source dataset, how far this run consumes its commit log (stored by `commit`). */
@@ -186,6 +204,8 @@ export function planIncremental(p: {
   readonly location: string;
   readonly changedPartitions: readonly string[];
   readonly sources: Record<string, SourcePosition>;
+  /** @default Athena */
+  readonly dialect?: PlanDialect;
 }): IncrementalPlan {
   const dates = widen(p.changedPartitions, p.spec.lookbackDays);
   if (dates.length === 0) {
@@ -198,17 +218,21 @@ export function planIncremental(p: {
       sources: p.sources,
     };
   }
-  const statements = chunk(dates, MAX_PARTITIONS_PER_WRITE).map((batch, i) =>
-    partitionedUnloadStatement(
-      windowSelect(
-        p.spec,
-        widen(batch, p.spec.lookbackDays),
-        `${sqlIdent(p.spec.column)} IN (${batch.map(dateLiteral).join(', ')})`,
-      ),
-      `${p.location}${i}/`,
-      [p.spec.column],
-    ),
-  );
+  const dialect = p.dialect ?? ATHENA;
+  const statements: PlanStatement[] =
+    dialect.engine === 'redshift'
+      ? [
+          redshiftReplaceDatesStatements({
+            ...dialect,
+            model: p.spec.name,
+            column: p.spec.column,
+            columns: p.spec.outputColumns,
+            dates,
+            select: windowSelect(p.spec, widen(dates, p.spec.lookbackDays), datesIn(p.spec.column, dates)),
+            location: `${p.location}0/`,
+          }),
+        ]
+      : incrementalUnloads(p.spec, p.location, dates);
   return {
     model: p.spec.name,
     mode: 'incremental',
@@ -217,6 +241,26 @@ export function planIncremental(p: {
     dates,
     sources: p.sources,
   };
+}
+
+/** Athena's incremental writes: one partitioned UNLOAD per 100 dates. */
+function incrementalUnloads(
+  spec: IncrementalModelSpec,
+  location: string,
+  dates: readonly string[],
+): string[] {
+  return chunk(dates, MAX_PARTITIONS_PER_WRITE).map((batch, i) =>
+    partitionedUnloadStatement(
+      windowSelect(spec, widen(batch, spec.lookbackDays), datesIn(spec.column, batch)),
+      `${location}${i}/`,
+      [spec.column],
+    ),
+  );
+}
+
+/** `"<column>" IN (DATE '...', ...)`. */
+function datesIn(column: string, dates: readonly string[]): string {
+  return `${sqlIdent(column)} IN (${dates.map(dateLiteral).join(', ')})`;
 }
 
 /**
@@ -231,8 +275,32 @@ export function planFull(p: {
   readonly sourcePartitions: readonly string[];
   readonly sources: Record<string, SourcePosition>;
   readonly reason: string;
+  /** @default Athena */
+  readonly dialect?: PlanDialect;
 }): IncrementalPlan {
   const { spec } = p;
+  const dialect = p.dialect ?? ATHENA;
+  if (dialect.engine === 'redshift') {
+    // One transaction rebuilds the table from all of its sources (Redshift has no partition limit).
+    const select = [
+      `SELECT ${spec.outputColumns.map(sqlIdent).join(', ')}`,
+      'FROM (',
+      spec.sql.trim().replace(/;+\s*$/, ''),
+      ') AS "incremental_model"',
+      `WHERE ${sqlIdent(spec.column)} IS NOT NULL`,
+    ].join('\n');
+    const statements = [
+      redshiftRebuildPartitionedStatements({
+        ...dialect,
+        model: spec.name,
+        column: spec.column,
+        columns: spec.outputColumns,
+        select,
+        location: `${p.location}0/`,
+      }),
+    ];
+    return { model: spec.name, mode: 'full', reason: p.reason, statements, dates: [], sources: p.sources };
+  }
   const lookback = spec.lookbackDays;
   const partitions = [...new Set(p.sourcePartitions)].sort();
   const candidates = widen(partitions, lookback);

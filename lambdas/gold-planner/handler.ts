@@ -18,7 +18,7 @@
 import { ENV, readEnv } from '../../core/config/env';
 import { ContractRegistry } from '../../core/contracts/load-contracts';
 import { ConfigError } from '../../core/errors';
-import type { IncrementalModelSpec, IncrementalPlan } from '../../core/gold/incremental-plan';
+import type { IncrementalModelSpec, IncrementalPlan, PlanDialect } from '../../core/gold/incremental-plan';
 import { createS3Client } from '../aws/s3';
 import { IncrementalPlanner, type PlanSummary, type PublishStep } from './incremental-planner';
 
@@ -47,13 +47,23 @@ const settings = readEnv({
   silverBucket: { name: ENV.SILVER_BUCKET },
   goldBucket: { name: ENV.GOLD_BUCKET },
   contractsDir: { name: ENV.CONTRACTS_DIR },
+  engine: { name: ENV.GOLD_ENGINE, default: 'athena' },
+  unloadKeyId: { name: ENV.GOLD_UNLOAD_KEY_ID, default: '' },
 });
 const planner = new IncrementalPlanner({
   s3: createS3Client(),
   silverBucket: settings.silverBucket,
   goldBucket: settings.goldBucket,
   contracts: ContractRegistry.fromDirectory(settings.contractsDir),
+  dialect: planDialect(settings.engine, settings.unloadKeyId),
 });
+
+/** The engine the plans are written for, checked at start-up. */
+function planDialect(engine: string, unloadKeyId: string): PlanDialect {
+  if (engine === 'athena') return { engine };
+  if (engine === 'redshift') return { engine, kmsKeyId: unloadKeyId || undefined };
+  throw new ConfigError(`gold planner: ${ENV.GOLD_ENGINE} must be athena or redshift (got '${engine}')`);
+}
 
 export async function handler(
   event: GoldPlannerEvent,

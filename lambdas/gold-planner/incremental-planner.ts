@@ -20,6 +20,7 @@ import {
   type IncrementalState,
   modelHash,
   nextState,
+  type PlanDialect,
   type PublishBatch,
   planFull,
   planIncremental,
@@ -40,6 +41,11 @@ export interface IncrementalPlannerDeps {
   readonly silverBucket: string;
   readonly goldBucket: string;
   readonly contracts: ContractRegistry;
+  /**
+   * The engine the plans' writes are for.
+   * @default Athena
+   */
+  readonly dialect?: PlanDialect;
   readonly now?: () => Date;
 }
 
@@ -96,6 +102,7 @@ export class IncrementalPlanner {
         location,
         changedPartitions: [...changed].sort(),
         sources: positions(bounds, listed),
+        dialect: this.deps.dialect,
       });
     }
     return this.full(spec, location, bounds, listed, reason);
@@ -185,6 +192,7 @@ export class IncrementalPlanner {
       sourcePartitions: [...partitions],
       sources: positions(bounds, listed),
       reason,
+      dialect: this.deps.dialect,
     });
   }
 

@@ -20,6 +20,7 @@ import {
   goldIncrementalStateKey,
   lakeDomains,
 } from '../../core/lake/layout';
+import type { GoldEngineName } from '../config';
 import { grantLakeKeyViaS3, grantListBucket, grantObjects } from '../lake-access';
 import type { LogSettings } from '../log-settings';
 import { type FunctionSettings, MedallionFunction } from '../medallion-function';
@@ -37,6 +38,11 @@ export interface GoldPlannerProps extends LogSettings, FunctionSettings {
   readonly key: kms.IKey;
   /** The incremental models: the planner reads and writes their state, and lists their versions. */
   readonly models: string[];
+  /**
+   * The engine the planner writes statements for (Redshift: its UNLOADs encrypt with the lake key).
+   * @default 'athena'
+   */
+  readonly engine?: GoldEngineName;
 }
 
 /** The planner Lambda: reads commit logs, watermarks and arrival partitions; writes model states only. */
@@ -59,6 +65,9 @@ export class GoldPlanner extends Construct {
       environment: {
         [ENV.SILVER_BUCKET]: props.silverBucket.bucketName,
         [ENV.GOLD_BUCKET]: props.goldBucket.bucketName,
+        ...(props.engine === 'redshift'
+          ? { [ENV.GOLD_ENGINE]: 'redshift', [ENV.GOLD_UNLOAD_KEY_ID]: props.key.keyId }
+          : {}),
       },
     });
     this.function = fn.function;

@@ -12,8 +12,8 @@ SELECT
   CAST(SUM(orders) AS bigint) AS orders,
   CAST(SUM(revenue) AS decimal(18, 2)) AS revenue,
   CASE
-    WHEN SUM(SUM(revenue)) OVER () = 0 THEN CAST(NULL AS double)
-    ELSE CAST(SUM(revenue) AS double) / CAST(SUM(SUM(revenue)) OVER () AS double)
+    WHEN SUM(SUM(revenue)) OVER () = 0 THEN CAST(NULL AS double precision)
+    ELSE CAST(SUM(revenue) AS double precision) / CAST(SUM(SUM(revenue)) OVER () AS double precision)
   END AS revenue_share
 FROM {{ ref('daily_sales') }}
 GROUP BY category

@@ -40,6 +40,9 @@ describe('defaults', () => {
       schedule: 'rate(1 hour)',
       enabled: true,
       versionsKept: 3,
+      // Athena unless chosen; Redshift's defaults: the smallest workgroup, capped at 16 RPU-hours a day.
+      engine: 'athena',
+      redshift: { baseCapacity: 4, usageLimitRpuHours: 16, costAlarmRpuHoursPerDay: 12 },
     });
     expect(c.alarmEmail).toBeUndefined();
   });

@@ -108,7 +108,7 @@ describe('incremental plan', () => {
     expect(plan.mode).toBe('incremental');
     expect(plan.dates).toEqual(['2026-01-04', '2026-01-05', '2026-01-06']);
     expect(plan.statements).toHaveLength(1);
-    const unload = parseUnload(plan.statements[0]);
+    const unload = parseUnload(plan.statements[0] as string);
     expect(unload?.location).toBe(`${LOCATION}0/`);
     expect(unload?.partitionedBy).toEqual(['d']);
     expect(unload?.select).toContain(
@@ -134,7 +134,7 @@ describe('incremental plan', () => {
     expect(plan.dates).toHaveLength(367);
     expect(plan.statements).toHaveLength(4);
     const written = plan.statements.map((s) => {
-      const u = parseUnload(s);
+      const u = parseUnload(s as string);
       return { location: u?.location, dates: u?.select.match(/DATE '[\d-]+'/g)?.length };
     });
     expect(written).toEqual([
@@ -157,7 +157,7 @@ describe('full plan', () => {
     });
     expect(plan.mode).toBe('full');
     expect(plan.statements).toHaveLength(4);
-    const selects = plan.statements.map((s) => parseUnload(s)?.select ?? '');
+    const selects = plan.statements.map((s) => parseUnload(s as string)?.select ?? '');
     expect(selects[0]).toMatch(/WHERE "d" IS NOT NULL AND "d" <= DATE '2025-04-09'$/);
     expect(selects[1]).toMatch(
       /WHERE "d" IS NOT NULL AND "d" > DATE '2025-04-09' AND "d" <= DATE '2025-07-18'$/,
