@@ -5,7 +5,8 @@
  * - usage: the directories exist, hold something, and (for a local pipeline that runs gold, which
  *   synthesizes the workflow from them) lie inside the project;
  * - the contracts (`contracts.ts`): YAML, schema, and each regex compiled by DuckDB, the engine that runs it;
- * - the models (`models.ts`): refs, Athena syntax, the loader's own rules;
+ * - the models (`models.ts`): refs, Athena syntax (and with `--gold-engine redshift` the SQL every engine
+ *   reads alike, `core/gold/portable-sql.ts`), the loader's own rules;
  * - the columns (`columns.ts`): each header against what DuckDB says its SELECT yields.
  *
  * One in-memory DuckDB serves the regexes and the descriptions.
@@ -14,6 +15,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { contractFiles } from '../../core/contracts/load-contracts';
+import type { GoldEngineName } from '../../lib/config';
 import { createSilverTables, describeModels } from './columns';
 import { checkContracts } from './contracts';
 import { checkModels } from './models';
@@ -36,6 +38,12 @@ export interface CheckOptions {
    * @default false
    */
   readonly insideProject?: boolean;
+  /**
+   * The engine the models run on: `redshift` also holds them to the SQL that Athena, Redshift, DuckDB
+   * and PostgreSQL all read (`core/gold/portable-sql.ts`).
+   * @default 'athena'
+   */
+  readonly goldEngine?: GoldEngineName;
 }
 
 /** A problem with the command's arguments (exit 2), not with the files they name. */
@@ -66,7 +74,13 @@ export async function checkProject(options: CheckOptions): Promise<CheckResult> 
     const problems = [...contracts.problems];
     let models = 0;
     if (modelsDir !== undefined) {
-      const checked = checkModels(modelsDir, contracts.contracts, CHECK_DATABASE, contracts.unloaded);
+      const checked = checkModels(
+        modelsDir,
+        contracts.contracts,
+        CHECK_DATABASE,
+        contracts.unloaded,
+        options.goldEngine,
+      );
       models = checked.files;
       problems.push(...checked.problems);
       await createSilverTables(duckdb, CHECK_DATABASE, contracts.contracts);

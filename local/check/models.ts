@@ -10,9 +10,11 @@ import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { errorMessage, GoldModelError } from '../../core/errors';
 import { athenaSyntaxFindings, maskLiterals } from '../../core/gold/athena-syntax';
 import { loadGoldModels, MODEL_REF, splitModelFile } from '../../core/gold/models';
+import { portableSqlFindings } from '../../core/gold/portable-sql';
 import { currentTableName, datasetTableNames, historyTableName } from '../../core/silver/tables';
 import { sqlIdent } from '../../core/sql/quote';
 import { isAthenaType, splitTopLevel } from '../../core/sql/types';
+import type { GoldEngineName } from '../../lib/config';
 import { type CheckProblem, suggestion } from './report';
 
 /** A column the header declares, with the line declaring it. */
@@ -63,6 +65,7 @@ export function checkModels(
   contracts: readonly DatasetContract[],
   database: string,
   unloaded: readonly string[] = [],
+  engine: GoldEngineName = 'athena',
 ): CheckedModels {
   const files = readdirSync(dir)
     .filter((f) => f.endsWith('.sql'))
@@ -93,7 +96,7 @@ export function checkModels(
         });
       }
     }
-    problems.push(...statementProblems(file, model));
+    problems.push(...statementProblems(file, model, engine));
     if (problems.length > before) refused.add(file);
     if (model.describable) {
       const render = (name: string) => `${sqlIdent(database)}.${sqlIdent(name)}`;
@@ -130,8 +133,8 @@ export function checkModels(
   };
 }
 
-/** The syntax of a model's SQL: Athena's, and one SELECT. */
-function statementProblems(file: string, model: ModelFile): CheckProblem[] {
+/** The syntax of a model's SQL: Athena's (and on Redshift, the portable subset), and one SELECT. */
+function statementProblems(file: string, model: ModelFile, engine: GoldEngineName): CheckProblem[] {
   // Each ref as a quoted name of the same length: positions in the file stay right.
   const sql = model.body.replace(MODEL_REF, (m, _q, name: string) => `"${name}"`.padEnd(m.length));
   const problems: CheckProblem[] = athenaSyntaxFindings(sql).map((f) => ({
@@ -140,6 +143,17 @@ function statementProblems(file: string, model: ModelFile): CheckProblem[] {
     message: `${f.message} (column ${f.column})`,
     fix: f.fix,
   }));
+  if (engine === 'redshift') {
+    // Athena's grammar passed it; Redshift (and the local PostgreSQL) must read it the same way too.
+    for (const f of portableSqlFindings(sql)) {
+      problems.push({
+        file,
+        line: model.bodyLine + f.line - 1,
+        message: `not portable to Redshift: ${f.what} ('${f.match}', column ${f.column})`,
+        fix: f.instead,
+      });
+    }
+  }
   const first = /^\s*(\(|[A-Za-z]+)/.exec(maskLiterals(sql))?.[1]?.toUpperCase();
   if (first !== undefined && !['SELECT', 'WITH', '('].includes(first)) {
     problems.push({

@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { PipelineUsageError } from '../../core/errors';
+import type { GoldEngineName } from '../../lib/config';
 import { checkProject, isUsageProblem } from '../check/check';
 import { type CheckProblem, formatCheck, problemLine, sortProblems } from '../check/report';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_MODELS_DIR } from '../command-defaults';
@@ -15,6 +16,8 @@ export interface CheckCommandOptions {
   readonly modelsDir?: string;
   /** Report lines; default: stdout. */
   readonly out?: (line: string) => void;
+  /** The engine the models run on (`redshift`: the portable SQL subset too); default `athena`. */
+  readonly goldEngine?: GoldEngineName;
 }
 
 /**
@@ -26,7 +29,7 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
   const contractsDir = resolve(options.contractsDir ?? DEFAULT_CONTRACTS_DIR);
   const modelsDir =
     options.modelsDir ?? (contractsDir === resolve(DEFAULT_CONTRACTS_DIR) ? DEFAULT_MODELS_DIR : undefined);
-  const result = await checkProject({ contractsDir, modelsDir });
+  const result = await checkProject({ contractsDir, modelsDir, goldEngine: options.goldEngine });
   const usage = result.problems.filter(isUsageProblem);
   if (usage.length > 0) throw new PipelineUsageError(refusal(usage));
   for (const line of formatCheck(result, displayPath)) out(line);
@@ -41,6 +44,7 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
 export async function checkBeforeRun(options: {
   readonly contractsDir: string;
   readonly modelsDir?: string;
+  readonly goldEngine?: GoldEngineName;
 }): Promise<void> {
   const result = await checkProject({ ...options, insideProject: true });
   if (result.problems.length > 0) throw new PipelineUsageError(refusal(result.problems));

@@ -70,6 +70,29 @@ describe('medallion check: gold models', () => {
     ]);
   });
 
+  it('on Redshift, also refuses SQL the engines read differently: CAST(x AS double), at its line', async () => {
+    const file = edit('category_sales.sql', (t) => t.replace('AS double precision)', 'AS double)'));
+    const redshift = async () =>
+      (await checkProject({ contractsDir: contracts, modelsDir: models, goldEngine: 'redshift' })).problems;
+    // Athena reads it...
+    expect(await problems()).toEqual([]);
+    // ...Redshift and PostgreSQL do not know `double`.
+    const found = await redshift();
+    expect(found).toHaveLength(1);
+    expect(found[0]).toMatchObject({ file, line: lineOf(file, 'AS double)') });
+    expect(found[0].message).toMatch(/^not portable to Redshift: .*double/);
+    expect(found[0].fix).toMatch(/double precision/);
+  });
+
+  it('finds the sample models portable to Redshift', async () => {
+    const result = await checkProject({
+      contractsDir: join(SAMPLES, 'contracts'),
+      modelsDir: join(SAMPLES, 'models'),
+      goldEngine: 'redshift',
+    });
+    expect(result.problems).toEqual([]);
+  });
+
   it('refuses a syntax error where Athena would stop', async () => {
     const file = edit('category_sales.sql', (t) =>
       t.replace('MIN(sales_date) AS first_sales_date', 'MIN(sales_date AS first_sales_date'),
