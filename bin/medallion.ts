@@ -75,6 +75,16 @@ function localCloudSettings(o: {
   };
 }
 
+/** `--gold-engine`: the engine the gold models run on (and are checked for). */
+function goldEngineOption(): Option {
+  return new Option(
+    '--gold-engine <engine>',
+    'run (and check) the gold models for Athena (DuckDB locally) or Redshift Serverless (PostgreSQL, PGlite, locally)',
+  )
+    .choices(['athena', 'redshift'])
+    .default('athena');
+}
+
 /** The version in package.json (what `--version` prints). */
 function packageVersion(): string {
   return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string })
@@ -108,6 +118,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
       'rebuild every partition of the incremental gold models (default: only dates whose inputs changed)',
       false,
     )
+    .addOption(goldEngineOption())
     .option('--report <file>', 'write the run report (JSON) to this file');
   withLocalCloudOptions(pipeline)
     .option('--keep-running', 'keep the local cloud running after the report, until Ctrl-C', false)
@@ -123,6 +134,7 @@ export function program(exit: { code: number } = { code: 0 }): Command {
           modelsDir: o.gold === false ? false : o.models,
           keepState: o.keepState,
           fullRefresh: o.fullRefresh,
+          goldEngine: o.goldEngine,
           reportFile: o.report,
           keepRunning: o.keepRunning
             ? () => {
@@ -277,9 +289,14 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     )
     .option('--contracts <dir>', 'data contracts directory', DEFAULT_CONTRACTS_DIR)
     .option('--models <dir>', 'gold SQL models (default: samples/models with the sample contracts)')
-    .action(async (o: { contracts: string; models?: string }) => {
+    .addOption(goldEngineOption())
+    .action(async (o: { contracts: string; models?: string; goldEngine: 'athena' | 'redshift' }) => {
       const { runCheck } = await import('../local/commands/check');
-      exit.code = await runCheck({ contractsDir: o.contracts, modelsDir: o.models });
+      exit.code = await runCheck({
+        contractsDir: o.contracts,
+        modelsDir: o.models,
+        goldEngine: o.goldEngine,
+      });
     });
 
   cli

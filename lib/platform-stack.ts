@@ -16,6 +16,7 @@ import type { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { loadContracts } from '../core/contracts/load-contracts';
 import { type LoadedGoldModels, loadGoldModels } from '../core/gold/models';
+import { checkPortableSql } from '../core/gold/portable-sql';
 import { datasetPrefixes, domainPrefixes, lakeDomains } from '../core/lake/layout';
 import { currentTableName, historyTableName } from '../core/silver/tables';
 import { BronzeToSilverPipeline } from './bronze-to-silver-pipeline';
@@ -31,6 +32,9 @@ import { DataCatalog, defaultDatabaseName, silverTableLocations } from './data-c
 import { GoldPlanner } from './gold/gold-planner';
 import { GoldRetention } from './gold/gold-retention';
 import { GoldWorkflow } from './gold/gold-workflow';
+import type { RedshiftEngine } from './gold/redshift-engine';
+import { createRedshiftGold } from './gold/redshift-gold';
+import type { RedshiftServerlessGold } from './gold/redshift-serverless';
 import { IngestApi } from './ingest-api';
 import { LakeStorage } from './lake-storage';
 import { lambdaArchitecture } from './medallion-function';
@@ -78,6 +82,8 @@ export class PlatformStack extends Stack {
   public readonly goldModels?: LoadedGoldModels;
   /** The gold workflow, built when {@link goldModels} is. */
   public readonly gold?: GoldWorkflow;
+  /** The Redshift Serverless warehouse the models run on, when `gold.engine` is `redshift`. */
+  public readonly redshift?: RedshiftServerlessGold;
   /** Plans each dataset's current-state merge (run by the gold workflow, before its models). */
   public readonly currentState: CurrentStatePlanner;
   /** Deletes gold versions beyond the newest published ones (run by the gold workflow). */
@@ -226,6 +232,12 @@ export class PlatformStack extends Stack {
           .filter((c) => c.partition.granularity === 'day')
           .flatMap((c) => [currentTableName(c.dataset), historyTableName(c.dataset)]),
       });
+      // On Redshift, the models must read alike on every engine (the check's rules, enforced at synth too).
+      if (config.gold.engine === 'redshift') {
+        for (const m of loaded.models) {
+          checkPortableSql(m.sql, `gold model ${m.source?.file ?? m.name}`, m.source?.sqlLine ?? 1);
+        }
+      }
       if (loaded.models.length > 0) this.goldModels = loaded;
     }
 
@@ -308,6 +320,7 @@ export class PlatformStack extends Stack {
       goldBucket,
       key,
       models: incrementalModels,
+      engine: config.gold.engine,
       logRetention,
       logRemovalPolicy: removalPolicy,
     });
@@ -316,6 +329,23 @@ export class PlatformStack extends Stack {
       // Only the silver tables the models ref are readable by them (tables and their prefixes).
       const models = this.goldModels?.models ?? [];
       const read = this.goldModels?.silverTables ?? [];
+      const silverPrefixes = read.map((table) => silverPrefixOf.get(table) as string);
+      let engine: RedshiftEngine | undefined;
+      if (config.gold.engine === 'redshift') {
+        ({ warehouse: this.redshift, engine } = createRedshiftGold(this, {
+          settings: config.gold.redshift,
+          silverBucket,
+          goldBucket,
+          key,
+          database: this.catalog.databaseName,
+          silverPrefixes,
+          models: models.map((m) => m.name),
+          alarmTopic: this.monitoring.alarmTopic,
+          removalPolicy,
+          logRetention,
+          logRemovalPolicy: removalPolicy,
+        }));
+      }
       this.gold = new GoldWorkflow(this, 'Gold', {
         database: this.catalog.databaseName,
         workGroup: this.catalog.workGroupName,
@@ -328,8 +358,9 @@ export class PlatformStack extends Stack {
         alarmTopic: this.monitoring.alarmTopic,
         models,
         schedule: events.Schedule.expression(config.gold.schedule),
-        silverPrefixes: read.map((table) => silverPrefixOf.get(table) as string),
+        silverPrefixes,
         sourceTables: read,
+        engine,
         currentState: { planner: this.currentState.function, contracts: this.contracts },
         ...(models.length > 0 ? { retention: this.goldRetention.function } : {}),
         ...(incrementalModels.length > 0 ? { goldPlanner: this.goldPlanner.function } : {}),
@@ -387,6 +418,12 @@ export class PlatformStack extends Stack {
       new CfnOutput(this, 'GoldStateMachineArn', {
         description: 'The gold workflow (runs on its schedule; start an execution to publish gold now)',
         value: this.gold.stateMachine.stateMachineArn,
+      });
+    }
+    if (this.redshift) {
+      new CfnOutput(this, 'RedshiftWorkgroupName', {
+        description: 'The Redshift Serverless workgroup of gold (its tables are in the schema gold)',
+        value: this.redshift.workgroupName,
       });
     }
   }

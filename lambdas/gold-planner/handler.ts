@@ -48,20 +48,21 @@ const settings = readEnv({
   goldBucket: { name: ENV.GOLD_BUCKET },
   contractsDir: { name: ENV.CONTRACTS_DIR },
   engine: { name: ENV.GOLD_ENGINE, default: 'athena' },
-  unloadKeyId: { name: ENV.GOLD_UNLOAD_KEY_ID, default: '' },
 });
 const planner = new IncrementalPlanner({
   s3: createS3Client(),
   silverBucket: settings.silverBucket,
   goldBucket: settings.goldBucket,
   contracts: ContractRegistry.fromDirectory(settings.contractsDir),
-  dialect: planDialect(settings.engine, settings.unloadKeyId),
+  dialect: planDialect(settings.engine),
 });
 
-/** The engine the plans are written for, checked at start-up. */
-function planDialect(engine: string, unloadKeyId: string): PlanDialect {
+/** The engine the plans are written for, checked at start-up (Redshift's UNLOADs need the lake key). */
+function planDialect(engine: string): PlanDialect {
   if (engine === 'athena') return { engine };
-  if (engine === 'redshift') return { engine, kmsKeyId: unloadKeyId || undefined };
+  if (engine === 'redshift') {
+    return { engine, kmsKeyId: readEnv({ key: { name: ENV.GOLD_UNLOAD_KEY_ID } }).key };
+  }
   throw new ConfigError(`gold planner: ${ENV.GOLD_ENGINE} must be athena or redshift (got '${engine}')`);
 }
 

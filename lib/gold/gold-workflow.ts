@@ -4,10 +4,13 @@
  *
  * Per model, on every run:
  *   1. a new, empty version prefix is chosen: `s3://<gold>/<model>/v=<execution name>/`;
- *   2. the engine writes the model's full result there as Parquet (Athena: `UNLOAD ... TO`, `.sync`);
+ *   2. the engine writes the model's full result there as Parquet (Athena: `UNLOAD ... TO`, `.sync`;
+ *      Redshift: build the table, then `UNLOAD` it, each statement polled until it ends);
  *   3. only once that succeeded, the Glue table's location is switched to the new prefix (GetTable, then
  *      UpdateTable with the same definition and the new location); a model that declares tests is
- *      tested on that version first (`model-tests-stage.ts`), and a failing test keeps it unpublished.
+ *      tested on that version first (`model-tests-stage.ts`), and a failing test keeps it unpublished;
+ *      an engine may run a step right before the switch (Redshift: swap the new table in).
+ * An engine may also run a setup once per execution, before the first wave (Redshift: its schemas).
  * Readers resolve a table's location when a query starts, so they see either the previous version or the
  * new one, complete: never a prefix being written. If anything fails, the location is not switched, the
  * previous version stays published, an alarm is sent and the execution fails.
@@ -35,8 +38,9 @@ import { type LogSettings, logGroupProps } from '../log-settings';
 import { acknowledge, acknowledgePrefixScopedObjectArns } from '../nag';
 import { AthenaEngine, type AthenaEngineOptions } from './athena-engine';
 import { currentStateStage } from './current-state-stage';
-import type { GoldEngine } from './gold-engine';
+import { engineStates, type GoldEngine } from './gold-engine';
 import {
+  alarmThenFail,
   goldPublishedMetric,
   modelFailureAlarm,
   modelTarget,
@@ -139,7 +143,7 @@ export class GoldWorkflow extends Construct {
     this.waves = orderModels(props.models);
     if (this.waves.length === 0 && !props.currentState) throw new Error('GoldWorkflow: no gold model to run');
 
-    const engine =
+    const engine: GoldEngine =
       props.engine ??
       new AthenaEngine({
         workGroup: props.workGroup,
@@ -181,6 +185,8 @@ export class GoldWorkflow extends Construct {
         queryTimeout: props.queryTimeout,
       });
     }
+    const setup = this.engineSetup(engine, props);
+    if (setup) definition = definition ? definition.next(setup) : setup;
     this.waves.forEach((models, i) => {
       const wave = sfn.Parallel.jsonPath(this, `Wave${i + 1}`, {
         stateName: `wave ${i + 1}`,
@@ -228,6 +234,7 @@ export class GoldWorkflow extends Construct {
     });
     // The schedule may start a run once the state machine exists: the staging database comes first.
     if (this.modelTests) this.stateMachine.node.addDependency(this.modelTests.database);
+    engine.bind?.(this.stateMachine);
 
     this.rule = new events.Rule(this, 'Schedule', {
       description: 'medallion gold: runs the gold workflow',
@@ -259,6 +266,26 @@ export class GoldWorkflow extends Construct {
     );
   }
 
+  /**
+   * The engine's setup, once per execution before the first wave (none without one, or without a
+   * model); any failure sends the setup's alarm and fails the execution (no model ran).
+   */
+  private engineSetup(engine: GoldEngine, props: GoldWorkflowProps): sfn.Chain | undefined {
+    if (!engine.setup || this.waves.length === 0) return undefined;
+    const alarm = alarmThenFail(this, 'EngineSetup', {
+      stateName: `${engine.name} setup`,
+      topic: props.alarmTopic,
+      subject: `medallion gold: ${engine.name} setup failed`,
+      message: { stage: `${engine.name} setup` },
+      published: 'no gold model ran: every table keeps its previous version',
+      error: 'GoldSetupFailed',
+      cause: `the ${engine.name} setup failed (see the alarm topic); no gold model ran`,
+    });
+    const setup = engine.setup(this, alarm);
+    for (const task of setup.tasks) task.addCatch(alarm, { errors: [sfn.Errors.ALL], resultPath: '$.error' });
+    return setup.chain;
+  }
+
   /** One model's branch: version, write, read table, rebuild its input, publish; alarm and fail on error. */
   private modelBranch(model: GoldModel, engine: GoldEngine, props: GoldWorkflowProps): sfn.IChainable {
     const name = model.name;
@@ -288,15 +315,26 @@ export class GoldWorkflow extends Construct {
     const version = modelVersion(this, name, location, engine.modelInput(model));
 
     // (2) The engine writes the version (and waits until it is complete).
-    const write = engine.runModelTask(this, model, modelTarget(props.database, props.goldBucket, name));
-    catchIntoAlarm(write);
+    const target = modelTarget(props.database, props.goldBucket, name);
+    const write = engineStates(engine.runModelTask(this, model, target, alarm));
+    write.tasks.forEach(catchIntoAlarm);
 
-    // (3) Publish: the table as it is now, with only the new location changed (once its tests passed).
-    const beforePublish = tests
-      ? (publish: sfn.IChainable) => tests.fullModel(this, model, { catchIntoAlarm, alarm }, publish)
-      : undefined;
+    // (3) Publish: the table as it is now, with only the new location changed (once its tests passed and
+    // the engine's step before publishing, if any, succeeded).
+    const beforePublish =
+      tests || engine.beforePublish
+        ? (publish: sfn.IChainable) => {
+            let next = publish;
+            if (engine.beforePublish) {
+              const step = engine.beforePublish(this, model, target, alarm);
+              step.tasks.forEach(catchIntoAlarm);
+              next = step.chain.next(publish);
+            }
+            return tests ? tests.fullModel(this, model, { catchIntoAlarm, alarm }, next) : next;
+          }
+        : undefined;
     return sfn.Chain.start(version)
-      .next(write)
+      .next(write.chain)
       .next(publishVersion(this, name, props.database, catchIntoAlarm, beforePublish));
   }
 }

@@ -11,7 +11,7 @@
  *   "Working with VPC endpoints": COPY/UNLOAD reach same-Region S3 through an S3 gateway endpoint. No STS or
  *   KMS endpoint: Redshift assumes the role outside the VPC, and S3 itself calls KMS for SSE-KMS objects.
  */
-import { Annotations, Aws } from 'aws-cdk-lib';
+import { Annotations, Aws, Fn, Stack, Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -64,7 +64,11 @@ export function createRedshiftNetwork(scope: Construct, props: RedshiftNetworkPr
   const vpcCidr = props.vpcCidr ?? '10.0.0.0/16';
   const vpc = new ec2.Vpc(scope, 'Vpc', {
     ipAddresses: ec2.IpAddresses.cidr(vpcCidr),
-    maxAzs: props.maxAzs ?? 3,
+    // An environment-agnostic stack knows two AZs only (CDK's default there): name three as the deploy-time
+    // lookup Fn::GetAZs of the Region, since Redshift needs three.
+    ...(Token.isUnresolved(Stack.of(scope).region) && (props.maxAzs ?? 3) === 3
+      ? { availabilityZones: [0, 1, 2].map((i) => Fn.select(i, Fn.getAzs())) }
+      : { maxAzs: props.maxAzs ?? 3 }),
     natGateways: 0,
     // No cidrMask: the range is split evenly, leaving room for the IPs a workgroup takes as it scales.
     subnetConfiguration: [{ name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }],

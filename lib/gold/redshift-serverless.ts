@@ -13,9 +13,10 @@
 import { RemovalPolicy, Stack, Tags } from 'aws-cdk-lib';
 import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { LogSettings } from '../log-settings';
 import { customResourceCalls } from './redshift-custom-resources';
@@ -79,7 +80,6 @@ export interface RedshiftServerlessGoldProps
 }
 
 const NAME = /^[a-z0-9-]{3,64}$/;
-const IDENTIFIER = /^[a-z_][a-z0-9_]{0,126}$/;
 
 /**
  * A Redshift Serverless namespace and workgroup for gold models: private (isolated subnets, no NAT, no
@@ -105,6 +105,13 @@ export class RedshiftServerlessGold extends Construct {
   public readonly dbName: string;
   /** The one Glue database the Spectrum role may read. */
   public readonly catalogDatabase: string;
+  /**
+   * The ARN of the admin credentials' secret Redshift manages (what Data API callers authenticate with),
+   * read from GetNamespace at deploy time: CloudFormation returns no such attribute.
+   */
+  public readonly adminSecretArn: string;
+  /** Encrypts the namespace and its admin secret (a Data API caller decrypts the secret with it). */
+  public readonly namespaceKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: RedshiftServerlessGoldProps) {
     super(scope, id);
@@ -125,6 +132,7 @@ export class RedshiftServerlessGold extends Construct {
     this.spectrumRole = createSpectrumRole(this, props);
 
     const namespaceKey = props.namespaceKey ?? props.key;
+    this.namespaceKey = namespaceKey;
     this.namespace = new redshiftserverless.CfnNamespace(this, 'Namespace', {
       namespaceName: name,
       dbName: this.dbName,
@@ -156,24 +164,29 @@ export class RedshiftServerlessGold extends Construct {
     });
 
     this.costAlarm = createUsageGuardrails(this, { ...props, workgroup: this.workgroup, awsCall }).costAlarm;
-  }
 
-  /**
-   * The statement the workflow runs first so models can read the catalog's tables as
-   * `<schema>.<table>`: `CREATE EXTERNAL SCHEMA IF NOT EXISTS <schema> FROM DATA CATALOG DATABASE '<db>'
-   * IAM_ROLE '<spectrum role ARN>'` (a string holding a token: resolve it in a template or state machine).
-   */
-  public externalSchemaSql(schema: string, database: string = this.catalogDatabase): string {
-    if (!IDENTIFIER.test(schema)) throw new Error(`invalid external schema name '${schema}'`);
-    if (database !== this.catalogDatabase) {
-      throw new Error(
-        `the Spectrum role may read Glue database '${this.catalogDatabase}' only, not '${database}'`,
-      );
-    }
-    return (
-      `CREATE EXTERNAL SCHEMA IF NOT EXISTS ${schema} FROM DATA CATALOG DATABASE '${database}' ` +
-      `IAM_ROLE '${this.spectrumRole.roleArn}'`
+    const getNamespace = {
+      service: 'redshift-serverless',
+      action: 'GetNamespace',
+      parameters: { namespaceName: this.namespace.attrNamespaceNamespaceName },
+      physicalResourceId: cr.PhysicalResourceId.of(name),
+      outputPaths: ['namespace.adminPasswordSecretArn'],
+    };
+    const adminSecret = awsCall(
+      'AdminSecret',
+      {
+        onCreate: getNamespace,
+        onUpdate: getNamespace,
+        policy: cr.AwsCustomResourcePolicy.fromStatements([
+          new iam.PolicyStatement({
+            actions: ['redshift-serverless:GetNamespace'],
+            resources: [this.namespace.attrNamespaceNamespaceArn],
+          }),
+        ]),
+      },
+      'GetNamespace is scoped to the namespace; the shared execution role acknowledges the other calls.',
     );
+    this.adminSecretArn = adminSecret.getResponseField('namespace.adminPasswordSecretArn');
   }
 }
 

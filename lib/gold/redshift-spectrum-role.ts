@@ -7,6 +7,9 @@
  *   trusts redshift-serverless.amazonaws.com and redshift.amazonaws.com.
  * - "IAM policies for Amazon Redshift Spectrum": the Glue read actions (with glue:BatchGetPartition) and
  *   s3:GetBucketLocation.
+ *
+ * Gold models that read other gold models read them through Spectrum too (the published Glue tables):
+ * the Redshift engine adds those prefixes with {@link allowGoldReads}, model by model.
  */
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -106,4 +109,30 @@ export function createSpectrumRole(scope: Construct, props: RedshiftSpectrumRole
       'database is the narrowest scope that does not need a deploy per new table.',
   );
   return role;
+}
+
+/** The gold-read statement of each role, grown as models add the prefixes they read. */
+const GOLD_READS = new WeakMap<iam.IRole, iam.PolicyStatement>();
+
+/**
+ * Lets the Spectrum `role` read the gold tables under `prefixes` of `goldBucket` (`s3:GetObject`, one
+ * statement `ReadGoldDependencies` for all of them): a model reading a published gold table reads its
+ * files through Spectrum. Listing them is the role's already (`ListGoldPrefixes`, every gold prefix).
+ */
+export function allowGoldReads(role: iam.IRole, goldBucket: s3.IBucket, prefixes: readonly string[]): void {
+  if (prefixes.length === 0) return;
+  const resources = prefixes.map((p) => goldBucket.arnForObjects(`${p}*`));
+  const existing = GOLD_READS.get(role);
+  if (existing) {
+    const known = new Set(existing.resources);
+    existing.addResources(...resources.filter((r) => !known.has(r)));
+    return;
+  }
+  const statement = new iam.PolicyStatement({
+    sid: 'ReadGoldDependencies',
+    actions: ['s3:GetObject'],
+    resources,
+  });
+  GOLD_READS.set(role, statement);
+  role.addToPrincipalPolicy(statement);
 }

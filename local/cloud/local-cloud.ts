@@ -25,6 +25,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { loadContracts } from '../../core/contracts/load-contracts';
 import { createS3Client } from '../../lambdas/aws/s3';
 import type { ReconcileReport } from '../../lambdas/reconciler/reconcile';
+import type { GoldEngineName } from '../../lib/config';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { CloudMetricsRecorder } from '../monitoring/cloud-metrics';
 import { LocalMetrics } from '../monitoring/local-metrics';
@@ -60,6 +61,11 @@ export interface LocalCloudOptions {
   readonly stateDir?: string;
   /** Contracts the handlers load; default `samples/contracts`. */
   readonly contractsDir?: string;
+  /**
+   * The gold engine of the deployment emulated (its gold planner writes statements for it).
+   * @default 'athena'
+   */
+  readonly goldEngine?: GoldEngineName;
   /** S3 port on 127.0.0.1; default 4566, 0 for any free port. */
   readonly s3Port?: number;
   /** Ingest API port on 127.0.0.1; default 4567, 0 for any free port, null for no HTTP server. */
@@ -565,10 +571,11 @@ function wiringFor(options: LocalCloudOptions, contractsDir: string, stateDir: s
   }
   const cacheDir = options.wiringCacheDir ?? cacheDirOf(stateDir);
   // The file loadLocalWiring reads (hashing takes ~10 ms): without it, it synthesizes.
+  const goldEngine = options.goldEngine ?? 'athena';
   const cached = () =>
-    existsSync(join(cacheDir, `wiring-${wiringKey(contractsDir, bucketPrefix(options))}.json`));
+    existsSync(join(cacheDir, `wiring-${wiringKey(contractsDir, bucketPrefix(options), goldEngine)}.json`));
   if (options.onSynthesizing && !cached()) options.onSynthesizing();
-  const loaded = loadLocalWiring({ contractsDir, bucketPrefix: bucketPrefix(options), cacheDir });
+  const loaded = loadLocalWiring({ contractsDir, bucketPrefix: bucketPrefix(options), cacheDir, goldEngine });
   options.onWiring?.({ fromCache: loaded.fromCache, ms: loaded.ms, synthMs: loaded.wiring.synthMs });
   return loaded.wiring;
 }

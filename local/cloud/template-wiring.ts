@@ -40,7 +40,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { ENV } from '../../core/config/env';
-import { PROJECT_ROOT } from '../../lib/config';
+import { type GoldEngineName, PROJECT_ROOT } from '../../lib/config';
 import { mergedTemplateOf } from './stack-templates';
 
 /** Bump when the shape of {@link LocalWiring} or the derivation changes (also part of the cache key). */
@@ -202,6 +202,9 @@ export function deriveWiring(template: Json, options: DeriveOptions = {}): Local
         resources[refTo(value) ?? '']?.Type === 'AWS::SecretsManager::Secret'
       )
         env[ENV.PII_HASH_SALT] = LOCAL_PLACEHOLDERS.piiSalt;
+      // A KMS key's id (Redshift's UNLOAD names the lake key): the local S3 server does not encrypt.
+      else if (resources[refTo(value) ?? '']?.Type === 'AWS::KMS::Key')
+        env[name] = `local-key-${refTo(value)}`;
       else unresolved.push(name);
     }
     functions[logicalId] = {
@@ -396,6 +399,11 @@ export interface LoadWiringOptions {
   readonly bucketPrefix?: string;
   /** Where the derived wiring is cached (`wiring-<hash>.json`); none: always synthesize. */
   readonly cacheDir?: string;
+  /**
+   * The gold engine of the deployment (the gold planner writes statements for it).
+   * @default 'athena'
+   */
+  readonly goldEngine?: GoldEngineName;
 }
 
 export interface LoadedWiring {
@@ -411,7 +419,8 @@ export function loadLocalWiring(options: LoadWiringOptions): LoadedWiring {
   const t0 = Date.now();
   const contractsDir = resolve(options.contractsDir);
   const bucketPrefix = options.bucketPrefix ?? 'medallion-local';
-  const key = wiringKey(contractsDir, bucketPrefix);
+  const goldEngine = options.goldEngine ?? 'athena';
+  const key = wiringKey(contractsDir, bucketPrefix, goldEngine);
   const cacheFile = options.cacheDir ? join(resolve(options.cacheDir), `wiring-${key}.json`) : undefined;
   if (cacheFile && existsSync(cacheFile)) {
     try {
@@ -423,14 +432,19 @@ export function loadLocalWiring(options: LoadWiringOptions): LoadedWiring {
     }
   }
   let template: Json | undefined;
-  const wiring = synthesizeWiring(contractsDir, bucketPrefix, (t) => {
-    template = t;
-  });
+  const wiring = synthesizeWiring(
+    contractsDir,
+    bucketPrefix,
+    (t) => {
+      template = t;
+    },
+    goldEngine,
+  );
   if (cacheFile) {
     mkdirSync(resolve(options.cacheDir as string), { recursive: true });
     // The template first: whoever finds the wiring cached finds its template too.
     writeAtomically(
-      wiringTemplateFile(options.cacheDir as string, contractsDir, bucketPrefix),
+      wiringTemplateFile(options.cacheDir as string, contractsDir, bucketPrefix, goldEngine),
       JSON.stringify(template),
     );
     writeAtomically(cacheFile, `${JSON.stringify(wiring, null, 2)}\n`);
@@ -450,8 +464,14 @@ function writeAtomically(file: string, text: string): void {
  * disabled: every stack's buckets, functions, queues and alarms), beside the wiring: the local alarms
  * evaluate it without synthesizing again.
  */
-export function wiringTemplateFile(cacheDir: string, contractsDir: string, bucketPrefix: string): string {
-  return join(resolve(cacheDir), `wiring-template-${wiringKey(resolve(contractsDir), bucketPrefix)}.json`);
+export function wiringTemplateFile(
+  cacheDir: string,
+  contractsDir: string,
+  bucketPrefix: string,
+  goldEngine: GoldEngineName = 'athena',
+): string {
+  const key = wiringKey(resolve(contractsDir), bucketPrefix, goldEngine);
+  return join(resolve(cacheDir), `wiring-template-${key}.json`);
 }
 
 /** Synthesizes the app (`createMedallionApp`, cdk.json's context, bundling skipped) for these contracts. */
@@ -459,6 +479,7 @@ export function synthesizeWiring(
   contractsDir: string,
   bucketPrefix = 'medallion-local',
   onTemplate?: (template: Json) => void,
+  goldEngine: GoldEngineName = 'athena',
 ): LocalWiring {
   const t0 = Date.now();
   // Loaded here: aws-cdk-lib takes ~1 s to load, and a cached wiring never needs it.
@@ -477,7 +498,7 @@ export function synthesizeWiring(
         // The wiring needs buckets, notifications and functions only; gold models may not fit other contracts.
         'medallion:config': {
           contractsDir,
-          gold: { enabled: false },
+          gold: { enabled: false, engine: goldEngine },
         },
       },
     });
@@ -490,9 +511,15 @@ export function synthesizeWiring(
 }
 
 /** Hash of what decides the template's wiring: lib/, core/, the contracts, cdk.json, this file. */
-export function wiringKey(contractsDir: string, bucketPrefix: string): string {
+export function wiringKey(
+  contractsDir: string,
+  bucketPrefix: string,
+  goldEngine: GoldEngineName = 'athena',
+): string {
   const hash = createHash('sha256');
   hash.update(`v${WIRING_VERSION}\0${bucketPrefix}\0`);
+  // Athena's keys stay those of before engines were a choice.
+  if (goldEngine !== 'athena') hash.update(`gold-engine=${goldEngine}\0`);
   const add = (label: string, dir: string) => {
     for (const file of listFiles(dir)) {
       hash.update(`${label}/${relative(dir, file).split(sep).join('/')}\0`);

@@ -19,6 +19,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PipelineUsageError } from '../../core/errors';
+import type { GoldEngineName } from '../../lib/config';
 import type { LogSink } from '../cloud/lambda-runtime';
 import { DEFAULT_API_PORT, DEFAULT_S3_PORT, type LocalCloud } from '../cloud/local-cloud';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
@@ -49,6 +50,8 @@ export interface PipelineOptions {
   readonly keepState?: boolean;
   /** Rebuild every partition of the incremental gold models (default: only those whose inputs changed). */
   readonly fullRefresh?: boolean;
+  /** The engine of the gold models (default: the config's, `athena`): `redshift` runs them on PGlite. */
+  readonly goldEngine?: GoldEngineName;
   /** Write the run report (JSON) there. */
   readonly reportFile?: string;
   /** S3 port; default 4566, 0 for any free port. */
@@ -76,6 +79,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   await checkBeforeRun({
     contractsDir: checkedContracts,
     modelsDir: goldModelsDir(options.modelsDir, checkedContracts),
+    goldEngine: options.goldEngine,
   });
   const t0 = Date.now();
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -93,6 +97,7 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
     s3Port: options.port ?? DEFAULT_S3_PORT,
     apiPort: options.apiPort ?? DEFAULT_API_PORT,
     functionLogs: options.functionLogs ?? { file: logFile },
+    goldEngine: options.goldEngine,
     ...synthesisProgress(out),
   });
   const startedAt = new Date(t0).toISOString();
@@ -126,11 +131,18 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
           modelsDir,
           out,
           fullRefresh: options.fullRefresh ?? false,
+          goldEngine: options.goldEngine,
         })
       : undefined;
     const tGold = Date.now();
     // What AWS would have alarmed on (local/monitoring/): any such alarm fails the run.
-    const alarms = evaluateRunAlarms(cloud, { stateDir, contractsDir, modelsDir, gold });
+    const alarms = evaluateRunAlarms(cloud, {
+      stateDir,
+      contractsDir,
+      modelsDir,
+      gold,
+      goldEngine: options.goldEngine,
+    });
     const finished = Date.now();
     const full: PipelineReport & ContractDriftRecord = {
       ...report,

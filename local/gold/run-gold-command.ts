@@ -13,6 +13,7 @@ import { PipelineUsageError } from '../../core/errors';
 import { loadGoldModels } from '../../core/gold/models';
 import { currentTableName, datasetTableNames, historyTableName } from '../../core/silver/tables';
 import { sqlIdent } from '../../core/sql/quote';
+import type { GoldEngineName } from '../../lib/config';
 import { PROJECT_ROOT } from '../../lib/config';
 import { cacheDirOf } from '../cloud/cache-dir';
 import type { LocalCloud } from '../cloud/local-cloud';
@@ -50,6 +51,12 @@ export interface GoldCommandOptions {
   readonly fullRefresh: boolean;
   /** The command's own usage error (a directory outside the project); default `PipelineUsageError`. */
   readonly fail?: (message: string) => Error;
+  /**
+   * The engine the models run on: `redshift` runs them on the local Redshift (PostgreSQL, PGlite) through
+   * the synthesized Redshift workflow.
+   * @default 'athena' (Athena on DuckDB)
+   */
+  readonly goldEngine?: GoldEngineName;
 }
 
 /** Runs the synthesized gold state machine locally (Athena on DuckDB) and reads back what it published. */
@@ -63,13 +70,16 @@ export async function runGold(options: GoldCommandOptions): Promise<GoldSummary>
     }
     return rel;
   };
-  out('running gold models (the synthesized state machine, Athena on DuckDB)');
+  const engine = options.goldEngine ?? 'athena';
+  out(
+    `running gold models (the synthesized state machine, ${engine === 'redshift' ? 'Redshift on PostgreSQL (PGlite)' : 'Athena on DuckDB'})`,
+  );
   const config = {
     contractsDir: inRepo(contractsDir, 'contracts directory'),
-    gold: { modelsDir: inRepo(modelsDir, 'models directory') },
+    gold: { modelsDir: inRepo(modelsDir, 'models directory'), engine },
   };
   // Synthesizing costs seconds: the template is cached like the wiring, keyed by what decides it.
-  const cache = goldTemplateFile(stateDir, contractsDir, modelsDir);
+  const cache = goldTemplateFile(stateDir, contractsDir, modelsDir, engine);
   let template: CfnTemplate;
   if (existsSync(cache)) template = JSON.parse(readFileSync(cache, 'utf8')) as CfnTemplate;
   else {
@@ -189,8 +199,13 @@ export function goldModelsReading(
  * directory, see `cache-dir.ts`), named by a hash of what decides it: lib/, core/, the contracts, cdk.json
  * (the wiring's key) and the models' files.
  */
-export function goldTemplateFile(stateDir: string, contractsDir: string, modelsDir: string): string {
-  const hash = createHash('sha256').update(wiringKey(contractsDir, 'gold'));
+export function goldTemplateFile(
+  stateDir: string,
+  contractsDir: string,
+  modelsDir: string,
+  engine: GoldEngineName = 'athena',
+): string {
+  const hash = createHash('sha256').update(wiringKey(contractsDir, 'gold')).update(engine);
   for (const f of readdirSync(modelsDir).sort()) hash.update(f).update(readFileSync(join(modelsDir, f)));
   return join(cacheDirOf(stateDir), `gold-template-${hash.digest('hex').slice(0, 16)}.json`);
 }

@@ -24,6 +24,7 @@ import { goldVersionPrefix } from '../../core/lake/layout';
 import { sqlIdent } from '../../core/sql/quote';
 import { createS3Client } from '../../lambdas/aws/s3';
 import { localS3Env } from '../cloud/s3-server';
+import { LocalRedshiftData } from '../redshift/redshift-data-api';
 import { LocalAthena, type StartQueryExecutionInput } from './athena-on-duckdb';
 import { LocalExecutionRegistry } from './execution-registry';
 import { LocalGlueCatalog, parseS3Uri, type TableInput, type TableVersion } from './glue-catalog';
@@ -197,6 +198,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
   const s3 = createS3Client(localS3Env(options.s3Endpoint));
   // Ends this run's entry in the list of running executions (single flight), however the run ends.
   let endExecution: () => void = () => {};
+  let redshift: LocalRedshiftData | undefined;
   try {
     for (const b of [goldBucket, workGroup ? parseS3Uri(workGroup).bucket : undefined]) {
       if (b) await ensureBucket(s3, b);
@@ -234,14 +236,24 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
         return p;
       };
 
+    // Redshift Serverless, locally: PostgreSQL (PGlite) behind the Data API, when the workflow calls it.
+    const usesRedshift = allStates(definition).some(([, st]) =>
+      String(st.Resource ?? '').includes(':states:::aws-sdk:redshiftdata:'),
+    );
+    redshift = usesRedshift
+      ? new LocalRedshiftData({ s3, catalog, dir: `${options.stateDir}/gold/redshift` })
+      : undefined;
     const executions = new LocalExecutionRegistry(`${options.stateDir}/gold/executions`);
     let othersRunning: string[] = [];
     const handlers: Record<string, TaskHandler> = {};
     const retryIntervalOverrides: Record<string, number> = {};
     const models: { name: string; location: string }[] = [];
     const plans = new Map<string, NonNullable<GoldModelRun['plan']>>();
+    const waitTimeOverrides: Record<string, number> = {};
     for (const [name, state] of allStates(definition)) {
       const params = state.Parameters as Record<string, unknown> | undefined;
+      // A poll loop's Wait (Redshift's statements): a short pause, so the loop runs as it would, quickly.
+      if (state.Type === 'Wait') waitTimeOverrides[name] = POLL_WAIT_MS;
       if (state.Type === 'Pass' && typeof params?.model === 'string') {
         models.push({
           name: params.model,
@@ -311,6 +323,16 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
         case 'aws-sdk:glue:deleteTable':
           handlers[name] = track((i) => catalog.deleteTable(i as { DatabaseName: string; Name: string }));
           break;
+        case 'aws-sdk:redshiftdata:executeStatement':
+        case 'aws-sdk:redshiftdata:batchExecuteStatement':
+        case 'aws-sdk:redshiftdata:describeStatement':
+        case 'aws-sdk:redshiftdata:cancelStatement':
+        case 'aws-sdk:redshiftdata:getStatementResult': {
+          const data = redshift as LocalRedshiftData;
+          const action = resource.split(':').at(-1) as RedshiftDataAction;
+          handlers[name] = track((i) => (data[action] as (input: unknown) => unknown)(i));
+          break;
+        }
         case 'aws-sdk:athena:getQueryResults':
           handlers[name] = track((i) => athena.getQueryResults(i as { QueryExecutionId: string }));
           break;
@@ -367,7 +389,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     const executionInput = options.executionInput ?? {};
     // Copies: the runner changes its input object in place, and `$$.Execution.Input` must stay as started.
     const execution = machine.run(structuredClone(executionInput) as never, {
-      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides },
+      overrides: { taskResourceLocalHandlers: handlers as never, retryIntervalOverrides, waitTimeOverrides },
       context: {
         Execution: {
           Id: executionArn,
@@ -398,6 +420,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     await recorded;
     const runMs = Date.now() - tRun;
 
+    const unloads = engineUnloads(athena, redshift);
     const report: GoldRunReport = {
       ok: error === undefined,
       status: error === undefined ? 'SUCCEEDED' : 'FAILED',
@@ -411,8 +434,8 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       models: Object.fromEntries(
         models.map((m) => {
           const plan = plans.get(m.name);
-          if (plan) return [m.name, incrementalRun(m, plan, athena, history)];
-          const unload = athena.unloads.get(m.location);
+          if (plan) return [m.name, incrementalRun(m, plan, unloads, history)];
+          const unload = unloads.under(m.location)[0];
           const published = catalog.location(databaseOf(resolver), m.name) === m.location;
           return [
             m.name,
@@ -422,7 +445,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
               bytesRead: unload?.bytesRead,
               ...(unload ? { queryMs: unload.ms } : {}),
               files: unload?.files ?? [],
-              attempts: athena.submissions.get(m.location) ?? 0,
+              attempts: unloads.attempts(m.location),
               published,
             },
           ];
@@ -450,6 +473,7 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     return report;
   } finally {
     endExecution();
+    await redshift?.close();
     s3.destroy();
   }
 }
@@ -478,13 +502,11 @@ function recordPlan(
 function incrementalRun(
   m: { name: string; location: string },
   plan: NonNullable<GoldModelRun['plan']>,
-  athena: LocalAthena,
+  engine: EngineUnloads,
   history: readonly GoldHistoryEvent[],
 ): GoldModelRun {
-  const unloads = athena.unloadsUnder(m.location);
-  const attempts = [...athena.submissions]
-    .filter(([l]) => l.startsWith(m.location))
-    .reduce((n, [, c]) => n + c, 0);
+  const unloads = engine.under(m.location);
+  const attempts = engine.attempts(m.location);
   const ofModel = (e: GoldHistoryEvent) => e.state?.startsWith(`${m.name}: `) === true;
   const committed = history.some((e) => e.type === 'StateEntered' && e.state === `${m.name}: commit`);
   const alarmed = history.some((e) => e.type === 'StateEntered' && e.state === `${m.name}: alarm`);
@@ -504,6 +526,39 @@ function incrementalRun(
     plan,
   };
 }
+
+/** What either engine unloaded under a version (Redshift reads no catalog bytes it counts: 0). */
+interface EngineUnloads {
+  under(location: string): { rows: number; bytesRead: number; ms: number; files: string[] }[];
+  /** UNLOADs submitted under the location (Athena counts retries; a Redshift statement counts once). */
+  attempts(location: string): number;
+}
+
+function engineUnloads(athena: LocalAthena, redshift: LocalRedshiftData | undefined): EngineUnloads {
+  const redshiftUnder = (location: string) =>
+    [...(redshift?.unloads.values() ?? [])]
+      .filter((u) => u.location.startsWith(location))
+      .sort((a, b) => (a.location < b.location ? -1 : a.location > b.location ? 1 : 0));
+  return {
+    under: (location) => [
+      ...athena.unloadsUnder(location),
+      ...redshiftUnder(location).map((u) => ({ rows: u.rows, bytesRead: 0, ms: u.ms, files: u.files })),
+    ],
+    attempts: (location) =>
+      [...athena.submissions].filter(([l]) => l.startsWith(location)).reduce((n, [, c]) => n + c, 0) +
+      redshiftUnder(location).length,
+  };
+}
+
+/** The local pause of a Wait state (a Redshift statement's poll interval). */
+const POLL_WAIT_MS = 20;
+
+type RedshiftDataAction =
+  | 'executeStatement'
+  | 'batchExecuteStatement'
+  | 'describeStatement'
+  | 'cancelStatement'
+  | 'getStatementResult';
 
 /**
  * Whether `history[i]` is a state's failure that was neither retried nor caught (the state's next event

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative } from 'node:path';
-import { PROJECT_ROOT } from '../../lib/config';
+import { type GoldEngineName, PROJECT_ROOT } from '../../lib/config';
 import { cacheDirOf } from '../cloud/cache-dir';
 import type { LocalCloud } from '../cloud/local-cloud';
 import { wiringKey, wiringTemplateFile } from '../cloud/template-wiring';
@@ -35,6 +35,8 @@ export interface RunAlarmsOptions {
   readonly modelsDir?: string;
   /** The gold run's summary (`runGold` recorded its execution in the metrics): its alarms are listed. */
   readonly gold?: Pick<GoldSummary, 'alarmSubjects'>;
+  /** The engine the gold models ran on (its template's alarms differ). @default 'athena' */
+  readonly goldEngine?: GoldEngineName;
 }
 
 /** Evaluates the template's alarms on the run's metrics, and lists the gold workflow's own alarms. */
@@ -48,6 +50,7 @@ export function evaluateRunAlarms(
     options.contractsDir,
     options.modelsDir,
     cloud.wiring.bucketPrefix,
+    options.goldEngine,
   );
   const results = evaluateAlarms(template, cloud.metrics, { bucketPrefix: cloud.wiring.bucketPrefix });
   const wouldAlarm = [
@@ -74,13 +77,14 @@ export function alarmTemplate(
   contractsDir: string,
   modelsDir?: string,
   bucketPrefix?: string,
+  goldEngine: GoldEngineName = 'athena',
 ): CfnTemplate {
-  const key = templateKey(contractsDir, modelsDir);
+  const key = templateKey(contractsDir, modelsDir, goldEngine);
   const memo = TEMPLATES.get(key);
   if (memo) return memo;
   // Without models: the template the local cloud's wiring was derived from (gold disabled too).
   const cached = modelsDir
-    ? goldTemplateFile(stateDir, contractsDir, modelsDir)
+    ? goldTemplateFile(stateDir, contractsDir, modelsDir, goldEngine)
     : bucketPrefix === undefined
       ? undefined
       : wiringTemplateFile(cacheDirOf(stateDir), contractsDir, bucketPrefix);
@@ -92,7 +96,7 @@ export function alarmTemplate(
       return rel.startsWith('..') || isAbsolute(rel) ? dir : rel;
     };
     const config = modelsDir
-      ? { contractsDir: inRepo(contractsDir), gold: { modelsDir: inRepo(modelsDir) } }
+      ? { contractsDir: inRepo(contractsDir), gold: { modelsDir: inRepo(modelsDir), engine: goldEngine } }
       : { contractsDir, gold: { enabled: false } };
     template = synthesizeTemplate({ config }).template;
     mkdirSync(cacheDirOf(stateDir), { recursive: true });
@@ -104,8 +108,10 @@ export function alarmTemplate(
   return template;
 }
 
-function templateKey(contractsDir: string, modelsDir: string | undefined): string {
-  const hash = createHash('sha256').update(wiringKey(contractsDir, `alarms-v${ALARM_TEMPLATE_VERSION}`));
+function templateKey(contractsDir: string, modelsDir: string | undefined, engine: GoldEngineName): string {
+  const hash = createHash('sha256')
+    .update(wiringKey(contractsDir, `alarms-v${ALARM_TEMPLATE_VERSION}`))
+    .update(engine);
   if (modelsDir) for (const [name, bytes] of modelFiles(modelsDir)) hash.update(name).update(bytes);
   return hash.digest('hex').slice(0, 16);
 }

@@ -84,11 +84,19 @@ describe('the Redshift network, defaults', () => {
 });
 
 describe('the Redshift network warns about what Redshift Serverless would refuse', () => {
-  test('an environment-agnostic stack gets two subnets and a warning: enhanced VPC routing needs three AZs', () => {
+  test("an environment-agnostic stack gets three subnets in the Region's first three AZs, found at deploy time", () => {
+    const { stack, t } = build({ envAgnostic: true });
+    t.resourceCountIs('AWS::EC2::Subnet', 3);
+    const azs = Object.values(t.findResources('AWS::EC2::Subnet')).map((s) => s.Properties.AvailabilityZone);
+    expect(azs).toEqual([0, 1, 2].map((i) => ({ 'Fn::Select': [i, { 'Fn::GetAZs': '' }] })));
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+  });
+
+  test('fewer than three AZs (maxAzs) warns: enhanced VPC routing needs three', () => {
     // Synthesis prints the warning too: kept out of the test output, and checked.
     const printed = jest.spyOn(console, 'error').mockImplementation(() => {});
     try {
-      const { stack, t } = build({ envAgnostic: true });
+      const { stack, t } = build({ maxAzs: 2 });
       t.resourceCountIs('AWS::EC2::Subnet', 2);
       const warning = Match.stringLikeRegexp('needs three in three Availability Zones');
       Annotations.fromStack(stack).hasWarning('/Lake/Redshift', warning);

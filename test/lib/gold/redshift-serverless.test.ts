@@ -8,7 +8,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { RedshiftServerlessGoldProps } from '../../../lib/gold/redshift-serverless';
-import { roleStatements } from '../../support/cdk';
+import { logicalId, roleStatements } from '../../support/cdk';
 import { allow, build, getAtt, only, sdkCall, statementsOf } from '../../support/cdk-redshift-gold';
 
 describe('RedshiftServerlessGold, defaults', () => {
@@ -86,17 +86,26 @@ describe('RedshiftServerlessGold, defaults', () => {
     }
   });
 
-  test('externalSchemaSql maps the catalog database to a schema through the Spectrum role', () => {
-    const sql =
-      "CREATE EXTERNAL SCHEMA IF NOT EXISTS silver FROM DATA CATALOG DATABASE 'medallion_dev' IAM_ROLE '";
-    const role = ref(gold.spectrumRole.roleArn);
-    expect(ref(gold.externalSchemaSql('silver', 'medallion_dev'))).toEqual({
-      'Fn::Join': ['', [sql, role, "'"]],
+  const logicalIdOf = (prefix: string) => logicalId(t, 'AWS::RedshiftServerless::Namespace', prefix);
+  test('the admin secret ARN comes from GetNamespace (CloudFormation returns none), scoped to the namespace', () => {
+    const call = {
+      service: 'redshift-serverless',
+      action: 'GetNamespace',
+      parameters: { namespaceName: `<${logicalIdOf('RedshiftNamespace')}.Namespace.NamespaceName>` },
+      physicalResourceId: { id: 'lake-gold' },
+      outputPaths: ['namespace.adminPasswordSecretArn'],
+    };
+    expect(sdkCall(t, 'RedshiftAdminSecret', 'Create')).toEqual(call);
+    expect(sdkCall(t, 'RedshiftAdminSecret', 'Update')).toEqual(call);
+    expect(statementsOf(t, 'RedshiftAdminSecretCustomResourcePolicy')).toEqual([
+      allow(
+        ['redshift-serverless:GetNamespace'],
+        [getAtt(t, 'AWS::RedshiftServerless::Namespace', 'RedshiftNamespace', 'Namespace.NamespaceArn')],
+      ),
+    ]);
+    expect(ref(gold.adminSecretArn)).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^RedshiftAdminSecret/), 'namespace.adminPasswordSecretArn'],
     });
-    expect(() => gold.externalSchemaSql('silver', 'other_db')).toThrow(
-      "may read Glue database 'medallion_dev' only",
-    );
-    expect(() => gold.externalSchemaSql('drop table x;')).toThrow('invalid external schema name');
   });
 
   test('cdk-nag finds nothing unacknowledged, and acknowledges only the reviewed wildcards', () => {
