@@ -4,12 +4,13 @@
  * until it ends. The Data API has no `.sync` integration, so the loop is written out:
  *
  *   <name>             submit; its id goes to `<resultPath>.Id`, and a poll count of 0 to `.Polls`
- *   <name> wait        the poll interval
+ *   <name> wait        the poll interval (the first 12 polls: a minute at 5 s)
+ *   <name> wait longer six times the interval (at most 60 s): a long statement polls twice a minute
  *   <name> status      describeStatement, kept whole at `<resultPath>.Described`
  *   <name> done?       FINISHED: on to what follows; FAILED with an error message: `<name> failed`;
  *                      FAILED without one, or ABORTED: `<name> aborted`; anything else: `<name> polls`
  *   <name> polls       counts the poll
- *   <name> timed out?  after `timeout / interval` polls: `<name> cancel`, else back to `<name> wait`
+ *   <name> timed out?  once the polls cover `timeout`: `<name> cancel`, else back to a wait
  *   <name> cancel      cancelStatement, then `<name> timeout` (also when the cancel fails)
  *   <name> failed, <name> aborted, <name> timeout
  *                      `{ Error, Cause }` at `$.error` (`Redshift.StatementFailed` or
@@ -34,6 +35,10 @@ export type RedshiftDataAction =
   | 'cancelStatement';
 
 /** The error of a statement that ended FAILED or ABORTED. */
+/** Polls at the poll interval before the loop slows down to {@link SLOW_POLL_FACTOR} times it (max 60 s). */
+export const QUICK_POLLS = 12;
+export const SLOW_POLL_FACTOR = 6;
+
 export const STATEMENT_FAILED = 'Redshift.StatementFailed';
 /** The error of a statement cancelled for running longer than the timeout. */
 export const STATEMENT_TIMEOUT = 'Redshift.StatementTimeout';
@@ -82,8 +87,15 @@ export interface RedshiftStatementProps {
  */
 export function redshiftStatement(scope: Construct, props: RedshiftStatementProps): GoldEngineStates {
   const { id, stateName: name, resultPath: at } = props;
+  // Quick polls first (most statements end within a minute), then slower ones: a long statement costs
+  // ~2 polls a minute, not 12, of the execution's 25,000-event history (a poll is ~13 events).
   const interval = props.pollInterval.toSeconds();
-  const maxPolls = Math.ceil(props.timeout.toSeconds() / interval);
+  const slowInterval = Math.min(interval * SLOW_POLL_FACTOR, 60);
+  const limit = props.timeout.toSeconds();
+  const maxPolls =
+    limit <= QUICK_POLLS * interval
+      ? Math.ceil(limit / interval)
+      : QUICK_POLLS + Math.ceil((limit - QUICK_POLLS * interval) / slowInterval);
   const aliases = props.idAliases ?? [];
   const idFields = (from: string) =>
     Object.fromEntries(['Id', ...aliases].map((k) => [`${k}.$`, `${from}.Id`]));
@@ -151,9 +163,15 @@ export function redshiftStatement(scope: Construct, props: RedshiftStatementProp
     },
     resultPath: at,
   });
+  const waitLonger = sfn.Wait.jsonPath(scope, `${id}-WaitLonger`, {
+    stateName: `${name} wait longer`,
+    time: sfn.WaitTime.duration(Duration.seconds(slowInterval)),
+  });
+  waitLonger.next(describe);
   const timedOut = sfn.Choice.jsonPath(scope, `${id}-TimedOut`, { stateName: `${name} timed out?` })
     .when(sfn.Condition.numberGreaterThanEquals(`${at}.Polls`, maxPolls), cancel)
-    .otherwise(wait);
+    .when(sfn.Condition.numberLessThan(`${at}.Polls`, QUICK_POLLS), wait)
+    .otherwise(waitLonger);
   count.next(timedOut);
 
   const status = `${at}.Described.Status`;

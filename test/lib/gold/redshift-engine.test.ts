@@ -199,7 +199,7 @@ describe('the gold workflow on Redshift', () => {
     ['a: swap', '$.redshiftSwap'],
     ['redshift setup: schemas', '$.redshiftSetup'],
   ])(
-    '%s: waits 5 s, describes the statement, FAILED/ABORTED to the alarm, counts polls, cancels after 720 (1 h)',
+    '%s: waits 5 s (12 times, then 30 s), describes the statement, FAILED/ABORTED to the alarm, counts polls, cancels after 130 (1 h)',
     (step, at) => {
       const alarm = step.startsWith('redshift') ? 'redshift setup: alarm' : 'a: alarm';
       expect(state(step).Next).toBe(`${step} wait`);
@@ -246,10 +246,15 @@ describe('the gold workflow on Redshift', () => {
         ResultPath: at,
         Next: `${step} timed out?`,
       });
+      // 12 polls 5 s apart (a minute), then one every 30 s: 12 + 118 polls make the hour.
       expect(state(`${step} timed out?`)).toMatchObject({
-        Choices: [{ Variable: `${at}.Polls`, NumericGreaterThanEquals: 720, Next: `${step} cancel` }],
-        Default: `${step} wait`,
+        Choices: [
+          { Variable: `${at}.Polls`, NumericGreaterThanEquals: 130, Next: `${step} cancel` },
+          { Variable: `${at}.Polls`, NumericLessThan: 12, Next: `${step} wait` },
+        ],
+        Default: `${step} wait longer`,
       });
+      expect(state(`${step} wait longer`)).toEqual({ Type: 'Wait', Seconds: 30, Next: `${step} status` });
       expect(state(`${step} cancel`)).toMatchObject({
         Resource: 'arn:aws:states:::aws-sdk:redshiftdata:cancelStatement',
         Parameters: { 'Id.$': `${at}.Id` },
