@@ -86,7 +86,7 @@ export class DatasetTables extends Construct {
             `the gold workflow appends them to ${historyTableName(contract.dataset)} (every version of ` +
             `every row); the current state is ${currentTableName(contract.dataset)}.`,
         ),
-        owner: contract.owner,
+        owner: contract.owner?.contact,
         tableType: 'EXTERNAL_TABLE',
         parameters: {
           EXTERNAL: 'TRUE',

@@ -9,7 +9,8 @@
  *
  * Left out, because they cannot change what silver holds (so editing them asks for no rebuild): where the
  * contract was read from (`file`, and `id`, derived from domain and dataset), the descriptive fields
- * (`description` of the dataset and of its columns, `owner`) and `quality` (an alarm threshold).
+ * (`description` of the dataset and of its columns, `owner`), `quality` (an alarm threshold) and the
+ * data-product fields (`version`, `sla`, `access`: who reads silver and what it promises, not what it holds).
  */
 import { createHash } from 'node:crypto';
 import type { DatasetContract } from './dataset-contract';
@@ -43,6 +44,9 @@ export function contractContent(contract: DatasetContract): unknown {
     description: _description,
     owner: _owner,
     quality: _quality,
+    version: _version,
+    sla: _sla,
+    access: _access,
     ...rest
   } = contract;
   return {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ContractError } from '../errors';
+import { accessSchema, ownerSchema, slaSchema, versionSchema } from './data-product';
 
 /** Lower-case identifiers: safe as S3 prefixes, URL segments, Glue and Athena names. */
 const IDENTIFIER = /^[a-z][a-z0-9_]{0,62}$/;
@@ -113,7 +114,10 @@ export const datasetContractSchema = z
     domain: identifier('domain'),
     dataset: identifier('dataset'),
     description: z.string().optional(),
-    owner: z.string().optional().describe('Who to call when this dataset breaks.'),
+    version: versionSchema.default('1.0.0'),
+    owner: ownerSchema.optional(),
+    sla: slaSchema.optional(),
+    access: accessSchema.default({ readers: [], bronze: false, quarantine: false }),
     source: z
       .object({
         format: z.enum(['csv', 'ndjson', 'json']).describe('json means one JSON array of objects.'),

@@ -5,6 +5,7 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { type DataProductOwner, durationMinutes, SEMVER } from '../contracts/data-product';
 import { GoldModelError } from '../errors';
 import { PARTITION_KEY } from '../lake/layout';
 import { sqlIdent } from '../sql/quote';
@@ -40,6 +41,25 @@ export interface GoldModel {
    * @default - none: the model is published as soon as it is written
    */
   readonly tests?: readonly ModelTest[];
+  /**
+   * The model as a data product (`-- domain:`, `-- owner:`, `-- version:`, `-- sla:`, `-- access:` header
+   * lines): who owns it, what it promises, who reads it.
+   * @default - version 1.0.0, no owner, no SLA, readable by its domain only
+   */
+  readonly product?: GoldModelProduct;
+}
+
+/** A gold model's data-product header (see `core/contracts/data-product.ts`). */
+export interface GoldModelProduct {
+  /** The owning domain: its alarms route to that domain's topics, its reader role reads the table. */
+  readonly domain?: string;
+  readonly owner?: DataProductOwner;
+  /** MAJOR.MINOR.PATCH of the table's interface. */
+  readonly version: string;
+  /** Freshness (minutes: published within this long of its last run's start) and the SLO window. */
+  readonly sla?: { readonly freshness?: number; readonly window: number };
+  /** Other domains whose reader role may read the table. */
+  readonly readers: readonly string[];
 }
 
 /** Where a model's SQL is in its file (see {@link GoldModel.source}). */
@@ -187,6 +207,7 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
       dependsOn: [...new Set([...dependsOn, ...testDependencies])].sort(),
       source: { file: basename(p.file), sqlLine: p.bodyLine },
       ...(tests.length > 0 ? { tests } : {}),
+      product: p.product,
     };
     if (!p.incremental) return model;
     const incremental = incrementalModel(p, p.incremental, {
@@ -227,6 +248,7 @@ interface ParsedModelFile {
   readonly incremental?: { readonly value: string; readonly line: number };
   /** The `test:` headers, as written (checked once every model's columns are known). */
   readonly tests: readonly { readonly value: string; readonly line: number }[];
+  readonly product: GoldModelProduct;
   /** The SQL after the header. */
   readonly body: string;
   /** The (1-based) line of the file where `body` starts. */
@@ -247,6 +269,7 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
   let incremental: { value: string; line: number } | undefined;
   const tests: { value: string; line: number }[] = [];
   const columns: GoldColumn[] = [];
+  const product: Partial<Record<string, { value: string; line: number }>> = {};
   for (const { key, value, line: at } of header) {
     if (key === 'description') {
       if (description !== undefined) fail(at, 'description is given twice');
@@ -264,8 +287,14 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
     } else if (key === 'test') {
       if (value === '') fail(at, "the test is empty (e.g. '-- test: not_null(id)')");
       tests.push({ value, line: at });
+    } else if (PRODUCT_KEYS.includes(key)) {
+      if (product[key] !== undefined) fail(at, `${key} is given twice`);
+      product[key] = { value, line: at };
     } else {
-      fail(at, `unknown header key '${key}' (expected description, columns, incremental or test)`);
+      fail(
+        at,
+        `unknown header key '${key}' (expected description, columns, incremental, test, ${PRODUCT_KEYS.join(', ')})`,
+      );
     }
   }
   if (columns.length === 0) {
@@ -278,8 +307,62 @@ function parseModelFile(file: string, text: string): ParsedModelFile {
     columns,
     ...(incremental ? { incremental } : {}),
     tests,
+    product: modelProduct(product, fail),
     body,
     bodyLine,
+  };
+}
+
+/** The header keys of a model as a data product. */
+const PRODUCT_KEYS = ['domain', 'owner', 'version', 'sla', 'access'];
+
+/** Reads the data-product header lines (`fail` names the line of a bad one). */
+function modelProduct(
+  lines: Partial<Record<string, { value: string; line: number }>>,
+  fail: (line: number, message: string) => never,
+): GoldModelProduct {
+  const { domain, owner, version, sla, access } = lines;
+  if (domain && !/^[a-z][a-z0-9_]{0,62}$/.test(domain.value)) {
+    fail(domain.line, "domain must be lower-case letters, digits and '_', starting with a letter");
+  }
+  if (owner && owner.value === '')
+    fail(owner.line, 'the owner is empty: how to reach them (an e-mail address)');
+  if (version && !SEMVER.test(version.value))
+    fail(version.line, "version must be MAJOR.MINOR.PATCH, e.g. '1.2.0'");
+  let objectives: GoldModelProduct['sla'];
+  if (sla) {
+    const parts = Object.fromEntries(
+      sla.value.split(',').map((part) => {
+        const m = /^\s*(freshness|window)\s+(.+?)\s*$/.exec(part);
+        if (!m)
+          fail(sla.line, `cannot read '${part.trim()}': write 'freshness 2 hours' (and ', window 30 days')`);
+        const minutes = durationMinutes((m as RegExpExecArray)[2]);
+        if (minutes === undefined)
+          fail(sla.line, `'${(m as RegExpExecArray)[2]}' is no duration ('2 hours', '30 days')`);
+        return [(m as RegExpExecArray)[1], minutes as number];
+      }),
+    );
+    objectives = {
+      ...(parts.freshness ? { freshness: parts.freshness } : {}),
+      window: parts.window ?? 30 * 1440,
+    };
+  }
+  const readers = access
+    ? access.value
+        .split(',')
+        .map((d) => d.trim())
+        .filter((d) => d !== '')
+    : [];
+  for (const d of readers) {
+    if (!/^[a-z][a-z0-9_]{0,62}$/.test(d))
+      fail((access as { line: number }).line, `'${d}' is no domain name`);
+  }
+  return {
+    ...(domain ? { domain: domain.value } : {}),
+    ...(owner ? { owner: { contact: owner.value } } : {}),
+    version: version?.value ?? '1.0.0',
+    ...(objectives ? { sla: objectives } : {}),
+    readers,
   };
 }
 

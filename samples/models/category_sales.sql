@@ -1,4 +1,8 @@
 -- description: Sales per product category over all days, with its share of total revenue (reads the gold model daily_sales)
+-- domain: retail
+-- owner: retail-data@example.com
+-- version: 1.0.0
+-- sla: freshness 2 hours
 -- columns: category string, first_sales_date date, last_sales_date date, orders bigint,
 -- columns: revenue decimal(18,2), revenue_share double
 -- test: unique(category)

@@ -1,4 +1,8 @@
 -- description: Lifetime value per customer: first and last order date (UTC), orders and revenue (cancelled orders excluded)
+-- domain: retail
+-- owner: crm-team@example.com
+-- version: 1.0.0
+-- sla: freshness 1 day
 -- columns: customer_id string, first_order_date date, last_order_date date, orders bigint,
 -- columns: lifetime_revenue decimal(18,2)
 -- test: unique(customer_id)

@@ -1,4 +1,9 @@
 -- description: Daily sales by UTC order date, store and product category (cancelled orders excluded)
+-- domain: retail
+-- owner: retail-data@example.com
+-- version: 1.0.0
+-- sla: freshness 2 hours
+-- access: finance
 -- columns: sales_date date, store_id string, category string, orders bigint, revenue decimal(18,2),
 -- columns: average_order_value decimal(18,2), unique_customers bigint
 -- incremental: sales_date lookback 1 day from orders

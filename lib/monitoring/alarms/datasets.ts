@@ -20,7 +20,7 @@ export const filesRejectedAlarmId = (dataset: string): string => `FilesRejected-
  * `QuarantineRatio-<dataset>`, at the contract's `quality.maxQuarantineRatio`, and `FilesRejected-<dataset>`.
  */
 export function addDatasetAlarms(alarms: PipelineAlarms, c: DatasetContract): void {
-  const owner = c.owner ? ` (owner: ${c.owner})` : '';
+  const owner = c.owner ? ` (owner: ${c.owner.contact})` : '';
   const ratio = c.quality.maxQuarantineRatio;
   alarms.add(quarantineRatioAlarmId(c.dataset), {
     metric: metrics.quarantineRatio(c.dataset),

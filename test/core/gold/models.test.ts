@@ -193,7 +193,7 @@ describe('errors name the file and the line', () => {
     [
       'an unknown key',
       '-- colums: a int',
-      ":1: unknown header key 'colums' (expected description, columns, incremental or test)",
+      ":1: unknown header key 'colums' (expected description, columns, incremental, test, domain, owner, version, sla, access)",
     ],
     [
       'two descriptions',
