@@ -17,14 +17,18 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { PipelineUsageError } from '../../core/errors';
+import { type GoldModel, loadGoldModels } from '../../core/gold/models';
+import { datasetTableNames } from '../../core/silver/tables';
 import type { GoldEngineName } from '../../lib/config';
 import type { LogSink } from '../cloud/lambda-runtime';
 import { DEFAULT_API_PORT, DEFAULT_S3_PORT, type LocalCloud } from '../cloud/local-cloud';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
 import { goldModelsDir, runGold } from '../gold/run-gold-command';
 import { evaluateAlarms } from '../monitoring/alarm-evaluation';
+import { productSlis, sloAlertLines } from '../monitoring/product-slis';
 import { alarmTemplate, evaluateRunAlarms } from '../monitoring/run-alarms';
 import { type ContractDriftRecord, contractDriftWarnings } from '../report/contract-drift';
 import { displayPath } from '../report/display-path';
@@ -143,13 +147,22 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
       gold,
       goldEngine: options.goldEngine,
     });
+    // The data products' SLOs, judged on the run as their CloudWatch burn-rate alarms would judge it.
+    const slos = productSlis({
+      contracts: contracts.all,
+      models: modelsDir ? productModels(modelsDir, contracts.all) : [],
+      metrics: cloud.metrics,
+      gold,
+    });
+    const wouldAlarm = [...alarms.wouldAlarm, ...sloAlertLines(slos)];
     const finished = Date.now();
     const full: PipelineReport & ContractDriftRecord = {
       ...report,
       contractDrift: drift.drift,
-      ok: report.ok && (gold?.ok ?? true) && alarms.wouldAlarm.length === 0,
+      ok: report.ok && (gold?.ok ?? true) && wouldAlarm.length === 0,
       gold,
-      wouldAlarm: alarms.wouldAlarm,
+      wouldAlarm,
+      slos: slos.map((s) => ({ ...s })),
       alarmStates: alarms.results.map(({ alarmId, state, line }) => ({ alarmId, state, line })),
       startedAt,
       finishedAt: new Date(finished).toISOString(),
@@ -195,6 +208,14 @@ export async function runPipeline(options: PipelineOptions = {}): Promise<Pipeli
   } finally {
     await cloud.stop();
   }
+}
+
+/** The gold models' headers (their SLAs), loaded as synth loads them. */
+function productModels(modelsDir: string, contracts: readonly DatasetContract[]): GoldModel[] {
+  return loadGoldModels(modelsDir, {
+    database: 'local',
+    silverTables: contracts.flatMap((c) => datasetTableNames(c)),
+  }).models;
 }
 
 /** While `work` runs, says so every 5 s, so a long file does not look like a hang. */

@@ -13,7 +13,10 @@ import type { GoldAlarm } from './run-gold';
 
 /** One failed model, explained. */
 export interface GoldFailure {
+  /** The failed model, or the workflow stage that failed before any model ran (`redshift setup`). */
   readonly model: string;
+  /** Set when what failed is a stage of the workflow, not a model. */
+  readonly stage?: boolean;
   /** The error as the workflow caught it (`States.TaskFailed`, `Glue.EntityNotFoundException`...). */
   readonly error: string;
   /** The engine's message (Athena's StateChangeReason), or the cause as the workflow recorded it. */
@@ -27,6 +30,8 @@ export interface GoldFailure {
 /** A model alarm's message, as `modelFailureAlarm` (lib/gold/gold-tasks.ts) builds it. */
 interface ModelAlarmMessage {
   readonly model?: unknown;
+  /** An engine's setup alarm (`lib/gold/gold-workflow.ts`) names its stage instead of a model. */
+  readonly stage?: unknown;
   readonly file?: unknown;
   readonly sqlStartsAtLine?: unknown;
   readonly error?: unknown;
@@ -41,7 +46,9 @@ export function explainGoldFailures(alarms: readonly GoldAlarm[], modelsDir?: st
   const failures: GoldFailure[] = [];
   for (const alarm of alarms) {
     const m = alarm.message as ModelAlarmMessage | undefined;
-    if (!m || typeof m !== 'object' || typeof m.model !== 'string') continue;
+    if (!m || typeof m !== 'object') continue;
+    const stage = typeof m.model !== 'string' && typeof m.stage === 'string' ? m.stage : undefined;
+    if (typeof m.model !== 'string' && stage === undefined) continue;
     const error = typeof m.error === 'string' ? m.error : 'unknown error';
     const message = engineMessage(typeof m.cause === 'string' ? m.cause : '');
     const file =
@@ -53,7 +60,8 @@ export function explainGoldFailures(alarms: readonly GoldAlarm[], modelsDir?: st
         ? Math.max(sqlStart, sqlStart + statementLine - 2)
         : undefined;
     failures.push({
-      model: m.model,
+      model: stage ?? (m.model as string),
+      ...(stage === undefined ? {} : { stage: true }),
       error,
       message,
       ...(file === undefined ? {} : { file }),
@@ -91,7 +99,7 @@ export function formatGoldFailures(failures: readonly GoldFailure[], show: (p: s
     const where =
       f.file === undefined ? '' : ` at ${show(f.file)}${f.line === undefined ? '' : `:${f.line}`}`;
     return [
-      `gold model ${f.model} failed${where} (${f.error}):`,
+      `${f.stage ? `gold ${f.model}` : `gold model ${f.model}`} failed${where} (${f.error}):`,
       ...f.message.split('\n').map((l) => (l.trim() === '' ? '' : `    ${l}`)),
     ];
   });

@@ -252,8 +252,9 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
     const waitTimeOverrides: Record<string, number> = {};
     for (const [name, state] of allStates(definition)) {
       const params = state.Parameters as Record<string, unknown> | undefined;
-      // A poll loop's Wait (Redshift's statements): a short pause, so the loop runs as it would, quickly.
-      if (state.Type === 'Wait') waitTimeOverrides[name] = POLL_WAIT_MS;
+      // A poll loop's Wait (Redshift's statements) takes no time here: the status check after it waits
+      // instead, as long as the Wait would have, or until the statement ended (see `pollWaitMs`).
+      if (state.Type === 'Wait') waitTimeOverrides[name] = 0;
       if (state.Type === 'Pass' && typeof params?.model === 'string') {
         models.push({
           name: params.model,
@@ -323,9 +324,21 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
         case 'aws-sdk:glue:deleteTable':
           handlers[name] = track((i) => catalog.deleteTable(i as { DatabaseName: string; Name: string }));
           break;
+        case 'aws-sdk:redshiftdata:describeStatement': {
+          const data = redshift as LocalRedshiftData;
+          const waits = pollWaitMs(definition, name);
+          const polls = new Map<string, number>();
+          handlers[name] = track(async (i) => {
+            const id = (i as { Id: string }).Id;
+            const n = polls.get(id) ?? 0;
+            polls.set(id, n + 1);
+            await data.settled(id, waits(n));
+            return data.describeStatement(i as { Id: string });
+          });
+          break;
+        }
         case 'aws-sdk:redshiftdata:executeStatement':
         case 'aws-sdk:redshiftdata:batchExecuteStatement':
-        case 'aws-sdk:redshiftdata:describeStatement':
         case 'aws-sdk:redshiftdata:cancelStatement':
         case 'aws-sdk:redshiftdata:getStatementResult': {
           const data = redshift as LocalRedshiftData;
@@ -550,8 +563,21 @@ function engineUnloads(athena: LocalAthena, redshift: LocalRedshiftData | undefi
   };
 }
 
-/** The local pause of a Wait state (a Redshift statement's poll interval). */
-const POLL_WAIT_MS = 20;
+/**
+ * How long the status check `<name> status` of a Redshift poll loop waits for its statement, by poll: as
+ * long as the Wait before it would have (`<name> wait`, or `<name> wait longer` once the polls reach the
+ * `<name> timed out?` choice's `NumericLessThan`), read from the definition.
+ */
+function pollWaitMs(definition: AslDefinition, statusState: string): (poll: number) => number {
+  const base = statusState.replace(/ status$/, '');
+  const states = new Map(allStates(definition));
+  const seconds = (state: string) => Number(states.get(state)?.Seconds ?? 0);
+  const choices = (states.get(`${base} timed out?`)?.Choices ?? []) as { NumericLessThan?: number }[];
+  const quick =
+    choices.find((c) => c.NumericLessThan !== undefined)?.NumericLessThan ?? Number.POSITIVE_INFINITY;
+  const [short, long] = [seconds(`${base} wait`), seconds(`${base} wait longer`) || seconds(`${base} wait`)];
+  return (poll) => 1000 * (poll < quick ? short : long);
+}
 
 type RedshiftDataAction =
   | 'executeStatement'

@@ -196,6 +196,8 @@ interface Statement {
 class Cancelled extends Error {}
 
 const ENDED: ReadonlySet<StatementStatus> = new Set(['FINISHED', 'FAILED', 'ABORTED']);
+/** How often {@link LocalRedshiftData.settled} looks at a running statement. */
+const SETTLED_POLL_MS = 10;
 
 export class LocalRedshiftData {
   /** Every UNLOAD that succeeded, by target location. */
@@ -258,6 +260,21 @@ export class LocalRedshiftData {
       );
     }
     return this.submit(input, sqls, true);
+  }
+
+  /**
+   * Resolves once statement `id` (or the batch of a sub-statement's id) has ended, or after `ms`: what a
+   * poll loop's Wait would have let happen before its next status check. The local workflow waits here
+   * instead of in its Wait states, so a statement's timeout (counted in polls) keeps its real length.
+   */
+  async settled(id: string, ms: number): Promise<void> {
+    const { statement } = this.find(id);
+    const until = performance.now() + ms;
+    while (!ENDED.has(statement.status) && performance.now() < until) {
+      await new Promise((r) =>
+        setTimeout(r, Math.min(SETTLED_POLL_MS, Math.max(1, until - performance.now()))),
+      );
+    }
   }
 
   /** `redshift-data:DescribeStatement`, of a statement (`<Id>`) or a batch's sub-statement (`<Id>:<n>`). */

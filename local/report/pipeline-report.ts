@@ -74,6 +74,19 @@ export interface PipelineReport {
   wouldAlarm?: string[];
   /** Every alarm of the template, evaluated on the run's metrics (NOT_EVALUATED ones say why). */
   alarmStates?: { alarmId: string; state: string; line: string }[];
+  /**
+   * The data products' SLIs on this run and what their SLO alarms would do (`local/monitoring/
+   * product-slis.ts`); an SLO that would page or open a ticket makes the run not `ok`.
+   */
+  slos?: {
+    product: string;
+    sli: string;
+    value?: number;
+    objective: number;
+    burnRate?: number;
+    alert: string;
+    line: string;
+  }[];
   timingsMs: {
     start: number;
     ingest: number;

@@ -89,6 +89,13 @@ export function formatSummary(r: PipelineReport): string[] {
     lines.push(...formatGoldFailures(g.failures ?? [], displayPath));
     if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);
   }
+  if (r.slos && r.slos.length > 0) {
+    lines.push(
+      '',
+      'data products (SLIs of this run against their SLOs):',
+      ...r.slos.map((s) => `  ${s.line}`),
+    );
+  }
   if (r.wouldAlarm) lines.push('', ...wouldAlarmLines(r.wouldAlarm, r.alarmStates ?? []));
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
   const tm = r.timingsMs;
@@ -104,7 +111,9 @@ export function formatSummary(r: PipelineReport): string[] {
 
 /** `would alarm: <line>` per alarm AWS would have raised, or one line saying none would. */
 function wouldAlarmLines(wouldAlarm: readonly string[], states: readonly { state: string }[]): string[] {
-  if (wouldAlarm.length > 0) return wouldAlarm.map((line) => `would alarm: ${line}`);
+  // SLO alerts come worded already (`would page: ...`, `would open a ticket: ...`).
+  if (wouldAlarm.length > 0)
+    return wouldAlarm.map((line) => (/^would /.test(line) ? line : `would alarm: ${line}`));
   const skipped = states.filter((a) => a.state === 'NOT_EVALUATED').length;
   const evaluated = states.length - skipped;
   return [`alarms: none would fire (${evaluated} evaluated, ${skipped} not evaluated locally)`];

@@ -1,7 +1,9 @@
 /**
  * Issue 13: a local run fails where AWS would alarm. The real CLI, as a child process, on a copy of the
  * sample `products` contract (quality.maxQuarantineRatio: the default 5%): with half of the rows breaking a
- * rule it prints `would alarm: QuarantineRatio-products 50% > 5%` and exits 1; with clean rows it exits 0.
+ * rule it prints `would alarm: QuarantineRatio-products 50% > 5%` (and, its SLO of 99% quality burning 50
+ * times too fast, `would page: SLO retail/products ...`) and exits 1; with 2% of the rows broken, under
+ * the alarm's 5% but twice its SLO's budget, `would open a ticket: ...` and exit 1; with clean rows, 0.
  */
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -99,7 +101,11 @@ describe('medallion pipeline: would alarm', () => {
   it('exits 1 with a line per alarm AWS would raise: half of the rows quarantined', async () => {
     const run = await pipeline(dir, data('broken', products(10, 5)));
     expect(run.stdout).toContain('\nwould alarm: QuarantineRatio-products 50% > 5%\n');
-    expect(run.report.wouldAlarm).toEqual(['QuarantineRatio-products 50% > 5%']);
+    // The contract's SLO (quality 99%) burns its budget 50 times too fast: its page alarm would fire too.
+    const page =
+      'would page: SLO retail/products quality 50.0% of 10 row(s) (objective 99.0%): burn rate 50.00 (pages: the budget would be gone within hours)';
+    expect(run.stdout).toContain(`\n${page}\n`);
+    expect(run.report.wouldAlarm).toEqual(['QuarantineRatio-products 50% > 5%', page]);
     expect(run.report.ok).toBe(false);
     expect(run.stdout.trimEnd().split('\n')).toContain('FAILED');
     expect(run.code).toBe(1);
@@ -107,5 +113,20 @@ describe('medallion pipeline: would alarm', () => {
     expect(run.report.files.map((f) => [f.conservation.ok, f.rows])).toEqual([
       [true, { in: 10, out: 5, quarantined: 5, duplicates: 0 }],
     ]);
+  }, 240_000);
+
+  it('exits 1 when only the SLO is broken: 2% of rows quarantined, under the 5% alarm, twice the 1% budget', async () => {
+    const run = await pipeline(dir, data('slo', products(100, 2)));
+    expect(run.report.alarmStates?.find((a) => a.alarmId === 'QuarantineRatio-products')?.state).toBe('OK');
+    const ticket =
+      'would open a ticket: SLO retail/products quality 98.0% of 100 row(s) (objective 99.0%): burn rate 2.00 (a ticket: the budget is spent faster than the window allows)';
+    expect(run.report.wouldAlarm).toEqual([ticket]);
+    expect(run.stdout).toContain('data products (SLIs of this run against their SLOs):\n');
+    expect(run.stdout).toContain(`\n${ticket}\n`);
+    expect(run.report.slos?.find((s) => s.sli === 'quality')).toMatchObject({
+      burnRate: expect.closeTo(2, 9),
+      alert: 'ticket',
+    });
+    expect(run.code).toBe(1);
   }, 240_000);
 });

@@ -66,13 +66,36 @@ describe('explainGoldFailures', () => {
     expect(f).toEqual({ model: 'm', error: 'Glue.EntityNotFoundException', message: 'Table m not found' });
   });
 
-  it('ignores alarms that are not about a model', () => {
+  it('ignores alarms that are neither about a model nor a stage', () => {
     expect(
       explainGoldFailures([
         { topicArn: 't', message: 'plain text' },
-        { topicArn: 't', message: { stage: 'x' } },
+        { topicArn: 't', message: {} },
       ]),
     ).toEqual([]);
+  });
+
+  it("explains a stage that failed before any model (the Redshift setup), with the engine's error", () => {
+    const [f] = explainGoldFailures([
+      {
+        topicArn: 't',
+        message: {
+          stage: 'redshift setup',
+          error: 'Redshift.StatementTimeout',
+          cause: 'ran longer than 1 hour',
+        },
+      },
+    ]);
+    expect(f).toEqual({
+      model: 'redshift setup',
+      stage: true,
+      error: 'Redshift.StatementTimeout',
+      message: 'ran longer than 1 hour',
+    });
+    expect(formatGoldFailures([f], (p) => p)).toEqual([
+      'gold redshift setup failed (Redshift.StatementTimeout):',
+      '    ran longer than 1 hour',
+    ]);
   });
 
   it('prints the model and file:line first, then the message indented', () => {

@@ -1,0 +1,158 @@
+/**
+ * The data products' SLIs for a local run, and what AWS's SLO alarms would do with them (the burn-rate
+ * thresholds of `core/slo/error-budget.ts`, the ones the CloudWatch alarms use).
+ *
+ * From what the run recorded, as CloudWatch would have it:
+ *   - quality, per dataset with `sla.quality`: RowsQuarantined / RowsIn over the run (the transform's EMF
+ *     metrics); its burn rate against the objective's budget;
+ *   - freshness, per dataset with `sla.freshness`: the largest TransformLagSeconds of the run (a bronze
+ *     object's arrival to the end of its transform) against the objective; per gold model with `-- sla:
+ *     freshness`: published by this run, or how long ago its published version was written;
+ *   - completeness is not measured yet (no expected count is recorded).
+ *
+ * The run stands for the alarms' windows: a burn rate of 14.4 or more would page (the 1-hour window), 1 or
+ * more would open a ticket, and either means the budget is being spent faster than the window allows: the
+ * pipeline exits 1, as AWS would alert. A stale product burns its freshness budget at once: it would page.
+ */
+import type { DatasetContract } from '../../core/contracts/dataset-contract';
+import type { GoldModel } from '../../core/gold/models';
+import { type BudgetAlert, budgetAlert, burnRate } from '../../core/slo/error-budget';
+import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+import type { GoldSummary } from '../report/pipeline-report';
+import type { MetricSource } from './local-metrics';
+
+/** One SLI of one product, with the objective it is judged by and what it calls for. */
+export interface ProductSli {
+  /** `<domain>/<dataset>` or `gold/<model>`. */
+  readonly product: string;
+  readonly sli: 'quality' | 'freshness';
+  /** The measured value: a good-event ratio (quality), minutes (freshness); undefined: no data this run. */
+  readonly value?: number;
+  /** The objective: a ratio (quality), minutes (freshness). */
+  readonly objective: number;
+  /** Quality: how fast the run burns the budget (1 = the whole budget over the window). */
+  readonly burnRate?: number;
+  readonly alert: BudgetAlert;
+  /** One line for the summary. */
+  readonly line: string;
+}
+
+export interface ProductSliInputs {
+  readonly contracts: readonly DatasetContract[];
+  readonly models?: readonly GoldModel[];
+  readonly metrics: MetricSource;
+  readonly gold?: Pick<GoldSummary, 'tables'>;
+  /** @default Date.now() */
+  readonly now?: number;
+}
+
+/** Every SLI the products' SLAs ask for, judged on the run. */
+export function productSlis(inputs: ProductSliInputs): ProductSli[] {
+  const out: ProductSli[] = [];
+  const sum = (name: string, dataset: string, pick: (v: number[]) => number) =>
+    pick(
+      inputs.metrics
+        .query({ namespace: METRICS_NAMESPACE, name, dimensions: { [METRIC_DIMENSIONS.Dataset]: dataset } })
+        .map((d) => d.value),
+    );
+  const total = (v: number[]) => v.reduce((a, b) => a + b, 0);
+  const max = (v: number[]) => (v.length === 0 ? Number.NaN : Math.max(...v));
+  for (const c of inputs.contracts) {
+    const product = c.id;
+    if (c.sla?.quality !== undefined) {
+      const objective = c.sla.quality;
+      const rowsIn = sum(METRIC_NAMES.RowsIn, c.dataset, total);
+      if (rowsIn === 0) {
+        out.push({
+          product,
+          sli: 'quality',
+          objective,
+          alert: 'none',
+          line: `${product} quality: no rows this run`,
+        });
+      } else {
+        const bad = sum(METRIC_NAMES.RowsQuarantined, c.dataset, total);
+        const rate = burnRate(bad / rowsIn, objective);
+        const alert = budgetAlert(rate);
+        out.push({
+          product,
+          sli: 'quality',
+          value: 1 - bad / rowsIn,
+          objective,
+          burnRate: rate,
+          alert,
+          line:
+            `${product} quality ${percent(1 - bad / rowsIn)} of ${rowsIn} row(s) (objective ${percent(objective)}): ` +
+            `burn rate ${rate.toFixed(2)}${verdict(alert)}`,
+        });
+      }
+    }
+    if (c.sla?.freshness !== undefined) {
+      const objective = c.sla.freshness;
+      const lagMinutes = sum(METRIC_NAMES.TransformLagSeconds, c.dataset, max) / 60;
+      out.push(
+        freshness(product, Number.isNaN(lagMinutes) ? undefined : lagMinutes, objective, 'arrival to silver'),
+      );
+    }
+  }
+  const now = inputs.now ?? Date.now();
+  for (const m of inputs.models ?? []) {
+    const objective = m.product?.sla?.freshness;
+    if (objective === undefined) continue;
+    const table = inputs.gold?.tables[m.name];
+    const age = table?.publishedNow ? 0 : publishedMinutesAgo(table?.location, now);
+    out.push(freshness(`gold/${m.name}`, age, objective, 'since published', table?.location === undefined));
+  }
+  return out;
+}
+
+/** The lines AWS's alerts would bring: `would page: ...` / `would open a ticket: ...`. */
+export function sloAlertLines(slis: readonly ProductSli[]): string[] {
+  return slis
+    .filter((s) => s.alert !== 'none')
+    .map((s) => `${s.alert === 'page' ? 'would page' : 'would open a ticket'}: SLO ${s.line}`);
+}
+
+function freshness(
+  product: string,
+  minutes: number | undefined,
+  objective: number,
+  what: string,
+  never = false,
+): ProductSli {
+  const stale = never || (minutes !== undefined && minutes > objective);
+  const alert: BudgetAlert = stale ? 'page' : 'none';
+  const value = never ? 'never published' : minutes === undefined ? 'no data this run' : duration(minutes);
+  return {
+    product,
+    sli: 'freshness',
+    ...(minutes === undefined ? {} : { value: minutes }),
+    objective,
+    alert,
+    line: `${product} freshness ${value} ${what} (objective ${duration(objective)})${stale ? ': stale, its budget burns at once' : verdict('none')}`,
+  };
+}
+
+/** Minutes since a local version (`.../v=local-20261107T120000123Z/`) was written; undefined otherwise. */
+function publishedMinutesAgo(location: string | undefined, now: number): number | undefined {
+  const m = /v=local-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(\d{3})Z\//.exec(location ?? '');
+  if (!m) return undefined;
+  const at = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6], +m[7]);
+  return (now - at) / 60_000;
+}
+
+const verdict = (alert: BudgetAlert) =>
+  alert === 'page'
+    ? ' (pages: the budget would be gone within hours)'
+    : alert === 'ticket'
+      ? ' (a ticket: the budget is spent faster than the window allows)'
+      : ', ok';
+
+const percent = (r: number) => `${(r * 100).toFixed(r > 0.999 && r < 1 ? 2 : 1)}%`;
+
+function duration(minutes: number): string {
+  if (minutes < 1) return `${Math.round(minutes * 60)} s`;
+  if (minutes < 120) return `${Math.round(minutes)} min`;
+  if (minutes < 2880) return `${Math.round(minutes / 60)} h`;
+  return `${Math.round(minutes / 1440)} days`;
+}
