@@ -13,7 +13,7 @@
  *                                    [--queue-url URL]
  *   npx tsx bin/medallion.ts smoke --local | --outputs-file FILE [--stack NAME] [--timeout SECONDS] ...
  *   npx tsx bin/medallion.ts contract-schema [--out FILE]
- *   npx tsx bin/medallion.ts check [--contracts DIR] [--models DIR]
+ *   npx tsx bin/medallion.ts check [--contracts DIR] [--models DIR] [--against REF]
  *
  * Exit codes: 0 all good; 1 the pipeline ran but something failed (a dead-lettered message, a failed
  * landing, a broken conservation check), or an unexpected failure stopped the command (one line on stderr,
@@ -290,14 +290,26 @@ export function program(exit: { code: number } = { code: 0 }): Command {
     .option('--contracts <dir>', 'data contracts directory', DEFAULT_CONTRACTS_DIR)
     .option('--models <dir>', 'gold SQL models (default: samples/models with the sample contracts)')
     .addOption(goldEngineOption())
-    .action(async (o: { contracts: string; models?: string; goldEngine: 'athena' | 'redshift' }) => {
-      const { runCheck } = await import('../local/commands/check');
-      exit.code = await runCheck({
-        contractsDir: o.contracts,
-        modelsDir: o.models,
-        goldEngine: o.goldEngine,
-      });
-    });
+    .option(
+      '--against <ref>',
+      'also list the contract and model changes since this git ref that break readers: each fails unless the major version went up',
+    )
+    .action(
+      async (o: {
+        contracts: string;
+        models?: string;
+        goldEngine: 'athena' | 'redshift';
+        against?: string;
+      }) => {
+        const { runCheck } = await import('../local/commands/check');
+        exit.code = await runCheck({
+          contractsDir: o.contracts,
+          modelsDir: o.models,
+          goldEngine: o.goldEngine,
+          against: o.against,
+        });
+      },
+    );
 
   cli
     .command('contract-schema')

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm test`: the static checks and the five jest projects in two streams side by side, so that a 2-core
 // machine stays busy until the end:
-// - stream 1: the type check, Biome and the import rule; then the fast projects (unit, cdk, local) with
-//   jest's workers; then the end-to-end files listed in LATE_E2E, one at a time;
+// - stream 1: the type check, Biome, the import rule and `medallion check --against` the merge base with
+//   origin/main; then the fast projects (unit, cdk, local) with jest's workers; then the end-to-end files
+//   listed in LATE_E2E, one at a time;
 // - stream 2: the other end-to-end and evidence files, one at a time from the start (they start local
 //   clouds, child processes and browsers, and measure time).
 // A stream goes on after a failing step (every failure is reported); the exit code is the first non-zero
@@ -10,7 +11,7 @@
 // LATE_E2E balances the streams: long files with no time budget, moved to the end of stream 1 (measured
 // on a fresh 2-core clone: stream 1 ~680 s before them, stream 2 ~1,000 s with them). The compaction test
 // (500 landings) also must not overlap the S3 listing load test of stream 1: together each took 3-4x.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,6 +28,7 @@ const streams = [
       ['node_modules/.bin/tsc', ['--noEmit']],
       ['node_modules/.bin/biome', ['check', '.']],
       ['npm', ['run', '--silent', 'lint:imports']],
+      ...againstMergeBase('checks+unit/cdk/local'),
       [jest, ['--selectProjects', 'unit', 'cdk', 'local', '--cache', ...extra]],
       [jest, ['--selectProjects', 'e2e', 'evidence', ...serial, '--runTestsByPath', ...LATE_E2E, ...extra]],
     ],
@@ -48,6 +50,30 @@ const streams = [
     ],
   },
 ];
+/**
+ * `medallion check --against` the merge base with origin/main: a contract or model change that breaks
+ * readers fails unless its major version went up. Without origin/main there is nothing to compare with: no
+ * step, one line saying so. When there is no merge base (a clone too shallow), the step is git's own
+ * failing `merge-base`, so that the stream reports it.
+ */
+function againstMergeBase(stream) {
+  const git = (...args) =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    git('rev-parse', '--verify', '--quiet', 'origin/main^{commit}');
+  } catch {
+    process.stdout.write(`[${stream}] check --against: skipped, no origin/main to take a merge base with\n`);
+    return [];
+  }
+  try {
+    return [
+      ['npm', ['run', '--silent', 'check', '--', '--against', git('merge-base', 'HEAD', 'origin/main')]],
+    ];
+  } catch {
+    return [['git', ['merge-base', 'HEAD', 'origin/main']]];
+  }
+}
+
 // One cache of synthesized templates for every test's temporary state (local/cloud/cache-dir.ts): files
 // named by a hash of what decides them, so sharing is safe, and each synthesis runs once, not per state.
 const cacheDir = process.env.MEDALLION_CACHE_DIR || mkdtempSync(join(tmpdir(), 'medallion-test-cache-'));

@@ -5,6 +5,7 @@
 import { resolve } from 'node:path';
 import { PipelineUsageError } from '../../core/errors';
 import type { GoldEngineName } from '../../lib/config';
+import { checkAgainst, formatAgainst } from '../check/against';
 import { checkProject, isUsageProblem } from '../check/check';
 import { type CheckProblem, formatCheck, problemLine, sortProblems } from '../check/report';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_MODELS_DIR } from '../command-defaults';
@@ -18,11 +19,17 @@ export interface CheckCommandOptions {
   readonly out?: (line: string) => void;
   /** The engine the models run on (`redshift`: the portable SQL subset too); default `athena`. */
   readonly goldEngine?: GoldEngineName;
+  /**
+   * A git ref: also list the contract and model changes since it that break readers, each a problem
+   * unless the product's major version went up (`local/check/against.ts`).
+   */
+  readonly against?: string;
 }
 
 /**
  * Runs the check and prints every problem, then a summary line. Returns the exit code: 0 clean, 1
- * problems; throws a {@link PipelineUsageError} (exit 2) when the directories themselves are wrong.
+ * problems; throws a {@link PipelineUsageError} (exit 2) when the directories themselves (or the
+ * `against` ref) are wrong.
  */
 export async function runCheck(options: CheckCommandOptions = {}): Promise<number> {
   const out = options.out ?? ((line: string) => process.stdout.write(`${line}\n`));
@@ -32,8 +39,17 @@ export async function runCheck(options: CheckCommandOptions = {}): Promise<numbe
   const result = await checkProject({ contractsDir, modelsDir, goldEngine: options.goldEngine });
   const usage = result.problems.filter(isUsageProblem);
   if (usage.length > 0) throw new PipelineUsageError(refusal(usage));
-  for (const line of formatCheck(result, displayPath)) out(line);
-  return result.problems.length === 0 ? 0 : 1;
+  const against =
+    options.against === undefined
+      ? undefined
+      : checkAgainst({ ref: options.against, contractsDir, modelsDir: modelsDir && resolve(modelsDir) });
+  if (against && against.usage.length > 0) throw new PipelineUsageError(refusal(against.usage));
+  const problems = [...result.problems, ...(against?.problems ?? [])];
+  const lines = formatCheck({ ...result, problems }, displayPath);
+  // The comparison's own lines go just above the check's summary, which stays last.
+  if (against) lines.splice(-1, 0, ...formatAgainst(against, displayPath));
+  for (const line of lines) out(line);
+  return problems.length === 0 ? 0 : 1;
 }
 
 /**
