@@ -23,6 +23,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
+import { LINEAGE_PARAMETERS } from '../core/gold/lineage';
 import type { GoldTableDefinition } from '../core/gold/models';
 import {
   currentStatePrefix,
@@ -263,7 +264,16 @@ export class DataCatalog extends Construct {
           name: def.name,
           description: def.description === undefined ? undefined : clip(def.description, MAX_DESCRIPTION),
           tableType: 'EXTERNAL_TABLE',
-          parameters: { EXTERNAL: 'TRUE', classification: 'parquet' },
+          // Lineage and the product's version and domain (see core/gold/lineage.ts); the gold workflow adds
+          // the run that built each published version.
+          ...(def.product?.owner ? { owner: clip(def.product.owner.contact, 255) } : {}),
+          parameters: {
+            EXTERNAL: 'TRUE',
+            classification: 'parquet',
+            [LINEAGE_PARAMETERS.sources]: (def.sources ?? []).join(','),
+            ...(def.product ? { [LINEAGE_PARAMETERS.version]: def.product.version } : {}),
+            ...(def.product?.domain ? { [LINEAGE_PARAMETERS.domain]: def.product.domain } : {}),
+          },
           // An incremental model's partitions are registered one by one, each at its own location, by the
           // gold workflow (no projection: the locations differ per partition and per run).
           ...(def.partitionKeys

@@ -177,6 +177,7 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
   const dayPartitioned = new Set(options.dayPartitionedTables ?? options.silverTables ?? []);
   const render = (name: string) => `${sqlIdent(options.database)}.${sqlIdent(name)}`;
   const goldColumns = new Map(parsed.map((p) => [p.name, p.columns.map((c) => c.name)] as const));
+  const sourcesOf = new Map<string, string[]>();
   const models = parsed.map((p): GoldModel => {
     const dependsOn = new Set<string>();
     const silverRefs = new Set<string>();
@@ -201,6 +202,7 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
     // A relationship's table is read like a ref: a gold model is published first, a silver table granted.
     const testDependencies = testedTables(tests).filter((t) => goldColumns.has(t));
     for (const t of testedTables(tests)) if (silver.has(t)) usedSilver.add(t);
+    sourcesOf.set(p.name, [...new Set([...silverRefs, ...dependsOn])].sort());
     const model: GoldModel = {
       name: p.name,
       sql,
@@ -233,6 +235,8 @@ export function loadGoldModels(dir: string, options: LoadGoldModelsOptions): Loa
           ? {}
           : { partitionKeys: p.columns.filter((c) => c.name === dateColumn) }),
         ...(p.description === undefined ? {} : { description: p.description }),
+        sources: sourcesOf.get(p.name) ?? [],
+        product: p.product,
       };
     }),
     silverTables: [...usedSilver].sort(),
@@ -552,4 +556,8 @@ export interface GoldTableDefinition {
    */
   readonly partitionKeys?: GoldColumn[];
   readonly description?: string;
+  /** The tables the model's SQL reads (its refs: silver tables and gold models), sorted: its lineage. */
+  readonly sources?: readonly string[];
+  /** The model as a data product (owner, version, domain). */
+  readonly product?: GoldModelProduct;
 }

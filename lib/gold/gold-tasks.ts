@@ -11,6 +11,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { LINEAGE_PARAMETERS } from '../../core/gold/lineage';
 import type { GoldModel } from '../../core/gold/models';
 import { goldModelPrefix } from '../../core/lake/layout';
 import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
@@ -83,6 +84,9 @@ export function modelVersion(
       // What the table's storage descriptor gets merged with, and defaults for absent table fields.
       patch: { Location: location },
       defaults: TABLE_DEFAULTS,
+      // Lineage: the run that built the version, merged into the table's parameters when it is published
+      // (its sources are in the table's definition, from the model's refs).
+      lineage: { [LINEAGE_PARAMETERS.run]: sfn.JsonPath.executionName },
       // The engine's static values: keys without '.$' are never evaluated as paths or intrinsics.
       run,
     },
@@ -210,7 +214,7 @@ export function publishVersion(
   const merge = sfn.Pass.jsonPath(scope, `${name}-Merge`, {
     stateName: `${name}: merge`,
     parameters: {
-      ...copiedFields('$', ['model', 'version', 'location']),
+      ...copiedFields('$', ['model', 'version', 'location', 'lineage']),
       'queryExecutionId.$': `${MODEL_STATE_PATHS.engineResult}.QueryExecutionId`,
       'table.$': 'States.JsonMerge($.defaults, $.current.Table, false)',
       'storage.$': 'States.JsonMerge($.current.Table.StorageDescriptor, $.patch, false)',
@@ -223,8 +227,13 @@ export function publishVersion(
       parameters: Object.fromEntries(
         TABLE_INPUT_FIELDS.filter((f) => withOwner || f !== 'Owner').map((f) => [
           `${f}.$`,
-          // The merged storage descriptor (new location); the other fields as the table has them.
-          f === 'StorageDescriptor' ? '$.storage' : `$.table.${f}`,
+          // The merged storage descriptor (new location), the parameters with the run that built it; the
+          // other fields as the table has them.
+          f === 'StorageDescriptor'
+            ? '$.storage'
+            : f === 'Parameters'
+              ? 'States.JsonMerge($.table.Parameters, $.lineage, false)'
+              : `$.table.${f}`,
         ]),
       ),
       resultPath: '$.tableInput',

@@ -16,7 +16,7 @@ import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
 import { sqlIdent } from '../../core/sql/quote';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
-import { arrivalsTables, catalogTables, type LakeTable } from '../query/lake-tables';
+import { arrivalsTables, catalogTables, type LakeTable, lineageTable } from '../query/lake-tables';
 import { pipelineTables } from '../query/pipeline-tables';
 
 export type QueryFormat = 'table' | 'json' | 'csv';
@@ -126,6 +126,7 @@ function lakeTables(stateDir: string, options: QueryOptions): Record<string, Lak
     arrivalsTables(s3Dir, silverBucket, registry.all),
     catalogTables(stateDir, s3Dir),
     pipelineTables(s3Dir, silverBucket),
+    lineageTable(stateDir),
   ]) {
     for (const [name, table] of Object.entries(found)) if (!(name in tables)) tables[name] = table;
   }

@@ -138,6 +138,7 @@ export async function runGold(options: GoldCommandOptions): Promise<GoldSummary>
         {
           location: run.published[t],
           ...(run.models[t] ? { publishedNow: run.models[t].published } : {}),
+          sources: run.sources[t] ?? [],
           rows: rows[t]?.count ?? 0,
           ...(run.models[t]?.bytesRead === undefined ? {} : { bytesRead: run.models[t].bytesRead }),
           ...(run.models[t]?.plan

@@ -20,6 +20,7 @@
  *   report.ok; report.models.daily_sales.location; report.published; report.alarms
  */
 import { CreateBucketCommand, type S3Client } from '@aws-sdk/client-s3';
+import { lineageSources } from '../../core/gold/lineage';
 import { goldVersionPrefix } from '../../core/lake/layout';
 import { sqlIdent } from '../../core/sql/quote';
 import { createS3Client } from '../../lambdas/aws/s3';
@@ -128,6 +129,8 @@ export interface GoldRunReport {
   readonly published: Record<string, string | undefined>;
   /** Per gold table: every location it was given, oldest first (the template's placeholder first). */
   readonly versions: Record<string, TableVersion[]>;
+  /** Per gold table: the tables its model reads, as its catalog entry records them (its lineage). */
+  readonly sources: Record<string, string[]>;
   readonly alarms: GoldAlarm[];
   readonly metrics: { Namespace: string; MetricData: unknown[] }[];
   /**
@@ -469,6 +472,16 @@ export async function runGoldLocally(options: RunGoldOptions): Promise<GoldRunRe
       ),
       versions: Object.fromEntries(
         models.map((m) => [m.name, catalog.versions(databaseOf(resolver), m.name)]),
+      ),
+      sources: Object.fromEntries(
+        models.map((m) => {
+          try {
+            const table = catalog.getTable({ DatabaseName: databaseOf(resolver), Name: m.name }).Table;
+            return [m.name, lineageSources(table.Parameters as Record<string, string> | undefined)];
+          } catch {
+            return [m.name, []];
+          }
+        }),
       ),
       alarms,
       metrics,

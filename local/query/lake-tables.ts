@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import { QueryError } from '../../core/errors';
+import { LINEAGE_PARAMETERS, lineageSources } from '../../core/gold/lineage';
 import { PARTITION_KEY } from '../../core/lake/layout';
 import { arrivalsTableName } from '../../core/silver/tables';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
@@ -118,7 +119,10 @@ interface CatalogEntry {
 type Descriptor = {
   StorageDescriptor?: { Location?: string; Columns?: GlueColumn[] };
   PartitionKeys?: GlueColumn[];
-  Parameters?: { table_type?: string; metadata_location?: string; 'projection.enabled'?: string };
+  Parameters?: { table_type?: string; metadata_location?: string; 'projection.enabled'?: string } & Record<
+    string,
+    string
+  >;
 };
 type Partitions = Record<string, { Values?: string[]; StorageDescriptor?: { Location?: string } }>;
 type CatalogFile = {
@@ -171,6 +175,37 @@ function catalogEntries(stateDir: string): Record<string, CatalogEntry> {
     }
   }
   return out;
+}
+
+/**
+ * `lineage`: one row per gold table and table its model reads (`source`), with the run that built the
+ * version published, the model's version and domain, from the local Glue catalog's table parameters
+ * (`core/gold/lineage.ts`); none before gold ran.
+ */
+export function lineageTable(stateDir: string): Record<string, LakeTable> {
+  const file = join(stateDir, 'gold', 'glue-catalog.json');
+  const rows: string[] = [];
+  for (const [database, db] of Object.entries(readCatalog(file)?.databases ?? {})) {
+    // The tests' staging copies are not published tables.
+    if (database.endsWith('_staging')) continue;
+    for (const [name, entry] of Object.entries(db.tables ?? {})) {
+      const parameters = (entry.table ?? entry).Parameters;
+      if (parameters?.[LINEAGE_PARAMETERS.sources] === undefined) continue;
+      const value = (key: string) => {
+        const v = parameters[key];
+        return v === undefined ? 'NULL' : sqlString(v);
+      };
+      const sources = lineageSources(parameters);
+      for (const source of sources.length > 0 ? sources : [undefined]) {
+        rows.push(
+          `(${sqlString(name)}, ${source === undefined ? 'NULL' : sqlString(source)}, ${value(LINEAGE_PARAMETERS.run)}, ${value(LINEAGE_PARAMETERS.version)}, ${value(LINEAGE_PARAMETERS.domain)})`,
+        );
+      }
+    }
+  }
+  if (rows.length === 0) return {};
+  const select = `SELECT * FROM (VALUES ${rows.join(', ')}) AS lineage(gold_table, source, run, version, domain)`;
+  return { lineage: { files: [file], select: async () => select } };
 }
 
 function readCatalog(file: string): CatalogFile | undefined {

@@ -115,6 +115,8 @@ export interface GoldSummary {
       location?: string;
       /** Whether this run published a new version (false: the model failed or did not run). */
       publishedNow?: boolean;
+      /** The tables its model reads (its lineage, from the catalog). */
+      sources?: string[];
       rows: number;
       bytesRead?: number;
       /** An incremental model's run: full, incremental or unchanged, why, and how many dates it recomputed. */

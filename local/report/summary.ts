@@ -84,7 +84,8 @@ export function formatSummary(r: PipelineReport): string[] {
           : t.plan
             ? `${t.plan.mode}${t.plan.mode === 'incremental' ? ` (${t.plan.dates} date(s) recomputed)` : ''}: ${t.plan.reason}`
             : `published at ${t.location ?? '(never)'}`;
-      lines.push(`${table}: ${t.rows} row(s)${read}, ${where}`, ...t.preview);
+      const reads = t.sources && t.sources.length > 0 ? ` (reads ${t.sources.join(', ')})` : '';
+      lines.push(`${table}: ${t.rows} row(s)${read}, ${where}${reads}`, ...t.preview);
     }
     lines.push(...formatGoldFailures(g.failures ?? [], displayPath));
     if (g.alarms) lines.push(`alarms raised: ${g.alarms}`);

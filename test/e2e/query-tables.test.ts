@@ -104,6 +104,30 @@ describe('medallion query: pipeline tables and declared columns', () => {
     );
   });
 
+  it("lineage: each gold table's sources, the run that built it, its version and domain; the report says it too", () => {
+    const execution = report.gold?.executionName;
+    expect(json('SELECT * FROM lineage ORDER BY ALL')).toEqual([
+      {
+        gold_table: 'category_sales',
+        source: 'daily_sales',
+        run: execution,
+        version: '1.0.0',
+        domain: 'retail',
+      },
+      {
+        gold_table: 'customer_lifetime_value',
+        source: 'orders',
+        run: execution,
+        version: '1.0.0',
+        domain: 'retail',
+      },
+      // An incremental model publishes partitions, not a table version: no run on the table.
+      { gold_table: 'daily_sales', source: 'orders', run: null, version: '1.0.0', domain: 'retail' },
+      { gold_table: 'daily_sales', source: 'products', run: null, version: '1.0.0', domain: 'retail' },
+    ]);
+    expect(report.gold?.tables.daily_sales?.sources).toEqual(['orders', 'products']);
+  });
+
   it('manifests: one row per processed file, with its rows in, out, quarantined and de-duplicated', () => {
     const rows = json(
       'SELECT dataset, source_key, status, rows_in, rows_out, rows_quarantined, rows_duplicates, finished_at >= started_at AS timed FROM manifests ORDER BY source_key',

@@ -255,7 +255,7 @@ describe('DataCatalog with the sample contracts', () => {
           `partition; the gold workflow appends them to ${dataset}_history (every version of every row); ` +
           `the current state is ${dataset}.`,
       );
-      expect(input.Owner).toBe(c.owner);
+      expect(input.Owner).toBe(c.owner?.contact);
       const sd = input.StorageDescriptor;
       expect(sd.InputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat');
       expect(sd.OutputFormat).toBe('org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat');
@@ -335,6 +335,35 @@ describe('DataCatalog with the sample contracts', () => {
       { Name: 'store_id', Type: 'string' },
       { Name: 'revenue', Type: 'decimal(18,2)' },
     ]);
+  });
+
+  test("gold tables record their lineage and product in their parameters: the model's sources, version, domain", () => {
+    const { t } = synth({
+      goldTables: [
+        {
+          name: 'daily_sales',
+          columns: [{ name: 'n', type: 'bigint' }],
+          sources: ['orders', 'products'],
+          product: {
+            domain: 'retail',
+            owner: { contact: 'retail@example.com' },
+            version: '2.1.0',
+            readers: [],
+          },
+        },
+      ],
+    });
+    const input = Object.values(t.findResources('AWS::Glue::Table')).find(
+      (r) => r.Properties.TableInput.Name === 'daily_sales',
+    )?.Properties.TableInput;
+    expect(input.Owner).toBe('retail@example.com');
+    expect(input.Parameters).toEqual({
+      EXTERNAL: 'TRUE',
+      classification: 'parquet',
+      'medallion.sources': 'orders,products',
+      'medallion.version': '2.1.0',
+      'medallion.domain': 'retail',
+    });
   });
 
   test('workgroup: enforced settings, 10 GiB cutoff, metrics, automatic engine version', () => {

@@ -38,6 +38,7 @@ describe('the gold tasks in the workflow', () => {
       'model.$': '$.model',
       'version.$': '$.version',
       'location.$': '$.location',
+      'lineage.$': '$.lineage',
       'queryExecutionId.$': '$.query.QueryExecutionId',
       'table.$': 'States.JsonMerge($.defaults, $.current.Table, false)',
       'storage.$': 'States.JsonMerge($.current.Table.StorageDescriptor, $.patch, false)',
@@ -68,6 +69,11 @@ describe('the gold tasks in the workflow', () => {
     expect(fields('c: input')).toEqual([...accepted].sort());
     expect(fields('c: input+owner')).toEqual([...accepted, 'Owner'].sort());
     expect(byName('c: input').state.Parameters['StorageDescriptor.$']).toBe('$.storage');
+    // Lineage: the run that built the version joins the table's parameters (its sources are there already).
+    expect(byName('c: version').state.Parameters.lineage).toEqual({ 'medallion.run.$': '$$.Execution.Name' });
+    expect(byName('c: input').state.Parameters['Parameters.$']).toBe(
+      'States.JsonMerge($.table.Parameters, $.lineage, false)',
+    );
     const publish = byName('c: publish').state;
     expect(publish.Resource).toBe('arn:aws:states:::aws-sdk:glue:updateTable');
     // SkipArchive: no archived table version per run (Glue would keep them all).
@@ -216,7 +222,7 @@ describe('the gold tasks alone', () => {
       'StorageDescriptor.$': '$.storage',
       'PartitionKeys.$': '$.table.PartitionKeys',
       'TableType.$': '$.table.TableType',
-      'Parameters.$': '$.table.Parameters',
+      'Parameters.$': 'States.JsonMerge($.table.Parameters, $.lineage, false)',
     });
     expect(Object.keys(def.States['m: input+owner'].Parameters)).toEqual([
       'Name.$',

@@ -383,7 +383,8 @@ describe('one model, step by step (JSONPath semantics)', () => {
         StorageDescriptor: { ...storage, Location: location },
         PartitionKeys: [],
         TableType: 'EXTERNAL_TABLE',
-        Parameters: { EXTERNAL: 'TRUE', classification: 'parquet' },
+        // The run that built the version, for lineage.
+        Parameters: { EXTERNAL: 'TRUE', classification: 'parquet', 'medallion.run': 'run-42' },
       },
     });
     expect(output).toMatchObject({ model: 'c', version: 'run-42', location, queryExecutionId: 'q-1' });
