@@ -22,6 +22,8 @@ export const METRICS_NAMESPACE = 'Medallion';
 export const METRIC_DIMENSIONS = {
   /** The contract's dataset name (unique across domains). */
   Dataset: 'Dataset',
+  /** A gold model's name. */
+  Model: 'Model',
 } as const;
 
 /** Metric names, with who emits them and their unit. */
@@ -48,6 +50,11 @@ export const METRIC_NAMES = {
    * the freshness alarm watches that one stream. Count.
    */
   GoldPublished: 'GoldPublished',
+  /**
+   * Gold workflow: one per model each time the model is published (or, incremental, committed: its
+   * partitions are current), with the dimension `Model`: the model's freshness SLO watches it. Count.
+   */
+  ModelPublished: 'ModelPublished',
   /**
    * Gold workflow: one per execution that started while another was running and so ended at once without
    * doing anything (single flight). No dimension. Count.

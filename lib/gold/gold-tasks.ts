@@ -14,7 +14,7 @@ import type { Construct } from 'constructs';
 import { LINEAGE_PARAMETERS } from '../../core/gold/lineage';
 import type { GoldModel } from '../../core/gold/models';
 import { goldModelPrefix } from '../../core/lake/layout';
-import { METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
 import { acknowledge, flattenReference } from '../nag';
 import type { GoldModelTarget } from './gold-engine';
 
@@ -362,6 +362,39 @@ export function countMetricTask(
   });
   retryTaskFailures(task, 5, props.maxAttempts);
   return task;
+}
+
+/**
+ * After a model is published: `ModelPublished` = 1 with the dimension `Model` (its freshness SLO watches
+ * it). The table is published already, so a metric that cannot be sent (after its retries) does not fail
+ * the model: the branch ends either way (the SLO may then count a stale period; the failure shows in the
+ * execution's history).
+ */
+export function modelPublishedMetric(scope: Construct, model: string): sfn.IChainable {
+  const task = new PutMetricDataTask(scope, `${model}-PublishedMetric`, {
+    stateName: `${model}: metric`,
+    comment: `${METRICS_NAMESPACE}/${METRIC_NAMES.ModelPublished} = 1 for ${model} (its freshness SLO watches it).`,
+    service: 'cloudwatch',
+    action: 'putMetricData',
+    iamAction: 'cloudwatch:PutMetricData',
+    iamResources: ['*'],
+    parameters: {
+      Namespace: METRICS_NAMESPACE,
+      MetricData: [
+        {
+          MetricName: METRIC_NAMES.ModelPublished,
+          Dimensions: [{ Name: METRIC_DIMENSIONS.Model, Value: model }],
+          Value: 1,
+          Unit: 'Count',
+        },
+      ],
+    },
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+  retryTaskFailures(task, 5, 3);
+  const sent = sfn.Succeed.jsonPath(scope, `${model}-Done`, { stateName: `${model}: done` });
+  task.addCatch(sent, { errors: [sfn.Errors.ALL], resultPath: '$.metricError' });
+  return task.next(sent);
 }
 
 /** `cloudwatch:putMetricData`, its policy limited to the pipeline's namespace (a condition key). */

@@ -43,6 +43,7 @@ import {
   alarmThenFail,
   goldPublishedMetric,
   modelFailureAlarm,
+  modelPublishedMetric,
   modelTarget,
   modelVersion,
   publishVersion,
@@ -335,6 +336,7 @@ export class GoldWorkflow extends Construct {
         : undefined;
     return sfn.Chain.start(version)
       .next(write.chain)
-      .next(publishVersion(this, name, props.database, catchIntoAlarm, beforePublish));
+      .next(publishVersion(this, name, props.database, catchIntoAlarm, beforePublish))
+      .next(modelPublishedMetric(this, name));
   }
 }

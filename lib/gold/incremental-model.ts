@@ -28,6 +28,7 @@ import {
   acknowledgeInvoke,
   type CatchIntoAlarm,
   MODEL_STATE_PATHS,
+  modelPublishedMetric,
   modelTarget,
   retryTaskFailures,
 } from './gold-tasks';
@@ -194,6 +195,7 @@ export function incrementalModelBranch(
     resultPath: '$.committed',
   });
   props.catchIntoAlarm(commit);
+  commit.next(modelPublishedMetric(scope, name));
   acknowledgeInvoke(scope, props.planner, 'the gold planner');
 
   const more = sfn.Choice.jsonPath(scope, `${name}-More`, { stateName: `${name}: more partitions?` })

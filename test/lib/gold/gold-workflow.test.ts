@@ -112,15 +112,40 @@ describe('GoldWorkflow', () => {
         `${model}: input+owner`,
         `${model}: input`,
         `${model}: publish`,
+        `${model}: metric`,
+        `${model}: done`,
       ]);
       expect(order.indexOf(`${model}: write`)).toBeLessThan(order.indexOf(`${model}: publish`));
-      expect(branch.States[`${model}: publish`].End).toBe(true);
+      // Once published, ModelPublished (dimension Model) for its freshness SLO; a failure to send it does
+      // not undo the publication: the branch ends either way.
+      expect(branch.States[`${model}: publish`].Next).toBe(`${model}: metric`);
+      expect(branch.States[`${model}: metric`]).toMatchObject({
+        Resource: 'arn:aws:states:::aws-sdk:cloudwatch:putMetricData',
+        Parameters: {
+          Namespace: 'Medallion',
+          MetricData: [
+            {
+              MetricName: 'ModelPublished',
+              Dimensions: [{ Name: 'Model', Value: model }],
+              Value: 1,
+              Unit: 'Count',
+            },
+          ],
+        },
+        Next: `${model}: done`,
+        Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.metricError', Next: `${model}: done` }],
+      });
+      expect(branch.States[`${model}: done`].Type).toBe('Succeed');
     },
   );
 
   test('every Task retries with backoff and catches into the SNS alarm, which leads to a Fail state', () => {
     const modelTasks = states.filter(
-      (s) => s.state.Type === 'Task' && !s.name.startsWith('metric:') && !s.name.startsWith('single flight:'),
+      (s) =>
+        s.state.Type === 'Task' &&
+        !s.name.startsWith('metric:') &&
+        !s.name.endsWith(': metric') &&
+        !s.name.startsWith('single flight:'),
     );
     expect(modelTasks).toHaveLength(3 * 4); // write, read table, publish, alarm per model
     for (const { name, state, scope } of modelTasks) {
@@ -289,7 +314,7 @@ function runBranch(
   let data: Json = {};
   for (;;) {
     const s = branch.States[name];
-    if (s.Type === 'Fail') return { calls, end: name, output: data };
+    if (s.Type === 'Fail' || s.Type === 'Succeed') return { calls, end: name, output: data };
     if (s.Type === 'Choice') {
       const hit = s.Choices.find((c: State) => {
         try {
@@ -361,14 +386,15 @@ describe('one model, step by step (JSONPath semantics)', () => {
     'c: write': () => ({ QueryExecution: { QueryExecutionId: 'q-1', Status: { State: 'SUCCEEDED' } } }),
     'c: read table': () => ({ Table: table }),
     'c: publish': () => ({}),
+    'c: metric': () => ({}),
     'c: alarm': () => ({ MessageId: 'm-1' }),
     ...overrides,
   });
 
   test('the query writes to the new version; UpdateTable gets the same table with only the location changed', () => {
     const { calls, end, output } = runBranch(branch, context, answers());
-    expect(end).toBe('c: publish');
-    expect(calls.map((c) => c.state)).toEqual(['c: write', 'c: read table', 'c: publish']);
+    expect(end).toBe('c: done');
+    expect(calls.map((c) => c.state)).toEqual(['c: write', 'c: read table', 'c: publish', 'c: metric']);
     const location = `s3://${goldRef}/c/v=run-42/`;
     expect(calls[0].parameters.QueryString).toBe(
       `UNLOAD (\n${sql('c').trim()}\n) TO '${location}' WITH (format = 'PARQUET', compression = 'ZSTD')`,

@@ -66,6 +66,8 @@ describe('an incremental model', () => {
         'daily: delete partitions',
         'daily: more partitions?',
         'daily: commit',
+        'daily: metric',
+        'daily: done',
       ].sort(),
     );
     const next = (n: string) => states[`daily: ${n}`].Next;

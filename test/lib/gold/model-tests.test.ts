@@ -124,6 +124,8 @@ describe('a full model with tests', () => {
       'c: tests passed?',
       'c: publish',
       'c: tests failed',
+      'c: metric',
+      'c: done',
     ]);
     expect(next('input')).toBe('c: clear staging');
     expect(next('input+owner')).toBe('c: clear staging');
@@ -136,7 +138,7 @@ describe('a full model with tests', () => {
       Default: 'c: tests failed',
     });
     expect(next('tests failed')).toBe('c: alarm');
-    expect(states['c: publish'].End).toBe(true);
+    expect(states['c: publish'].Next).toBe('c: metric');
   });
 
   test('the staging table is dropped (absent is fine), then created from the definition to publish', () => {

@@ -141,6 +141,8 @@ describe('the gold workflow on Redshift', () => {
         `${m}: input`,
         ...loop(`${m}: swap`),
         `${m}: publish`,
+        `${m}: metric`,
+        `${m}: done`,
       ]);
       expect(state(`${m}: input+owner`).Next).toBe(`${m}: swap`);
     },
@@ -442,6 +444,7 @@ describe('the gold workflow on Redshift', () => {
         'a: swap status',
         'a: swap status',
         'a: publish',
+        'a: metric',
       ]);
       expect(a[0].parameters.Sqls).toEqual(redshiftBuildStatements('a', sql('a')));
       const location = `s3://${goldRef}/a/v=${EXECUTION.Name}/`;
@@ -573,7 +576,7 @@ describe('with tests, a current-state stage, an incremental model', () => {
     const path = happyPath(state, 'c: version');
     expect(path.indexOf('c: unload')).toBeLessThan(path.indexOf('c: test'));
     expect(state('c: tests passed?').Choices[0].Next).toBe('c: swap');
-    expect(happyPath(state, 'c: swap')).toEqual([...loop('c: swap'), 'c: publish']);
+    expect(happyPath(state, 'c: swap')).toEqual([...loop('c: swap'), 'c: publish', 'c: metric', 'c: done']);
     expect(aslValidator(structuredClone(def)).isValid).toBe(true);
   });
 

@@ -137,9 +137,26 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
     );
     expect(daily.published).toBe(true);
     expect(daily.rows).toBe(26);
-    expect(first.metrics).toEqual([
-      { Namespace: 'Medallion', MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }] },
-    ]);
+    // One ModelPublished per model as it is published (its freshness SLO), then GoldPublished once.
+    const published = (model: string) => ({
+      Namespace: 'Medallion',
+      MetricData: [
+        {
+          MetricName: 'ModelPublished',
+          Dimensions: [{ Name: 'Model', Value: model }],
+          Value: 1,
+          Unit: 'Count',
+        },
+      ],
+    });
+    expect(first.metrics.at(-1)).toEqual({
+      Namespace: 'Medallion',
+      MetricData: [{ MetricName: 'GoldPublished', Value: 1, Unit: 'Count' }],
+    });
+    expect(first.metrics.slice(0, -1)).toEqual(
+      expect.arrayContaining(['customer_lifetime_value', 'daily_sales', 'category_sales'].map(published)),
+    );
+    expect(first.metrics).toHaveLength(4);
     console.log(
       `gold: synth ${synthMs} ms, run 1 ${first.timingsMs.run} ms, run 2 ${second.timingsMs.run} ms`,
     );
@@ -229,7 +246,12 @@ describe('runGoldLocally on silver from the sample pipeline', () => {
       expect(message.model).toBe('category_sales');
       expect(message.error).toBe('States.TaskFailed');
       expect(message.cause).toContain('no_such_column');
-      expect(broken.metrics).toEqual([]);
+      // No GoldPublished (not every model was); the models that were published say so for their SLOs.
+      expect(
+        broken.metrics.flatMap((m) => m.MetricData as { MetricName: string }[]).map((d) => d.MetricName),
+      ).not.toContain('GoldPublished');
+      const sent = broken.metrics.flatMap((m) => m.MetricData as { Dimensions?: { Value: string }[] }[]);
+      expect(sent.map((d) => d.Dimensions?.[0]?.Value)).not.toContain('category_sales');
       // Wave 1 ran (daily_sales had nothing new); the failed model still points at run 2, nothing was written.
       expect(broken.models.daily_sales).toMatchObject({ plan: { mode: 'unchanged' }, published: true });
       expect(broken.published.category_sales).toBe(`s3://${buckets.gold}/category_sales/v=run-2/`);
