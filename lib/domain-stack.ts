@@ -4,6 +4,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import { DatasetTables } from './dataset-tables';
+import { DomainProducts, type DomainProductsProps } from './domain-products';
 import { DomainMonitoring } from './monitoring/domain-monitoring';
 
 /** Properties of {@link DomainStack}. */
@@ -27,6 +28,12 @@ export interface DomainStackProps extends StackProps {
    * @default - kept
    */
   readonly arrivalsExpiration?: Duration;
+  /**
+   * The domain's data products (topics, SLO alarms, budgets dashboard, reader role): every contract and
+   * gold model of the lake (a domain may read what another shares with it) and the platform's lake.
+   * @default - none of them
+   */
+  readonly products?: Pick<DomainProductsProps, 'contracts' | 'models' | 'lake' | 'removalPolicy'>;
 }
 
 /**
@@ -41,6 +48,7 @@ export class DomainStack extends Stack {
   public readonly contracts: DatasetContract[];
   public readonly tables: DatasetTables;
   public readonly monitoring: DomainMonitoring;
+  public readonly products?: DomainProducts;
 
   constructor(scope: Construct, id: string, props: DomainStackProps) {
     super(scope, id, {
@@ -72,6 +80,22 @@ export class DomainStack extends Stack {
       dashboardName: this.stackName,
     });
     Tags.of(this.monitoring).add('layer', 'ops');
+
+    if (props.products) {
+      this.products = new DomainProducts(this, `Products-${props.domain}`, {
+        ...props.products,
+        domain: props.domain,
+        namePrefix: props.alarmNamePrefix,
+        platformTopic: props.alarmTopic,
+      });
+      const roles = [...this.products.readers.roles.values()];
+      if (roles.length > 0) {
+        new CfnOutput(this, 'ReaderRoleArn', {
+          description: "The domain's reader role (its silver and gold, and what other domains share with it)",
+          value: roles[0].roleArn,
+        });
+      }
+    }
 
     new CfnOutput(this, 'DashboardNames', {
       description: "The domain's dashboards (its datasets' alarms and graphs)",

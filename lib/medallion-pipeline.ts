@@ -76,6 +76,12 @@ export class MedallionPipeline extends Construct {
         alarmTopic: this.platform.monitoring.alarmTopic,
         alarmNamePrefix: this.platform.stackName,
         arrivalsExpiration: this.platform.arrivalsExpiration,
+        products: {
+          contracts: this.contracts,
+          models: this.platform.goldModels?.models ?? [],
+          lake: this.platform.lakeExports,
+          removalPolicy: this.platform.removalPolicy,
+        },
       });
       // The tables go into the platform's database (named, not referenced).
       stack.addStackDependency(this.platform);

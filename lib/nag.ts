@@ -41,13 +41,18 @@ export function flattenReference(ref: unknown): string {
       return `<${flattenReference(id)}.${flattenReference(attr)}>`;
     }
     if ('Ref' in o) return `<${flattenReference(o.Ref)}>`;
+    // An explicitly named export of another stack: cdk-nag names it by its export name.
+    if (typeof o['Fn::ImportValue'] === 'string') return o['Fn::ImportValue'] as string;
     if ('Fn::Sub' in o) return flattenReference(o['Fn::Sub']);
   }
   return JSON.stringify(ref);
 }
 
-/** `<Bucket.Arn>/some/prefix/*` with no other wildcard. */
-const PREFIXED_OBJECT_ARN = /^<[A-Za-z0-9]+\.Arn>\/[^*]+\/\*$/;
+/**
+ * `<Bucket.Arn>/some/prefix/*` with no other wildcard; or the same on a bucket ARN another stack exports
+ * under a name ending in `BucketArn` (the platform's lake, read by the domains' reader roles).
+ */
+const PREFIXED_OBJECT_ARN = /^(?:<[A-Za-z0-9]+\.Arn>|[A-Za-z][A-Za-z0-9-]*BucketArn)\/[^*]+\/\*$/;
 
 class PrefixScopedObjectArns implements IAspect {
   visit(node: IConstruct): void {

@@ -29,6 +29,7 @@ import {
 import { CostGuardrails } from './cost-guardrails';
 import { CurrentStatePlanner } from './current-state';
 import { DataCatalog, defaultDatabaseName, silverTableLocations } from './data-catalog';
+import type { DomainLake, DomainLakeExports } from './domain-products';
 import { GoldPlanner } from './gold/gold-planner';
 import { GoldRetention } from './gold/gold-retention';
 import { GoldWorkflow } from './gold/gold-workflow';
@@ -36,6 +37,7 @@ import type { RedshiftEngine } from './gold/redshift-engine';
 import { createRedshiftGold } from './gold/redshift-gold';
 import type { RedshiftServerlessGold } from './gold/redshift-serverless';
 import { IngestApi } from './ingest-api';
+import { LakeReaders } from './lake-readers';
 import { LakeStorage } from './lake-storage';
 import { lambdaArchitecture } from './medallion-function';
 import { DEAD_LETTER_RUNBOOKS } from './monitoring/alarms/queues';
@@ -94,6 +96,17 @@ export class PlatformStack extends Stack {
   public readonly reconciler: Reconciler;
   /** How long silver keeps the arrivals (none: kept), for the domains' table descriptions. */
   public readonly arrivalsExpiration?: Duration;
+  /** The lake as the domains' reader roles read it (`DomainProducts`). */
+  public readonly lake: DomainLake;
+  /** The same, as another stack imports it (explicitly named exports). */
+  public readonly lakeExports: DomainLakeExports;
+  /** What happens to the stateful resources when the stack is deleted. */
+  public readonly removalPolicy: RemovalPolicy;
+  /**
+   * Reader roles of the domains that own no dataset but read what others share (`access.readers`, a gold
+   * model's readers or domain); the other domains' roles are in their stacks.
+   */
+  public readonly readers?: LakeReaders;
 
   constructor(scope: Construct, id: string, props: PlatformStackProps) {
     super(scope, id, {
@@ -371,6 +384,54 @@ export class PlatformStack extends Stack {
       this.gold.node.addDependency(this.catalog);
       this.monitoring.monitorGoldWorkflow(this.gold.stateMachine);
       Tags.of(this.gold).add('layer', 'gold');
+    }
+
+    this.removalPolicy = removalPolicy;
+    this.lake = {
+      silverBucket,
+      goldBucket,
+      bronzeBucket,
+      quarantineBucket,
+      athenaResultsBucket,
+      key,
+      databaseName: this.catalog.databaseName,
+      workGroupNamePrefix: this.catalog.workGroupName,
+    };
+    // What the domains' stacks import, by name (`<stack>-<Layer>BucketArn`, `<stack>-LakeKeyArn`): the
+    // reader roles' prefix-scoped grants are then acknowledged by those names (lib/nag.ts).
+    const exported = (id: string, value: string) =>
+      this.exportValue(value, { name: `${this.stackName}-${id}` });
+    this.lakeExports = {
+      silverBucketArn: exported('SilverBucketArn', silverBucket.bucketArn),
+      goldBucketArn: exported('GoldBucketArn', goldBucket.bucketArn),
+      bronzeBucketArn: exported('BronzeBucketArn', bronzeBucket.bucketArn),
+      quarantineBucketArn: exported('QuarantineBucketArn', quarantineBucket.bucketArn),
+      athenaResultsBucketArn: exported('AthenaResultsBucketArn', athenaResultsBucket.bucketArn),
+      keyArn: exported('LakeKeyArn', key.keyArn),
+      databaseName: this.catalog.databaseName,
+      workGroupNamePrefix: this.catalog.workGroupName,
+    };
+    const owning = new Set(domains);
+    const goldModels = this.goldModels?.models ?? [];
+    const readingOnly = [
+      ...new Set([
+        ...this.contracts.flatMap((c) => c.access.readers),
+        ...goldModels.flatMap((m) => [
+          ...(m.product?.readers ?? []),
+          ...(m.product?.domain ? [m.product.domain] : []),
+        ]),
+      ]),
+    ]
+      .filter((d) => !owning.has(d))
+      .sort();
+    if (readingOnly.length > 0) {
+      this.readers = new LakeReaders(this, 'Readers', {
+        ...this.lake,
+        contracts: this.contracts,
+        goldModels,
+        domains: readingOnly,
+      });
+      Tags.of(this.readers).add('layer', 'access');
     }
 
     this.costGuardrails = new CostGuardrails(this, 'CostGuardrails', {

@@ -2,36 +2,60 @@
  * Error budgets and burn rates, as SRE practice defines them (Google's SRE workbook, "Alerting on SLOs"):
  * an objective of 99% over a window leaves 1% of its events as the error budget; the burn rate is how fast
  * a period consumes it (1 = exactly the whole budget by the window's end). Paging and ticketing follow the
- * workbook's multi-window, multi-burn-rate thresholds: the same numbers the CloudWatch alarms use and the
- * local pipeline judges a run by.
+ * workbook's multi-window, multi-burn-rate policy: the numbers the CloudWatch SLO alarms
+ * (`lib/monitoring/slo-alarms.ts`) use and the local pipeline judges a run by.
  */
 
-/** The share of events an objective lets fail: 1 - objective. */
-export function errorBudget(objective: number): number {
-  if (!(objective > 0 && objective < 1)) throw new Error(`an objective must lie in (0, 1), got ${objective}`);
-  return 1 - objective;
-}
+/** Where an SLO alert goes: `page` wakes someone up, `ticket` is handled in working hours. */
+export type Severity = 'page' | 'ticket';
+export const SEVERITIES: readonly Severity[] = ['page', 'ticket'];
 
-/** How fast an error ratio consumes the budget of `objective` (0 when no event failed). */
-export function burnRate(errorRatio: number, objective: number): number {
-  return errorRatio / errorBudget(objective);
+/** One alert of the policy: the burn rate over a long window, confirmed by the same rate over a short one. */
+export interface BurnRateAlert {
+  readonly severity: Severity;
+  /** The long window: how much budget must have burnt before anyone is told. */
+  readonly longMinutes: number;
+  /** The short window (1/12 of the long): the burn is still happening, so the alert resets soon after it stops. */
+  readonly shortMinutes: number;
+  /** The burn rate both windows must exceed. */
+  readonly burnRate: number;
 }
-
-/** What a burn rate calls for over the windows it was measured on. */
-export type BudgetAlert = 'page' | 'ticket' | 'none';
 
 /**
- * The workbook's thresholds for a 30-day window: a burn of 14.4 consumes 2% of the budget in an hour (page),
- * 6 consumes 5% in 6 hours (page), 1 consumes 10% in 3 days (ticket). Each alert fires only while its
- * short window (1/12 of the long one) burns as fast, so it stops soon after the problem does.
+ * The multi-window, multi-burn-rate policy of the SRE workbook (table 5-8), for a 30-day SLO window:
+ * page at 14.4x over 1 h and 5 min (2% of the budget in an hour) or 6x over 6 h and 30 min (5% in six
+ * hours); ticket at 1x over 3 days and 6 h (10% in three days).
  */
-export const BURN_RATE_ALERTS = [
-  { severity: 'page', burnRate: 14.4, longWindowMinutes: 60, shortWindowMinutes: 5 },
-  { severity: 'page', burnRate: 6, longWindowMinutes: 360, shortWindowMinutes: 30 },
-  { severity: 'ticket', burnRate: 1, longWindowMinutes: 4320, shortWindowMinutes: 360 },
-] as const;
+export const BURN_RATE_ALERTS: readonly BurnRateAlert[] = [
+  { severity: 'page', longMinutes: 60, shortMinutes: 5, burnRate: 14.4 },
+  { severity: 'page', longMinutes: 6 * 60, shortMinutes: 30, burnRate: 6 },
+  { severity: 'ticket', longMinutes: 3 * 24 * 60, shortMinutes: 6 * 60, burnRate: 1 },
+];
 
-/** The alert a burn rate (over both windows of each pair) calls for: the most severe one reached. */
+/** Binary floating point shows `1 - 0.99` as 0.010000000000000009: results are rounded to 12 digits. */
+export const tidy = (x: number): number => Number(x.toPrecision(12));
+
+function checkObjective(objective: number): void {
+  if (!(objective > 0 && objective < 1))
+    throw new Error(`an objective is a ratio in (0, 1), got ${objective}`);
+}
+
+/** The error budget of an objective: the share of events (rows, periods) allowed to be bad. */
+export function errorBudget(objective: number): number {
+  checkObjective(objective);
+  return tidy(1 - objective);
+}
+
+/** How many times faster than sustainable an error ratio spends the budget of `objective`. */
+export function burnRate(errorRatio: number, objective: number): number {
+  if (!(errorRatio >= 0 && errorRatio <= 1))
+    throw new Error(`an error ratio is in [0, 1], got ${errorRatio}`);
+  return tidy(errorRatio / errorBudget(objective));
+}
+
+/** What a burn rate (over both windows of each pair) calls for: the most severe alert it reaches. */
+export type BudgetAlert = Severity | 'none';
+
 export function budgetAlert(rate: number): BudgetAlert {
   for (const a of BURN_RATE_ALERTS) if (rate >= a.burnRate) return a.severity;
   return 'none';

@@ -53,8 +53,16 @@ export function evaluateRunAlarms(
     options.goldEngine,
   );
   const results = evaluateAlarms(template, cloud.metrics, { bucketPrefix: cloud.wiring.bucketPrefix });
+  // An alarm without actions notifies nobody (an SLO's window alarms: its composites page, and the run's
+  // SLOs are judged apart, local/monitoring/product-slis.ts): it is no `would alarm` line.
+  const silent = new Set(
+    Object.entries(template.Resources)
+      .filter(([, r]) => r.Type === 'AWS::CloudWatch::Alarm')
+      .filter(([, r]) => ((r.Properties?.AlarmActions as unknown[] | undefined) ?? []).length === 0)
+      .map(([id]) => id),
+  );
   const wouldAlarm = [
-    ...results.filter((r) => r.state === 'ALARM').map((r) => r.line),
+    ...results.filter((r) => r.state === 'ALARM' && !silent.has(r.logicalId)).map((r) => r.line),
     // As the topic's subscribers read them: the subject of each alarm the workflow published.
     ...(options.gold?.alarmSubjects ?? []),
   ];

@@ -39,7 +39,10 @@ describe('the app: a platform stack and one stack per domain', () => {
     const alarms = Object.values(retail.findResources('AWS::CloudWatch::Alarm')).map(
       (r) => r.Properties.AlarmName,
     );
-    expect(alarms.sort()).toEqual([
+    // The data products' SLO alarms (test/lib/monitoring/slo-alarms.test.ts): six windows per SLO.
+    const slo = alarms.filter((a) => a.includes('-slo-'));
+    expect(slo).toHaveLength(9 * 6);
+    expect(alarms.filter((a) => !a.includes('-slo-')).sort()).toEqual([
       'Medallion-dev-FilesRejected-customers',
       'Medallion-dev-FilesRejected-orders',
       'Medallion-dev-FilesRejected-products',
@@ -47,12 +50,47 @@ describe('the app: a platform stack and one stack per domain', () => {
       'Medallion-dev-QuarantineRatio-orders',
       'Medallion-dev-QuarantineRatio-products',
     ]);
-    // Each alarm (ALARM and OK) goes to the platform's topic, imported from its stack.
-    for (const r of Object.values(retail.findResources('AWS::CloudWatch::Alarm'))) {
+    // Each dataset alarm (ALARM and OK) goes to the platform's topic, imported from its stack.
+    for (const r of Object.values(retail.findResources('AWS::CloudWatch::Alarm')).filter(
+      (a) => !String(a.Properties.AlarmName).includes('-slo-'),
+    )) {
       expect(JSON.stringify(r.Properties.AlarmActions)).toContain('Fn::ImportValue');
       expect(r.Properties.OKActions).toEqual(r.Properties.AlarmActions);
     }
     retail.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Medallion-dev-retail' });
+  });
+
+  test("the domain's data products: page and ticket topics, SLO composites routed there, its reader role", () => {
+    const retail = template('Medallion-dev-retail');
+    const topics = Object.entries(retail.findResources('AWS::SNS::Topic'));
+    expect(topics).toHaveLength(2);
+    const composites = Object.values(retail.findResources('AWS::CloudWatch::CompositeAlarm'));
+    expect(composites).toHaveLength(9 * 2);
+    const topicIds = new Set(topics.map(([id]) => id));
+    for (const c of composites) {
+      // Never the platform's topic: each page or ticket goes to the domain's own.
+      expect(c.Properties.AlarmActions).toHaveLength(1);
+      expect(topicIds.has(c.Properties.AlarmActions[0].Ref)).toBe(true);
+    }
+    // The owners' e-mail addresses subscribe to both of the domain's topics.
+    const emails = Object.values(retail.findResources('AWS::SNS::Subscription')).map(
+      (s) => s.Properties.Endpoint,
+    );
+    expect([...new Set(emails)].sort()).toEqual([
+      'crm-team@example.com',
+      'merchandising@example.com',
+      'retail-data@example.com',
+    ]);
+    const roles = Object.values(retail.findResources('AWS::IAM::Role')).map((r) => r.Properties.RoleName);
+    expect(roles).toContain('Medallion-dev-retail-reader-retail');
+    retail.hasResourceProperties('AWS::CloudWatch::Dashboard', {
+      DashboardName: 'Medallion-dev-retail-slos',
+    });
+    // finance owns no dataset but reads orders and daily_sales (their access): its role is the platform's.
+    const platformRoles = Object.values(platform.findResources('AWS::IAM::Role')).map(
+      (r) => r.Properties.RoleName,
+    );
+    expect(platformRoles).toContain('Medallion-dev-reader-finance');
   });
 
   test('the platform declares no dataset table or dataset alarm', () => {

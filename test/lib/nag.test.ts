@@ -89,6 +89,15 @@ describe('default configuration', () => {
         'AwsSolutions-IAM5[Resource::<StorageQuarantine.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::<StorageSilver.Arn>/<prefix>/*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:glue:<AWS::Region>:<AWS::AccountId>:table/medallion_dev/*]',
+        // The reader roles (lib/lake-readers.ts): the platform's own for the domains that only read (its
+        // buckets by reference), each domain's in its stack (the buckets imported by export name).
+        'AwsSolutions-IAM5[Resource::Medallion-dev-AthenaResultsBucketArn/readers/retail/*]',
+        'AwsSolutions-IAM5[Resource::Medallion-dev-GoldBucketArn/category_sales/*]',
+        'AwsSolutions-IAM5[Resource::Medallion-dev-GoldBucketArn/customer_lifetime_value/*]',
+        'AwsSolutions-IAM5[Resource::Medallion-dev-GoldBucketArn/daily_sales/*]',
+        'AwsSolutions-IAM5[Resource::Medallion-dev-SilverBucketArn/_current/retail/*]',
+        'AwsSolutions-IAM5[Resource::Medallion-dev-SilverBucketArn/_history/retail/*]',
+        'AwsSolutions-IAM5[Resource::Medallion-dev-SilverBucketArn/retail/*]',
         'AwsSolutions-SMG4',
         'AwsSolutions-SQS3',
       ].sort(),
@@ -124,7 +133,11 @@ describe('default configuration', () => {
     ].sort();
     expect(gold).toEqual(['category_sales/*', 'customer_lifetime_value/*', 'daily_sales/*']);
     const results = ruleNames.filter((r) => r.includes('StorageAthenaResults'));
-    expect(results.map((r) => r.replace(/^.*\.Arn>\//, ''))).toEqual(['medallion-dev/*]']);
+    // The workflow's results prefix, and the platform's reader role's (finance only reads, shared data).
+    expect(results.map((r) => r.replace(/^.*\.Arn>\//, '')).sort()).toEqual([
+      'medallion-dev/*]',
+      'readers/finance/*]',
+    ]);
     // Silver: only what the models ref (the two datasets), never the whole bucket.
     expect(ruleNames.filter((r) => /<StorageSilver[0-9A-F]{8}\.Arn>\/\*\]/.test(r))).toEqual([]);
   });

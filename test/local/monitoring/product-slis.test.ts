@@ -47,7 +47,7 @@ describe('error budgets', () => {
   test('burn rate: the error ratio over the budget; the workbook thresholds decide page or ticket', () => {
     expect(burnRate(0.01, 0.99)).toBeCloseTo(1, 10);
     expect(burnRate(0.144, 0.99)).toBeCloseTo(14.4, 10);
-    expect(BURN_RATE_ALERTS.map((a) => [a.severity, a.burnRate, a.longWindowMinutes])).toEqual([
+    expect(BURN_RATE_ALERTS.map((a) => [a.severity, a.burnRate, a.longMinutes])).toEqual([
       ['page', 14.4, 60],
       ['page', 6, 360],
       ['ticket', 1, 4320],
@@ -61,7 +61,7 @@ describe('error budgets', () => {
       'none',
       'none',
     ]);
-    expect(() => burnRate(0.1, 1)).toThrow(/objective must lie in \(0, 1\)/);
+    expect(() => burnRate(0.1, 1)).toThrow(/an objective is a ratio in \(0, 1\)/);
   });
 });
 

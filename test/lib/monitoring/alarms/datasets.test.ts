@@ -89,8 +89,12 @@ describe('addDatasetAlarms alone', () => {
     addDatasetAlarms(alarms, owned);
     addDatasetAlarms(alarms, unowned);
     const description = (id: string) => alarmNamed(template(), id).AlarmDescription as string;
-    expect(description('QuarantineRatio-orders')).toContain(`tell the producer (owner: ${owned.owner}) and`);
-    expect(description('FilesRejected-orders')).toContain(`have the producer (owner: ${owned.owner}) send`);
+    expect(description('QuarantineRatio-orders')).toContain(
+      `tell the producer (owner: ${owned.owner?.contact}) and`,
+    );
+    expect(description('FilesRejected-orders')).toContain(
+      `have the producer (owner: ${owned.owner?.contact}) send`,
+    );
     expect(description('QuarantineRatio-shipments')).toContain('tell the producer and');
     expect(description('FilesRejected-shipments')).toContain('have the producer send');
   });
