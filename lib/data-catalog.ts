@@ -17,7 +17,7 @@
  * drift from the Parquet the transform writes.
  */
 import { Size, Stack } from 'aws-cdk-lib';
-import * as athena from 'aws-cdk-lib/aws-athena';
+import type * as athena from 'aws-cdk-lib/aws-athena';
 import * as glue from 'aws-cdk-lib/aws-glue';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -42,6 +42,7 @@ import {
 } from '../core/silver/tables';
 import { type SilverColumn, silverSchema } from '../core/sql/silver-schema';
 import { athenaTypeOf, isAthenaType } from '../core/sql/types';
+import { lakeWorkGroup } from './lake-workgroup';
 
 /** A column as the Glue catalog stores it (`type` in Hive/Athena DDL syntax). */
 export interface CatalogColumn {
@@ -296,27 +297,14 @@ export class DataCatalog extends Construct {
 
     // A prefix of its own (not the bucket root), so query principals can be granted this prefix only.
     this.queryResultsPrefix = `${this.workGroupName}/`;
-    this.workGroup = new athena.CfnWorkGroup(this, 'WorkGroup', {
+    this.workGroup = lakeWorkGroup(this, 'WorkGroup', {
       name: this.workGroupName,
       description: `medallion (${props.environment}): queries on the lake, results encrypted with the lake key`,
-      state: 'ENABLED',
-      // The workgroup holds settings and saved queries only (results stay in the bucket): without this,
-      // deleting the stack fails as soon as someone has saved a query.
-      recursiveDeleteOption: true,
-      workGroupConfiguration: {
-        // Clients cannot override the output location, the encryption or the cutoff.
-        enforceWorkGroupConfiguration: true,
-        bytesScannedCutoffPerQuery: cutoff,
-        publishCloudWatchMetricsEnabled: true,
-        requesterPaysEnabled: false,
-        engineVersion: { selectedEngineVersion: 'AUTO' },
-        resultConfiguration: {
-          outputLocation: `s3://${props.athenaResultsBucket.bucketName}/${this.queryResultsPrefix}`,
-          // Results are never written to a bucket of another account that took over the name.
-          expectedBucketOwner: catalogId,
-          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: props.key.keyArn },
-        },
-      },
+      resultsBucket: props.athenaResultsBucket,
+      resultsPrefix: this.queryResultsPrefix,
+      key: props.key,
+      account: catalogId,
+      bytesScannedCutoffPerQuery: cutoff,
     });
   }
 }

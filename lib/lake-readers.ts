@@ -31,7 +31,6 @@
  */
 import { createHash } from 'node:crypto';
 import { Duration, Size, Stack, Token } from 'aws-cdk-lib';
-import * as athena from 'aws-cdk-lib/aws-athena';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -41,6 +40,7 @@ import type { GoldModel } from '../core/gold/models';
 import { datasetPrefixes, domainPrefix, goldModelPrefix } from '../core/lake/layout';
 import { silverTableLocations } from './data-catalog';
 import { grantLakeKeyViaS3 } from './lake-access';
+import { lakeWorkGroup } from './lake-workgroup';
 import { acknowledgePrefixScopedObjectArns } from './nag';
 import { attachPacked, bucketArn, objectsArn, type StatementSpec, stackArn } from './policy-packing';
 
@@ -324,25 +324,14 @@ export class LakeReaders extends Construct {
     workGroupName: string,
     cutoff: number,
   ): void {
-    new athena.CfnWorkGroup(this, `WorkGroup-${domain}`, {
+    lakeWorkGroup(this, `WorkGroup-${domain}`, {
       name: workGroupName,
       description: `medallion: queries of the ${domain} domain's readers, results encrypted with the lake key`,
-      state: 'ENABLED',
-      // Saved queries would otherwise block the stack's deletion.
-      recursiveDeleteOption: true,
-      workGroupConfiguration: {
-        // Clients cannot move the results elsewhere, drop the encryption or lift the cutoff.
-        enforceWorkGroupConfiguration: true,
-        bytesScannedCutoffPerQuery: cutoff,
-        publishCloudWatchMetricsEnabled: true,
-        requesterPaysEnabled: false,
-        engineVersion: { selectedEngineVersion: 'AUTO' },
-        resultConfiguration: {
-          outputLocation: `s3://${props.athenaResultsBucket.bucketName}/${readerResultsPrefix(domain)}`,
-          expectedBucketOwner: Stack.of(this).account,
-          encryptionConfiguration: { encryptionOption: 'SSE_KMS', kmsKey: props.key.keyArn },
-        },
-      },
+      resultsBucket: props.athenaResultsBucket,
+      resultsPrefix: readerResultsPrefix(domain),
+      key: props.key,
+      account: Stack.of(this).account,
+      bytesScannedCutoffPerQuery: cutoff,
     });
   }
 }

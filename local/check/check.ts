@@ -11,11 +11,12 @@
  *
  * One in-memory DuckDB serves the regexes and the descriptions.
  */
+
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { contractFiles } from '../../core/contracts/load-contracts';
 import type { GoldEngineName } from '../../lib/config';
+import { createOfflineDuckDb } from '../offline-duckdb';
 import { createSilverTables, describeModels } from './columns';
 import { checkContracts } from './contracts';
 import { checkModels } from './models';
@@ -62,12 +63,7 @@ export async function checkProject(options: CheckOptions): Promise<CheckResult> 
   const modelsDir = options.modelsDir === undefined ? undefined : resolve(options.modelsDir);
   const usage = usageProblems(contractsDir, modelsDir, options.insideProject ?? false);
   if (usage.length > 0) return { problems: usage, contracts: 0, models: 0, ms: Date.now() - t0 };
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: '1',
-    memory_limit: '256MB',
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
+  const instance = await createOfflineDuckDb({ threads: 1, memoryLimit: '256MB' });
   const duckdb = await instance.connect();
   try {
     const contracts = await checkContracts(contractsDir, duckdb);

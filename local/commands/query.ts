@@ -11,11 +11,11 @@
 
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { readContracts } from '../../core/contracts/load-contracts';
 import { QueryError } from '../../core/errors';
 import { sqlIdent } from '../../core/sql/quote';
 import { DEFAULT_CONTRACTS_DIR, DEFAULT_STATE_DIR } from '../command-defaults';
+import { createOfflineDuckDb } from '../offline-duckdb';
 import { arrivalsTables, catalogTables, type LakeTable, lineageTable } from '../query/lake-tables';
 import { pipelineTables } from '../query/pipeline-tables';
 
@@ -50,11 +50,7 @@ export async function runQuery(sql: string, options: QueryOptions = {}): Promise
   if (!existsSync(s3Dir))
     throw new QueryError(`no local buckets in ${stateDir}: run \`medallion pipeline\` (or \`local\`) first`);
   const tables = lakeTables(stateDir, options);
-  const instance = await DuckDBInstance.create(':memory:', {
-    // httpfs is not built in: never try to download it.
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
+  const instance = await createOfflineDuckDb();
   const c = await instance.connect();
   try {
     for (const [name, table] of Object.entries(tables)) {

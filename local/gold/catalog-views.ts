@@ -27,13 +27,14 @@
  * scan. A MERGE's target is pruned by its ON clause (`mergeTargetPruning`): the table then holds only the
  * rows of those partitions, and the snapshot written after keeps the other partitions' files.
  */
+
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { duckDbType } from '../../core/sql/types';
 import { listObjects, mapLimited } from '../../lambdas/aws/s3';
+import { createOfflineDuckDb } from '../offline-duckdb';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
 import { HIVE_DEFAULT_PARTITION, hivePartitionPath, hivePathValue } from './glue-partitions';
 import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
@@ -90,12 +91,10 @@ export class CatalogViews {
   ): Promise<T> {
     const { workDir } = this.options;
     mkdirSync(workDir, { recursive: true });
-    const instance = await DuckDBInstance.create(':memory:', {
-      threads: String(this.options.threads ?? 1),
-      memory_limit: this.options.memoryLimit ?? '512MB',
-      temp_directory: join(workDir, 'duckdb-tmp'),
-      autoinstall_known_extensions: 'false',
-      autoload_known_extensions: 'false',
+    const instance = await createOfflineDuckDb({
+      threads: this.options.threads ?? 1,
+      memoryLimit: this.options.memoryLimit ?? '512MB',
+      workDir,
     });
     const c = await instance.connect();
     try {

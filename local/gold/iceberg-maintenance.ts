@@ -24,14 +24,15 @@
  *       by default; locally only the previous one is kept, for a reader that started before the last commit).
  *       Files an OPTIMIZE rewrote are thus deleted by the first VACUUM after the commit that follows it.
  */
+
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { DuckDBInstance } from '@duckdb/node-api';
 import { AthenaSqlError } from '../../core/errors';
 import { sqlString } from '../../core/sql/quote';
 import { listObjects } from '../../lambdas/aws/s3';
+import { createOfflineDuckDb } from '../offline-duckdb';
 import { type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
 import {
   dataFilePath,
@@ -236,11 +237,7 @@ async function optimize(
   const written: IcebergDataFile[] = [];
   let metadataLocation: string | undefined;
   const dir = mkdtempSync(join(options.workDir, 'optimize-'));
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: '1',
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
+  const instance = await createOfflineDuckDb({ threads: 1 });
   const c = await instance.connect();
   try {
     for (const [g, group] of groups.entries()) {

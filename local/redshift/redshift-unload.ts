@@ -16,15 +16,17 @@
  *    an upload fails: a failed UNLOAD leaves the prefix empty. With KMS_KEY_ID the uploads ask for SSE-KMS
  *    with that key (the local S3 server accepts and ignores it; the key is kept in the result).
  */
+
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import type { RedshiftUnload } from '../../core/gold/redshift-sql';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { objectsUnder } from '../gold/catalog-views';
 import { parseS3Uri } from '../gold/glue-catalog';
 import { hivePartitionPath } from '../gold/glue-partitions';
+import { createOfflineDuckDb } from '../offline-duckdb';
 import { duckDbTypeOfPg } from './column-types';
 import { RedshiftSqlError } from './redshift-data-errors';
 import type { RedshiftDatabase } from './redshift-database';
@@ -166,13 +168,7 @@ async function writeParquet(
   outDir: string,
   workDir: string,
 ): Promise<WrittenFile[]> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: '1',
-    memory_limit: '512MB',
-    temp_directory: join(workDir, 'duckdb-tmp'),
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
+  const instance = await createOfflineDuckDb({ threads: 1, memoryLimit: '512MB', workDir });
   const c = await instance.connect();
   try {
     await c.run("SET TimeZone = 'UTC'");
