@@ -40,14 +40,15 @@ export function ratio(value: string | number): number | undefined {
   return r > 0 && r < 1 ? r : undefined;
 }
 
+/** A duration as written (`'2 hours'`), or as parsed (minutes): parsing a parsed contract again is a no-op. */
 const duration = (what: string) =>
   z
-    .string()
+    .union([z.string(), z.number().int().positive()])
     .refine(
-      (t) => durationMinutes(t) !== undefined,
+      (t) => typeof t === 'number' || durationMinutes(t) !== undefined,
       `${what} must read like '30 minutes', '1 hour' or '7 days'`,
     )
-    .transform((t) => durationMinutes(t) as number);
+    .transform((t) => (typeof t === 'number' ? t : (durationMinutes(t) as number)));
 
 const objective = (what: string) =>
   z

@@ -215,7 +215,13 @@ describe('scenario 9: a failing gold query is retried with backoff, then the wor
     expect(message.cause).toMatch(/Could not convert string 'C\d+' to INT32/);
     // Wave 2 never ran; nothing says gold is fresh.
     expect(run.models.category_sales.attempts).toBe(0);
-    expect(run.metrics).toEqual([]);
+    // No GoldPublished: the freshness alarm is not fed. Only the models published before the failure
+    // (wave 1's other branch) say so, each for its own freshness SLO.
+    const sent = run.metrics.flatMap(
+      (m) => m.MetricData as { MetricName: string; Dimensions?: { Value: string }[] }[],
+    );
+    expect(sent.map((d) => d.MetricName)).not.toContain('GoldPublished');
+    expect(sent.map((d) => d.Dimensions?.[0]?.Value)).toEqual(['customer_lifetime_value']);
     recordEvidence({
       kind: 'note',
       scenario: 9,

@@ -91,6 +91,9 @@ describe('the fixture models', () => {
         { name: 'day', type: 'date' },
         { name: 'revenue', type: 'decimal(18,2)' },
       ],
+      // Its lineage (the tables its SQL reads) and its product header's defaults.
+      sources: ['orders'],
+      product: { version: '1.0.0', readers: [] },
     });
     expect(loaded.tables[1]).toEqual({
       name: 'derived',
@@ -103,6 +106,8 @@ describe('the fixture models', () => {
         { name: 'attrs', type: 'map<string,decimal(10,2)>' },
         { name: 'info', type: 'struct<a:int,b:string>' },
       ],
+      sources: ['base', 'customers'],
+      product: { version: '1.0.0', readers: [] },
     });
   });
 
