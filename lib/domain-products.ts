@@ -104,6 +104,8 @@ export class DomainProducts extends Construct {
       contracts: props.contracts,
       goldModels: props.models ?? [],
       domains: [domain],
+      // Named after the platform, like the roles of the domains that only read (in its stack).
+      namePrefix: props.namePrefix,
     });
     Tags.of(this.readers).add('layer', 'access');
     // CloudWatch takes at most 100 widgets a dashboard (the first holds the alarms' status).

@@ -88,6 +88,11 @@ export interface LakeReadersProps {
    */
   readonly maxSessionDuration?: Duration;
   /**
+   * The roles are named `<namePrefix>-reader-<domain>`.
+   * @default - the stack's name
+   */
+  readonly namePrefix?: string;
+  /**
    * A query of a reader workgroup that scans more than this is cancelled (Athena's minimum is 10 MB).
    * @default Size.gibibytes(10)
    */
@@ -210,7 +215,7 @@ export class LakeReaders extends Construct {
     for (const [domain, reads] of this.access) {
       const workGroupName = `${props.workGroupNamePrefix}-${domain}`;
       const role = new iam.Role(this, `Reader-${domain}`, {
-        roleName: readerRoleName(stack.stackName, domain),
+        roleName: readerRoleName(props.namePrefix ?? stack.stackName, domain),
         description: `medallion: reads the silver and gold data products of the ${domain} domain`,
         assumedBy: principals[domain] ?? new iam.AccountRootPrincipal(),
         maxSessionDuration: props.maxSessionDuration ?? Duration.hours(1),

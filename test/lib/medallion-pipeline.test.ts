@@ -82,7 +82,7 @@ describe('the app: a platform stack and one stack per domain', () => {
       'retail-data@example.com',
     ]);
     const roles = Object.values(retail.findResources('AWS::IAM::Role')).map((r) => r.Properties.RoleName);
-    expect(roles).toContain('Medallion-dev-retail-reader-retail');
+    expect(roles).toContain('Medallion-dev-reader-retail');
     retail.hasResourceProperties('AWS::CloudWatch::Dashboard', {
       DashboardName: 'Medallion-dev-retail-slos',
     });
