@@ -339,14 +339,21 @@ export function acknowledgeInvoke(scope: Construct, fn: lambda.IFunction, what: 
 }
 
 /**
- * `<metric>` = 1 in the pipeline's namespace (no dimension, Count), retried `maxAttempts` times: the
- * workflow's own signals (published, skipped).
+ * `<metric>` = 1 in the pipeline's namespace (Count; no dimension unless given), retried `maxAttempts`
+ * times: the workflow's own signals (published, skipped, a model published).
  */
 export function countMetricTask(
   scope: Construct,
   id: string,
-  props: { stateName: string; metric: string; comment?: string; maxAttempts: number },
+  props: {
+    stateName: string;
+    metric: string;
+    comment?: string;
+    maxAttempts: number;
+    dimensions?: Record<string, string>;
+  },
 ): sfn.TaskStateBase {
+  const dimensions = Object.entries(props.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value }));
   const task = new PutMetricDataTask(scope, id, {
     stateName: props.stateName,
     comment: props.comment,
@@ -356,7 +363,14 @@ export function countMetricTask(
     iamResources: ['*'],
     parameters: {
       Namespace: METRICS_NAMESPACE,
-      MetricData: [{ MetricName: props.metric, Value: 1, Unit: 'Count' }],
+      MetricData: [
+        {
+          MetricName: props.metric,
+          ...(dimensions.length > 0 ? { Dimensions: dimensions } : {}),
+          Value: 1,
+          Unit: 'Count',
+        },
+      ],
     },
     resultPath: sfn.JsonPath.DISCARD,
   });
@@ -371,27 +385,13 @@ export function countMetricTask(
  * execution's history).
  */
 export function modelPublishedMetric(scope: Construct, model: string): sfn.IChainable {
-  const task = new PutMetricDataTask(scope, `${model}-PublishedMetric`, {
+  const task = countMetricTask(scope, `${model}-PublishedMetric`, {
     stateName: `${model}: metric`,
     comment: `${METRICS_NAMESPACE}/${METRIC_NAMES.ModelPublished} = 1 for ${model} (its freshness SLO watches it).`,
-    service: 'cloudwatch',
-    action: 'putMetricData',
-    iamAction: 'cloudwatch:PutMetricData',
-    iamResources: ['*'],
-    parameters: {
-      Namespace: METRICS_NAMESPACE,
-      MetricData: [
-        {
-          MetricName: METRIC_NAMES.ModelPublished,
-          Dimensions: [{ Name: METRIC_DIMENSIONS.Model, Value: model }],
-          Value: 1,
-          Unit: 'Count',
-        },
-      ],
-    },
-    resultPath: sfn.JsonPath.DISCARD,
+    metric: METRIC_NAMES.ModelPublished,
+    dimensions: { [METRIC_DIMENSIONS.Model]: model },
+    maxAttempts: 3,
   });
-  retryTaskFailures(task, 5, 3);
   const sent = sfn.Succeed.jsonPath(scope, `${model}-Done`, { stateName: `${model}: done` });
   task.addCatch(sent, { errors: [sfn.Errors.ALL], resultPath: '$.metricError' });
   return task.next(sent);
