@@ -20,8 +20,7 @@
 
 import { SEMVER } from '../../core/contracts/data-product';
 import type { ColumnType, DatasetContract } from '../../core/contracts/dataset-contract';
-import { splitModelFile } from '../../core/gold/models';
-import { isAthenaType, splitTopLevel } from '../../core/sql/types';
+import { readDeclaredHeader } from './models';
 
 /** One change that breaks readers: what it is, where, and how to undo it instead of bumping the major. */
 export interface BreakingChange {
@@ -143,33 +142,20 @@ export interface ModelInterface {
 }
 
 /**
- * The `columns`, `version` and `incremental` header keys of a model file (the loader's own header parser
- * is not exported); undefined when they cannot be read (a column without an Athena type, no column, a
+ * The `columns`, `version` and `incremental` header keys of a model file (`readDeclaredHeader`, as the
+ * check reads them); undefined when they cannot be read (a column without an Athena type, no column, a
  * version that is not MAJOR.MINOR.PATCH): the check reports that file, there is nothing to compare.
  */
 export function readModelInterface(text: string): ModelInterface | undefined {
-  const { header } = splitModelFile(text);
-  const columns: { name: string; type: string; line: number }[] = [];
-  let version: { value: string; line: number } | undefined;
-  let incremental: { value: string; line: number } | undefined;
-  for (const { key, value, line } of header) {
-    if (key === 'version') version = { value, line };
-    if (key === 'incremental') incremental = { value: value.split(/\s+/)[0], line };
-    if (key !== 'columns') continue;
-    for (const item of splitTopLevel(value.replace(/,$/, '')) ?? ['']) {
-      const m = /^(\S+)\s+(.+)$/.exec(item);
-      const type = m?.[2].toLowerCase().replace(/\s+/g, '') ?? '';
-      if (!m || !isAthenaType(type)) return undefined;
-      columns.push({ name: m[1], type, line });
-    }
-  }
-  if (columns.length === 0 || (version !== undefined && !SEMVER.test(version.value))) return undefined;
+  const { columns, version, incremental, typed } = readDeclaredHeader(text);
+  if (!typed || columns.length === 0 || (version !== undefined && !SEMVER.test(version.value)))
+    return undefined;
   const columnsLine = columns[0].line;
   return {
     columns,
     version: version?.value ?? '1.0.0',
     versionLine: version?.line ?? 1,
-    ...(incremental ? { incremental: incremental.value } : {}),
+    ...(incremental ? { incremental: incremental.column } : {}),
     incrementalLine: incremental?.line ?? columnsLine,
     columnsLine,
   };

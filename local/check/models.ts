@@ -216,25 +216,51 @@ interface ModelFile {
   readonly describable: boolean;
 }
 
+/** What a model file's header declares for its readers, read leniently (each with its line). */
+export interface DeclaredHeader {
+  readonly columns: DeclaredColumn[];
+  /** `-- incremental:`'s date column and its line. */
+  readonly incremental?: { readonly column: string; readonly line: number };
+  /** `-- version:` as written and its line. */
+  readonly version?: { readonly value: string; readonly line: number };
+  /** Every declared column has an Athena type. */
+  readonly typed: boolean;
+}
+
+/**
+ * The columns, incremental column and version a model file's header declares, each at its line, read
+ * leniently (the loader validates the header): for the check's descriptions and `check --against`.
+ */
+export function readDeclaredHeader(text: string): DeclaredHeader {
+  const { header } = splitModelFile(text);
+  const columns: DeclaredColumn[] = [];
+  let incremental: DeclaredHeader['incremental'];
+  let version: DeclaredHeader['version'];
+  let typed = true;
+  for (const { key, value, line } of header) {
+    if (key === 'incremental') incremental = { column: value.split(/\s+/)[0], line };
+    if (key === 'version') version = { value, line };
+    if (key !== 'columns') continue;
+    for (const item of splitTopLevel(value.replace(/,$/, '')) ?? ['']) {
+      const m = /^(\S+)\s+(.+)$/.exec(item);
+      const type = m?.[2].toLowerCase().replace(/\s+/g, '') ?? '';
+      if (!m || !isAthenaType(type)) typed = false;
+      else columns.push({ name: m[1], type, line });
+    }
+  }
+  return { columns, ...(incremental ? { incremental } : {}), ...(version ? { version } : {}), typed };
+}
+
 /**
  * A model file's header and SQL, read leniently (the loader validates the header; this only needs each
  * declared column's line).
  */
 function readModel(file: string, text: string): ModelFile {
-  const { header, body, bodyLine } = splitModelFile(text);
-  const columns: DeclaredColumn[] = [];
-  let incrementalColumn: string | undefined;
-  let describable = true;
-  for (const { key, value, line } of header) {
-    if (key === 'incremental') incrementalColumn = value.split(/\s+/)[0];
-    if (key !== 'columns') continue;
-    for (const item of splitTopLevel(value.replace(/,$/, '')) ?? []) {
-      const m = /^(\S+)\s+(.+)$/.exec(item);
-      const type = m?.[2].toLowerCase().replace(/\s+/g, '') ?? '';
-      if (!m || !isAthenaType(type)) describable = false;
-      else columns.push({ name: m[1], type, line });
-    }
-  }
+  const { body, bodyLine } = splitModelFile(text);
+  const declared = readDeclaredHeader(text);
+  const columns = declared.columns;
+  const incrementalColumn = declared.incremental?.column;
+  const describable = declared.typed;
   const refs = [...body.matchAll(MODEL_REF)].map((m) => ({
     name: m[2],
     line: bodyLine + body.slice(0, m.index).split('\n').length - 1,
