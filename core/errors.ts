@@ -82,7 +82,9 @@ export class FileRejection extends RejectError {
       | 'too-large'
       | 'format'
       | 'header'
-      | 'unknown-columns',
+      | 'unknown-columns'
+      | 'trailer'
+      | 'expected-rows',
     message: string,
   ) {
     super(message, 'FileRejection');

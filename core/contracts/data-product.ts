@@ -89,7 +89,7 @@ export const slaSchema = z
     completeness: objective('sla.completeness')
       .optional()
       .describe(
-        "Share of the expected rows that must arrive, e.g. '99.9%': against the count the producer states (a trailer or X-Expected-Rows) when it does, else a trailing baseline.",
+        "Share of the rows producers state their files hold that must arrive, e.g. '99.9%' (the count: X-Expected-Rows, upload metadata expected-rows, or a source.trailer line); on AWS an hour's rows far below their trailing baseline (files that never came) opens a ticket too.",
       ),
     quality: objective('sla.quality')
       .optional()

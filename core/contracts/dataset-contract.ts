@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ContractError } from '../errors';
+import { trailerPatternProblem } from '../lake/expected-rows';
 import { accessSchema, ownerSchema, slaSchema, versionSchema } from './data-product';
 
 /** Lower-case identifiers: safe as S3 prefixes, URL segments, Glue and Athena names. */
@@ -122,6 +123,20 @@ export const datasetContractSchema = z
       .object({
         format: z.enum(['csv', 'ndjson', 'json']).describe('json means one JSON array of objects.'),
         csv: csvOptionsSchema.default({ header: true, delimiter: ',', quote: '"' }),
+        trailer: z
+          .object({
+            pattern: z
+              .string()
+              .min(1)
+              .describe(
+                'A regular expression the last line must match, with one capture group: the number of data rows the file holds (e.g. "^TRAILER,(\\d+)$").',
+              ),
+          })
+          .strict()
+          .optional()
+          .describe(
+            "Every file ends with a trailer line stating its row count (csv and ndjson): the transform removes it, and measures the file's completeness against it. A file without it is quarantined whole (it may be cut short).",
+          ),
       })
       .strict()
       .describe('Gzip-compressed files (.gz or gzip magic bytes) are always accepted.'),
@@ -266,6 +281,13 @@ export const datasetContractSchema = z
       }
       if (!part.required) issue(['partition', 'column'], `partition column '${part.name}' must be required`);
       if (part.pii) issue(['partition', 'column'], `partition column '${part.name}' cannot carry a pii rule`);
+    }
+    if (c.source.trailer) {
+      if (c.source.format === 'json') {
+        issue(['source', 'trailer'], 'a trailer line applies to csv and ndjson (a json file is one array)');
+      }
+      const problem = trailerPatternProblem(c.source.trailer.pattern);
+      if (problem) issue(['source', 'trailer', 'pattern'], problem);
     }
     if (c.columns.some((col) => col.name === 'dt')) {
       issue(['columns'], "'dt' is reserved for the partition column of silver");

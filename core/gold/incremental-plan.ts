@@ -31,6 +31,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sqlIdent, sqlString } from '../sql/quote';
+import { LINEAGE_PARAMETERS } from './lineage';
 import { type IncrementalModel, WINDOW_MARKER } from './models';
 import { redshiftRebuildPartitionedStatements, redshiftReplaceDatesStatements } from './redshift-sql';
 import { partitionedUnloadStatement } from './unload';
@@ -134,6 +135,8 @@ export interface IncrementalPlan {
 export interface PartitionInput {
   readonly Values: string[];
   readonly StorageDescriptor: Record<string, unknown>;
+  /** Lineage: the run that built the partition (`medallion.run`, core/gold/lineage.ts). */
+  readonly Parameters?: Record<string, string>;
 }
 
 /** One round of the publication: Glue calls within their limits. */
@@ -385,14 +388,19 @@ export function publishBatches(p: {
   readonly written: ReadonlyMap<string, string>;
 }): PublishBatch[] {
   if (p.plan.mode === 'unchanged') return [];
-  const input = (date: string, location: string): PartitionInput => ({
-    Values: [date],
-    StorageDescriptor: {
-      ...PARQUET_STORAGE,
-      Location: location,
-      Columns: p.spec.columns.map((c) => ({ ...c })),
-    },
-  });
+  const input = (date: string, location: string): PartitionInput => {
+    const run = runOfLocation(location);
+    return {
+      Values: [date],
+      StorageDescriptor: {
+        ...PARQUET_STORAGE,
+        Location: location,
+        Columns: p.spec.columns.map((c) => ({ ...c })),
+      },
+      // Each day of an incremental table was built by some run: its partition says which.
+      ...(run === undefined ? {} : { Parameters: { [LINEAGE_PARAMETERS.run]: run } }),
+    };
+  };
   const upserts = [...p.written.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([d, l]) => input(d, l));
   // A full run owns every date: those the state publishes and those a stopped run may have registered.
   const pendingDates = p.state?.pending?.dates ?? [];
@@ -470,4 +478,9 @@ export function referencedVersions(state: IncrementalState | undefined): Set<str
     if (m) versions.add(m[1]);
   }
   return versions;
+}
+
+/** The run a version location was written by: `<run>` of `s3://<gold>/<model>/v=<run>/...`. */
+export function runOfLocation(location: string): string | undefined {
+  return /\/v=([^/]+)\//.exec(location)?.[1];
 }

@@ -24,6 +24,11 @@ export interface Manifest {
     bytes?: number;
     gzip?: boolean;
   };
+  /**
+   * The data rows the producer stated the file holds (a trailer, `X-Expected-Rows`, upload metadata
+   * `expected-rows`: core/lake/expected-rows.ts); `rows.in` is measured against it. Absent: none stated.
+   */
+  readonly expectedRows?: number;
   /** Always: in = out + quarantined + duplicates. */
   readonly rows: { in: number; out: number; quarantined: number; duplicates: number };
   /** Quarantined rows by '<column>|<rule>' ('parse' for rows that could not be split into fields). */

@@ -40,6 +40,16 @@ export const METRIC_NAMES = {
   RowsQuarantined: 'RowsQuarantined',
   /** Transform: rows dropped as duplicates of a primary key. Count, by Dataset. */
   DuplicatesRemoved: 'DuplicatesRemoved',
+  /**
+   * Transform: data rows the producer stated a file holds (a trailer, `X-Expected-Rows`, upload metadata
+   * `expected-rows`), only for files that state one. Count, by Dataset.
+   */
+  RowsExpected: 'RowsExpected',
+  /**
+   * Transform: of those, rows the file did not hold (stated minus read, never below 0): the completeness
+   * SLI's bad events, RowsMissing / RowsExpected. Count, by Dataset.
+   */
+  RowsMissing: 'RowsMissing',
   /** Transform: whole files rejected (unreadable, empty, unknown columns...). Count, by Dataset. */
   FilesQuarantined: 'FilesQuarantined',
   /** Transform: seconds from the bronze object's creation to the end of its transform. Seconds, by Dataset. */

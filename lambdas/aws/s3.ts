@@ -132,6 +132,8 @@ export interface ObjectStream {
   body: AsyncIterable<Uint8Array>;
   etag: string | undefined;
   contentType: string | undefined;
+  /** The object's user metadata (names lower-case, without `x-amz-meta-`). */
+  metadata: Record<string, string>;
 }
 
 /** Starts streaming an object; `undefined` when it does not exist. */
@@ -145,7 +147,7 @@ export function openObjectStream(
     if (!body || typeof body[Symbol.asyncIterator] !== 'function') {
       throw new Error(`s3://${bucket}/${key}: the SDK returned a body that cannot be streamed`);
     }
-    return { body, etag: out.ETag, contentType: out.ContentType };
+    return { body, etag: out.ETag, contentType: out.ContentType, metadata: out.Metadata ?? {} };
   });
   return recoverWhen(open, isNotFound, undefined);
 }

@@ -14,6 +14,7 @@
 
 import type { Context, S3Event, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { errorMessage } from '../../core/errors';
+import { missingRows } from '../../core/lake/expected-rows';
 import { decodeEventKey, isBookkeepingKey } from '../../core/lake/layout';
 import type { Manifest } from '../../core/lake/manifest';
 import { createLogger, type Logger } from '../../core/telemetry/logger';
@@ -159,6 +160,7 @@ async function processMessage(
         dataset: m.dataset,
         status: m.status,
         rows: m.rows,
+        expectedRows: m.expectedRows,
         quarantinedByReason: m.quarantinedByReason,
         durationMs: m.durationsMs.total,
         lagMs,
@@ -188,6 +190,13 @@ function transformMetrics(
       { name: N.RowsQuarantined, value: m.rows.quarantined, unit: 'Count' },
       { name: N.DuplicatesRemoved, value: m.rows.duplicates, unit: 'Count' },
       { name: N.FilesQuarantined, value: m.status === 'quarantined' ? 1 : 0, unit: 'Count' },
+      // Only for files whose producer stated a count (NaN is dropped): the completeness SLI's events.
+      { name: N.RowsExpected, value: m.expectedRows ?? Number.NaN, unit: 'Count' },
+      {
+        name: N.RowsMissing,
+        value: m.expectedRows === undefined ? Number.NaN : missingRows(m.expectedRows, m.rows.in),
+        unit: 'Count',
+      },
       // Left out when the event carried no time (NaN is dropped by metricsDocument).
       {
         name: N.TransformLagSeconds,

@@ -36,6 +36,7 @@ import { type ManifestOutcome, ManifestStore } from './manifest-store';
 import { uploadFile, uploadSilver } from './silver-upload';
 import { checkSourceUnchanged } from './source-check';
 import { spoolToFile } from './spool';
+import { statedRowCount } from './stated-rows';
 import { Timer } from './timer';
 import { validateAndWrite } from './validate-and-write';
 
@@ -232,6 +233,8 @@ export class BronzeToSilver {
     timer.lap('spool');
     attempt.check();
     if (spooled.bytes === 0) throw new FileRejection('empty', 'the file is empty');
+    // Before the engine reads the file: a trailer line is removed here.
+    const expectedRows = await statedRowCount(local, contract.source, got.Metadata);
     const receivedAt = got.Metadata?.['received-at'];
     const lineage = {
       bronzeKey: obj.key,
@@ -297,6 +300,7 @@ export class BronzeToSilver {
         domain: contract.domain,
         dataset: contract.dataset,
         source,
+        ...(expectedRows === undefined ? {} : { expectedRows }),
         rows: { in: rowsIn, out, quarantined, duplicates: valid - out },
         quarantinedByReason: byReason,
         outputs,

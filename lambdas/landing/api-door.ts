@@ -6,6 +6,7 @@
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { ContractRegistry } from '../../core/contracts/load-contracts';
 import { LandingError } from '../../core/errors';
+import { EXPECTED_ROWS_HEADER, invalidRowCountReason, parseRowCount } from '../../core/lake/expected-rows';
 import { type SourceFormat, unsafeSegmentReason } from '../../core/lake/layout';
 import { putIfAbsent } from '../aws/s3';
 import { bronzeContentType, bronzeMetadata, FORMAT_MEDIA_TYPES } from './bronze-object';
@@ -66,6 +67,8 @@ type ApiContent = {
   contentType: string;
   originalName: string;
   idempotencyKey: string | undefined;
+  /** `X-Expected-Rows`, checked: the rows the producer says the body holds. */
+  expectedRows: string | undefined;
   requestId: string;
 };
 
@@ -78,6 +81,7 @@ function parseApiRequest(config: LandingConfig, request: ApiLandingRequest): Api
   const gzip = isGzipBody(request.body, headers['content-encoding']);
   const fileName = fileNameHeader(headers['x-file-name']);
   const idempotencyKey = idempotencyKeyHeader(headers['idempotency-key']);
+  const expectedRows = expectedRowsHeader(headers[EXPECTED_ROWS_HEADER.toLowerCase()]);
   // Last: the only check that reads the whole body.
   const maxText = config.maxDecompressedBodyBytes ?? DEFAULT_MAX_DECOMPRESSED_BODY_BYTES;
   const file = fileName ?? 'the request body';
@@ -90,6 +94,7 @@ function parseApiRequest(config: LandingConfig, request: ApiLandingRequest): Api
     contentType,
     originalName: fileName ?? 'api-request',
     idempotencyKey,
+    expectedRows,
     requestId: request.requestId,
   };
 }
@@ -201,6 +206,14 @@ function fileNameHeader(value: string | undefined): string | undefined {
   const reason = unsafeSegmentReason(name.replace(/%/g, '_'));
   if (reason) throw new LandingError(400, `X-File-Name ${JSON.stringify(value)} ${reason}`);
   return name;
+}
+
+/** The stated row count, as digits; a value that is not one is refused (400) before anything is stored. */
+function expectedRowsHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const count = parseRowCount(value);
+  if (count === undefined) throw new LandingError(400, invalidRowCountReason(EXPECTED_ROWS_HEADER, value));
+  return String(count);
 }
 
 function idempotencyKeyHeader(value: string | undefined): string | undefined {

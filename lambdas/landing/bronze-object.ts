@@ -1,4 +1,5 @@
 /** What a bronze object carries besides its bytes: its provenance as S3 user metadata, and its type. */
+import { EXPECTED_ROWS_METADATA } from '../../core/lake/expected-rows';
 import type { SourceFormat } from '../../core/lake/layout';
 import type { LandingSource } from './landing-config';
 
@@ -12,6 +13,9 @@ export const FORMAT_MEDIA_TYPES: Record<SourceFormat, string> = {
 /** S3 allows 2 KB of user metadata in all; the original name gets at most half of it. */
 const MAX_ORIGINAL_NAME_CHARS = 1024;
 
+/** A count has at most 15 digits: longer values are cut (still refused), so metadata stays within 2 KB. */
+const MAX_EXPECTED_ROWS_CHARS = 64;
+
 /** The S3 user metadata of a bronze object (S3 lower-cases the names anyway). */
 export function bronzeMetadata(p: {
   source: LandingSource;
@@ -20,8 +24,13 @@ export function bronzeMetadata(p: {
   sha256: string;
   requestId: string;
   contentType: string;
+  /** The row count the producer stated (`core/lake/expected-rows.ts`), as sent. */
+  expectedRows?: string;
 }): Record<string, string> {
   return {
+    ...(p.expectedRows === undefined
+      ? {}
+      : { [EXPECTED_ROWS_METADATA]: headerSafe(p.expectedRows).slice(0, MAX_EXPECTED_ROWS_CHARS) }),
     source: p.source,
     'original-name': encodeOriginalName(p.originalName),
     'received-at': p.receivedAt.toISOString(),

@@ -6,6 +6,7 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { ContractRegistry } from '../../core/contracts/load-contracts';
+import { EXPECTED_ROWS_METADATA } from '../../core/lake/expected-rows';
 import { quarantineUnknownKey } from '../../core/lake/layout';
 import { type CopyOptions, copyObject, sourceForCopy } from '../aws/copy-object';
 import { deleteIfUnchanged, isNotFound, openObjectStream, recoverWhen } from '../aws/s3';
@@ -54,6 +55,9 @@ export async function landS3Object(
     sha256: digest.sha256,
     requestId: object.requestId,
     contentType: source.contentType ?? 'application/octet-stream',
+    // As uploaded (`x-amz-meta-expected-rows`): the transform checks it, and quarantines the file with the
+    // reason when it is not a count, while bronze keeps what was sent.
+    expectedRows: source.metadata[EXPECTED_ROWS_METADATA],
   });
   const landed = await landOnce(
     config,

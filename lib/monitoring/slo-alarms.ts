@@ -6,7 +6,8 @@
  * short one that it is still burning, so the alert clears soon after the burn stops) and only they notify:
  *
  *   <prefix>-slo-<product>-<sli>-page   = (1 h AND 5 min at 14.4x) OR (6 h AND 30 min at 6x) -> domain's page topic
- *   <prefix>-slo-<product>-<sli>-ticket = (3 days AND 6 h at 1x)                          -> domain's ticket topic
+ *   <prefix>-slo-<product>-<sli>-ticket = (3 days AND 6 h at 1x) [OR completeness: an hour's rows below
+ *                                         their trailing baseline] -> domain's ticket topic
  *
  * How each window is evaluated (alarms slide: each evaluation covers the last period(s) up to now,
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/alarm-evaluation-window.html):
@@ -37,9 +38,11 @@ import {
   burnThreshold,
   errorBudget,
   lateTransformPeriods,
+  missingRowsRatio,
   percent,
   periodWindow,
   qualityErrorRatio,
+  rowsReadPerHour,
   SEVERITIES,
   type Severity,
   unpublishedPeriods,
@@ -52,8 +55,11 @@ export type SloAlarmTopics = Readonly<Record<Severity, sns.ITopic>>;
 
 /** The alarms of one SLO. */
 export interface SloAlarmSet {
-  /** The per-window metric alarms (they notify nobody), by `<severity>-<window>` (e.g. `page-1h`). */
-  readonly windows: Readonly<Record<string, cloudwatch.Alarm>>;
+  /**
+   * The per-window metric alarms (they notify nobody), by `<severity>-<window>` (e.g. `page-1h`); a
+   * completeness SLO's baseline alarm is `ticket-baseline`.
+   */
+  readonly windows: Readonly<Record<string, cloudwatch.Alarm | cloudwatch.AnomalyDetectionAlarm>>;
   /** The composite alarms that notify, by severity. */
   readonly composites: Readonly<Record<Severity, cloudwatch.CompositeAlarm>>;
 }
@@ -81,7 +87,7 @@ export function addSloAlarms(scope: Construct, props: SloAlarmsProps): SloAlarmS
   const { slo, namePrefix } = props;
   const name = sloAlarmName(namePrefix, slo);
   const table = alertTable(slo.objective, slo.windowMinutes);
-  const windows: Record<string, cloudwatch.Alarm> = {};
+  const windows: Record<string, cloudwatch.Alarm | cloudwatch.AnomalyDetectionAlarm> = {};
   const rules: Record<Severity, cloudwatch.IAlarmRule[]> = { page: [], ticket: [] };
   for (const alert of table) {
     const pair = [alert.longMinutes, alert.shortMinutes].map((minutes) => {
@@ -108,6 +114,20 @@ export function addSloAlarms(scope: Construct, props: SloAlarmsProps): SloAlarmS
         ...pair.map((a) => cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM)),
       ),
     );
+  }
+  if (slo.indicator.kind === 'missingRows') {
+    const id = 'ticket-baseline';
+    const def = baselineAlarm(slo.title, slo.indicator.dataset);
+    const alarm = new cloudwatch.AnomalyDetectionAlarm(scope, id, {
+      alarmName: `${name}-${id}`,
+      alarmDescription: checked(
+        `${name}-${id}`,
+        `${def.description} Part of ${name}-ticket, which notifies; this alarm alone notifies nobody.`,
+      ),
+      ...def.props,
+    });
+    windows[id] = alarm;
+    rules.ticket.push(cloudwatch.AlarmRule.fromAlarm(alarm, cloudwatch.AlarmState.ALARM));
   }
   const composites = {} as Record<Severity, cloudwatch.CompositeAlarm>;
   for (const severity of SEVERITIES) {
@@ -139,21 +159,24 @@ function windowAlarm(slo: Slo, alert: AlertTableRow, windowMinutes: number): Win
   const t = burnThreshold(alert.burnRate, slo.objective);
   const rate = `burn rate ${alert.burnRate}x on a ${percent(slo.objective)} objective over ${windowText(slo.windowMinutes)}`;
   const ind = slo.indicator;
-  if (ind.kind === 'quarantinedRows') {
+  if (ind.kind === 'quarantinedRows' || ind.kind === 'missingRows') {
+    const quality = ind.kind === 'quarantinedRows';
+    const period = Duration.minutes(windowMinutes);
     return {
-      metric: qualityErrorRatio(ind.dataset, Duration.minutes(windowMinutes)),
+      metric: quality ? qualityErrorRatio(ind.dataset, period) : missingRowsRatio(ind.dataset, period),
       threshold: t.errorRatio,
       comparisonOperator: t.reachable
         ? cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD
         : cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
-      // No rows read, no rows quarantined: nothing burns.
+      // No rows read (no rows stated): nothing burns.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       description:
-        `${slo.title} quality, ${alert.severity} window ${windowText(windowMinutes)}: ` +
-        `${t.reachable ? 'more than' : 'all of'} ${percent(t.errorRatio)} of the rows read in the last ` +
-        `${windowText(windowMinutes)} quarantined (${rate}).`,
+        `${slo.title} ${slo.sli}, ${alert.severity} window ${windowText(windowMinutes)}: ` +
+        `${t.reachable ? 'more than' : 'all of'} ${percent(t.errorRatio)} of the rows ` +
+        `${quality ? 'read' : 'its files stated'} in the last ${windowText(windowMinutes)} ` +
+        `${quality ? 'quarantined' : 'missing from them'} (${rate}).`,
     };
   }
   const sliPeriod = ind.kind === 'lateTransforms' ? ind.periodMinutes : ind.freshnessMinutes;
@@ -192,6 +215,34 @@ function windowAlarm(slo: Slo, alert: AlertTableRow, windowMinutes: number): Win
   };
 }
 
+/** Standard deviations of the baseline's band: wide, so a ticket means a real drop, not a quiet hour. */
+export const BASELINE_BAND_STD_DEVS = 3;
+
+/**
+ * The completeness ticket's second cause: rows read in an hour below the band CloudWatch's anomaly
+ * detection learnt from the dataset's trailing two weeks (its daily and weekly pattern included). A file
+ * that never came states no count, so only a baseline sees it. The model needs history: CloudWatch says
+ * "insufficient data" until it has some, and nothing fires.
+ */
+function baselineAlarm(
+  title: string,
+  dataset: string,
+): { description: string; props: cloudwatch.AnomalyDetectionAlarmProps } {
+  return {
+    description:
+      `${title} completeness, ticket: fewer rows read in the last hour than the trailing baseline expects ` +
+      `(below its anomaly detection band of ${BASELINE_BAND_STD_DEVS} standard deviations): files may not have come.`,
+    props: {
+      metric: rowsReadPerHour(dataset),
+      stdDevs: BASELINE_BAND_STD_DEVS,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_LOWER_THRESHOLD,
+      evaluationPeriods: 1,
+      // The series is FILLed: an hour without files is 0 rows, compared like any other.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    },
+  };
+}
+
 /** What the SLO promises, what this alert means, and what to do. */
 function compositeDescription(slo: Slo, severity: Severity, table: readonly AlertTableRow[]): string {
   const window = windowText(slo.windowMinutes);
@@ -199,9 +250,11 @@ function compositeDescription(slo: Slo, severity: Severity, table: readonly Aler
   const promise =
     ind.kind === 'quarantinedRows'
       ? `${percent(slo.objective)} of the rows read pass the contract over ${window}; error budget ${percent(errorBudget(slo.objective))} of the rows`
-      : ind.kind === 'lateTransforms'
-        ? `rows reach silver within ${windowText(ind.freshnessMinutes)} of landing in ${percent(slo.objective)} of the 5-min periods over ${window}; error budget ${percent(errorBudget(slo.objective))} of the periods`
-        : `published at least every ${windowText(ind.freshnessMinutes)} in ${percent(slo.objective)} of the time over ${window}; error budget ${percent(errorBudget(slo.objective))} of it`;
+      : ind.kind === 'missingRows'
+        ? `${percent(slo.objective)} of the rows its files state arrive over ${window}; error budget ${percent(errorBudget(slo.objective))} of them`
+        : ind.kind === 'lateTransforms'
+          ? `rows reach silver within ${windowText(ind.freshnessMinutes)} of landing in ${percent(slo.objective)} of the 5-min periods over ${window}; error budget ${percent(errorBudget(slo.objective))} of the periods`
+          : `published at least every ${windowText(ind.freshnessMinutes)} in ${percent(slo.objective)} of the time over ${window}; error budget ${percent(errorBudget(slo.objective))} of it`;
   const alerts = table
     .filter((a) => a.severity === severity)
     .map(
@@ -211,11 +264,15 @@ function compositeDescription(slo: Slo, severity: Severity, table: readonly Aler
         `${Math.round(a.hoursToExhaustion)} h at that pace${a.reachable ? '' : '; unreachable at this objective: fires only when everything fails'})`,
     )
     .join(', or ');
+  const baseline =
+    ind.kind === 'missingRows' && severity === 'ticket'
+      ? ', or fewer rows read in an hour than the trailing baseline expects (whole files missing)'
+      : '';
   const urgency =
     severity === 'page' ? 'PAGE: act now.' : 'TICKET: the SLO will be missed unless fixed; not urgent.';
   const owner = slo.contact ? ` Owner: ${slo.contact}.` : '';
   return (
-    `${slo.title} ${slo.sli} SLO: ${promise}. ${urgency} The budget burns at ${alerts}. ` +
+    `${slo.title} ${slo.sli} SLO: ${promise}. ${urgency} The budget burns at ${alerts}${baseline}. ` +
     `What to do: ${whatToDo(slo)}${owner} Budget left: the SLO widgets of the domain dashboard.`
   );
 }
@@ -227,6 +284,11 @@ function whatToDo(slo: Slo): string {
       return (
         "read quarantinedByReason in the transform's log lines of the dataset and the rows in the " +
         'quarantine bucket; have the producer fix and re-send the rejected rows, or fix the contract if a rule is wrong.'
+      );
+    case 'missingRows':
+      return (
+        "compare the transform's log lines (rows, expectedRows) with what the producer sent; a file cut " +
+        'short or rows lost upstream: have the producer send them again.'
       );
     case 'lateTransforms':
       return (

@@ -10,8 +10,10 @@
  * - freshness (gold models, `-- sla: freshness`): share of freshness-long periods in which the model was
  *   not published (`Medallion/ModelPublished`, dimension `Model`); the platform's gold layer likewise on
  *   `GoldPublished`.
- * - completeness (`sla.completeness`) is not alarmed on: it needs the expected row count (a trailer,
- *   X-Expected-Rows or a baseline), which the pipeline does not record as a metric yet.
+ * - completeness (datasets, `sla.completeness`): rows read / rows the producers stated their files hold
+ *   (a trailer, X-Expected-Rows, upload metadata `expected-rows`); bad = RowsMissing / RowsExpected.
+ *   Its ticket also fires when a day's rows fall below their trailing baseline (CloudWatch anomaly
+ *   detection on rows read per hour): whole files that never came state no count.
  */
 import type { DataProductOwner } from '../../core/contracts/data-product';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
@@ -28,12 +30,14 @@ export const FRESHNESS_OBJECTIVE = 0.99;
 /** The SLO window when a product states none (the contracts' default too): 30 days. */
 export const DEFAULT_SLO_WINDOW_MINUTES = 30 * 24 * 60;
 
-export type SliName = 'quality' | 'freshness';
+export type SliName = 'quality' | 'freshness' | 'completeness';
 
 /** How an SLI is measured. */
 export type SloIndicator =
   /** Ratio of events: rows quarantined / rows read, per window. */
   | { readonly kind: 'quarantinedRows'; readonly dataset: string }
+  /** Ratio of events: rows missing / rows stated (by the files' producers), per window. */
+  | { readonly kind: 'missingRows'; readonly dataset: string }
   /** Per period of {@link SLI_PERIOD_MINUTES}: a transform ended later than the target. */
   | {
       readonly kind: 'lateTransforms';
@@ -81,7 +85,10 @@ export interface DataProductSloInput {
   readonly platformGold?: PlatformGoldSlo;
 }
 
-/** Every SLO the contracts and models declare: quality and freshness per dataset, freshness per model. */
+/**
+ * Every SLO the contracts and models declare: quality, completeness and freshness per dataset, freshness
+ * per model.
+ */
 export function dataProductSlos(input: DataProductSloInput): Slo[] {
   const freshnessObjective = input.freshnessObjective ?? FRESHNESS_OBJECTIVE;
   const slos: Slo[] = [];
@@ -96,6 +103,15 @@ export function dataProductSlos(input: DataProductSloInput): Slo[] {
         objective: sla.quality,
         windowMinutes: sla.window,
         indicator: { kind: 'quarantinedRows', dataset: c.dataset },
+      });
+    }
+    if (sla.completeness !== undefined) {
+      slos.push({
+        ...base,
+        sli: 'completeness',
+        objective: sla.completeness,
+        windowMinutes: sla.window,
+        indicator: { kind: 'missingRows', dataset: c.dataset },
       });
     }
     if (sla.freshness !== undefined) {

@@ -19,7 +19,12 @@ import {
   type Severity,
   tidy,
 } from '../../core/slo/error-budget';
-import { METRIC_DIMENSIONS, METRIC_NAMES, METRICS_NAMESPACE } from '../../core/telemetry/metrics';
+import {
+  METRIC_DIMENSIONS,
+  METRIC_NAMES,
+  METRICS_NAMESPACE,
+  type MetricName,
+} from '../../core/telemetry/metrics';
 import { datasetMetric, goldPublished, quarantineRatio, transformLag } from './pipeline-metrics';
 
 export type { BurnRateAlert, Severity } from '../../core/slo/error-budget';
@@ -208,6 +213,37 @@ export function qualityErrorRatio(dataset: string, period: Duration): cloudwatch
 }
 
 /**
+ * Completeness errors of a dataset, per period (0..1): of the rows producers stated their files hold,
+ * the share the files did not (RowsMissing / RowsExpected). Files that state no count add to neither;
+ * periods without such files have no data point.
+ */
+export function missingRowsRatio(dataset: string, period: Duration): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'IF(expected > 0, missing / expected, 0)',
+    usingMetrics: {
+      expected: datasetMetric(METRIC_NAMES.RowsExpected, dataset, { period }),
+      missing: datasetMetric(METRIC_NAMES.RowsMissing, dataset, { period }),
+    },
+    period,
+    label: `${dataset}: share of the stated rows missing`,
+  });
+}
+
+/**
+ * Rows read per hour, hours without files as 0: the series whose trailing baseline (CloudWatch anomaly
+ * detection, trained on up to two weeks of it, hourly, daily and weekly patterns included) tells that
+ * whole files are missing, which no file's stated count can.
+ */
+export function rowsReadPerHour(dataset: string): cloudwatch.MathExpression {
+  return new cloudwatch.MathExpression({
+    expression: 'FILL(rowsIn, 0)',
+    usingMetrics: { rowsIn: datasetMetric(METRIC_NAMES.RowsIn, dataset, { period: Duration.hours(1) }) },
+    period: Duration.hours(1),
+    label: `${dataset}: rows read per hour`,
+  });
+}
+
+/**
  * Freshness of a dataset, per period: 1 when a transform that ended in the period took longer than
  * `freshnessMinutes` from the bronze object's creation (the lag's maximum), 0 otherwise, periods without
  * transforms included (nothing waited).
@@ -239,24 +275,29 @@ export function unpublishedPeriods(model: string | undefined, period: Duration):
 }
 
 /**
- * Quality budget left (%) over the graph's time range, as of each point: 100 x (1 - the error ratio
- * since the range's start / the budget). Its last point is the budget left over the whole range: give
- * the widget the SLO window as its range.
+ * Budget left (%) of a row-ratio SLI over the graph's time range, as of each point: 100 x (1 - the error
+ * ratio since the range's start / the budget), the ratio `bad` rows / `all` rows (quality: quarantined /
+ * read; completeness: missing / stated). Its last point is the budget left over the whole range: give the
+ * widget the SLO window as its range. The metrics' ids must differ from those of the other SLIs a widget
+ * shows beside it (CloudWatch refuses two metrics of one id in a graph).
  */
-export function qualityBudgetLeft(
+export function rowRatioBudgetLeft(
   dataset: string,
+  metrics: Readonly<Record<'all' | 'bad', { readonly id: string; readonly name: MetricName }>>,
   objective: number,
   period: Duration,
+  label: string,
 ): cloudwatch.MathExpression {
-  const rowsIn = 'RUNNING_SUM(FILL(rowsIn, 0))';
+  const { all, bad } = metrics;
+  const total = `RUNNING_SUM(FILL(${all.id}, 0))`;
   return new cloudwatch.MathExpression({
-    expression: `100 * (1 - IF(${rowsIn} > 0, RUNNING_SUM(FILL(quarantined, 0)) / ${rowsIn}, 0) / ${errorBudget(objective)})`,
+    expression: `100 * (1 - IF(${total} > 0, RUNNING_SUM(FILL(${bad.id}, 0)) / ${total}, 0) / ${errorBudget(objective)})`,
     usingMetrics: {
-      rowsIn: datasetMetric(METRIC_NAMES.RowsIn, dataset, { period }),
-      quarantined: datasetMetric(METRIC_NAMES.RowsQuarantined, dataset, { period }),
+      [all.id]: datasetMetric(all.name, dataset, { period }),
+      [bad.id]: datasetMetric(bad.name, dataset, { period }),
     },
     period,
-    label: `quality budget left % (objective ${percent(objective)})`,
+    label,
   });
 }
 

@@ -4,19 +4,20 @@
  * fixes its own time range to the product's SLO window, whatever range the dashboard shows.
  *
  * Budget left = 1 - consumed / budget, over the window: for quality, 1 - (quarantined / read rows since
- * the window's start) / (1 - objective); for freshness, 1 - bad periods since the window's start /
+ * the window's start) / (1 - objective); for completeness, likewise with missing / stated rows; for freshness, 1 - bad periods since the window's start /
  * (periods in the window x (1 - objective)). Metric math's RUNNING_SUM accumulates from the start of the
  * widget's range, so the last point is the budget left over the whole window and the line before it
  * shows how it was spent.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { METRIC_NAMES } from '../../core/telemetry/metrics';
 import type { Slo } from './slo-definitions';
 import {
   lateTransformPeriods,
   percent,
   periodBudgetLeft,
-  qualityBudgetLeft,
+  rowRatioBudgetLeft,
   unpublishedPeriods,
   windowText,
 } from './slo-metrics';
@@ -38,7 +39,27 @@ export function budgetLeft(slo: Slo): cloudwatch.MathExpression {
   const label = `${slo.sli} budget left % (objective ${percent(slo.objective)})`;
   switch (ind.kind) {
     case 'quarantinedRows':
-      return qualityBudgetLeft(ind.dataset, slo.objective, Duration.hours(1)).with({ label });
+      return rowRatioBudgetLeft(
+        ind.dataset,
+        {
+          all: { id: 'rowsIn', name: METRIC_NAMES.RowsIn },
+          bad: { id: 'quarantined', name: METRIC_NAMES.RowsQuarantined },
+        },
+        slo.objective,
+        Duration.hours(1),
+        label,
+      );
+    case 'missingRows':
+      return rowRatioBudgetLeft(
+        ind.dataset,
+        {
+          all: { id: 'rowsStated', name: METRIC_NAMES.RowsExpected },
+          bad: { id: 'rowsMissing', name: METRIC_NAMES.RowsMissing },
+        },
+        slo.objective,
+        Duration.hours(1),
+        label,
+      );
     case 'lateTransforms':
       return periodBudgetLeft(
         lateTransformPeriods(ind.dataset, ind.freshnessMinutes, Duration.minutes(ind.periodMinutes)),

@@ -123,6 +123,13 @@ function planAlarm(logicalId: string, p: any, names: TemplateNames): AlarmPlan {
     ...(typeof p.Threshold === 'number' ? { threshold: p.Threshold } : {}),
   };
   try {
+    // Known, and not for a local run: the band is a model CloudWatch trains on up to two weeks of history.
+    if (typeof p.ThresholdMetricId === 'string' && /^ANOMALY_DETECTION_BAND\(/.test(bandExpression(p))) {
+      throw new NotEvaluable(
+        "its threshold is an anomaly detection band, a baseline CloudWatch learns from the metric's trailing two weeks: a local run has no history",
+        false,
+      );
+    }
     const operator = OPERATORS[p.ComparisonOperator];
     if (!operator)
       throw new NotEvaluable(`comparison ${p.ComparisonOperator} is not supported locally`, true);
@@ -253,4 +260,12 @@ function formatOf(queries: MetricQuery[]): Format {
   if (queries.some((q) => q.namespace === 'AWS/Lambda' && q.name === 'Duration')) return 'milliseconds';
   if (queries.some((q) => q.unit === 'Bytes' || /Bytes/.test(q.name))) return 'bytes';
   return 'number';
+}
+
+/** The expression of an alarm's threshold metric (`ThresholdMetricId`), or ''. */
+// biome-ignore lint/suspicious/noExplicitAny: alarm properties are untyped template JSON
+function bandExpression(p: any): string {
+  // biome-ignore lint/suspicious/noExplicitAny: metric data queries
+  const q = Array.isArray(p.Metrics) ? p.Metrics.find((m: any) => m.Id === p.ThresholdMetricId) : undefined;
+  return typeof q?.Expression === 'string' ? q.Expression : '';
 }

@@ -8,7 +8,10 @@
  *   - freshness, per dataset with `sla.freshness`: the largest TransformLagSeconds of the run (a bronze
  *     object's arrival to the end of its transform) against the objective; per gold model with `-- sla:
  *     freshness`: published by this run, or how long ago its published version was written;
- *   - completeness is not measured yet (no expected count is recorded).
+ *   - completeness, per dataset with `sla.completeness`: RowsMissing / RowsExpected over the run (the
+ *     files whose producer stated a row count: a trailer, X-Expected-Rows, upload metadata
+ *     `expected-rows`); the trailing-baseline half of its ticket is AWS's alone (anomaly detection
+ *     learns from two weeks of history; a local run has none);
  *
  * The run stands for the alarms' windows: a burn rate of 14.4 or more would page (the 1-hour window), 1 or
  * more would open a ticket, and either means the budget is being spent faster than the window allows: the
@@ -25,12 +28,15 @@ import type { MetricSource } from './local-metrics';
 export interface ProductSli {
   /** `<domain>/<dataset>` or `gold/<model>`. */
   readonly product: string;
-  readonly sli: 'quality' | 'freshness';
-  /** The measured value: a good-event ratio (quality), minutes (freshness); undefined: no data this run. */
+  readonly sli: 'quality' | 'freshness' | 'completeness';
+  /**
+   * The measured value: a good-event ratio (quality, completeness), minutes (freshness); undefined: no
+   * data this run.
+   */
   readonly value?: number;
-  /** The objective: a ratio (quality), minutes (freshness). */
+  /** The objective: a ratio (quality, completeness), minutes (freshness). */
   readonly objective: number;
-  /** Quality: how fast the run burns the budget (1 = the whole budget over the window). */
+  /** Quality, completeness: how fast the run burns the budget (1 = the whole budget over the window). */
   readonly burnRate?: number;
   readonly alert: BudgetAlert;
   /** One line for the summary. */
@@ -60,32 +66,24 @@ export function productSlis(inputs: ProductSliInputs): ProductSli[] {
   for (const c of inputs.contracts) {
     const product = c.id;
     if (c.sla?.quality !== undefined) {
-      const objective = c.sla.quality;
       const rowsIn = sum(METRIC_NAMES.RowsIn, c.dataset, total);
-      if (rowsIn === 0) {
-        out.push({
+      const bad = sum(METRIC_NAMES.RowsQuarantined, c.dataset, total);
+      out.push(rowRatio(product, 'quality', c.sla.quality, rowsIn, bad, 'of {n} row(s)', 'no rows this run'));
+    }
+    if (c.sla?.completeness !== undefined) {
+      const stated = sum(METRIC_NAMES.RowsExpected, c.dataset, total);
+      const missing = sum(METRIC_NAMES.RowsMissing, c.dataset, total);
+      out.push(
+        rowRatio(
           product,
-          sli: 'quality',
-          objective,
-          alert: 'none',
-          line: `${product} quality: no rows this run`,
-        });
-      } else {
-        const bad = sum(METRIC_NAMES.RowsQuarantined, c.dataset, total);
-        const rate = burnRate(bad / rowsIn, objective);
-        const alert = budgetAlert(rate);
-        out.push({
-          product,
-          sli: 'quality',
-          value: 1 - bad / rowsIn,
-          objective,
-          burnRate: rate,
-          alert,
-          line:
-            `${product} quality ${percent(1 - bad / rowsIn)} of ${rowsIn} row(s) (objective ${percent(objective)}): ` +
-            `burn rate ${rate.toFixed(2)}${verdict(alert)}`,
-        });
-      }
+          'completeness',
+          c.sla.completeness,
+          stated,
+          missing,
+          'of the {n} row(s) its files stated',
+          'no file stated a row count this run (its trailing baseline is AWS anomaly detection, trained on two weeks of history)',
+        ),
+      );
     }
     if (c.sla?.freshness !== undefined) {
       const objective = c.sla.freshness;
@@ -104,6 +102,33 @@ export function productSlis(inputs: ProductSliInputs): ProductSli[] {
     out.push(freshness(`gold/${m.name}`, age, objective, 'since published', table?.location === undefined));
   }
   return out;
+}
+
+/** A row-ratio SLI (quality, completeness): `bad` of `all` rows against the objective's budget. */
+function rowRatio(
+  product: string,
+  sli: 'quality' | 'completeness',
+  objective: number,
+  all: number,
+  bad: number,
+  ofWhat: string,
+  none: string,
+): ProductSli {
+  if (all === 0) return { product, sli, objective, alert: 'none', line: `${product} ${sli}: ${none}` };
+  const good = 1 - Math.min(bad, all) / all;
+  const rate = burnRate(1 - good, objective);
+  const alert = budgetAlert(rate);
+  return {
+    product,
+    sli,
+    value: good,
+    objective,
+    burnRate: rate,
+    alert,
+    line:
+      `${product} ${sli} ${percent(good)} ${ofWhat.replace('{n}', String(all))} (objective ${percent(objective)}): ` +
+      `burn rate ${rate.toFixed(2)}${verdict(alert)}`,
+  };
 }
 
 /** The lines AWS's alerts would bring: `would page: ...` / `would open a ticket: ...`. */

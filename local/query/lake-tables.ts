@@ -124,7 +124,10 @@ type Descriptor = {
     string
   >;
 };
-type Partitions = Record<string, { Values?: string[]; StorageDescriptor?: { Location?: string } }>;
+type Partitions = Record<
+  string,
+  { Values?: string[]; StorageDescriptor?: { Location?: string }; Parameters?: Record<string, string> }
+>;
 type CatalogFile = {
   tables?: Record<string, Descriptor>;
   databases?: Record<
@@ -179,7 +182,7 @@ function catalogEntries(stateDir: string): Record<string, CatalogEntry> {
 
 /**
  * `lineage`: one row per gold table and table its model reads (`source`), with the run that built the
- * version published, the model's version and domain, from the local Glue catalog's table parameters
+ * version published (an incremental model: its newest day), the model's version and domain, from the local Glue catalog's table parameters
  * (`core/gold/lineage.ts`); none before gold ran.
  */
 export function lineageTable(stateDir: string): Record<string, LakeTable> {
@@ -191,8 +194,11 @@ export function lineageTable(stateDir: string): Record<string, LakeTable> {
     for (const [name, entry] of Object.entries(db.tables ?? {})) {
       const parameters = (entry.table ?? entry).Parameters;
       if (parameters?.[LINEAGE_PARAMETERS.sources] === undefined) continue;
+      // An incremental model's days are built by different runs, each partition saying which: the run
+      // shown is the one that built its newest day.
+      const run = parameters[LINEAGE_PARAMETERS.run] ?? newestPartitionRun(entry.partitions);
       const value = (key: string) => {
-        const v = parameters[key];
+        const v = key === LINEAGE_PARAMETERS.run ? run : parameters[key];
         return v === undefined ? 'NULL' : sqlString(v);
       };
       const sources = lineageSources(parameters);
@@ -206,6 +212,17 @@ export function lineageTable(stateDir: string): Record<string, LakeTable> {
   if (rows.length === 0) return {};
   const select = `SELECT * FROM (VALUES ${rows.join(', ')}) AS lineage(gold_table, source, run, version, domain)`;
   return { lineage: { files: [file], select: async () => select } };
+}
+
+/** The `medallion.run` of the partition with the greatest values (dates sort as text). */
+function newestPartitionRun(partitions: Partitions | undefined): string | undefined {
+  let newest: { key: string; run: string } | undefined;
+  for (const p of Object.values(partitions ?? {})) {
+    const run = p.Parameters?.[LINEAGE_PARAMETERS.run];
+    const key = (p.Values ?? []).join('/');
+    if (run !== undefined && (newest === undefined || key > newest.key)) newest = { key, run };
+  }
+  return newest?.run;
 }
 
 function readCatalog(file: string): CatalogFile | undefined {

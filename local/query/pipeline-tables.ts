@@ -64,6 +64,7 @@ function manifestsSelect(files: readonly string[]): string {
     contractHash: 'VARCHAR',
     source: 'STRUCT(bucket VARCHAR, "key" VARCHAR, sha256 VARCHAR, "bytes" BIGINT, gzip BOOLEAN)',
     rows: 'STRUCT("in" BIGINT, "out" BIGINT, quarantined BIGINT, duplicates BIGINT)',
+    expectedRows: 'BIGINT',
     quarantinedByReason: 'MAP(VARCHAR, BIGINT)',
     outputs: 'STRUCT("key" VARCHAR, "partition" VARCHAR, "rows" BIGINT)[]',
     quarantine: 'STRUCT(bucket VARCHAR, "key" VARCHAR, "rows" BIGINT)',
@@ -78,7 +79,7 @@ function manifestsSelect(files: readonly string[]): string {
   const source = `read_json([${files.map(sqlString).join(', ')}], format = 'auto', columns = {${spec}})`;
   return `SELECT domain, dataset, source."key" AS source_key, status, reason, reasonCode AS reason_code,
       rows."in" AS rows_in, rows."out" AS rows_out, rows.quarantined AS rows_quarantined,
-      rows.duplicates AS rows_duplicates, quarantinedByReason AS quarantined_by_reason,
+      rows.duplicates AS rows_duplicates, expectedRows AS rows_expected, quarantinedByReason AS quarantined_by_reason,
       len(outputs) AS output_files, list_sort(list_distinct([o."partition" FOR o IN outputs])) AS partitions,
       quarantine."key" AS quarantine_key, source.bucket AS source_bucket, source."bytes" AS source_bytes,
       source.sha256 AS source_sha256, ${utc('startedAt')} AS started_at, ${utc('finishedAt')} AS finished_at,

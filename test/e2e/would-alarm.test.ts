@@ -130,3 +130,47 @@ describe('medallion pipeline: would alarm', () => {
     expect(run.code).toBe(1);
   }, 240_000);
 });
+
+describe('medallion pipeline: a completeness SLO', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'medallion-completeness-'));
+    mkdirSync(join(dir, 'contracts'));
+    // The sample contract, its files now ending with a trailer that states their row count, and a
+    // completeness objective of 99.9%.
+    const yaml = readFileSync(join(ROOT, 'samples', 'contracts', 'products.yaml'), 'utf8')
+      .replace('  quality: 99%\n', '  quality: 99%\n  completeness: 99.9%\n')
+      .replace("    quote: '\"'\n", '    quote: \'"\'\n  trailer:\n    pattern: "^TRAILER;(\\\\d+)$"\n');
+    expect(yaml).toContain('completeness: 99.9%');
+    expect(yaml).toContain('trailer:');
+    writeFileSync(join(dir, 'contracts', 'products.yaml'), yaml);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const data = (name: string, rows: number, stated: number) => {
+    const at = join(dir, name);
+    mkdirSync(join(at, 'products'), { recursive: true });
+    writeFileSync(join(at, 'products', 'products.csv'), `${products(rows, 0)}TRAILER;${stated}\n`);
+    return at;
+  };
+
+  it('pages and exits 1 when the files hold 98 of the 100 rows their trailers state (burn rate 20)', async () => {
+    const run = await pipeline(dir, data('short', 98, 100));
+    const page =
+      'would page: SLO retail/products completeness 98.0% of the 100 row(s) its files stated (objective 99.9%): burn rate 20.00 (pages: the budget would be gone within hours)';
+    expect(run.stdout).toContain(`\n${page}\n`);
+    expect(run.report.wouldAlarm).toEqual([page]);
+    // The trailer is no row: every row read passed (quality 100%), and 98 reached silver.
+    expect(run.report.files.map((f) => f.rows)).toEqual([{ in: 98, out: 98, quarantined: 0, duplicates: 0 }]);
+    expect(run.report.slos?.find((s) => s.sli === 'quality')).toMatchObject({ value: 1, alert: 'none' });
+    expect(run.code).toBe(1);
+  }, 240_000);
+
+  it('exits 0 when every stated row came', async () => {
+    const run = await pipeline(dir, data('whole', 50, 50));
+    expect(run.report.slos?.find((s) => s.sli === 'completeness')).toMatchObject({ value: 1, alert: 'none' });
+    expect(run.report.wouldAlarm).toEqual([]);
+    expect(run.code).toBe(0);
+  }, 240_000);
+});

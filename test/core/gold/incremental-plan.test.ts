@@ -14,6 +14,7 @@ import {
   planIncremental,
   publishBatches,
   referencedVersions,
+  runOfLocation,
   widen,
   withPending,
   writtenPartitions,
@@ -205,8 +206,11 @@ describe('publication', () => {
           Location: `${LOCATION}0/d=2026-01-04/`,
           Columns: [{ Name: 'n', Type: 'bigint' }],
         },
+        // Lineage: the run whose version holds the partition.
+        Parameters: { 'medallion.run': runOfLocation(LOCATION) },
       },
     });
+    expect(runOfLocation(LOCATION)).toEqual(expect.stringMatching(/^[^/]+$/));
     expect(batches[1]).toEqual({ create: [], update: [], delete: [{ Values: ['2026-01-06'] }] });
     const after = nextState({
       spec,

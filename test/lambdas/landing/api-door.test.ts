@@ -68,6 +68,21 @@ describe('landApiRequest against a local S3 server', () => {
       });
     });
 
+    it('records X-Expected-Rows as the bronze metadata expected-rows, and refuses one that is not a count (400)', async () => {
+      const landed = await landApiRequest(
+        config,
+        csvRequest('id,day\n1011,2026-11-20\n', { 'X-Expected-Rows': ' 1 ' }),
+      );
+      expect((await s3.head(BRONZE, landed.bronzeKey))?.Metadata?.['expected-rows']).toBe('1');
+      for (const bad of ['-1', '1e3', 'one', '', '1234567890123456']) {
+        const before = await s3.keys(BRONZE);
+        await expect(
+          landApiRequest(config, csvRequest('id,day\n1012,2026-11-20\n', { 'x-expected-rows': bad })),
+        ).rejects.toMatchObject({ statusCode: 400, message: expect.stringContaining('X-Expected-Rows') });
+        expect(await s3.keys(BRONZE)).toEqual(before);
+      }
+    });
+
     it('refuses an X-File-Name that is not a plain file name', async () => {
       const request = csvRequest('id\n', { 'x-file-name': '../../etc/passwd' });
       await expect(landApiRequest(config, request)).rejects.toMatchObject({

@@ -111,6 +111,31 @@ describe('landS3Object against a local S3 server', () => {
     expect(result).toMatchObject({ outcome: 'landed', bronzeKey: expect.stringMatching(/\.csv\.gz$/) });
   });
 
+  it("carries the upload's expected-rows metadata into bronze (cut to 64 characters: metadata stays within S3's 2 KB)", async () => {
+    await s3.put(LANDING, 'sales/orders/counted.csv', 'id,day\n8,2026-11-20\n', {
+      Metadata: { 'expected-rows': '1' },
+    });
+    const counted = await landS3Object(config, {
+      bucket: LANDING,
+      key: 'sales/orders/counted.csv',
+      requestId: 'r',
+    });
+    if (counted.outcome !== 'landed') throw new Error(counted.outcome);
+    expect((await s3.head(BRONZE, counted.bronzeKey))?.Metadata?.['expected-rows']).toBe('1');
+
+    await s3.put(LANDING, 'sales/orders/hostile.csv', 'id,day\n9,2026-11-20\n', {
+      Metadata: { 'expected-rows': '9'.repeat(1500) },
+    });
+    const hostile = await landS3Object(config, {
+      bucket: LANDING,
+      key: 'sales/orders/hostile.csv',
+      requestId: 'r',
+    });
+    if (hostile.outcome !== 'landed') throw new Error(hostile.outcome);
+    // Landed all the same (the transform refuses the count, quarantining the file with the reason).
+    expect((await s3.head(BRONZE, hostile.bronzeKey))?.Metadata?.['expected-rows']).toBe('9'.repeat(64));
+  });
+
   it('reports an object that is no longer in landing as gone (a redelivered event) and writes nothing', async () => {
     const before = await s3.keys(BRONZE);
     const result = await landS3Object(config, {

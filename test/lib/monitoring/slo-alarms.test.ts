@@ -295,6 +295,104 @@ describe('the alarms of a quality SLO (99% of rows pass over 30 days)', () => {
   });
 });
 
+describe('the alarms of a completeness SLO (99.9% of the stated rows arrive over 30 days)', () => {
+  const completeness: Slo = {
+    ...quality,
+    sli: 'completeness',
+    objective: 0.999,
+    indicator: { kind: 'missingRows', dataset: 'orders' },
+  };
+  const { t, set, byName, composite } = synth(completeness);
+  const name = (w: string) => `Medallion-dev-slo-orders-completeness-${w}`;
+
+  test('the six burn-rate windows on RowsMissing / RowsExpected, thresholds from the 99.9% objective', () => {
+    expect(Object.keys(set.windows)).toEqual([
+      'page-1h',
+      'page-5m',
+      'page-6h',
+      'page-30m',
+      'ticket-3d',
+      'ticket-6h',
+      'ticket-baseline',
+    ]);
+    for (const [w, period, threshold] of [
+      ['page-1h', 3600, 0.0144],
+      ['page-5m', 300, 0.0144],
+      ['ticket-3d', 259_200, 0.001],
+    ] as const) {
+      const metric = (metricName: string, id: string) => ({
+        Id: id,
+        MetricStat: {
+          Metric: {
+            Namespace: 'Medallion',
+            MetricName: metricName,
+            Dimensions: [{ Name: 'Dataset', Value: 'orders' }],
+          },
+          Period: period,
+          Stat: 'Sum',
+        },
+        ReturnData: false,
+      });
+      t.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: name(w),
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        Metrics: [
+          Match.objectLike({ Expression: 'IF(expected > 0, missing / expected, 0)', ReturnData: true }),
+          metric('RowsExpected', 'expected'),
+          metric('RowsMissing', 'missing'),
+        ],
+      });
+    }
+    expect(byName(name('page-1h')).props.AlarmDescription).toContain(
+      'more than 1.44% of the rows its files stated in the last 1 h missing from them',
+    );
+  });
+
+  test('a trailing-baseline alarm: rows read per hour (hours without files as 0) below the anomaly band', () => {
+    const { props } = byName(name('ticket-baseline'));
+    expect(props).toMatchObject({
+      ComparisonOperator: 'LessThanLowerThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    expect(props.Threshold).toBeUndefined();
+    // biome-ignore lint/suspicious/noExplicitAny: template JSON
+    const metrics = props.Metrics as any[];
+    const band = metrics.find((m) => m.Id === props.ThresholdMetricId);
+    const watched = metrics.find((m) => m.ReturnData && m.Id !== props.ThresholdMetricId);
+    expect(band.Expression).toMatch(new RegExp(`^ANOMALY_DETECTION_BAND\\(${watched.Id}, 3\\)$`));
+    expect(watched.Expression).toBe('FILL(rowsIn, 0)');
+    expect(metrics.find((m) => m.Id === 'rowsIn').MetricStat).toEqual({
+      Metric: {
+        Namespace: 'Medallion',
+        MetricName: 'RowsIn',
+        Dimensions: [{ Name: 'Dataset', Value: 'orders' }],
+      },
+      Period: 3600,
+      Stat: 'Sum',
+    });
+    expect(props.AlarmActions ?? []).toEqual([]);
+  });
+
+  test('the ticket fires on the slow burn or on the baseline; the page on the fast burns only', () => {
+    const id = (w: string) => `<${byName(name(w)).id}>`;
+    expect(ruleText(composite(name('ticket')).AlarmRule)).toBe(
+      `((ALARM("${id('ticket-3d')}") AND ALARM("${id('ticket-6h')}")) OR ALARM("${id('ticket-baseline')}"))`,
+    );
+    expect(ruleText(composite(name('page')).AlarmRule)).not.toContain(id('ticket-baseline'));
+    const ticket = composite(name('ticket')).AlarmDescription as string;
+    expect(ticket.length).toBeLessThanOrEqual(1024);
+    expect(ticket).toContain(
+      '99.9% of the rows its files state arrive over 30 days; error budget 0.1% of them',
+    );
+    expect(ticket).toContain(
+      'fewer rows read in an hour than the trailing baseline expects (whole files missing)',
+    );
+  });
+});
+
 describe('the alarms of a quality SLO too low for the page burn rates (80%)', () => {
   const { byName } = synth({ ...quality, objective: 0.8 });
 

@@ -96,6 +96,57 @@ describe('quality', () => {
   });
 });
 
+describe('completeness', () => {
+  /** Files stating `stated` rows in all, of which `missing` did not come. */
+  const counted = (stated: number, missing: number) => {
+    const metrics = run(stated - missing, 0);
+    for (const [name, value] of [
+      ['RowsExpected', stated],
+      ['RowsMissing', missing],
+    ] as const) {
+      metrics.put({
+        namespace: 'Medallion',
+        name,
+        dimensions: { Dataset: 'orders' },
+        timestamp: Date.now(),
+        value,
+        unit: 'Count',
+      });
+    }
+    return metrics;
+  };
+
+  test('the rows the files stated against those that came: 2% missing on a 99.9% objective pages', () => {
+    const [sli] = productSlis({
+      contracts: [contract({ completeness: '99.9%' })],
+      metrics: counted(1000, 20),
+    });
+    expect(sli).toMatchObject({ sli: 'completeness', value: 0.98, objective: 0.999, alert: 'page' });
+    expect(sli.burnRate).toBeCloseTo(20, 6);
+    expect(sloAlertLines([sli])).toEqual([
+      expect.stringMatching(
+        /^would page: SLO retail\/orders completeness 98\.0% of the 1000 row\(s\) its files stated \(objective 99\.9%\): burn rate 20\.00/,
+      ),
+    ]);
+  });
+
+  test('all stated rows came: the budget holds; no file stated a count: nothing to judge', () => {
+    expect(
+      productSlis({ contracts: [contract({ completeness: '99.9%' })], metrics: counted(500, 0) }),
+    ).toMatchObject([{ sli: 'completeness', value: 1, alert: 'none' }]);
+    expect(
+      productSlis({ contracts: [contract({ completeness: '99.9%' })], metrics: run(10, 0) }),
+    ).toMatchObject([
+      {
+        alert: 'none',
+        line: expect.stringMatching(
+          /^retail\/orders completeness: no file stated a row count this run \(its trailing baseline is AWS anomaly detection/,
+        ),
+      },
+    ]);
+  });
+});
+
 describe('freshness', () => {
   test('a dataset whose data reached silver later than its objective would page', () => {
     const slis = productSlis({
