@@ -355,6 +355,38 @@ describe('invalid contracts fail with a ContractError naming the file and the fi
       },
     },
     {
+      what: 'a trailer pattern without a capture group for the count',
+      path: 'source.trailer.pattern',
+      message: /exactly one capture group \(the row count\), not 0/,
+      mutate: (c) => {
+        c.source = { format: 'csv', trailer: { pattern: '^TRAILER,\\d+$' } };
+      },
+    },
+    {
+      what: 'a trailer pattern with two capture groups',
+      path: 'source.trailer.pattern',
+      message: /not 2/,
+      mutate: (c) => {
+        c.source = { format: 'csv', trailer: { pattern: '^(T|TRAILER),(\\d+)$' } };
+      },
+    },
+    {
+      what: 'a trailer pattern that is no regular expression',
+      path: 'source.trailer.pattern',
+      message: /invalid regular expression/,
+      mutate: (c) => {
+        c.source = { format: 'csv', trailer: { pattern: '^TRAILER,(\\d+$' } };
+      },
+    },
+    {
+      what: 'a trailer on a json source (one array: no last line)',
+      path: 'source.trailer',
+      message: /csv and ndjson/,
+      mutate: (c) => {
+        c.source = { format: 'json', trailer: { pattern: '^T,(\\d+)$' } };
+      },
+    },
+    {
       what: 'a missing required top-level field',
       path: 'primaryKey',
       message: /expected array/,
