@@ -42,10 +42,14 @@ export async function statedRowCount(
 
 /** The trailer's count; the file is cut just before the trailer line. */
 async function takeTrailer(file: string, pattern: string): Promise<number> {
-  const { line, start } = await lastLine(file);
+  const { line, start, tooLong } = await lastLine(file);
   const count = line === undefined ? undefined : trailerCount(line, pattern);
   if (count === undefined) {
-    const shown = line === undefined ? 'the file has no last line' : `the last line is ${quote(line)}`;
+    const shown = tooLong
+      ? `the last line is longer than ${TRAILER_TAIL_BYTES / 1024} KB`
+      : line === undefined
+        ? 'the file has no last line'
+        : `the last line is ${quote(line)}`;
     throw new FileRejection(
       'trailer',
       `no trailer: ${shown}, not a line matching source.trailer.pattern ${quote(pattern)}; the file may be cut short: send it again whole`,
@@ -56,7 +60,7 @@ async function takeTrailer(file: string, pattern: string): Promise<number> {
 }
 
 /** The last non-blank line of `file` (within its last {@link TRAILER_TAIL_BYTES}) and where it starts. */
-async function lastLine(file: string): Promise<{ line?: string; start: number }> {
+async function lastLine(file: string): Promise<{ line?: string; start: number; tooLong?: true }> {
   const handle = await open(file, 'r');
   try {
     const { size } = await handle.stat();
@@ -69,7 +73,7 @@ async function lastLine(file: string): Promise<{ line?: string; start: number }>
     if (end === 0) return { start: size };
     const lf = tail.lastIndexOf(0x0a, end - 1);
     // A line that starts before the tail read is longer than any trailer.
-    if (lf < 0 && from > 0) return { start: size };
+    if (lf < 0 && from > 0) return { start: size, tooLong: true };
     return { line: tail.subarray(lf + 1, end).toString('utf8'), start: from + lf + 1 };
   } finally {
     await handle.close();

@@ -113,6 +113,16 @@ describe('the row count a producer states for a file', () => {
     expect(m.expectedRows).toBeUndefined();
   });
 
+  it('quarantines a file whose last line is 100 KB long without reading it whole, saying so', async () => {
+    const m = await process(
+      'with_trailer',
+      'long.csv',
+      `id,day,amount\n${rows(2)}\nR9,2026-12-01,${'9'.repeat(100_000)}\n`,
+    );
+    expect(m.reasonCode).toBe('trailer');
+    expect(m.reason).toContain('the last line is longer than 64 KB');
+  });
+
   it('takes the count from the expected-rows metadata the landing door recorded', async () => {
     const m = await process('plain', 'd.csv', `id,day,amount\n${rows(6)}\n`, { 'expected-rows': '8' });
     expect(m.expectedRows).toBe(8);
