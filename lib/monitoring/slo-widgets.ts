@@ -33,29 +33,28 @@ export interface SloWidgetsOptions {
   readonly alarms?: readonly cloudwatch.IAlarm[];
 }
 
+/** The rows counted and the bad ones, per row-ratio SLI: ids distinct, as a product's graph shows both. */
+const ROW_RATIO_METRICS = {
+  quarantinedRows: {
+    all: { id: 'rowsIn', name: METRIC_NAMES.RowsIn },
+    bad: { id: 'quarantined', name: METRIC_NAMES.RowsQuarantined },
+  },
+  missingRows: {
+    all: { id: 'rowsStated', name: METRIC_NAMES.RowsExpected },
+    bad: { id: 'rowsMissing', name: METRIC_NAMES.RowsMissing },
+  },
+} as const;
+
 /** The budget left of one SLO, in % of its budget over its window (0 or less: the SLO is missed). */
 export function budgetLeft(slo: Slo): cloudwatch.MathExpression {
   const ind = slo.indicator;
   const label = `${slo.sli} budget left % (objective ${percent(slo.objective)})`;
   switch (ind.kind) {
     case 'quarantinedRows':
-      return rowRatioBudgetLeft(
-        ind.dataset,
-        {
-          all: { id: 'rowsIn', name: METRIC_NAMES.RowsIn },
-          bad: { id: 'quarantined', name: METRIC_NAMES.RowsQuarantined },
-        },
-        slo.objective,
-        Duration.hours(1),
-        label,
-      );
     case 'missingRows':
       return rowRatioBudgetLeft(
         ind.dataset,
-        {
-          all: { id: 'rowsStated', name: METRIC_NAMES.RowsExpected },
-          bad: { id: 'rowsMissing', name: METRIC_NAMES.RowsMissing },
-        },
+        ROW_RATIO_METRICS[ind.kind],
         slo.objective,
         Duration.hours(1),
         label,
