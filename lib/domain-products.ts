@@ -3,9 +3,14 @@
  * SLO burn-rate alarms of its datasets and gold models routed to them, a dashboard of their error budgets,
  * and the domain's reader role (silver and gold it may read; bronze and quarantine only where a contract's
  * `access` says so). Built in the domain's stack, so each grows with its own domain.
+ *
+ * Each product's SLO alarms live in a nested stack of their own (`ProductSloStack`), and the budgets
+ * dashboards in one more (`SloBudgetsStack`): ~8 alarms per SLO and ~3 KB of widgets per product would
+ * push a domain of a few dozen products past CloudFormation's 500 resources and 1 MB, while a nested stack
+ * costs the domain's stack one resource, and a product's named alarms never change stacks.
  */
 import { type RemovalPolicy, Tags } from 'aws-cdk-lib';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,8 +18,11 @@ import { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import type { GoldModel } from '../core/gold/models';
 import { LakeReaders } from './lake-readers';
-import { DataProductSlos } from './monitoring/data-product-slos';
+import type { DataProductSloSet } from './monitoring/data-product-slos';
 import { DomainTopics, domainRecipients } from './monitoring/domain-topics';
+import { ProductSloStack, type SloProduct, sloProductTitle } from './monitoring/product-slo-stack';
+import { SloBudgetsStack } from './monitoring/slo-budgets-stack';
+import { dataProductSlos } from './monitoring/slo-definitions';
 
 /** The platform's lake, as the domain's reader role reads it. */
 export interface DomainLake {
@@ -71,15 +79,28 @@ export interface DomainProductsProps {
   readonly platformTopic: sns.ITopic;
   /** @default RemovalPolicy.RETAIN */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Share of periods that must be fresh, for every freshness SLO of the domain.
+   * @default FRESHNESS_OBJECTIVE (0.99)
+   */
+  readonly freshnessObjective?: number;
 }
 
 /** See the module comment. */
 export class DomainProducts extends Construct {
   public readonly topics: DomainTopics;
-  public readonly slos: DataProductSlos;
+  /**
+   * Every SLO of the domain's products and their alarms, all products together (the alarms are in the
+   * products' nested stacks, {@link sloStacks}); its widgets are the budgets dashboards'.
+   */
+  public readonly slos: DataProductSloSet;
+  /** The nested stack of each product with an SLO, by `<domain>/<dataset>` or `gold/<model>`. */
+  public readonly sloStacks: ReadonlyMap<string, ProductSloStack>;
+  /** The nested stack of the budgets dashboards (none when no product of the domain states an SLA). */
+  public readonly budgetsStack?: SloBudgetsStack;
   public readonly readers: LakeReaders;
-  /** The error budgets, one page per 99 widgets (none when no product of the domain states an SLA). */
-  public readonly dashboards: cloudwatch.Dashboard[];
+  /** The error budgets, one page per 99 widgets, in {@link budgetsStack} (none without an SLA). */
+  public readonly dashboards: readonly cloudwatch.Dashboard[];
 
   constructor(scope: Construct, id: string, props: DomainProductsProps) {
     super(scope, id);
@@ -91,13 +112,51 @@ export class DomainProducts extends Construct {
       domains: domainRecipients(contracts, models).filter((r) => r.domain === domain),
       removalPolicy: props.removalPolicy,
     });
-    this.slos = new DataProductSlos(this, 'Slos', {
-      alarmNamePrefix: props.namePrefix,
-      contracts,
-      models,
-      topics: this.topics,
-      platformTopic: props.platformTopic,
-    });
+    // Refuses two products whose alarm names would clash before any stack is made.
+    dataProductSlos({ contracts, models, freshnessObjective: props.freshnessObjective });
+    const products: SloProduct[] = [
+      ...contracts.map((contract) => ({ contract })),
+      ...models.map((model) => ({ model })),
+    ];
+    const stacks = new Map<string, ProductSloStack>();
+    for (const product of products) {
+      const input =
+        'contract' in product
+          ? { contracts: [product.contract] }
+          : { contracts: [], models: [product.model] };
+      if (dataProductSlos({ ...input, freshnessObjective: props.freshnessObjective }).length === 0) continue;
+      const title = sloProductTitle(product);
+      stacks.set(
+        title,
+        new ProductSloStack(this, `Slo-${title.replace(/\//g, '.')}`, {
+          product,
+          alarmNamePrefix: props.namePrefix,
+          topics: this.topics,
+          platformTopic: props.platformTopic,
+          freshnessObjective: props.freshnessObjective,
+        }),
+      );
+    }
+    this.sloStacks = stacks;
+    const sets = [...stacks.values()].map((s) => s.slos);
+    const slos = sets.flatMap((s) => s.slos);
+    const compositeAlarms = Object.assign({}, ...sets.map((s) => s.compositeAlarms));
+    if (slos.length > 0) {
+      this.budgetsStack = new SloBudgetsStack(this, 'SloBudgets', {
+        domain,
+        dashboardNamePrefix: props.namePrefix,
+        slos,
+        alerts: Object.values(compositeAlarms),
+        after: [...stacks.values()],
+      });
+    }
+    this.dashboards = this.budgetsStack?.dashboards ?? [];
+    this.slos = {
+      slos,
+      alarms: Object.assign({}, ...sets.map((s) => s.alarms)),
+      compositeAlarms,
+      widgets: this.budgetsStack?.widgets ?? [],
+    };
     const lake = 'silverBucket' in props.lake ? props.lake : importLake(this, props.lake);
     this.readers = new LakeReaders(this, 'Readers', {
       ...lake,
@@ -108,16 +167,5 @@ export class DomainProducts extends Construct {
       namePrefix: props.namePrefix,
     });
     Tags.of(this.readers).add('layer', 'access');
-    // CloudWatch takes at most 100 widgets a dashboard (the first holds the alarms' status).
-    const widgets = [...this.slos.widgets];
-    this.dashboards = [];
-    for (let page = 0; page * 99 < widgets.length; page++) {
-      this.dashboards.push(
-        new cloudwatch.Dashboard(this, `Budgets${page + 1}`, {
-          dashboardName: `${props.namePrefix}-${domain.replace(/_/g, '-')}-slos${page === 0 ? '' : `-${page + 1}`}`,
-          widgets: [widgets.slice(page * 99, (page + 1) * 99)],
-        }),
-      );
-    }
   }
 }

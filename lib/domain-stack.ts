@@ -29,8 +29,9 @@ export interface DomainStackProps extends StackProps {
    */
   readonly arrivalsExpiration?: Duration;
   /**
-   * The domain's data products (topics, SLO alarms, budgets dashboard, reader role): every contract and
-   * gold model of the lake (a domain may read what another shares with it) and the platform's lake.
+   * The domain's data products (topics, reader role; SLO alarms in a nested stack per product, budgets
+   * dashboards in one more): every contract and gold model of the lake (a domain may read what another
+   * shares with it) and the platform's lake.
    * @default - none of them
    */
   readonly products?: Pick<DomainProductsProps, 'contracts' | 'models' | 'lake' | 'removalPolicy'>;
@@ -39,9 +40,11 @@ export interface DomainStackProps extends StackProps {
 /**
  * What one domain owns, deployed apart from the platform and from other domains: its datasets' arrivals
  * tables in the lake's Glue database, their alarms (quarantine ratio, rejected files) and the domain's
- * dashboard. A domain with many datasets never pushes the platform's template past CloudFormation's
- * limits, and a change to one domain's datasets updates that domain's stack (and the platform's
- * functions, which bundle the contracts).
+ * dashboard, and its data products (`DomainProducts`). A domain with many datasets never pushes the
+ * platform's template past CloudFormation's limits, and a change to one domain's datasets updates that
+ * domain's stack (and the platform's functions, which bundle the contracts). Its products' SLO alarms,
+ * ~8 resources per SLO, are in nested stacks (one per product), so they do not count against this
+ * stack's 500 resources and 1 MB either.
  */
 export class DomainStack extends Stack {
   public readonly domain: string;

@@ -42,12 +42,24 @@ export interface DataProductSlosProps {
   readonly platformGold?: PlatformGoldSlo;
 }
 
+/** SLOs and their alarms, as {@link DataProductSlos} builds them (or several of them together). */
+export interface DataProductSloSet {
+  /** Every SLO found in the contracts and models. */
+  readonly slos: readonly Slo[];
+  /** The per-window metric alarms (they notify nobody), by `<product>-<sli>-<severity>-<window>`. */
+  readonly alarms: Readonly<Record<string, cloudwatch.Alarm>>;
+  /** The alerts that notify, by `<product>-<sli>-<severity>`. */
+  readonly compositeAlarms: Readonly<Record<string, cloudwatch.CompositeAlarm>>;
+  /** Dashboard widgets: the alerts' status, then the budget left per product. */
+  readonly widgets: readonly cloudwatch.IWidget[];
+}
+
 /**
  * The data products' SLOs as alerts and dashboard widgets: per product and SLI, multi-window burn-rate
  * alarms whose page and ticket composites go to the owning domain's topics (`slo-alarms.ts`), and the
  * budget left per product (`slo-widgets.ts`) for the domain's dashboard to show.
  */
-export class DataProductSlos extends Construct {
+export class DataProductSlos extends Construct implements DataProductSloSet {
   /** Every SLO found in the contracts and models. */
   public readonly slos: readonly Slo[];
   /** The per-window metric alarms (they notify nobody), by `<product>-<sli>-<severity>-<window>`. */

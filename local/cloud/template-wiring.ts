@@ -532,6 +532,8 @@ export function wiringKey(
   add('contracts', contractsDir);
   hash.update(readFileSync(join(PROJECT_ROOT, 'cdk.json')));
   hash.update(readFileSync(__filename));
+  // How the stacks' templates are merged decides the wiring too.
+  hash.update(readFileSync(join(__dirname, 'stack-templates.ts')));
   return hash.digest('hex').slice(0, 16);
 }
 

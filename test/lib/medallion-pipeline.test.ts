@@ -2,10 +2,10 @@
  * The pipeline as a platform stack plus one stack per domain: what each holds, how they reference each
  * other, and that another CDK app composes it from props (its own contracts directory, no context).
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { App, type CfnResource, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { PROJECT_ROOT } from '../../lib/config';
@@ -39,10 +39,8 @@ describe('the app: a platform stack and one stack per domain', () => {
     const alarms = Object.values(retail.findResources('AWS::CloudWatch::Alarm')).map(
       (r) => r.Properties.AlarmName,
     );
-    // The data products' SLO alarms (test/lib/monitoring/slo-alarms.test.ts): six windows per SLO.
-    const slo = alarms.filter((a) => a.includes('-slo-'));
-    expect(slo).toHaveLength(9 * 6);
-    expect(alarms.filter((a) => !a.includes('-slo-')).sort()).toEqual([
+    // The data products' SLO alarms are in their products' nested stacks (the next test), not here.
+    expect(alarms.sort()).toEqual([
       'Medallion-dev-FilesRejected-customers',
       'Medallion-dev-FilesRejected-orders',
       'Medallion-dev-FilesRejected-products',
@@ -50,27 +48,51 @@ describe('the app: a platform stack and one stack per domain', () => {
       'Medallion-dev-QuarantineRatio-orders',
       'Medallion-dev-QuarantineRatio-products',
     ]);
+    retail.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 0);
     // Each dataset alarm (ALARM and OK) goes to the platform's topic, imported from its stack.
-    for (const r of Object.values(retail.findResources('AWS::CloudWatch::Alarm')).filter(
-      (a) => !String(a.Properties.AlarmName).includes('-slo-'),
-    )) {
+    for (const r of Object.values(retail.findResources('AWS::CloudWatch::Alarm'))) {
       expect(JSON.stringify(r.Properties.AlarmActions)).toContain('Fn::ImportValue');
       expect(r.Properties.OKActions).toEqual(r.Properties.AlarmActions);
     }
     retail.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Medallion-dev-retail' });
   });
 
-  test("the domain's data products: page and ticket topics, SLO composites routed there, its reader role", () => {
+  test("the domain's data products: page and ticket topics, SLO alarms in nested stacks routed there, its reader role", () => {
     const retail = template('Medallion-dev-retail');
     const topics = Object.entries(retail.findResources('AWS::SNS::Topic'));
     expect(topics).toHaveLength(2);
-    const composites = Object.values(retail.findResources('AWS::CloudWatch::CompositeAlarm'));
-    expect(composites).toHaveLength(9 * 2);
-    const topicIds = new Set(topics.map(([id]) => id));
-    for (const c of composites) {
-      // Never the platform's topic: each page or ticket goes to the domain's own.
-      expect(c.Properties.AlarmActions).toHaveLength(1);
-      expect(topicIds.has(c.Properties.AlarmActions[0].Ref)).toBe(true);
+    const products = domainStacks[0].products;
+    if (!products) throw new Error('the retail stack has no products');
+    const topicId = (severity: 'page' | 'ticket') =>
+      domainStacks[0].resolve(products.topics.topics.retail[severity].topicArn).Ref as string;
+    expect(topics.map(([id]) => id).sort()).toEqual([topicId('page'), topicId('ticket')].sort());
+    // The SLO alarms (test/lib/monitoring/slo-alarms.test.ts), each product's in its own nested stack: ten
+    // SLOs (quality and freshness of the three datasets, orders' completeness, freshness of the three
+    // models), each six windows and two composites, completeness one window more (its baseline).
+    const nested = [...products.sloStacks.values()].map((s) => ({
+      logicalId: domainStacks[0].resolve((s.nestedStackResource as CfnResource).logicalId) as string,
+      template: Template.fromJSON(JSON.parse(readFileSync(join(assembly.directory, s.templateFile), 'utf8'))),
+    }));
+    const names = (type: string) =>
+      nested.flatMap(({ template: t }) =>
+        Object.values(t.findResources(type)).map((r) => r.Properties.AlarmName as string),
+      );
+    expect(names('AWS::CloudWatch::Alarm').filter((a) => a.includes('-slo-'))).toHaveLength(10 * 6 + 1);
+    expect(names('AWS::CloudWatch::Alarm').filter((a) => !a.includes('-slo-'))).toEqual([]);
+    expect(names('AWS::CloudWatch::CompositeAlarm')).toHaveLength(10 * 2);
+    const parent = retail.toJSON().Resources;
+    for (const { logicalId, template: t } of nested) {
+      expect(parent[logicalId].Type).toBe('AWS::CloudFormation::Stack');
+      for (const c of Object.values(t.findResources('AWS::CloudWatch::CompositeAlarm'))) {
+        // Never the platform's topic: each page or ticket goes to the domain's own of its severity, passed
+        // in as a parameter of the nested stack.
+        expect(c.Properties.OKActions).toEqual(c.Properties.AlarmActions);
+        expect(c.Properties.AlarmActions).toHaveLength(1);
+        const severity = String(c.Properties.AlarmName).endsWith('-page') ? 'page' : 'ticket';
+        expect(parent[logicalId].Properties.Parameters[c.Properties.AlarmActions[0].Ref]).toEqual({
+          Ref: topicId(severity),
+        });
+      }
     }
     // The owners' e-mail addresses subscribe to both of the domain's topics.
     const emails = Object.values(retail.findResources('AWS::SNS::Subscription')).map(
@@ -83,9 +105,12 @@ describe('the app: a platform stack and one stack per domain', () => {
     ]);
     const roles = Object.values(retail.findResources('AWS::IAM::Role')).map((r) => r.Properties.RoleName);
     expect(roles).toContain('Medallion-dev-reader-retail');
-    retail.hasResourceProperties('AWS::CloudWatch::Dashboard', {
-      DashboardName: 'Medallion-dev-retail-slos',
-    });
+    // The budgets dashboard, in a nested stack of its own.
+    const budgets = products.budgetsStack;
+    if (!budgets) throw new Error('the retail stack has no budgets dashboard');
+    Template.fromJSON(
+      JSON.parse(readFileSync(join(assembly.directory, budgets.templateFile), 'utf8')),
+    ).hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'Medallion-dev-retail-slos' });
     // finance owns no dataset but reads orders and daily_sales (their access): its role is the platform's.
     const platformRoles = Object.values(platform.findResources('AWS::IAM::Role')).map(
       (r) => r.Properties.RoleName,

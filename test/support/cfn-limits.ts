@@ -7,6 +7,7 @@
  * name, an account id, the longest region), so a policy that passes here fits once deployed.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** The limits (CloudFormation quotas page, IAM and STS quotas page, Step Functions and S3 quotas). */
 export const LIMITS = {
@@ -129,6 +130,32 @@ export function stackUsage(stack: string, templateFile: string): StackUsage {
     largestKeyPolicy: maxOf('AWS::KMS::Key', (p) => p.KeyPolicy),
     largestStateMachineDefinition: maxOf('AWS::StepFunctions::StateMachine', (p) => p.DefinitionString),
   };
+}
+
+/**
+ * The nested stacks of a synthesized stack, whose templates its asset manifest (`<stack>.assets.json`, one
+ * of its `dependencies`) lists: each named `<stack>/<construct id>` (the asset's display name) with its
+ * template file, for {@link stackUsage}. Each has its own limits (a nested stack is a stack).
+ */
+export function nestedStacks(artifact: {
+  readonly stackName: string;
+  readonly dependencies: readonly object[];
+}): { stack: string; templateFile: string }[] {
+  const out: { stack: string; templateFile: string }[] = [];
+  for (const dependency of artifact.dependencies) {
+    const file = 'file' in dependency ? dependency.file : undefined;
+    if (typeof file !== 'string' || !file.endsWith('.assets.json')) continue;
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as {
+      files?: Record<string, { displayName?: string; source: { path?: string } }>;
+    };
+    for (const asset of Object.values(manifest.files ?? {})) {
+      const path = asset.source.path;
+      if (!path?.endsWith('.nested.template.json')) continue;
+      const name = asset.displayName?.replace(/ Nested Stack Template$/, '') ?? path;
+      out.push({ stack: `${artifact.stackName}/${name}`, templateFile: join(dirname(file), path) });
+    }
+  }
+  return out;
 }
 
 /** Every limit a stack breaks (empty: within all). */

@@ -1,7 +1,9 @@
 /**
  * A lake of many datasets for the scale tests: `domains` domains of `perDomain` datasets each, written as
  * contracts of ordinary shape (CSV and NDJSON, a key, `latestBy`, day or month partitions, a PII column,
- * checks) with ordinary names, so the templates they synthesize are the size real ones would be.
+ * checks) with ordinary names, so the templates they synthesize are the size real ones would be. With
+ * `sla`, each is a data product (a version and an SLA on quality, freshness and completeness), so the
+ * SLO alarms it brings are synthesized too.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,8 +27,20 @@ export function generatedDomainName(i: number): string {
   return DOMAINS[i] ?? `domain_${String(i).padStart(3, '0')}`;
 }
 
+/** What {@link writeGeneratedContracts} writes. */
+export interface GeneratedContractsOptions {
+  readonly domains: number;
+  readonly perDomain: number;
+  /**
+   * Every dataset a data product: `version: 1.0.0` and `sla: { freshness: 1 hour, quality: 99%,
+   * completeness: 99.9% }`.
+   * @default false
+   */
+  readonly sla?: boolean;
+}
+
 /** Writes the contracts into `dir` (created) and returns their `<domain>/<dataset>` ids. */
-export function writeGeneratedContracts(dir: string, o: { domains: number; perDomain: number }): string[] {
+export function writeGeneratedContracts(dir: string, o: GeneratedContractsOptions): string[] {
   mkdirSync(dir, { recursive: true });
   const ids: string[] = [];
   for (let d = 0; d < o.domains; d++) {
@@ -39,6 +53,9 @@ export function writeGeneratedContracts(dir: string, o: { domains: number; perDo
         `dataset: ${dataset}`,
         `description: Generated dataset ${i} of the ${domain} domain.`,
         `owner: ${domain.replace(/_/g, '-')}-data@example.com`,
+        ...(o.sla
+          ? ['version: 1.0.0', 'sla:', '  freshness: 1 hour', '  quality: 99%', '  completeness: 99.9%']
+          : []),
         'source:',
         csv ? '  format: csv\n  csv:\n    header: true' : '  format: ndjson',
         'columns:',

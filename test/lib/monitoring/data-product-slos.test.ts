@@ -77,11 +77,12 @@ function build(over: Partial<DataProductSlosProps> = {}, outdir?: string) {
 describe('DataProductSlos', () => {
   const { slos, topics, platform, ref, t } = build();
 
-  test('quality and freshness per dataset as declared, freshness per model and for the gold layer; no completeness', () => {
+  test('quality, completeness and freshness per dataset as declared, freshness per model and for the gold layer', () => {
     expect(slos.slos.map((s) => [s.product, s.sli, s.objective, s.windowMinutes, s.domain])).toEqual([
       ['orders', 'quality', 0.99, 43_200, 'retail'],
       ['orders', 'freshness', 0.99, 43_200, 'retail'],
       ['ledger', 'quality', 0.999, 10_080, 'finance'],
+      ['visits', 'completeness', 0.99, 43_200, 'retail'],
       ['daily_sales', 'freshness', 0.99, 43_200, 'retail'],
       ['platform_kpis', 'freshness', 0.99, 43_200, undefined],
       ['platform-gold', 'freshness', 0.99, 43_200, undefined],
@@ -91,20 +92,23 @@ describe('DataProductSlos', () => {
         'orders-quality',
         'orders-freshness',
         'ledger-quality',
+        'visits-completeness',
         'daily_sales-freshness',
         'platform_kpis-freshness',
         'platform-gold-freshness',
       ].flatMap((k) => [`${k}-page`, `${k}-ticket`]),
     );
-    expect(Object.keys(slos.alarms)).toHaveLength(6 * 6);
-    t.resourceCountIs('AWS::CloudWatch::Alarm', 36);
-    t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 12);
+    // Six windows per SLO; completeness adds its trailing-baseline alarm.
+    expect(Object.keys(slos.alarms)).toHaveLength(7 * 6 + 1);
+    expect(slos.alarms['visits-completeness-ticket-baseline']).toBeDefined();
+    t.resourceCountIs('AWS::CloudWatch::Alarm', 43);
+    t.resourceCountIs('AWS::CloudWatch::CompositeAlarm', 14);
   });
 
   test("every alert reaches its own domain's topic of its severity, and the platform's own the platform topic", () => {
     const expected: Record<string, string> = {};
     for (const s of ['page', 'ticket'] as const) {
-      for (const k of ['orders-quality', 'orders-freshness', 'daily_sales-freshness'])
+      for (const k of ['orders-quality', 'orders-freshness', 'visits-completeness', 'daily_sales-freshness'])
         expected[`Medallion-dev-slo-${k}-${s}`] = ref(topics.topics.retail[s]);
       expected[`Medallion-dev-slo-ledger-quality-${s}`] = ref(topics.topics.finance[s]);
       for (const k of ['platform_kpis-freshness', 'platform-gold-freshness'])
@@ -150,7 +154,7 @@ describe('DataProductSlos', () => {
         }[];
       }
     ).widgets;
-    expect(widgets[0].properties.alarms).toHaveLength(12);
+    expect(widgets[0].properties.alarms).toHaveLength(14);
     const rows = widgets.slice(1).map((w) => [w.properties.view, w.properties.title, w.properties.start]);
     expect(rows).toEqual([
       ['singleValue', 'retail/orders: error budget left over the last 30 days', '-P30D'],
@@ -164,6 +168,12 @@ describe('DataProductSlos', () => {
         'timeSeries',
         'finance/ledger: error budget over the last 7 days (%; below 0, the SLO is missed)',
         '-P7D',
+      ],
+      ['singleValue', 'retail/visits: error budget left over the last 30 days', '-P30D'],
+      [
+        'timeSeries',
+        'retail/visits: error budget over the last 30 days (%; below 0, the SLO is missed)',
+        '-P30D',
       ],
       ['singleValue', 'gold/daily_sales: error budget left over the last 30 days', '-P30D'],
       [
@@ -187,7 +197,13 @@ describe('DataProductSlos', () => {
       '100 * (1 - IF(RUNNING_SUM(FILL(rowsIn, 0)) > 0, RUNNING_SUM(FILL(quarantined, 0)) / RUNNING_SUM(FILL(rowsIn, 0)), 0) / 0.01)',
       '100 * (1 - RUNNING_SUM(IF(FILL(lag, 0) > 3600, 1, 0)) / (0.01 * 2592000 / PERIOD(lag)))',
     ]);
-    const gold = widgets[5].properties.metrics
+    const completeness = widgets[5].properties.metrics
+      ?.map((m) => (m[0] as { expression?: string }).expression)
+      .filter(Boolean);
+    expect(completeness).toEqual([
+      '100 * (1 - IF(RUNNING_SUM(FILL(rowsStated, 0)) > 0, RUNNING_SUM(FILL(rowsMissing, 0)) / RUNNING_SUM(FILL(rowsStated, 0)), 0) / 0.01)',
+    ]);
+    const gold = widgets[7].properties.metrics
       ?.map((m) => (m[0] as { expression?: string }).expression)
       .filter(Boolean);
     expect(gold).toEqual([
