@@ -93,9 +93,15 @@ export function modelVersion(
   });
 }
 
+/** What a model's branch ends with: `ok` once published, else the model's name (failed or skipped). */
+export const MODEL_OK = 'ok';
+
 /**
- * A model's failure path: its error is published to the alarm topic, then the branch fails (the model's
- * previous version stays published). Returns the alarm state, which the model's tasks catch into.
+ * A model's failure path: its error is published to the alarm topic, then the branch ends with the
+ * model's name as its outcome (the model's previous version stays published). The branch does not fail:
+ * a failing branch would fail its wave, and Step Functions would stop the wave's other models midway;
+ * the workflow fails at the end instead, once every model that could run has (`gold-workflow.ts`).
+ * Returns the alarm state, which the model's tasks catch into.
  */
 export function modelFailureAlarm(
   scope: Construct,
@@ -103,17 +109,28 @@ export function modelFailureAlarm(
   alarmTopic: sns.ITopic,
 ): sfn.TaskStateBase {
   const name = model.name;
-  return alarmThenFail(scope, name, {
-    stateName: name,
-    topic: alarmTopic,
-    subject: `medallion gold: model ${name} failed`,
-    // Where the SQL is: the engine counts lines from its statement (UNLOAD's line 2 is the SQL's line 1).
-    message: model.source
-      ? { model: name, file: model.source.file, sqlStartsAtLine: String(model.source.sqlLine) }
-      : { model: name },
-    published: 'no: the previous version of the table stays published',
-    error: 'GoldModelFailed',
-    cause: `gold model ${name} was not published (see the alarm topic); its previous version stays readable`,
+  return alarmThen(
+    scope,
+    name,
+    {
+      stateName: name,
+      topic: alarmTopic,
+      subject: `medallion gold: model ${name} failed`,
+      // Where the SQL is: the engine counts lines from its statement (UNLOAD's line 2 is the SQL's line 1).
+      message: model.source
+        ? { model: name, file: model.source.file, sqlStartsAtLine: String(model.source.sqlLine) }
+        : { model: name },
+      published: 'no: the previous version of the table stays published',
+    },
+    modelOutcome(scope, name, 'failed', name),
+  );
+}
+
+/** The last state of a model's branch: its outcome (`ok`, or the model's name), and nothing else. */
+export function modelOutcome(scope: Construct, model: string, what: string, outcome: string): sfn.Pass {
+  return sfn.Pass.jsonPath(scope, `${model}-Outcome-${what}`, {
+    stateName: `${model}: ${what}`,
+    result: sfn.Result.fromString(outcome),
   });
 }
 
@@ -126,13 +143,7 @@ export function modelFailureAlarm(
 export function alarmThenFail(
   scope: Construct,
   idPrefix: string,
-  props: {
-    stateName: string;
-    topic: sns.ITopic;
-    subject: string;
-    message: Record<string, string>;
-    /** What stays readable, said in the alarm. */
-    published: string;
+  props: AlarmProps & {
     error: string;
     cause: string;
   },
@@ -142,6 +153,26 @@ export function alarmThenFail(
     error: props.error,
     cause: props.cause,
   });
+  return alarmThen(scope, idPrefix, props, failed);
+}
+
+/** What an alarm says: its subject, its message, and what stays readable. */
+interface AlarmProps {
+  readonly stateName: string;
+  readonly topic: sns.ITopic;
+  readonly subject: string;
+  readonly message: Record<string, string>;
+  /** What stays readable, said in the alarm. */
+  readonly published: string;
+}
+
+/** `<stateName>: alarm` publishes the error at `$.error`, then `next` (also when the alarm cannot be sent). */
+function alarmThen(
+  scope: Construct,
+  idPrefix: string,
+  props: AlarmProps,
+  next: sfn.State,
+): sfn.TaskStateBase {
   const alarm = tasks.SnsPublish.jsonPath(scope, `${idPrefix}-Alarm`, {
     stateName: `${props.stateName}: alarm`,
     topic: props.topic,
@@ -156,8 +187,8 @@ export function alarmThenFail(
     resultPath: sfn.JsonPath.DISCARD,
   });
   retryTaskFailures(alarm, 5, 4);
-  alarm.addCatch(failed, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
-  alarm.next(failed);
+  alarm.addCatch(next, { errors: [sfn.Errors.ALL], resultPath: '$.alarmError' });
+  alarm.next(next);
   return alarm;
 }
 
@@ -392,7 +423,7 @@ export function modelPublishedMetric(scope: Construct, model: string): sfn.IChai
     dimensions: { [METRIC_DIMENSIONS.Model]: model },
     maxAttempts: 3,
   });
-  const sent = sfn.Succeed.jsonPath(scope, `${model}-Done`, { stateName: `${model}: done` });
+  const sent = modelOutcome(scope, model, 'done', MODEL_OK);
   task.addCatch(sent, { errors: [sfn.Errors.ALL], resultPath: '$.metricError' });
   return task.next(sent);
 }

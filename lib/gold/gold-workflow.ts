@@ -12,11 +12,12 @@
  *      an engine may run a step right before the switch (Redshift: swap the new table in).
  * An engine may also run a setup once per execution, before the first wave (Redshift: its schemas).
  * Readers resolve a table's location when a query starts, so they see either the previous version or the
- * new one, complete: never a prefix being written. If anything fails, the location is not switched, the
- * previous version stays published, an alarm is sent and the execution fails.
+ * new one, complete: never a prefix being written. If a model fails, its location is not switched, its
+ * previous version stays published and its alarm is sent; the other models go on, those reading it are
+ * skipped, and the execution fails once all that could run ran (`model-outcomes.ts`).
  *
- * Once every model is published, the workflow sends the metric `Medallion/GoldPublished` = 1 (no
- * dimension): the freshness alarm watches it.
+ * Once every model is published, the workflow runs retention and sends the metric
+ * `Medallion/GoldPublished` = 1 (no dimension): the freshness alarm watches it.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -50,6 +51,7 @@ import {
   retentionTask,
 } from './gold-tasks';
 import { incrementalModelBranch } from './incremental-model';
+import { goldVerdict, skipIfUpstreamFailed, waveOutcomesPath } from './model-outcomes';
 import { ModelTestStates } from './model-tests-stage';
 import { singleFlight } from './single-flight';
 
@@ -119,9 +121,9 @@ export interface GoldWorkflowProps extends LogSettings, AthenaEngineOptions {
 /**
  * Runs the gold models on a schedule, wave after wave (a Parallel state per wave, one branch per model),
  * and publishes each model atomically by switching its Glue table to the version it just wrote (see the
- * module comment). A failed model sends its error to the alarm topic and fails the execution; the models
- * already published in this run stay published (each is consistent on its own), the others keep their
- * previous version.
+ * module comment). A failed model sends its error to the alarm topic; the models that do not read it are
+ * published all the same (each is consistent on its own), those that do keep their previous version, and
+ * the execution fails at the end.
  *
  * The state machine is STANDARD and JSONPath (the local runner executes JSONPath only), logs every event
  * with execution data and is traced with X-Ray.
@@ -188,23 +190,31 @@ export class GoldWorkflow extends Construct {
     }
     const setup = this.engineSetup(engine, props);
     if (setup) definition = definition ? definition.next(setup) : setup;
+    const waveOf = new Map(this.waves.flatMap((models, i) => models.map((m) => [m.name, i] as const)));
     this.waves.forEach((models, i) => {
       const wave = sfn.Parallel.jsonPath(this, `Wave${i + 1}`, {
         stateName: `wave ${i + 1}`,
-        comment: `Models whose dependencies were published in earlier waves: ${models.map((m) => m.name).join(', ')}`,
-        // Branches pass nothing on: each reads the context and the catalog, not its input.
-        resultPath: sfn.JsonPath.DISCARD,
+        comment: `Models whose dependencies ran in earlier waves: ${models.map((m) => m.name).join(', ')}`,
+        // Each branch ends with its model's outcome (`model-outcomes.ts`): kept for the waves after.
+        resultPath: waveOutcomesPath(i),
       });
-      for (const model of models) wave.branch(this.modelBranch(model, engine, props));
+      for (const model of models) {
+        wave.branch(skipIfUpstreamFailed(this, model, waveOf, this.modelBranch(model, engine, props)));
+      }
       definition = definition ? definition.next(wave) : sfn.Chain.start(wave);
     });
     const done = sfn.Succeed.jsonPath(this, 'Published', { stateName: 'published' });
     const published = goldPublishedMetric(this);
-    if (props.retention)
-      definition = (definition as sfn.Chain).next(
-        retentionTask(this, props.retention, props.models, published),
-      );
-    definition = (definition as sfn.Chain).next(published).next(done);
+    // Retention records this run's version as each model's newest published one: it runs only once every
+    // model published (a failed model's table still reads an older version, which must stay).
+    const publishedThenDone = sfn.Chain.start(published).next(done);
+    const allPublished = props.retention
+      ? sfn.Chain.start(retentionTask(this, props.retention, props.models, published)).next(publishedThenDone)
+      : publishedThenDone;
+    // A run with a failed (or skipped) model fails at the verdict, after every model that could run ran.
+    definition = (definition as sfn.Chain).next(
+      this.waves.length > 0 ? goldVerdict(this, this.waves, allPublished) : allPublished,
+    );
     const stateMachineName = props.stateMachineName ?? `${Stack.of(this).stackName}-gold`;
     // Never two runs at once: the first states skip this one if another is RUNNING.
     definition = singleFlight(this, stateMachineName, definition);

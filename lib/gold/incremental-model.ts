@@ -12,8 +12,9 @@
  *             dates (each partition's location switches at once for its readers; any error fails the
  *             model), BatchDeletePartition for recomputed dates that produced no row;
  *   commit    the planner stores the model's state: its partitions and how far its sources were read.
- * A failure anywhere sends the model's alarm and fails the execution: partitions not yet switched keep
- * their previous location, and the next run plans from the last committed state again.
+ * A failure anywhere sends the model's alarm and ends the branch as failed (the run fails at its end):
+ * partitions not yet switched keep their previous location, and the next run plans from the last
+ * committed state again.
  */
 import { Stack } from 'aws-cdk-lib';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';

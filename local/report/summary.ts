@@ -71,6 +71,8 @@ export function formatSummary(r: PipelineReport): string[] {
         lines.push(`  ${dataset.padEnd(width)}  ${c.keys} key(s), ${c.versions} version(s) in history`);
       }
     }
+    // A stage before the models (an engine's setup) that failed: no model ran.
+    const stage = (g.failures ?? []).find((f) => f.stage);
     for (const [table, t] of Object.entries(g.tables)) {
       const read = t.bytesRead === undefined ? '' : `, ${formatBytes(t.bytesRead)} read`;
       const failed = (g.failures ?? []).some((f) => f.model === table);
@@ -80,7 +82,7 @@ export function formatSummary(r: PipelineReport): string[] {
           : `${t.location} (an earlier run's version) stays published`;
       const where =
         t.publishedNow === false
-          ? `not published: ${failed ? 'it failed (below)' : "the run stopped at another model's failure"}; ${earlier}`
+          ? `not published: ${failed ? 'it failed (below)' : stage ? `gold ${stage.model} failed first (below)` : 'skipped: a gold model it reads did not publish in this run'}; ${earlier}`
           : t.plan
             ? `${t.plan.mode}${t.plan.mode === 'incremental' ? ` (${t.plan.dates} date(s) recomputed)` : ''}: ${t.plan.reason}`
             : `published at ${t.location ?? '(never)'}`;

@@ -125,7 +125,7 @@ describe('scenario 10: gold re-run on unchanged silver gives identical rows (and
   });
 });
 
-describe('scenario 9: a failing gold query is retried with backoff, then the workflow fails through its alarm path; the previous gold stays published and readable', () => {
+describe('scenario 9: a failing gold query is retried with backoff, then its model alarms, the models that do not read it publish, and the workflow fails; the previous gold stays published and readable', () => {
   let broken: CfnTemplate;
   let run: GoldRunReport;
   let before: Record<string, Buffer | undefined>;
@@ -184,11 +184,18 @@ describe('scenario 9: a failing gold query is retried with backoff, then the wor
     });
   });
 
-  it('the execution fails through catch -> SNS alarm -> Fail, and sends no GoldPublished', () => {
+  it('the failed model alarms, the model beside it publishes, the one reading it is skipped, then the execution fails; no GoldPublished', () => {
     expect(run.status).toBe('FAILED');
     expect(run.error?.error).toBe('GoldModelFailed');
     const path = run.history
-      .filter((e) => e.state?.startsWith('daily_sales:') || e.state === 'wave 1' || !e.state)
+      .filter(
+        (e) =>
+          e.state?.startsWith('daily_sales:') ||
+          e.state?.startsWith('category_sales:') ||
+          e.state?.startsWith('gold:') ||
+          e.state?.startsWith('wave ') ||
+          !e.state,
+      )
       .map((e) => [e.type, e.state, e.error].filter(Boolean).join(' '));
     expect(path).toEqual([
       'StateEntered wave 1',
@@ -201,10 +208,19 @@ describe('scenario 9: a failing gold query is retried with backoff, then the wor
       'StateFailed daily_sales: write States.TaskFailed',
       'StateCaught daily_sales: write',
       'StateEntered daily_sales: alarm',
+      // The branch ends with the model's outcome instead of failing its wave (which would stop the wave's
+      // other models midway): customer_lifetime_value, beside it, publishes.
       'StateEntered daily_sales: failed',
-      'StateFailed daily_sales: failed GoldModelFailed',
-      // The branch's Fail state fails its Parallel wave, hence the execution.
-      'StateFailed wave 1 GoldModelFailed',
+      'StateEntered wave 2',
+      // category_sales reads daily_sales, which did not publish: skipped, not built on the stale version.
+      'StateEntered category_sales: upstream',
+      'StateEntered category_sales: upstream published?',
+      'StateEntered category_sales: skipped',
+      // Once every model that could run ran, the verdict fails the execution.
+      'StateEntered gold: outcomes',
+      'StateEntered gold: all published?',
+      'StateEntered gold: models failed',
+      'StateFailed gold: models failed GoldModelFailed',
       'ExecutionFailed GoldModelFailed',
     ]);
     expect(run.alarms).toHaveLength(1);
@@ -213,15 +229,16 @@ describe('scenario 9: a failing gold query is retried with backoff, then the wor
     const message = alarm.message as Record<string, string>;
     expect(message).toMatchObject({ model: 'daily_sales', error: 'States.TaskFailed' });
     expect(message.cause).toMatch(/Could not convert string 'C\d+' to INT32/);
-    // Wave 2 never ran; nothing says gold is fresh.
+    // category_sales was skipped; nothing says gold is fresh.
     expect(run.models.category_sales.attempts).toBe(0);
-    // No GoldPublished: the freshness alarm is not fed. Only the models published before the failure
-    // (wave 1's other branch) say so, each for its own freshness SLO.
+    // No GoldPublished: the freshness alarm is not fed. The model that published (wave 1's other branch)
+    // says so, for its own freshness SLO.
     const sent = run.metrics.flatMap(
       (m) => m.MetricData as { MetricName: string; Dimensions?: { Value: string }[] }[],
     );
     expect(sent.map((d) => d.MetricName)).not.toContain('GoldPublished');
     expect(sent.map((d) => d.Dimensions?.[0]?.Value)).toEqual(['customer_lifetime_value']);
+    expect(run.models.customer_lifetime_value.published).toBe(true);
     recordEvidence({
       kind: 'note',
       scenario: 9,

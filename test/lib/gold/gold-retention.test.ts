@@ -54,7 +54,7 @@ describe('GoldRetention', () => {
 });
 
 describe('the gold workflow with retention', () => {
-  it('runs retention after the last wave and before the freshness metric; its failure does not fail the run', () => {
+  it('runs retention once every model published (before the freshness metric); its failure does not fail the run', () => {
     const janitor = lambda.Function.fromFunctionArn(
       new Stack(new App(), 'Elsewhere'),
       'Janitor',
@@ -63,7 +63,11 @@ describe('the gold workflow with retention', () => {
     const { workflow, template } = build({ retention: janitor });
     expect(workflow).toBeDefined();
     const def = definitionOf(template());
-    expect(def.States['wave 3'].Next).toBe('retention: old versions');
+    // It records this run's version as every model's newest: only when all published (a failed model's
+    // table still reads an older version, which must stay).
+    expect(def.States['wave 3'].Next).toBe('gold: outcomes');
+    expect(def.States['gold: all published?'].Choices[0].Next).toBe('retention: old versions');
+    expect(def.States['gold: all published?'].Default).toBe('gold: models failed');
     const task = def.States['retention: old versions'];
     expect(task.Resource).toBe('arn:aws:states:::lambda:invoke');
     expect(task.Parameters.Payload).toEqual({

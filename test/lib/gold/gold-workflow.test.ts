@@ -80,7 +80,7 @@ describe('GoldWorkflow', () => {
     expect(JSON.stringify(def)).not.toMatch(/\{%|%\}|\$states\./);
   });
 
-  test('after the single-flight check, the waves run the models in dependency order: [a], [b], [c], then the metric, then success', () => {
+  test('after the single-flight check, the waves run the models in dependency order: [a], [b], [c], then the verdict, the metric, success', () => {
     // First the execution's input goes into the state (the incremental models' planner reads it there).
     expect(def.StartAt).toBe('execution input');
     expect(def.States['execution input']).toMatchObject({
@@ -89,20 +89,76 @@ describe('GoldWorkflow', () => {
     });
     expect(def.States['single flight: alone?'].Default).toBe('wave 1');
     const top = walk(def.States, 'wave 1');
-    expect(top).toEqual(['wave 1', 'wave 2', 'wave 3', 'metric: gold published', 'published']);
+    expect(top).toEqual([
+      'wave 1',
+      'wave 2',
+      'wave 3',
+      'gold: outcomes',
+      'gold: all published?',
+      'metric: gold published',
+      'gold: models failed',
+      'published',
+    ]);
     const waveModels = top
       .filter((n) => def.States[n].Type === 'Parallel')
-      .map((n) => def.States[n].Branches.map((b: State) => b.StartAt.replace(/: version$/, '')));
+      .map((n) => def.States[n].Branches.map((b: State) => b.StartAt.replace(/: (version|upstream)$/, '')));
     expect(waveModels).toEqual([['a'], ['b'], ['c']]);
     expect(def.States.published.Type).toBe('Succeed');
-    for (const n of ['wave 1', 'wave 2', 'wave 3']) expect(def.States[n].ResultPath).toBeNull();
+    // Each wave keeps its branches' outcomes ("ok", or the model's name) for the waves after and the verdict.
+    ['wave 1', 'wave 2', 'wave 3'].forEach((n, i) => {
+      expect(def.States[n].ResultPath).toBe(`$.wave${i + 1}Outcomes`);
+    });
+    expect(def.States['gold: outcomes'].Parameters).toEqual({
+      'wave1.$': 'States.JsonToString($.wave1Outcomes)',
+      'wave2.$': 'States.JsonToString($.wave2Outcomes)',
+      'wave3.$': 'States.JsonToString($.wave3Outcomes)',
+    });
+    // GoldPublished only when every wave's every model published; else the run fails, once all ran.
+    expect(def.States['gold: all published?']).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          And: [1, 2, 3].map((w) => ({ Variable: `$.outcomes.wave${w}`, StringEquals: '["ok"]' })),
+          Next: 'metric: gold published',
+        },
+      ],
+      Default: 'gold: models failed',
+    });
+    expect(def.States['gold: models failed']).toMatchObject({ Type: 'Fail', Error: 'GoldModelFailed' });
+  });
+
+  test('a model reading gold models is skipped (its outcome: its name) when one of them did not publish', () => {
+    const branch = def.States['wave 3'].Branches[0];
+    expect(branch.StartAt).toBe('c: upstream');
+    // c reads a (wave 1) and b (wave 2).
+    expect(branch.States['c: upstream'].Parameters).toEqual({
+      'a.$': "States.ArrayContains($.wave1Outcomes, 'a')",
+      'b.$': "States.ArrayContains($.wave2Outcomes, 'b')",
+    });
+    expect(branch.States['c: upstream published?']).toMatchObject({
+      Choices: [
+        {
+          Or: [
+            { Variable: '$.upstreamFailed.a', BooleanEquals: true },
+            { Variable: '$.upstreamFailed.b', BooleanEquals: true },
+          ],
+          Next: 'c: skipped',
+        },
+      ],
+      Default: 'c: version',
+    });
+    expect(branch.States['c: skipped']).toMatchObject({ Type: 'Pass', Result: 'c', End: true });
+    // A model reading no gold model starts with its version.
+    expect(def.States['wave 1'].Branches[0].StartAt).toBe('a: version');
   });
 
   test.each(['a', 'b', 'c'])(
     'model %s: version, write, read table, rebuild the input, then publish',
     (model) => {
       const branch = def.States[`wave ${['a', 'b', 'c'].indexOf(model) + 1}`].Branches[0];
-      const order = walk(branch.States, branch.StartAt).filter((n) => !/: (alarm|failed)$/.test(n));
+      const order = walk(branch.States, branch.StartAt).filter(
+        (n) => !/: (alarm|failed|upstream|upstream published\?|skipped)$/.test(n),
+      );
       expect(order).toEqual([
         `${model}: version`,
         `${model}: write`,
@@ -135,11 +191,12 @@ describe('GoldWorkflow', () => {
         Next: `${model}: done`,
         Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.metricError', Next: `${model}: done` }],
       });
-      expect(branch.States[`${model}: done`].Type).toBe('Succeed');
+      // The branch's outcome: "ok" (a failed model's is its name).
+      expect(branch.States[`${model}: done`]).toMatchObject({ Type: 'Pass', Result: 'ok', End: true });
     },
   );
 
-  test('every Task retries with backoff and catches into the SNS alarm, which leads to a Fail state', () => {
+  test("every Task retries with backoff and catches into the SNS alarm, which ends the branch with the model's name", () => {
     const modelTasks = states.filter(
       (s) =>
         s.state.Type === 'Task' &&
@@ -158,7 +215,8 @@ describe('GoldWorkflow', () => {
         expect(state.Resource).toBe('arn:aws:states:::sns:publish');
         expect(state.Next).toBe(`${model}: failed`);
         expect(state.Catch[0].Next).toBe(`${model}: failed`);
-        expect(scope[`${model}: failed`]).toMatchObject({ Type: 'Fail', Error: 'GoldModelFailed' });
+        // Not a Fail: that would fail the wave and stop its other models midway (model-outcomes.ts).
+        expect(scope[`${model}: failed`]).toMatchObject({ Type: 'Pass', Result: model, End: true });
       } else {
         expect(state.Catch[0]).toEqual({
           ErrorEquals: ['States.ALL'],
@@ -256,15 +314,22 @@ describe('GoldWorkflow', () => {
 });
 
 /**
- * A minimal JSONPath interpreter for one model's branch (Pass, Task, Choice with IsPresent, Fail; dotted
- * paths; States.Format and States.JsonMerge), enough to follow the data from the version to UpdateTable
- * with a realistic GetTable answer. Tasks answer from `results` by state name; the calls are recorded.
+ * A minimal JSONPath interpreter for one model's branch (Pass, Task, Choice with IsPresent and
+ * BooleanEquals, Fail; dotted paths; States.Format, States.JsonMerge and States.ArrayContains), enough to
+ * follow the data from the version to UpdateTable with a realistic GetTable answer. Tasks answer from
+ * `results` by state name; the calls are recorded, and each state's input.
  */
 function runBranch(
   branch: { StartAt: string; States: Record<string, State> },
   context: Record<string, unknown>,
   results: Record<string, (parameters: Json) => unknown>,
-): { calls: { state: string; parameters: Json }[]; end: string; output: unknown } {
+  input: Json = {},
+): {
+  calls: { state: string; parameters: Json }[];
+  end: string;
+  output: unknown;
+  inputs: Record<string, Json>;
+} {
   const get = (path: string, input: unknown): unknown => {
     const [root, ...keys] = path.split('.');
     let value: Json = root === '$$' ? context : input;
@@ -282,6 +347,7 @@ function runBranch(
     const values = args.map((a) =>
       a.startsWith("'") ? a.slice(1, -1).replace(/\\(.)/g, '$1') : a === 'false' ? false : get(a, input),
     );
+    if (call[1] === 'States.ArrayContains') return (values[0] as unknown[]).includes(values[1]);
     if (call[1] === 'States.JsonMerge') return { ...(values[0] as object), ...(values[1] as object) };
     if (call[1] === 'States.Format') {
       let i = 1;
@@ -311,25 +377,30 @@ function runBranch(
   };
   const calls: { state: string; parameters: Json }[] = [];
   let name = branch.StartAt;
-  let data: Json = {};
+  const inputs: Record<string, Json> = {};
+  let data: Json = input;
   for (;;) {
     const s = branch.States[name];
-    if (s.Type === 'Fail' || s.Type === 'Succeed') return { calls, end: name, output: data };
+    inputs[name] = data;
+    if (s.Type === 'Fail' || s.Type === 'Succeed') return { calls, end: name, output: data, inputs };
     if (s.Type === 'Choice') {
-      const hit = s.Choices.find((c: State) => {
+      const matches = (c: State): boolean => {
+        if (c.Or) return c.Or.some(matches);
+        if (c.BooleanEquals !== undefined) return get(c.Variable, data) === c.BooleanEquals;
         try {
           get(c.Variable, data);
           return c.IsPresent === true;
         } catch {
           return c.IsPresent === false;
         }
-      });
+      };
+      const hit = s.Choices.find(matches);
       name = hit ? hit.Next : s.Default;
       continue;
     }
     let result: unknown;
     const parameters = s.Parameters ? template(s.Parameters, data) : data;
-    if (s.Type === 'Pass') result = parameters;
+    if (s.Type === 'Pass') result = s.Result !== undefined ? s.Result : parameters;
     else {
       calls.push({ state: name, parameters });
       try {
@@ -343,10 +414,13 @@ function runBranch(
       if (s.ResultSelector) result = template(s.ResultSelector, result);
     }
     data = place(s.ResultPath, data, result);
-    if (s.End) return { calls, end: name, output: data };
+    if (s.End) return { calls, end: name, output: data, inputs };
     name = s.Next;
   }
 }
+
+/** The state a wave-3 branch starts with when the models `c` reads (`a`, `b`) published. */
+const UPSTREAM_PUBLISHED = { wave1Outcomes: ['ok'], wave2Outcomes: ['ok'] };
 
 describe('one model, step by step (JSONPath semantics)', () => {
   const { template } = build();
@@ -392,8 +466,10 @@ describe('one model, step by step (JSONPath semantics)', () => {
   });
 
   test('the query writes to the new version; UpdateTable gets the same table with only the location changed', () => {
-    const { calls, end, output } = runBranch(branch, context, answers());
+    const { calls, end, output, inputs } = runBranch(branch, context, answers(), UPSTREAM_PUBLISHED);
     expect(end).toBe('c: done');
+    // The branch's outcome.
+    expect(output).toBe('ok');
     expect(calls.map((c) => c.state)).toEqual(['c: write', 'c: read table', 'c: publish', 'c: metric']);
     const location = `s3://${goldRef}/c/v=run-42/`;
     expect(calls[0].parameters.QueryString).toBe(
@@ -413,7 +489,12 @@ describe('one model, step by step (JSONPath semantics)', () => {
         Parameters: { EXTERNAL: 'TRUE', classification: 'parquet', 'medallion.run': 'run-42' },
       },
     });
-    expect(output).toMatchObject({ model: 'c', version: 'run-42', location, queryExecutionId: 'q-1' });
+    expect(inputs['c: metric']).toMatchObject({
+      model: 'c',
+      version: 'run-42',
+      location,
+      queryExecutionId: 'q-1',
+    });
   });
 
   test('a table with an owner, a description and partition keys keeps them', () => {
@@ -423,7 +504,12 @@ describe('one model, step by step (JSONPath semantics)', () => {
       Description: 'Share',
       PartitionKeys: [{ Name: 'dt', Type: 'string' }],
     };
-    const { calls } = runBranch(branch, context, answers({ 'c: read table': () => ({ Table: owned }) }));
+    const { calls } = runBranch(
+      branch,
+      context,
+      answers({ 'c: read table': () => ({ Table: owned }) }),
+      UPSTREAM_PUBLISHED,
+    );
     expect(calls[2].parameters.TableInput).toMatchObject({
       Owner: 'analytics',
       Description: 'Share',
@@ -431,9 +517,9 @@ describe('one model, step by step (JSONPath semantics)', () => {
     });
   });
 
-  test('a failed query never reaches the catalog: the alarm is sent and the branch fails', () => {
+  test('a failed query never reaches the catalog: the alarm is sent and the branch ends with the failure as its outcome', () => {
     const failure = Object.assign(new Error('HIVE_BAD_DATA: ...'), { name: 'States.TaskFailed' });
-    const { calls, end } = runBranch(
+    const { calls, end, output } = runBranch(
       branch,
       context,
       answers({
@@ -441,9 +527,12 @@ describe('one model, step by step (JSONPath semantics)', () => {
           throw failure;
         },
       }),
+      UPSTREAM_PUBLISHED,
     );
     expect(calls.map((c) => c.state)).toEqual(['c: write', 'c: alarm']);
     expect(end).toBe('c: failed');
+    // The branch ends (its wave's other models go on) with the model's name as its outcome.
+    expect(output).toBe('c');
     expect(calls[1].parameters.Message).toEqual({
       model: 'c',
       execution: context.Execution.Id,
@@ -451,6 +540,17 @@ describe('one model, step by step (JSONPath semantics)', () => {
       cause: 'HIVE_BAD_DATA: ...',
       published: 'no: the previous version of the table stays published',
     });
+  });
+});
+
+describe('one model whose upstream did not publish', () => {
+  const def = definitionOf(build().template());
+  test('is skipped: no call at all, its outcome is its name (what reads it is skipped in turn)', () => {
+    const branch = def.States['wave 3'].Branches[0];
+    const { calls, end, output } = runBranch(branch, {}, {}, { wave1Outcomes: ['ok'], wave2Outcomes: ['b'] });
+    expect(calls).toEqual([]);
+    expect(end).toBe('c: skipped');
+    expect(output).toBe('c');
   });
 });
 

@@ -227,7 +227,7 @@ describe('formatSummary', () => {
       '  1  2',
       'never_published: 0 row(s), published at (never)',
       'bad_ref: 0 row(s), not published: it failed (below); no earlier version',
-      "stopped: 3 row(s), not published: the run stopped at another model's failure; s3://gold/stopped/v=local-0/ (an earlier run's version) stays published",
+      "stopped: 3 row(s), not published: skipped: a gold model it reads did not publish in this run; s3://gold/stopped/v=local-0/ (an earlier run's version) stays published",
       `gold model bad_ref failed at ${join('models', 'bad_ref.sql')}:5 (States.TaskFailed):`,
       "    line 2:16: mismatched input '::'",
       'alarms raised: 1',
