@@ -1,16 +1,14 @@
 /** Every manifest the transform writes names the contract it was built under (its hash). */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { contractHash } from '../../../core/contracts/contract-hash';
 import { parseContract } from '../../../core/contracts/dataset-contract';
 import { ContractRegistry } from '../../../core/contracts/load-contracts';
 import { manifestKey, sourceId } from '../../../core/lake/layout';
 import type { Manifest } from '../../../core/lake/manifest';
-import { Engine } from '../../../lambdas/bronze-to-silver/duckdb-engine';
 import { parseManifest } from '../../../lambdas/bronze-to-silver/manifest-store';
-import { BronzeToSilver } from '../../../lambdas/bronze-to-silver/transform';
 import { withLocalS3 } from '../../support/local-s3';
+import { withTransform } from '../../support/transform-fixture';
 
 const BRONZE = 'bronze';
 const SILVER = 'silver';
@@ -20,8 +18,7 @@ const ORDERS_CSV = readFileSync(join(SAMPLES, 'data', 'orders', 'orders-2026-11-
 
 describe('the contract hash in manifests', () => {
   const s3 = withLocalS3([BRONZE, SILVER, QUARANTINE]);
-  let scratch: string;
-  let engine: Engine;
+  const transform = withTransform(s3, { silver: SILVER, quarantine: QUARANTINE });
   const samples = ContractRegistry.fromDirectory(join(SAMPLES, 'contracts'));
   const orders = samples.byName('orders');
   if (!orders) throw new Error('no sample orders contract');
@@ -39,27 +36,7 @@ describe('the contract hash in manifests', () => {
     orders.file,
   );
 
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'medallion-b2s-hash-'));
-    engine = await Engine.create({ memoryLimit: '256MB', threads: 1, tempDirectory: join(scratch, 'spill') });
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-  beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => {}));
-  afterEach(() => jest.restoreAllMocks());
-
-  const transformer = (contracts: ContractRegistry) =>
-    new BronzeToSilver({
-      s3: s3.client,
-      engine,
-      contracts,
-      config: {
-        silverBucket: SILVER,
-        quarantineBucket: QUARANTINE,
-        scratchDir: scratch,
-        maxDecompressedBytes: 64 * 1024 * 1024,
-        piiSalt: 'salt',
-      },
-    });
+  const transformer = (contracts: ContractRegistry) => transform.transformer(contracts);
   /** The manifest committed for bronze `key`, as stored. */
   const stored = async (key: string): Promise<Manifest> => {
     const text = (await s3.get(SILVER, manifestKey('retail', 'orders', sourceId(BRONZE, key))))?.toString();

@@ -3,15 +3,11 @@
  * declares, or the `expected-rows` metadata the landing doors record), read by the real transform from the
  * local S3 server and recorded in the manifest beside the rows read.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseContract } from '../../../core/contracts/dataset-contract';
 import { ContractRegistry } from '../../../core/contracts/load-contracts';
-import { Engine } from '../../../lambdas/bronze-to-silver/duckdb-engine';
-import { BronzeToSilver } from '../../../lambdas/bronze-to-silver/transform';
 import { withLocalS3 } from '../../support/local-s3';
+import { withTransform } from '../../support/transform-fixture';
 
 const BRONZE = 'bronze';
 const SILVER = 'silver';
@@ -38,21 +34,12 @@ const TRAILER = { trailer: { pattern: '^TRAILER,(\\d+)$' } };
 
 describe('the row count a producer states for a file', () => {
   const s3 = withLocalS3([BRONZE, SILVER, QUARANTINE]);
-  let scratch: string;
-  let engine: Engine;
+  const transform = withTransform(s3, { silver: SILVER, quarantine: QUARANTINE });
   const contracts = new ContractRegistry([
     contract('with_trailer', TRAILER),
     contract('ndjson_trailer', { trailer: { pattern: '^\\{"rows":\\s*(\\d+)\\}$' } }, 'ndjson'),
     contract('plain'),
   ]);
-
-  beforeAll(async () => {
-    scratch = mkdtempSync(join(tmpdir(), 'medallion-stated-rows-'));
-    engine = await Engine.create({ memoryLimit: '256MB', threads: 1, tempDirectory: join(scratch, 'spill') });
-  });
-  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-  beforeEach(() => jest.spyOn(console, 'warn').mockImplementation(() => {}));
-  afterEach(() => jest.restoreAllMocks());
 
   const process = async (
     dataset: string,
@@ -62,19 +49,9 @@ describe('the row count a producer states for a file', () => {
   ) => {
     const key = `sales/${dataset}/ingest_date=2026-12-07/${name}`;
     await s3.put(BRONZE, key, body, metadata ? { Metadata: metadata } : undefined);
-    const transformer = new BronzeToSilver({
-      s3: s3.client,
-      engine,
-      contracts,
-      config: {
-        silverBucket: SILVER,
-        quarantineBucket: QUARANTINE,
-        scratchDir: scratch,
-        maxDecompressedBytes: 1 << 20,
-        piiSalt: 'salt',
-      },
-    });
-    return transformer.process({ bucket: BRONZE, key });
+    return transform
+      .transformer(contracts, { maxDecompressedBytes: 1 << 20 })
+      .process({ bucket: BRONZE, key });
   };
 
   const rows = (n: number) =>
