@@ -12,7 +12,7 @@ import { sloWidgets } from './slo-widgets';
 export interface DataProductSlosProps {
   /** Prefix of the alarm names (`<prefix>-slo-<product>-<sli>-<page|ticket>`): the platform stack's name. */
   readonly alarmNamePrefix: string;
-  /** The contracts of one domain (or all): quality and freshness SLOs from their `sla`. */
+  /** The contracts of one domain (or all): quality, completeness and freshness SLOs from their `sla`. */
   readonly contracts: readonly DatasetContract[];
   /**
    * Gold models (of the same domain, or all): a freshness SLO each whose header declares one.
