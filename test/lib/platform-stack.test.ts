@@ -469,12 +469,15 @@ describe('gold', () => {
     expect(isValid).toBe(true);
   });
 
-  test('the sample models run in two waves, then GoldPublished is sent', () => {
+  test('the sample models run in two waves, then, once every model published, retention and GoldPublished', () => {
     const waves = ['wave 1', 'wave 2'].map((w) =>
-      def.States[w].Branches.map((b: { StartAt: string }) => b.StartAt.replace(/: version$/, '')),
+      def.States[w].Branches.map((b: { StartAt: string }) => b.StartAt.replace(/: (version|upstream)$/, '')),
     );
     expect(waves).toEqual([['customer_lifetime_value', 'daily_sales'], ['category_sales']]);
-    expect(def.States['wave 2'].Next).toBe('retention: old versions');
+    // category_sales reads daily_sales: it checks daily_sales published in this run before it starts.
+    expect(def.States['wave 2'].Branches[0].StartAt).toBe('category_sales: upstream');
+    expect(def.States['wave 2'].Next).toBe('gold: outcomes');
+    expect(def.States['gold: all published?'].Choices[0].Next).toBe('retention: old versions');
     expect(def.States['retention: old versions'].Next).toBe('metric: gold published');
     expect(def.States['metric: gold published'].Parameters).toEqual({
       Namespace: 'Medallion',
