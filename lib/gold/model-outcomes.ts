@@ -57,8 +57,8 @@ export function skipIfUpstreamFailed(
 
 /**
  * After the waves: `then` when every model published, else the run fails with `GoldModelFailed` (each
- * failed model already sent its alarm). The check compares each wave's outcomes, as JSON text, with those
- * of a wave whose every model published.
+ * failed model already sent its alarm). A wave published whole when its outcomes, de-duplicated, are just
+ * `ok`: one distinct value, and that value `ok` (no dependence on how a list is written as text).
  */
 export function goldVerdict(
   scope: Construct,
@@ -67,9 +67,16 @@ export function goldVerdict(
 ): sfn.Chain {
   const outcomes = sfn.Pass.jsonPath(scope, 'GoldOutcomes', {
     stateName: 'gold: outcomes',
-    comment: `Each wave's outcomes: "${MODEL_OK}" per model published, else the model's name (failed or skipped).`,
+    comment: `Each wave's distinct outcomes: "${MODEL_OK}" per model published, else the model's name (failed or skipped).`,
     parameters: Object.fromEntries(
-      waves.map((_, i) => [`wave${i + 1}.$`, `States.JsonToString(${waveOutcomesPath(i)})`]),
+      waves.flatMap((_, i) => {
+        const distinct = `States.ArrayUnique(${waveOutcomesPath(i)})`;
+        return [
+          [`wave${i + 1}.$`, distinct],
+          [`wave${i + 1}Distinct.$`, `States.ArrayLength(${distinct})`],
+          [`wave${i + 1}First.$`, `States.ArrayGetItem(${distinct}, 0)`],
+        ];
+      }),
     ),
     resultPath: '$.outcomes',
   });
@@ -79,9 +86,10 @@ export function goldVerdict(
     cause:
       "one or more gold models failed (each sent its alarm) or were skipped because a model they read failed; the state 'gold: outcomes' names them; the others were published",
   });
-  const allPublished = waves.map((models, i) =>
-    sfn.Condition.stringEquals(`$.outcomes.wave${i + 1}`, JSON.stringify(models.map(() => MODEL_OK))),
-  );
+  const allPublished = waves.flatMap((_, i) => [
+    sfn.Condition.numberEquals(`$.outcomes.wave${i + 1}Distinct`, 1),
+    sfn.Condition.stringEquals(`$.outcomes.wave${i + 1}First`, MODEL_OK),
+  ]);
   const verdict = sfn.Choice.jsonPath(scope, 'GoldAllPublished', { stateName: 'gold: all published?' })
     .when(allOf(allPublished), then)
     .otherwise(failed);

@@ -108,17 +108,24 @@ describe('GoldWorkflow', () => {
     ['wave 1', 'wave 2', 'wave 3'].forEach((n, i) => {
       expect(def.States[n].ResultPath).toBe(`$.wave${i + 1}Outcomes`);
     });
-    expect(def.States['gold: outcomes'].Parameters).toEqual({
-      'wave1.$': 'States.JsonToString($.wave1Outcomes)',
-      'wave2.$': 'States.JsonToString($.wave2Outcomes)',
-      'wave3.$': 'States.JsonToString($.wave3Outcomes)',
-    });
-    // GoldPublished only when every wave's every model published; else the run fails, once all ran.
+    expect(def.States['gold: outcomes'].Parameters).toEqual(
+      Object.fromEntries(
+        [1, 2, 3].flatMap((w) => [
+          [`wave${w}.$`, `States.ArrayUnique($.wave${w}Outcomes)`],
+          [`wave${w}Distinct.$`, `States.ArrayLength(States.ArrayUnique($.wave${w}Outcomes))`],
+          [`wave${w}First.$`, `States.ArrayGetItem(States.ArrayUnique($.wave${w}Outcomes), 0)`],
+        ]),
+      ),
+    );
+    // GoldPublished only when every wave's outcomes are "ok" alone; else the run fails, once all ran.
     expect(def.States['gold: all published?']).toEqual({
       Type: 'Choice',
       Choices: [
         {
-          And: [1, 2, 3].map((w) => ({ Variable: `$.outcomes.wave${w}`, StringEquals: '["ok"]' })),
+          And: [1, 2, 3].flatMap((w) => [
+            { Variable: `$.outcomes.wave${w}Distinct`, NumericEquals: 1 },
+            { Variable: `$.outcomes.wave${w}First`, StringEquals: 'ok' },
+          ]),
           Next: 'metric: gold published',
         },
       ],
