@@ -17,25 +17,25 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../core/contracts/dataset-contract';
 import type { GoldModel } from '../core/gold/models';
-import { LakeReaders } from './lake-readers';
+import { LakeReaders, type LakeReadersProps } from './lake-readers';
 import type { DataProductSloSet } from './monitoring/data-product-slos';
 import { DomainTopics, domainRecipients } from './monitoring/domain-topics';
 import { ProductSloStack, type SloProduct, sloProductTitle } from './monitoring/product-slo-stack';
 import { SloBudgetsStack } from './monitoring/slo-budgets-stack';
 import { dataProductSlos } from './monitoring/slo-definitions';
 
-/** The platform's lake, as the domain's reader role reads it. */
-export interface DomainLake {
-  readonly silverBucket: s3.IBucket;
-  readonly goldBucket: s3.IBucket;
-  readonly bronzeBucket: s3.IBucket;
-  readonly quarantineBucket: s3.IBucket;
-  readonly athenaResultsBucket: s3.IBucket;
-  readonly key: kms.IKey;
-  readonly databaseName: string;
-  /** The readers' workgroups are `<prefix>-<domain>`. */
-  readonly workGroupNamePrefix: string;
-}
+/** The platform's lake, as the domain's reader role reads it (`LakeReaders`' lake properties). */
+export type DomainLake = Pick<
+  LakeReadersProps,
+  | 'silverBucket'
+  | 'goldBucket'
+  | 'bronzeBucket'
+  | 'quarantineBucket'
+  | 'athenaResultsBucket'
+  | 'key'
+  | 'databaseName'
+  | 'workGroupNamePrefix'
+>;
 
 /** The platform's lake as another stack imports it: ARNs (import values) and names. */
 export interface DomainLakeExports {
@@ -112,20 +112,20 @@ export class DomainProducts extends Construct {
       domains: domainRecipients(contracts, models).filter((r) => r.domain === domain),
       removalPolicy: props.removalPolicy,
     });
-    // Refuses two products whose alarm names would clash before any stack is made.
-    dataProductSlos({ contracts, models, freshnessObjective: props.freshnessObjective });
+    // Also refuses two products whose alarm names would clash, before any stack is made.
+    const withSlos = new Set(
+      dataProductSlos({ contracts, models, freshnessObjective: props.freshnessObjective }).map(
+        (s) => s.title,
+      ),
+    );
     const products: SloProduct[] = [
       ...contracts.map((contract) => ({ contract })),
       ...models.map((model) => ({ model })),
     ];
     const stacks = new Map<string, ProductSloStack>();
     for (const product of products) {
-      const input =
-        'contract' in product
-          ? { contracts: [product.contract] }
-          : { contracts: [], models: [product.model] };
-      if (dataProductSlos({ ...input, freshnessObjective: props.freshnessObjective }).length === 0) continue;
       const title = sloProductTitle(product);
+      if (!withSlos.has(title)) continue;
       stacks.set(
         title,
         new ProductSloStack(this, `Slo-${title.replace(/\//g, '.')}`, {

@@ -45,20 +45,23 @@ export interface AlarmTopic {
   readonly key: kms.Key;
 }
 
+/** An alarm topic's key (`TopicKey`, rotated): kept with the topic, or gone within 7 days of it. */
+export function createTopicKey(scope: Construct, description: string, removalPolicy: RemovalPolicy): kms.Key {
+  return new kms.Key(scope, 'TopicKey', {
+    description,
+    enableKeyRotation: true,
+    removalPolicy,
+    pendingWindow: removalPolicy === RemovalPolicy.DESTROY ? Duration.days(7) : undefined,
+  });
+}
+
 /**
  * Creates the topic (`AlarmTopic`) and, unless one is given, its key (`TopicKey`) directly in `scope`:
  * the monitoring construct owns them, so their logical ids stay under it.
  */
 export function createAlarmTopic(scope: Construct, props: AlarmTopicProps): AlarmTopic {
   const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-  const key =
-    props.topicKey ??
-    new kms.Key(scope, 'TopicKey', {
-      description: 'medallion: encrypts the alarm topic',
-      enableKeyRotation: true,
-      removalPolicy,
-      pendingWindow: removalPolicy === RemovalPolicy.DESTROY ? Duration.days(7) : undefined,
-    });
+  const key = props.topicKey ?? createTopicKey(scope, 'medallion: encrypts the alarm topic', removalPolicy);
   // CloudWatch encrypts what it publishes with the topic's key: it must be allowed in the key policy.
   allowServiceToPublishEncrypted(key, 'cloudwatch.amazonaws.com');
   const topic = new sns.Topic(scope, 'AlarmTopic', {

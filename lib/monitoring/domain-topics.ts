@@ -5,15 +5,15 @@
  * TLS only, CloudWatch allowed to publish for this account's alarms) and also admits AWS Budgets, so a
  * domain's own budget can notify it. The owners' e-mail contacts subscribe to both topics of their domain.
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 import type { DatasetContract } from '../../core/contracts/dataset-contract';
 import type { GoldModel } from '../../core/gold/models';
 import { allowServiceToPublishEncrypted } from '../encryption';
-import { allowServiceToPublish, createAlarmTopic } from './alarm-topic';
+import { allowServiceToPublish, createAlarmTopic, createTopicKey } from './alarm-topic';
 import { SEVERITIES, type Severity } from './slo-metrics';
 
 /** What routes an SLO alert: the topic of a domain for a severity. */
@@ -84,12 +84,7 @@ export class DomainTopics extends Construct implements SloTopics {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.key =
       props.topicKey ??
-      new kms.Key(this, 'TopicKey', {
-        description: "medallion: encrypts the domains' SLO alert topics",
-        enableKeyRotation: true,
-        removalPolicy,
-        pendingWindow: removalPolicy === RemovalPolicy.DESTROY ? Duration.days(7) : undefined,
-      });
+      createTopicKey(this, "medallion: encrypts the domains' SLO alert topics", removalPolicy);
     // Budgets encrypts what it publishes with the topics' key (createAlarmTopic admits CloudWatch).
     allowServiceToPublishEncrypted(this.key, 'budgets.amazonaws.com');
     const { account, partition } = Stack.of(this);

@@ -52,7 +52,13 @@ import { checkAthenaSql } from '../../core/gold/dialect';
 import { parseUnload, type UnloadStatement } from '../../core/gold/unload';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
 import { isDdlStatement, parseDdl, runDdl } from './athena-ddl';
-import { CatalogViews, objectsUnder, type PinnedTarget, type Scan } from './catalog-views';
+import {
+  type CatalogViews,
+  objectsUnder,
+  openCatalogViews,
+  type PinnedTarget,
+  type Scan,
+} from './catalog-views';
 import { type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
 import { isMaintenanceStatement, parseMaintenance, runMaintenance } from './iceberg-maintenance';
 import {
@@ -62,7 +68,7 @@ import {
   mergeTarget,
   readSnapshot,
 } from './iceberg-table';
-import { ObjectCache } from './object-cache';
+import type { ObjectCache } from './object-cache';
 import { isRead, mergeTargetPruning } from './partition-pruning';
 import { writePartitionedUnload } from './partitioned-unload';
 import { AthenaTaskFailed } from './service-errors';
@@ -193,16 +199,17 @@ export class LocalAthena {
   private readonly cache: ObjectCache;
 
   constructor(private readonly options: LocalAthenaOptions) {
-    this.workDir = join(options.dir, 'work');
-    this.cache = new ObjectCache(options.s3, join(options.dir, 'cache'));
-    this.views = new CatalogViews({
+    ({
+      cache: this.cache,
+      views: this.views,
+      workDir: this.workDir,
+    } = openCatalogViews({
       s3: options.s3,
       catalog: options.catalog,
-      cache: this.cache,
-      workDir: this.workDir,
+      dir: options.dir,
       threads: options.threads,
       memoryLimit: options.memoryLimit,
-    });
+    }));
   }
 
   /** Drops the downloaded objects no query of this instance read (see `ObjectCache.prune`). */

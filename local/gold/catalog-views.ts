@@ -29,6 +29,7 @@
  */
 
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
@@ -38,7 +39,7 @@ import { createOfflineDuckDb } from '../offline-duckdb';
 import { type GlueColumn, type LocalGlueCatalog, parseS3Uri } from './glue-catalog';
 import { HIVE_DEFAULT_PARTITION, hivePartitionPath, hivePathValue } from './glue-partitions';
 import { type IcebergDataFile, type IcebergSnapshot, readSnapshot } from './iceberg-table';
-import type { ListedObject, ObjectCache } from './object-cache';
+import { type ListedObject, ObjectCache } from './object-cache';
 import {
   blankLiterals,
   isRead,
@@ -366,4 +367,17 @@ export async function objectsUnder(
       })
     : objects;
   return data.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
+/**
+ * What a local engine reads the catalog's tables with: an object cache under `<dir>/cache` (DuckDB cannot
+ * read s3:// from the local S3 server) and the views over it, DuckDB's scratch under `<dir>/work`.
+ */
+export function openCatalogViews(
+  options: Omit<CatalogViewsOptions, 'cache' | 'workDir'> & { readonly dir: string },
+): { readonly cache: ObjectCache; readonly views: CatalogViews; readonly workDir: string } {
+  const { dir, ...rest } = options;
+  const workDir = join(dir, 'work');
+  const cache = new ObjectCache(options.s3, join(dir, 'cache'));
+  return { cache, workDir, views: new CatalogViews({ ...rest, cache, workDir }) };
 }

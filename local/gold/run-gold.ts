@@ -147,7 +147,7 @@ type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]:
 type TaskHandler = (input: JsonValue) => Promise<JsonValue>;
 
 /** aws-local-stepfunctions needs Node 22's `Promise.withResolvers`: provided here on Node 20. */
-function polyfillWithResolvers(): void {
+export function polyfillWithResolvers(): void {
   const P = Promise as unknown as { withResolvers?: () => unknown };
   if (typeof P.withResolvers === 'function') return;
   P.withResolvers = () => {

@@ -30,9 +30,9 @@ import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { parseExternalSchema } from '../../core/gold/redshift-sql';
 import { sqlIdent, sqlString } from '../../core/sql/quote';
-import { CatalogViews, objectsUnder } from '../gold/catalog-views';
+import { type CatalogViews, objectsUnder, openCatalogViews } from '../gold/catalog-views';
 import { type LocalGlueCatalog, parseS3Uri } from '../gold/glue-catalog';
-import { ObjectCache } from '../gold/object-cache';
+import type { ObjectCache } from '../gold/object-cache';
 import { pgTypeOfDuckDb, refuseNestedGlueType } from './column-types';
 import { BOOKKEEPING_SCHEMA, DATA_API_ROLE, type RedshiftDatabase } from './redshift-database';
 import { qualifiedNames } from './sql-names';
@@ -74,14 +74,15 @@ export class SpectrumLoader {
   private readonly workDir: string;
 
   constructor(private readonly options: SpectrumLoaderOptions) {
-    this.workDir = join(options.dir, 'work');
-    this.cache = new ObjectCache(options.s3, join(options.dir, 'cache'));
-    this.views = new CatalogViews({
+    ({
+      cache: this.cache,
+      views: this.views,
+      workDir: this.workDir,
+    } = openCatalogViews({
       s3: options.s3,
       catalog: options.catalog,
-      cache: this.cache,
-      workDir: this.workDir,
-    });
+      dir: options.dir,
+    }));
   }
 
   /** Drops the fetched objects no load of this loader read (see `ObjectCache.prune`); how many. */

@@ -3,6 +3,8 @@
  * scripted AWS answers: the Redshift Data API answers each statement's status checks from a script, Glue,
  * SNS, CloudWatch and Step Functions answer plainly. Every call is recorded, in order.
  */
+
+import { polyfillWithResolvers } from '../../local/gold/run-gold';
 import { allStates, type Json, type State } from './cdk-gold-workflow';
 
 /** What describeStatement answers, poll after poll (the last answer repeats). */
@@ -135,19 +137,4 @@ export async function runWorkflow(
   }
   await recorded;
   return { calls, failure, outputs };
-}
-
-/** aws-local-stepfunctions needs Node 22's `Promise.withResolvers`: provided here on Node 20. */
-function polyfillWithResolvers(): void {
-  const P = Promise as unknown as { withResolvers?: () => unknown };
-  if (typeof P.withResolvers === 'function') return;
-  P.withResolvers = () => {
-    let resolve!: (v: unknown) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    return { promise, resolve, reject };
-  };
 }
